@@ -1,0 +1,142 @@
+"""``llmsweep run``'s job: one prompt file, one setting, records to a JSONL file, resumable.
+
+Each record is appended and flushed as it completes. ``--resume`` skips prompts whose latest
+record is ``ok`` and sends the rest; at the end the file is rewritten (atomically) so that each
+prompt appears exactly once, with its latest outcome.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llmsweep.errors import OutputError
+from llmsweep.prompts import Prompt, load_prompts
+from llmsweep.records import Record, RecordWriter, read_records, write_atomic
+from llmsweep.runner import Runner
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    prompts_spec: str
+    out_path: Path
+    seed: int
+    total: int  # prompts in the set
+    done_ids: frozenset[str]  # prompts already ok in the output (resume)
+    torn_lines: int  # torn last lines found in the output and dropped
+    had_records: bool
+
+    @property
+    def todo(self) -> int:
+        return self.total - len(self.done_ids)
+
+    def prompts(self) -> Iterator[Prompt]:
+        return (
+            p for p in load_prompts(self.prompts_spec, seed=self.seed) if p.id not in self.done_ids
+        )
+
+
+def plan_run(
+    prompts_spec: str, out_path: Path, *, model: str, seed: int, resume: bool, force: bool
+) -> RunPlan:
+    """Validate the whole prompt set (before anything is sent) and read what is already done."""
+    ids = {prompt.id for prompt in load_prompts(prompts_spec, seed=seed)}
+    done: set[str] = set()
+    torn = 0
+    had_records = out_path.exists() and out_path.stat().st_size > 0
+    if had_records and not (resume or force):
+        raise OutputError(
+            f"{out_path} already holds records: pass --resume to continue that run "
+            "or --force to overwrite it"
+        )
+    if had_records and force and not resume:
+        out_path.unlink()
+        had_records = False
+    if had_records:
+        result = read_records(out_path)
+        torn = result.torn_lines
+        models = {record.model for record in result.records}
+        if models - {model}:
+            raise OutputError(
+                f"{out_path} holds a run of {', '.join(sorted(models))}, not "
+                f"{model}: use another --out or --force"
+            )
+        strangers = {record.prompt_id for record in result.records} - ids
+        if strangers:
+            raise OutputError(
+                f"{out_path} holds prompts that are not in {prompts_spec} "
+                f"(e.g. {sorted(strangers)[0]!r}): use another --out or --force"
+            )
+        latest = {record.prompt_id: record for record in result.records}
+        done = {pid for pid, record in latest.items() if record.ok}
+    return RunPlan(prompts_spec, out_path, seed, len(ids), frozenset(done), torn, had_records)
+
+
+@dataclass
+class RunOutcome:
+    """What a finished (or stopped) run did; the records file remains the truth."""
+
+    plan: RunPlan
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies_s: list[float] = field(default_factory=list)
+    first_queued_s: float | None = None
+    last_ended_s: float | None = None
+    stopped: str | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def remaining(self) -> int:
+        """Prompts still without an ``ok`` record: what ``--resume`` would send."""
+        return self.plan.todo - self.statuses["ok"]
+
+    @property
+    def wall_s(self) -> float:
+        if self.first_queued_s is None or self.last_ended_s is None:
+            return 0.0
+        return self.last_ended_s - self.first_queued_s
+
+    def add(self, record: Record) -> None:
+        self.statuses[record.status] += 1
+        if record.ok:
+            self.latencies_s.append(record.latency_s)
+        if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
+            self.first_queued_s = record.queued_at_s
+        self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)
+
+
+async def execute_run(
+    plan: RunPlan, runner: Runner, on_record: Callable[[Record], None] | None = None
+) -> RunOutcome:
+    """Send the plan's prompts through ``runner``, appending each record as it completes."""
+    outcome = RunOutcome(plan)
+    try:
+        with RecordWriter(plan.out_path) as writer:
+            async for record in runner.run(plan.prompts()):
+                writer.write(record)
+                outcome.add(record)
+                if on_record is not None:
+                    on_record(record)
+    finally:
+        outcome.stopped = runner.progress.stopped
+        if plan.had_records:
+            compact(plan.out_path)
+    return outcome
+
+
+def compact(path: Path) -> None:
+    """Keep each prompt's latest record only, atomically."""
+    if not path.exists():
+        return
+    records = read_records(path).records
+    latest: dict[str, Record] = {}
+    for record in records:
+        latest.pop(record.prompt_id, None)  # re-insert so the file ends in completion order
+        latest[record.prompt_id] = record
+    if len(latest) == len(records):
+        return
+    write_atomic(path, "".join(r.to_json() + "\n" for r in latest.values()))

@@ -1,0 +1,360 @@
+"""Model prices, from the snapshot bundled with pydantic's ``genai-prices`` and from the user.
+
+Everything is offline and repeatable: we read the package's bundled data and never call its
+network updater. Model names are resolved by genai-prices itself (dated names such as
+``gpt-4o-2024-08-06``, ``provider:model`` and ``provider/model``), and costs come from its own
+``calc_price``, so a cost here is exactly what genai-prices computes, to the last Decimal digit.
+
+Several models have dated price changes, so every ``Pricer`` prices at one instant (by default
+the moment it is created) and all the numbers of one report agree with each other.
+
+The package records no date for its data, so ``data_date`` names the package version instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+import genai_prices
+from genai_prices import Usage, calc_price, data_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, PriceContext, Provider, TieredPrices
+
+from llmsweep.errors import InputError, PricingError, UsageError
+
+_BATCH: PriceContext = {"processing": "batch"}
+_MTOK = Decimal(1_000_000)
+_PRICE_KEYS = {"input", "output", "cached_input"}
+
+
+@dataclass(frozen=True)
+class ModelPricing:
+    """What we know about one model's prices, in USD per million tokens.
+
+    Tiered prices (a higher rate above some prompt size) show their base rate here; costs always
+    apply the right tier.
+    """
+
+    model: str
+    provider: str | None
+    input_per_mtok_usd: Decimal
+    output_per_mtok_usd: Decimal
+    cached_input_per_mtok_usd: Decimal | None
+    batch_input_per_mtok_usd: Decimal | None  # None: no batch price exists
+    batch_output_per_mtok_usd: Decimal | None
+    source: str
+    context_window: int | None = None  # max input tokens, where genai-prices knows it
+
+
+@dataclass(frozen=True)
+class UserPrice:
+    """A price the user gave, in USD per million tokens."""
+
+    input_per_mtok_usd: Decimal
+    output_per_mtok_usd: Decimal
+    cached_input_per_mtok_usd: Decimal | None = None
+    source: str = "--price-in/--price-out"
+
+    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int) -> Cost:
+        """Cached input tokens (part of the input) cost the input rate if no cached rate is set."""
+        cached_rate = self.cached_input_per_mtok_usd
+        if cached_rate is None:
+            cached_rate = self.input_per_mtok_usd
+        uncached = input_tokens - cached_input_tokens
+        in_usd = (uncached * self.input_per_mtok_usd + cached_input_tokens * cached_rate) / _MTOK
+        out_usd = output_tokens * self.output_per_mtok_usd / _MTOK
+        return Cost(in_usd, out_usd, in_usd + out_usd)
+
+
+@dataclass(frozen=True)
+class Cost:
+    input_usd: Decimal
+    output_usd: Decimal
+    total_usd: Decimal
+
+
+def parse_usd(value: object, what: str) -> Decimal:
+    """A finite, non-negative price; ``UsageError`` naming ``what`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise UsageError(f"{what}: expected a number of USD per million tokens, got {value!r}")
+    try:
+        # str() first so a TOML float such as 0.2 becomes Decimal("0.2"), not its binary value.
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise UsageError(f"{what}: {value!r} is not a number") from None
+    if not price.is_finite() or price < 0:
+        raise UsageError(f"{what}: must be a finite, non-negative number, got {value!r}")
+    return price
+
+
+def user_price(input_per_mtok_usd: object, output_per_mtok_usd: object) -> UserPrice:
+    """The price given on the command line for one model (``--price-in``/``--price-out``)."""
+    return UserPrice(
+        parse_usd(input_per_mtok_usd, "--price-in"), parse_usd(output_per_mtok_usd, "--price-out")
+    )
+
+
+def load_price_file(path: str) -> dict[str, UserPrice]:
+    """Read ``[models."name"] input = 0.2, output = 0.6, cached_input = 0.1`` ($ per Mtok)."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError(path, "no such price file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(path, f"cannot be read ({error.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(path, f"not valid TOML ({error})") from None
+    models = data.get("models")
+    if set(data) != {"models"} or not isinstance(models, dict) or not models:
+        raise InputError(path, 'expected only [models."NAME"] tables with input and output prices')
+    prices: dict[str, UserPrice] = {}
+    for name, entry in models.items():
+        if not isinstance(entry, dict):
+            raise InputError(path, f"models.{name}: expected a table")
+        unknown = set(entry) - _PRICE_KEYS
+        missing = {"input", "output"} - set(entry)
+        if unknown or missing:
+            problem = "unknown" if unknown else "missing"
+            keys = ", ".join(sorted(unknown or missing))
+            # [models.gpt-4.1] nests a table "1" under "gpt-4": the name needs quotes.
+            dotted = any(isinstance(value, dict) for value in entry.values())
+            hint = ' (quote names with dots: [models."gpt-4.1"])' if dotted else ""
+            raise InputError(path, f"models.{name}: {problem} key(s) {keys}{hint}")
+        try:
+            cached = entry.get("cached_input")
+            prices[name] = UserPrice(
+                parse_usd(entry["input"], f"models.{name}.input"),
+                parse_usd(entry["output"], f"models.{name}.output"),
+                None if cached is None else parse_usd(cached, f"models.{name}.cached_input"),
+                f"user price file {path}",
+            )
+        except UsageError as error:
+            raise InputError(path, str(error)) from None
+    return prices
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A model genai-prices knows, and how to ask ``calc_price`` about it."""
+
+    ref: str
+    provider_id: str | None
+    pricing: ModelPricing
+    linear: bool  # summed requests cost what the requests cost one by one
+
+
+class Pricer:
+    """Prices and costs for models: user prices first, then genai-prices' bundled snapshot."""
+
+    def __init__(
+        self, overrides: Mapping[str, UserPrice] | None = None, *, at: datetime | None = None
+    ) -> None:
+        self._overrides = dict(overrides or {})
+        self._at = at or datetime.now(UTC)
+        self._found: dict[str, _Found] = {}  # per instance: lookups are repeated per request size
+
+    def data_date(self) -> str:
+        return (
+            f"genai-prices {genai_prices.__version__} bundled data (it records no data date, so "
+            f"this is the package version), prices in effect on {self._at.date()}"
+        )
+
+    def source_summary(self, models: Sequence[str]) -> str:
+        """Where each model's prices come from, on one line (for reports)."""
+        return "; ".join(f"{m}: {self.pricing(m).source}" for m in dict.fromkeys(models))
+
+    def pricing(self, model: str) -> ModelPricing:
+        price = self._overrides.get(model)
+        if price is None:
+            return self._lookup(model).pricing
+        return ModelPricing(
+            model, None, price.input_per_mtok_usd, price.output_per_mtok_usd,
+            price.cached_input_per_mtok_usd, None, None, price.source,
+        )  # fmt: skip
+
+    def cost(
+        self,
+        model: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cached_input_tokens: int = 0,
+        batch: bool = False,
+    ) -> Cost:
+        """The cost of one request. ``cached_input_tokens`` are part of ``input_tokens``."""
+        if input_tokens < 0 or output_tokens < 0:
+            raise UsageError("token counts must not be negative")
+        if not 0 <= cached_input_tokens <= input_tokens:
+            raise UsageError("cached input tokens must be between 0 and the input tokens")
+        price = self._overrides.get(model)
+        if price is not None:
+            if batch:
+                raise PricingError(f"no batch price for {model} ({price.source})")
+            return price.cost(input_tokens, output_tokens, cached_input_tokens)
+        found = self._lookup(model)
+        if batch and found.pricing.batch_input_per_mtok_usd is None:
+            raise PricingError(f"no batch price for {model} in {found.pricing.source}")
+        usage = Usage(
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cached_input_tokens,
+        )
+        result = calc_price(
+            usage,
+            found.ref,
+            provider_id=found.provider_id,
+            genai_request_timestamp=self._at,
+            price_context=_BATCH if batch else None,
+        )
+        return Cost(result.input_price, result.output_price, result.total_price)
+
+    def cost_usd(
+        self,
+        model: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cached_input_tokens: int = 0,
+        batch: bool = False,
+    ) -> Decimal:
+        return self.cost(
+            model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            batch=batch,
+        ).total_usd
+
+    def total_cost(
+        self, model: str, requests: Mapping[tuple[int, int], int], *, batch: bool = False
+    ) -> Cost:
+        """The summed cost of many requests, given as ``{(input, output tokens): how many}``.
+
+        Equal to pricing each request on its own. Where a price is linear in tokens we price the
+        summed tokens once; tiered rates (chosen per request) and per-request fees are priced
+        once per distinct request size.
+        """
+        if model in self._overrides or self._lookup(model).linear:
+            inputs = sum(i * n for (i, _), n in requests.items())
+            outputs = sum(o * n for (_, o), n in requests.items())
+            return self.cost(model, input_tokens=inputs, output_tokens=outputs, batch=batch)
+        parts = [
+            (self.cost(model, input_tokens=i, output_tokens=o, batch=batch), n)
+            for (i, o), n in requests.items()
+        ]
+        return Cost(
+            sum((cost.input_usd * n for cost, n in parts), Decimal(0)),
+            sum((cost.output_usd * n for cost, n in parts), Decimal(0)),
+            sum((cost.total_usd * n for cost, n in parts), Decimal(0)),
+        )
+
+    def find(self, pattern: str | None = None) -> list[ModelPricing]:
+        """Per-token priced models whose name holds ``pattern``, or matches it as a glob.
+
+        Names are matched as ``model`` and ``provider:model``, ignoring case.
+        """
+        glob = pattern is not None and any(char in pattern for char in "*?[")
+
+        def matches(name: str) -> bool:
+            if pattern is None:
+                return True
+            if glob:
+                return fnmatch.fnmatchcase(name.lower(), pattern.lower())
+            return pattern.lower() in name.lower()
+
+        found = [self.pricing(name) for name in self._overrides if matches(name)]
+        for provider in data_snapshot.get_snapshot().providers:
+            for info in provider.models:
+                if not (matches(info.id) or matches(f"{provider.id}:{info.id}")):
+                    continue
+                if _per_token(base := self._prices(provider, info)):
+                    found.append(self._describe(info.id, provider, info, base))
+        return found
+
+    def _lookup(self, model: str) -> _Found:
+        if model in self._found:
+            return self._found[model]
+        snapshot = data_snapshot.get_snapshot()
+        # As given first, then as "provider:model" or "provider/model".
+        attempts: list[tuple[str, str | None]] = [(model, None)]
+        for separator in ":/":
+            prefix, found, rest = model.partition(separator)
+            if found and prefix and rest:
+                attempts.append((rest, prefix))
+        for ref, provider_id in attempts:
+            try:
+                provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
+            except LookupError:
+                continue
+            base = self._prices(provider, info)
+            if not _per_token(base):
+                raise PricingError(f"genai-prices does not price {model!r} per token ({base})")
+            pricing = self._describe(model, provider, info, base)
+            batch = self._prices(provider, info, _BATCH)
+            linear = _is_linear(base) and _is_linear(batch)
+            self._found[model] = _Found(ref, provider_id, pricing, linear)
+            return self._found[model]
+        known = dict.fromkeys([*self._overrides, *_known_models()])
+        close = difflib.get_close_matches(model.lower(), known)
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise PricingError(
+            f"no per-token price known for model {model!r}{hint} "
+            "(give one with --price-file, or --price-in/--price-out)"
+        )
+
+    def _prices(
+        self, provider: Provider, info: ModelInfo, context: PriceContext | None = None
+    ) -> ModelPrice:
+        # Through ModelInfo.calc_price, which also decides when a context applies.
+        return info.calc_price(
+            Usage(), provider, genai_request_timestamp=self._at, price_context=context
+        ).model_price
+
+    def _describe(
+        self, model: str, provider: Provider, info: ModelInfo, base: ModelPrice
+    ) -> ModelPricing:
+        batch = self._prices(provider, info, _BATCH)
+        # genai-prices silently keeps the base price when no batch variant applies (no variant,
+        # not yet in effect, or a model borrowed from another provider): that is no batch price.
+        has_batch = batch != base
+        return ModelPricing(
+            model=model,
+            provider=provider.id,
+            input_per_mtok_usd=_rate(base.input_mtok) or Decimal(0),
+            # Models without an output price (embeddings) produce no output tokens.
+            output_per_mtok_usd=_rate(base.output_mtok) or Decimal(0),
+            cached_input_per_mtok_usd=_rate(base.cache_read_mtok),
+            batch_input_per_mtok_usd=_rate(batch.input_mtok) if has_batch else None,
+            batch_output_per_mtok_usd=_rate(batch.output_mtok) if has_batch else None,
+            source=f"genai-prices {genai_prices.__version__} snapshot ({provider.id}:{info.id})",
+            context_window=info.context_window,
+        )
+
+
+def _rate(price: Decimal | TieredPrices | None) -> Decimal | None:
+    return price.base if isinstance(price, TieredPrices) else price
+
+
+def _per_token(prices: ModelPrice) -> bool:
+    """Whether the model is priced per input token (not per audio hour, page, ...)."""
+    return prices.input_mtok is not None
+
+
+def _is_linear(prices: ModelPrice) -> bool:
+    """Whether cost(summed requests) == sum of costs: no tiers and no per-request fee."""
+    tiered = any(isinstance(value, TieredPrices) for value in vars(prices).values())
+    return not tiered and prices.requests_kcount is None
+
+
+@cache
+def _known_models() -> tuple[str, ...]:
+    """Every model id genai-prices knows, lower-cased, for "did you mean" suggestions."""
+    ids = (m.id.lower() for p in data_snapshot.get_snapshot().providers for m in p.models)
+    return tuple(dict.fromkeys(ids))

@@ -1,0 +1,182 @@
+"""One record per prompt: the single source of truth for everything computed after a run.
+
+Records hold raw monotonic timestamps (``time.monotonic()``-style seconds, comparable only within
+one run on one machine) plus derived durations, so stats and reports are pure functions of
+``records.jsonl`` and re-render without re-running anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from llmsweep.errors import InputError, OutputError
+
+RECORD_SCHEMA_VERSION = 1
+
+# Status values. "ok" succeeded; every other value names why the prompt finally failed.
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class Record:
+    """The final outcome of one prompt.
+
+    Timings (``started_at_s``, ``first_token_at_s``, ``ended_at_s``, ``latency_s``, ``ttft_s``)
+    cover the *last* attempt only (``timed_attempt`` says which); time lost to earlier attempts
+    and to backoff is in ``retry_wait_s`` and in ``total_s`` = ended - queued.
+    """
+
+    prompt_id: str
+    model: str
+    concurrency: int
+    repeat: int
+    status: str  # "ok" or an error kind, e.g. "rate_limited", "server_error", "timeout"
+    http_status: int | None  # of the last attempt; None when no HTTP answer came
+    attempts: int  # requests actually sent for this prompt (retries = attempts - 1)
+    rate_limited: int  # how many of those attempts were answered 429
+    error: str | None  # last attempt's error, without secrets
+    queued_at_s: float  # monotonic: when the prompt was taken up by a worker
+    started_at_s: float  # monotonic: when the last attempt went out (after limits and pauses)
+    first_token_at_s: float | None  # monotonic: first non-empty content chunk (streaming)
+    ended_at_s: float  # monotonic: when the last attempt finished
+    latency_s: float  # ended - started, last attempt
+    ttft_s: float | None  # first token - started, last attempt, streaming only
+    retry_wait_s: float  # seconds this prompt slept in backoff (server hints included)
+    queue_wait_s: float  # started - queued: limiter, pause and backoff time before the last send
+    timed_attempt: int  # which attempt (1-based) the timings cover
+    input_tokens: int  # from the API's usage, else our own count; 0 for a failure without usage
+    output_tokens: int
+    cached_input_tokens: int
+    usage_reported: bool  # False: the API gave no usage; ok records then carry our own counts
+    cost_usd: str | None  # exact Decimal as a string; None when no price is known
+    response_text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def total_s(self) -> float:
+        return self.ended_at_s - self.queued_at_s
+
+    @property
+    def cost(self) -> Decimal:
+        return Decimal(self.cost_usd) if self.cost_usd is not None else Decimal(0)
+
+    def to_json(self, *, include_text: bool = True) -> str:
+        data = asdict(self)
+        if not include_text:
+            data.pop("response_text")
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+_FIELDS = {f.name for f in fields(Record)}
+
+
+def record_from_dict(data: dict[str, Any]) -> Record:
+    return Record(**{k: v for k, v in data.items() if k in _FIELDS})
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    records: list[Record]
+    torn_lines: int  # a last line cut by a crash or a second signal, ignored
+
+
+def read_records(path: Path) -> ReadResult:
+    """Read a records file. A torn *last* line is skipped and counted; any other bad line fails."""
+    records: list[Record] = []
+    torn = 0
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as err:
+        raise InputError(str(path), f"cannot be read ({err.strerror})") from None
+    last = len(lines)
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            records.append(record_from_dict(json.loads(raw)))
+        except (ValueError, TypeError):
+            # The last line without a newline is what a kill mid-write leaves; anything else is
+            # damage we should not paper over.
+            if number == last:
+                torn += 1
+                continue
+            raise InputError(str(path), "not a valid record line", number) from None
+    return ReadResult(records, torn)
+
+
+def iter_latest(records: list[Record]) -> Iterator[Record]:
+    """The latest record per (model, concurrency, repeat, prompt id), in first-seen order."""
+    latest: dict[tuple[str, int, int, str], Record] = {}
+    for record in records:
+        latest[(record.model, record.concurrency, record.repeat, record.prompt_id)] = record
+    yield from latest.values()
+
+
+class RecordWriter:
+    """Appends records as JSON lines, flushed (and fsynced) one by one as they complete."""
+
+    def __init__(self, path: Path, *, include_text: bool = True, fsync: bool = False) -> None:
+        self.path = path
+        self._include_text = include_text
+        self._fsync = fsync
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: TextIO = path.open("a", encoding="utf-8")
+        except OSError as err:
+            raise OutputError(f"{path}: cannot open for writing ({err.strerror})") from None
+        self._drop_torn_tail()
+
+    def _drop_torn_tail(self) -> None:
+        # A line cut by a kill has no newline; appending after it would glue two records
+        # together, so cut the file back to its last complete line (read_records reported it).
+        size = self._file.tell()
+        if size == 0:
+            return
+        with self.path.open("r+b") as handle:
+            handle.seek(max(0, size - 65536))
+            tail = handle.read()
+            if tail.endswith(b"\n"):
+                return
+            cut = tail.rfind(b"\n")
+            if cut < 0 and size > 65536:
+                raise OutputError(f"{self.path}: last line is torn and longer than 64 KiB")
+            handle.truncate(size - len(tail) + cut + 1)
+        self._file.seek(0, os.SEEK_END)
+
+    def write(self, record: Record) -> None:
+        try:
+            self._file.write(record.to_json(include_text=self._include_text) + "\n")
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+        except OSError as err:
+            raise OutputError(f"{self.path}: write failed ({err.strerror})") from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file so readers see the old or the new content, never a half."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"{path}: write failed ({err.strerror})") from None

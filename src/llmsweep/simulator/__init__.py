@@ -1,0 +1,28 @@
+"""An OpenAI-compatible chat completions server that behaves like a real LLM API.
+
+Realistic latency (lognormal time to first token, steady output speed), a finite number of
+requests generated at once with a FIFO queue behind it, OpenAI's rate limits and error shapes,
+and injectable faults — all reproducible from a seed. It imports nothing else from llmsweep: the
+prompt token counter is passed in.
+"""
+
+from llmsweep.simulator.config import PromptCounter, SimulatorConfig
+from llmsweep.simulator.faults import FAULT_KINDS, FaultKind, FaultRates
+from llmsweep.simulator.profiles import BUILTIN_PROFILES, Profile, builtin_profile_for, load_profile
+from llmsweep.simulator.ratelimit import TIER_PRESETS
+from llmsweep.simulator.server import Simulator, serve_forever
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "FAULT_KINDS",
+    "TIER_PRESETS",
+    "FaultKind",
+    "FaultRates",
+    "Profile",
+    "PromptCounter",
+    "Simulator",
+    "SimulatorConfig",
+    "builtin_profile_for",
+    "load_profile",
+    "serve_forever",
+]

@@ -1,0 +1,181 @@
+"""Latency and throughput profiles of simulated models, built in or loaded from TOML.
+
+Time to first token and output length are lognormal, given by their median and 95th percentile:
+both are right-skewed with a long tail in every public measurement, and two quantiles are what
+leaderboards publish. A ``fixed`` profile (or p95 equal to the median) has no spread at all.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from statistics import NormalDist
+
+_STANDARD_NORMAL = NormalDist()
+_Z95 = _STANDARD_NORMAL.inv_cdf(0.95)
+# Quantiles are clamped so one unlucky draw cannot stall a run: z stays within about ±4.75,
+# i.e. the slowest draw is roughly (p95/median)**2.9 times the median.
+_QUANTILE_EPSILON = 1e-6
+DEFAULT_PROFILE = "demo"
+
+_AA_SOURCE = (
+    "approximate medians read off the Artificial Analysis leaderboard (artificialanalysis.ai), "
+    "2025; context and output limits from the provider's model page; p95 spreads, output "
+    "lengths and capacity are simulator assumptions, not published figures"
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a simulated model behaves. Every time is in seconds at ``latency_scale`` 1."""
+
+    name: str
+    ttft_median_s: float
+    ttft_p95_s: float
+    output_tokens_per_s: float
+    capacity: int  # requests generated at once; more wait in a FIFO queue
+    output_tokens_median: int
+    output_tokens_p95: int
+    context_window: int
+    max_output_tokens: int  # a request's default and largest allowed max_tokens
+    source: str
+    fixed: bool = False  # no spread: ttft is the median and the length is the median
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("profile name must not be empty")
+        for label, value in (
+            ("ttft_median_s", self.ttft_median_s),
+            ("ttft_p95_s", self.ttft_p95_s),
+            ("output_tokens_per_s", self.output_tokens_per_s),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{label} must be a number, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{label} must be a positive number, got {value!r}")
+        for label, count in (
+            ("capacity", self.capacity),
+            ("output_tokens_median", self.output_tokens_median),
+            ("output_tokens_p95", self.output_tokens_p95),
+            ("context_window", self.context_window),
+            ("max_output_tokens", self.max_output_tokens),
+        ):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
+        if self.ttft_p95_s < self.ttft_median_s:
+            raise ValueError("ttft_p95_s must be >= ttft_median_s")
+        if self.output_tokens_p95 < self.output_tokens_median:
+            raise ValueError("output_tokens_p95 must be >= output_tokens_median")
+        if not isinstance(self.fixed, bool):
+            raise ValueError(f"fixed must be true or false, got {self.fixed!r}")
+
+    def ttft_s_at(self, quantile: float) -> float:
+        """Time to first token at ``quantile`` (in [0, 1)) of its distribution."""
+        if self.fixed:
+            return self.ttft_median_s
+        return _lognormal_at(self.ttft_median_s, self.ttft_p95_s, quantile)
+
+    def output_tokens_at(self, quantile: float) -> int:
+        """Natural answer length (before any max_tokens cap) at ``quantile`` of its distribution."""
+        if self.fixed:
+            return self.output_tokens_median
+        drawn = _lognormal_at(self.output_tokens_median, self.output_tokens_p95, quantile)
+        return max(1, round(drawn))
+
+
+def _lognormal_at(median: float, p95: float, quantile: float) -> float:
+    if p95 == median:
+        return float(median)
+    sigma = math.log(p95 / median) / _Z95
+    q = min(max(quantile, _QUANTILE_EPSILON), 1 - _QUANTILE_EPSILON)
+    return median * math.exp(sigma * _STANDARD_NORMAL.inv_cdf(q))
+
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile("gpt-4o", 0.45, 1.2, 110.0, 64, 300, 900, 128_000, 16_384, _AA_SOURCE),
+        Profile("gpt-4o-mini", 0.40, 1.0, 70.0, 64, 300, 900, 128_000, 16_384, _AA_SOURCE),
+        Profile("claude-sonnet-4", 1.3, 2.8, 65.0, 32, 350, 1000, 200_000, 64_000, _AA_SOURCE),
+        Profile("gemini-2.0-flash", 0.35, 0.9, 190.0, 64, 300, 900, 1_048_576, 8192, _AA_SOURCE),
+        # Fast enough for a demo sweep in seconds, and a small capacity so the knee shows early.
+        Profile("demo", 0.2, 0.5, 200.0, 16, 80, 250, 128_000, 4096, "synthetic: fast demo model"),
+        Profile(
+            "fixed",
+            0.1,
+            0.1,
+            1000.0,
+            8,
+            20,
+            20,
+            128_000,
+            4096,
+            "synthetic: deterministic test model",
+            fixed=True,
+        ),
+    )
+}
+
+
+def builtin_profile_for(model: str) -> Profile:
+    """The built-in profile a request's ``model`` names; ``demo`` when none matches.
+
+    ``openai/gpt-4o`` and dated names such as ``gpt-4o-2024-08-06`` match ``gpt-4o``; the
+    longest matching name wins, so ``gpt-4o-mini-2024-07-18`` is ``gpt-4o-mini``.
+    """
+    bare = model.rsplit("/", 1)[-1].lower()
+    exact = BUILTIN_PROFILES.get(bare)
+    if exact is not None:
+        return exact
+    prefixes = [name for name in BUILTIN_PROFILES if bare.startswith(name + "-")]
+    if prefixes:
+        return BUILTIN_PROFILES[max(prefixes, key=len)]
+    return BUILTIN_PROFILES[DEFAULT_PROFILE]
+
+
+_FLOAT_KEYS = frozenset({"ttft_median_s", "ttft_p95_s", "output_tokens_per_s"})
+_STR_KEYS = frozenset({"name", "source"})
+_KNOWN_KEYS = frozenset(f.name for f in fields(Profile)) | {"base"}
+
+
+def load_profile(path: str | Path) -> Profile:
+    """A profile from a TOML file of top-level keys named like ``Profile``'s fields.
+
+    ``base = "gpt-4o"`` starts from a built-in profile so a file can change just a few keys;
+    without it every number must be given. ``name`` defaults to the file's stem. Every problem
+    raises ``ValueError`` with a one-line message that names the file.
+    """
+    where = str(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ValueError(f"{where}: cannot read profile: {err.strerror or err}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{where}: profile is not UTF-8 text") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{where}: not valid TOML: {err}") from err
+    unknown = sorted(set(data) - _KNOWN_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown profile key(s): {', '.join(unknown)}")
+    values: dict[str, object] = {"name": Path(path).stem, "source": f"user profile {where}"}
+    base = data.pop("base", None)
+    if base is not None:
+        if not isinstance(base, str) or base not in BUILTIN_PROFILES:
+            names = ", ".join(BUILTIN_PROFILES)
+            raise ValueError(f"{where}: base must be one of {names}, got {base!r}")
+        values |= {k: v for k, v in asdict(BUILTIN_PROFILES[base]).items() if k not in _STR_KEYS}
+    for key, value in data.items():
+        if key in _FLOAT_KEYS and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if key in _STR_KEYS and not isinstance(value, str):
+            raise ValueError(f"{where}: {key} must be a string, got {value!r}")
+        values[key] = value
+    missing = sorted(f.name for f in fields(Profile) if f.name not in values and f.name != "fixed")
+    if missing:
+        raise ValueError(f"{where}: missing profile key(s): {', '.join(missing)}")
+    try:
+        return Profile(**values)  # type: ignore[arg-type]  # types are checked by Profile
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from err

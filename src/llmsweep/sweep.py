@@ -1,0 +1,230 @@
+"""``llmsweep sweep``: the same prompts at each concurrency level, per model, repeated.
+
+Cells (model, level, repeat) run one after another so they never compete with each other.
+Every record goes to ``records.jsonl`` as it completes; the report is a pure function of that
+file and ``meta.json`` (see ``report.write_report``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from llmsweep import __version__
+from llmsweep.client import Transport
+from llmsweep.errors import InputError, OutputError, UsageError
+from llmsweep.estimate import EstimateRow
+from llmsweep.prompts import Prompt, load_prompts
+from llmsweep.records import Record, RecordWriter, iter_latest, read_records, write_atomic
+from llmsweep.report import write_report
+from llmsweep.runner import Runner, RunSettings
+from llmsweep.tokens import tokenizer_for
+
+META_SCHEMA_VERSION = 1
+TransportFactory = Callable[[int], Transport]  # concurrency -> a fresh transport
+CostFn = Callable[[str, int, int, int], Decimal]  # model, input, output, cached -> USD
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    prompts: str
+    models: tuple[str, ...]
+    levels: tuple[int, ...]
+    repeats: int = 1
+    sample: int | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    max_tokens: int | None = None
+    stream: bool = False
+    max_retries: int = 6
+    timeout_s: float = 120.0
+    max_cost_usd: str | None = None  # Decimal as a string, so the config stays JSON
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise UsageError("--model: give at least one model")
+        if not self.levels or min(self.levels) < 1:
+            raise UsageError("--concurrency: levels must be positive integers")
+        if self.repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+
+    def cells(self) -> list[tuple[str, int, int]]:
+        return [
+            (m, lvl, r) for m in self.models for lvl in self.levels for r in range(self.repeats)
+        ]
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    """'1,2,4,8' -> (1, 2, 4, 8), sorted, with the sequential baseline 1 always included."""
+    try:
+        levels = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise UsageError(f"--concurrency {text!r}: expected integers like 1,2,4,8") from None
+    if not levels or min(levels) < 1:
+        raise UsageError(f"--concurrency {text!r}: levels must be positive integers")
+    return tuple(sorted(levels | {1}))
+
+
+def select_prompts(config: SweepConfig) -> list[Prompt]:
+    """The prompts every cell runs: the whole set, or a seeded random sample of it."""
+    prompts = list(load_prompts(config.prompts, seed=config.seed))
+    if config.sample is not None and config.sample < len(prompts):
+        chosen = sorted(random.Random(config.seed).sample(range(len(prompts)), config.sample))
+        prompts = [prompts[i] for i in chosen]
+    return prompts
+
+
+@dataclass
+class SweepState:
+    """Which cells are done, read back from ``records.jsonl`` for ``--resume``."""
+
+    ok_ids: dict[tuple[str, int, int], set[str]] = field(default_factory=dict)
+    spent_usd: Decimal = Decimal(0)
+    torn_lines: int = 0
+
+
+def prepare_out_dir(
+    out_dir: Path, meta: dict[str, Any], *, resume: bool, force: bool
+) -> SweepState:
+    """Create or reopen the report folder; refuse one that holds a different sweep."""
+    meta_path = out_dir / "meta.json"
+    records_path = out_dir / "records.jsonl"
+    state = SweepState()
+    if meta_path.exists() and not force:
+        old = json.loads(meta_path.read_text("utf-8"))
+        if not resume:
+            raise OutputError(
+                f"{out_dir} already holds a sweep: pass --resume to continue it "
+                "or --force to overwrite it"
+            )
+        if old.get("config") != meta["config"]:
+            raise OutputError(
+                f"{out_dir} holds a sweep with another configuration: --resume "
+                "needs the same arguments (or use --force / another --out-dir)"
+            )
+        meta = {**meta, "created_at": old.get("created_at", meta.get("created_at"))}
+    elif force:
+        records_path.unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if resume and records_path.exists():
+        result = read_records(records_path)
+        state.torn_lines = result.torn_lines
+        for record in result.records:
+            state.spent_usd += record.cost
+            if record.ok:
+                key = (record.model, record.concurrency, record.repeat)
+                state.ok_ids.setdefault(key, set()).add(record.prompt_id)
+    write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return state
+
+
+def build_meta(
+    config: SweepConfig,
+    *,
+    target: dict[str, object],
+    pricing: dict[str, object],
+    estimates: dict[str, object],
+    prompt_count: int,
+    created_at: str,
+) -> dict[str, Any]:
+    """What the report says about itself. ``target`` must already be free of secrets."""
+    return {
+        "schema_version": META_SCHEMA_VERSION,
+        "tool_version": __version__,
+        "created_at": created_at,
+        "config": {**asdict(config), "prompt_count": prompt_count},
+        "target": target,
+        "pricing": pricing,
+        "estimates": estimates,
+    }
+
+
+async def run_sweep(
+    config: SweepConfig,
+    prompts: list[Prompt],
+    out_dir: Path,
+    state: SweepState,
+    *,
+    transport_for: TransportFactory,
+    cost_fn: CostFn,
+    on_runner: Callable[[Runner, tuple[str, int, int], int], None] | None = None,
+    on_record: Callable[[Record], None] | None = None,
+) -> str | None:
+    """Run every unfinished cell; return why it stopped early ("budget", ...) or None."""
+    cap = Decimal(config.max_cost_usd) if config.max_cost_usd is not None else None
+    spent = state.spent_usd
+    with RecordWriter(out_dir / "records.jsonl", include_text=False) as writer:
+        for cell in config.cells():
+            model, level, repeat = cell
+            done = state.ok_ids.get(cell, set())
+            todo = [p for p in prompts if p.id not in done]
+            if not todo:
+                continue
+            settings = RunSettings(
+                model=model,
+                concurrency=level,
+                rpm=config.rpm,
+                tpm=config.tpm,
+                max_retries=config.max_retries,
+                timeout_s=config.timeout_s,
+                max_tokens=config.max_tokens,
+                stream=config.stream,
+                repeat=repeat,
+                max_cost_usd=None if cap is None else cap - spent,
+                keep_text=False,
+            )
+            transport = transport_for(level)
+            runner = Runner(
+                settings,
+                transport,
+                tokenizer_for(model),
+                cost_fn=functools.partial(cost_fn, model),
+                rng=random.Random(f"{config.seed}:{model}:{level}:{repeat}"),
+            )
+            if on_runner is not None:
+                on_runner(runner, cell, len(todo))
+            try:
+                async for record in runner.run(todo):
+                    writer.write(record)
+                    spent += record.cost
+                    if on_record is not None:
+                        on_record(record)
+            finally:
+                await transport.aclose()
+            if runner.progress.stopped is not None:
+                return runner.progress.stopped
+    return None
+
+
+def estimate_to_meta(row: EstimateRow) -> dict[str, object]:
+    """One model's estimate for one pass over the prompts, as the report reads it."""
+    batch = row.batch_total_cost_usd
+    return {
+        "total_cost_usd": str(row.total_cost_usd),
+        "batch_total_cost_usd": None if batch is None else str(batch),
+        "tokens_exact": row.tokens_exact,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "price_source": row.price_source,
+    }
+
+
+def render_report(out_dir: Path) -> list[Path]:
+    """Re-render every report file from ``records.jsonl`` and ``meta.json``; sends nothing."""
+    meta_path = out_dir / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(meta_path), "missing: not a sweep folder") from None
+    except (OSError, ValueError) as error:
+        raise InputError(str(meta_path), f"unreadable ({error})") from None
+    records_path = out_dir / "records.jsonl"
+    records = read_records(records_path).records if records_path.exists() else []
+    return write_report(out_dir, list(iter_latest(records)), meta)

@@ -1,0 +1,70 @@
+"""Run the real engine against a real simulator; shared by the engine tests."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+from decimal import Decimal
+
+from llmsweep.client import OpenAITransport
+from llmsweep.prompts import Prompt, load_prompts
+from llmsweep.records import Record
+from llmsweep.runner import Runner, RunSettings
+from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
+from llmsweep.tokens import tokenizer_for
+
+FIXED = BUILTIN_PROFILES["fixed"]
+
+
+def fixed_profile(
+    *, ttft_s: float = 0.05, tokens: int = 10, capacity: int = 1000, tokens_per_s: float = 1000.0
+) -> Profile:
+    return replace(
+        FIXED,
+        ttft_median_s=ttft_s,
+        ttft_p95_s=ttft_s,
+        output_tokens_median=tokens,
+        output_tokens_p95=tokens,
+        capacity=capacity,
+        output_tokens_per_s=tokens_per_s,
+    )
+
+
+def prompts(count: int, *, max_tokens: int = 10, seed: int = 0) -> list[Prompt]:
+    return list(load_prompts(f"synthetic:{count}:20:{max_tokens}", seed=seed))
+
+
+def flat_price(input_tokens: int, output_tokens: int, cached: int) -> Decimal:
+    # $1 / $2 per million tokens: round numbers so expected costs are easy to work by hand.
+    return (Decimal(input_tokens) * 1 + Decimal(output_tokens) * 2) / Decimal(1_000_000)
+
+
+def make_runner(
+    sim: Simulator, settings: RunSettings, *, priced: bool = True, api_key: str = "sk-test"
+) -> tuple[Runner, OpenAITransport]:
+    transport = OpenAITransport(
+        base_url=sim.base_url,
+        api_key=api_key,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+        clock=time.monotonic,
+    )
+    runner = Runner(
+        settings,
+        transport,
+        tokenizer_for(settings.model),
+        cost_fn=flat_price if priced else None,
+        rng=random.Random(1),
+    )
+    return runner, transport
+
+
+async def run_all(
+    sim: Simulator, settings: RunSettings, items: list[Prompt], **options: object
+) -> tuple[list[Record], Runner]:
+    runner, transport = make_runner(sim, settings, **options)  # type: ignore[arg-type]
+    try:
+        return [record async for record in runner.run(items)], runner
+    finally:
+        await transport.aclose()
