@@ -19,12 +19,21 @@ import click
 from llmsweep import __version__, stats
 from llmsweep.client import OpenAITransport, probe
 from llmsweep.errors import LlmsweepError, TargetError, UsageError
+from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.estimate import estimate as estimate_rows
 from llmsweep.jobs import RunOutcome, execute_run, plan_run
 from llmsweep.pricing import Pricer, load_price_file, user_price
 from llmsweep.progress import ProgressView
 from llmsweep.runner import Runner, RunSettings
-from llmsweep.simulator import BUILTIN_PROFILES, Profile, SimulatorConfig, load_profile
+from llmsweep.simulator import (
+    BUILTIN_PROFILES,
+    TIER_PRESETS,
+    FaultRates,
+    Profile,
+    SimulatorConfig,
+    load_profile,
+    serve_forever,
+)
 from llmsweep.sweep import (
     SweepConfig,
     build_meta,
@@ -35,7 +44,7 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
-from llmsweep.target import TargetSpec, open_target, spec_from_env
+from llmsweep.target import TargetSpec, count_prompt_tokens, open_target, spec_from_env
 from llmsweep.tokens import tokenizer_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,7 +72,7 @@ def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-def _profile(value: str | None) -> Profile | None:
+def _profile(value: str | None, flag: str = "--sim-profile") -> Profile | None:
     if value is None:
         return None
     if value in BUILTIN_PROFILES:
@@ -72,9 +81,9 @@ def _profile(value: str | None) -> Profile | None:
         try:
             return load_profile(value)
         except ValueError as error:
-            raise UsageError(str(error)) from None
+            raise UsageError(f"{flag}: {error}") from None
     names = ", ".join(sorted(BUILTIN_PROFILES))
-    raise UsageError(f"--sim-profile {value!r}: not a built-in profile ({names}) or a .toml file")
+    raise UsageError(f"{flag} {value!r}: not a built-in profile ({names}) or a .toml file")
 
 
 positive_int = click.IntRange(min=1)
@@ -442,7 +451,12 @@ def sweep(
     pricer = _pricer(list(config.models), price_file, price_in, price_out)
     spec = _target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
     chosen = select_prompts(config)
-    rows = estimate_rows(chosen, list(config.models), pricer=pricer, output_tokens=max_tokens)
+    rows = estimate_rows(
+        chosen,
+        list(config.models),
+        pricer=pricer,
+        default_output_tokens=max_tokens or DEFAULT_OUTPUT_TOKENS,
+    )
     passes = len(config.levels) * config.repeats
     total_usd = sum((row.total_cost_usd for row in rows), Decimal(0)) * passes
     err(
@@ -541,6 +555,148 @@ def report(folder: Path) -> None:
     """Re-render a sweep's report from its records.jsonl and meta.json; sends nothing."""
     paths = render_report(folder)
     click.echo(f"{len(paths)} files written to {folder}")
+
+
+def _fault_option(kind: str, what: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{kind.replace('_', '-')}-rate",
+        kind,
+        type=click.FloatRange(0, 1),
+        default=0.0,
+        show_default=True,
+        help=f"Share of attempts: {what}.",
+    )
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; loopback unless you mean to expose it.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to bind (0 picks a free one).",
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    help="Latency profile for every model: a built-in "
+    f"name ({', '.join(sorted(BUILTIN_PROFILES))}) or a .toml file (default: each "
+    "request's model picks its built-in profile, else demo).",
+)
+@click.option(
+    "--latency-scale",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Multiply every simulated delay (0.1 = ten times faster, 0 = instant).",
+)
+@click.option(
+    "--tier",
+    type=click.Choice(sorted(TIER_PRESETS)),
+    help="Preset RPM/TPM of a published rate-limit tier (--rpm/--tpm override).",
+)
+@click.option("--rpm", type=positive_int, help="Requests per minute per API key.")
+@click.option(
+    "--tpm",
+    type=positive_int,
+    help="Tokens per minute per API key (prompt + max tokens charged up front).",
+)
+@click.option(
+    "--quota-exhausted", is_flag=True, help="Answer every request 429 insufficient_quota."
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Shorthand: split this share of attempts evenly between HTTP 500 and 503.",
+)
+@_fault_option("error_500", "HTTP 500")
+@_fault_option("error_503", "HTTP 503")
+@_fault_option("disconnect", "connection dropped before any response byte")
+@_fault_option("hang", "no answer for --hang-s seconds")
+@_fault_option("stream_cut", "connection closed part-way through the body")
+@_fault_option("malformed_json", "HTTP 200 with a body that is not JSON")
+@_fault_option("rate_limit_429", "injected 429 with retry hints")
+@_fault_option("rate_limit_429_nohint", "injected 429 without retry hints")
+@_fault_option("missing_usage", "answer without usage")
+@click.option(
+    "--hang-s",
+    type=positive_float,
+    default=3600.0,
+    show_default=True,
+    help="How long a hung request hangs.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=positive_int,
+    default=1_000_000,
+    show_default=True,
+    help="Largest request body accepted (larger: HTTP 413).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for latencies, lengths, text and faults.",
+)
+def simulate(
+    host: str,
+    port: int,
+    profile_name: str | None,
+    latency_scale: float,
+    tier: str | None,
+    rpm: int | None,
+    tpm: int | None,
+    quota_exhausted: bool,
+    error_rate: float,
+    hang_s: float,
+    max_body_bytes: int,
+    seed: int,
+    **fault_rates: float,
+) -> None:
+    """Serve the built-in OpenAI-compatible simulator until Ctrl-C."""
+    if tier is not None:
+        tier_rpm, tier_tpm = TIER_PRESETS[tier]
+        rpm, tpm = rpm or tier_rpm, tpm or tier_tpm
+    if error_rate:
+        fault_rates["error_500"] += error_rate / 2
+        fault_rates["error_503"] += error_rate / 2
+    try:
+        faults = FaultRates(**fault_rates, hang_s=hang_s)
+        config = SimulatorConfig(
+            profile=_profile(profile_name, "--profile"),
+            rpm=rpm,
+            tpm=tpm,
+            quota_exhausted=quota_exhausted,
+            faults=faults,
+            seed=seed,
+            latency_scale=latency_scale,
+            host=host,
+            port=port,
+            max_body_bytes=max_body_bytes,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+    def ready(base_url: str) -> None:
+        err(
+            f"llmsweep: simulator serving {base_url} (latency scale {latency_scale:g}); "
+            "Ctrl-C stops it"
+        )
+
+    try:
+        serve_forever(config, count_prompt_tokens, ready)
+    except OSError as error:
+        raise TargetError(f"cannot listen on {host}:{port} ({error.strerror})") from None
+    err("llmsweep: simulator stopped")
 
 
 def _resume_command(out: Path, out_flag: str = "--out") -> str:

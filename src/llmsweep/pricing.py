@@ -260,14 +260,12 @@ class Pricer:
 
         Names are matched as ``model`` and ``provider:model``, ignoring case.
         """
-        glob = pattern is not None and any(char in pattern for char in "*?[")
+        glob = (pattern or "*").lower()
+        if not any(char in glob for char in "*?["):
+            glob = f"*{glob}*"  # plain text: a substring
 
         def matches(name: str) -> bool:
-            if pattern is None:
-                return True
-            if glob:
-                return fnmatch.fnmatchcase(name.lower(), pattern.lower())
-            return pattern.lower() in name.lower()
+            return fnmatch.fnmatchcase(name.lower(), glob)
 
         found = [self.pricing(name) for name in self._overrides if matches(name)]
         for provider in data_snapshot.get_snapshot().providers:

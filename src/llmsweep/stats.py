@@ -105,7 +105,11 @@ def summarize_cells(records: Iterable[Record]) -> list[CellSummary]:
     groups: dict[tuple[str, int, int], list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
-    return [_summarize_cell(key, groups[key]) for key in sorted(groups)]
+    # Records sorted by prompt id: float sums then do not depend on the order of the file.
+    return [
+        _summarize_cell(key, sorted(groups[key], key=lambda record: record.prompt_id))
+        for key in sorted(groups)
+    ]
 
 
 def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSummary:

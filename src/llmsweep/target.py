@@ -92,11 +92,12 @@ async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]
         yield TargetInfo(public_url(url), simulated=False), spec.api_key or "none"
         return
     config = spec.simulator
-    async with Simulator(config, count_prompt_tokens=_count_prompt_tokens) as sim:
+    async with Simulator(config, count_prompt_tokens=count_prompt_tokens) as sim:
         profile = config.profile.name if config.profile is not None else None
         info = TargetInfo(sim.base_url, True, profile, config.latency_scale)
         yield info, SIMULATOR_KEY
 
 
-def _count_prompt_tokens(messages: list[dict[str, object]], model: str) -> int:
+def count_prompt_tokens(messages: list[dict[str, object]], model: str) -> int:
+    """The counter injected into the simulator: exactly how OpenAI counts chat input."""
     return tokens.tokenizer_for(model).count_chat(messages)

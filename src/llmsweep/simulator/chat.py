@@ -13,51 +13,26 @@ import hashlib
 import math
 import random
 import time
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from llmsweep.simulator.config import PromptCounter, SimulatorConfig
 from llmsweep.simulator.faults import EARLY_FAULTS, FaultKind
 from llmsweep.simulator.gate import FifoGate
+from llmsweep.simulator.generation import Plan, answer_stream, answer_whole, drop_connection
 from llmsweep.simulator.profiles import Profile, builtin_profile_for
-from llmsweep.simulator.protocol import Answer, ApiError, ChunkEncoder, quota_error
+from llmsweep.simulator.protocol import Answer, ApiError, quota_error
 from llmsweep.simulator.ratelimit import ORGANIZATION, RateLimiter, go_duration
 from llmsweep.simulator.stats import ServerStats
-from llmsweep.simulator.validation import ChatRequest, parse_chat_request
+from llmsweep.simulator.validation import (
+    ChatRequest,
+    check_context,
+    check_max_tokens,
+    parse_chat_request,
+)
 from llmsweep.simulator.vocab import TextSource
 
-# Stream content in groups of tokens, one event per ~15 ms of generation: token-by-token
-# events would cost the server more CPU than the client it is measuring.
-CHUNK_INTERVAL_S = 0.015
-MAX_CHUNK_TOKENS = 32
 PROMPT_CACHE_ENTRIES = 4096
-
-
-def _drop(request: web.BaseRequest) -> None:
-    """Close the connection at once: the client gets no (more) bytes."""
-    if request.transport is not None:
-        request.transport.abort()
-
-
-async def _sleep_until(loop: asyncio.AbstractEventLoop, deadline_s: float) -> None:
-    # Absolute deadlines, so a late wake-up is caught up by the next event instead of drifting.
-    delay_s = deadline_s - loop.time()
-    if delay_s > 0:
-        await asyncio.sleep(delay_s)
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one admitted request is answered."""
-
-    answer: Answer
-    fault: FaultKind | None  # only faults that happen while answering (not EARLY_FAULTS)
-    cut_q: float  # where stream_cut or malformed_json strikes, as a fraction of the answer
-    ttft_s: float
-    token_s: float  # seconds per output token after the first
-    gate: FifoGate
-    headers: dict[str, str]
 
 
 class ChatEndpoint:
@@ -113,19 +88,12 @@ class ChatEndpoint:
             raise ApiError(413, f"Request body too large: the limit is {limit} bytes.") from None
         chat = parse_chat_request(raw)
         profile = self._config.profile or builtin_profile_for(chat.model)
-        if chat.max_tokens is not None and chat.max_tokens > profile.max_output_tokens:
-            raise ApiError(
-                400,
-                f"max_tokens is too large: {chat.max_tokens}. This model supports at most "
-                f"{profile.max_output_tokens} completion tokens, "
-                f"whereas you provided {chat.max_tokens}.",
-                param="max_tokens",
-            )
+        check_max_tokens(profile, chat.max_tokens)
         if self._config.quota_exhausted:
             self._stats.rate_limited["quota"] += 1
             raise quota_error()
         prompt_tokens = self._prompt_tokens(raw, chat)
-        _check_context(profile, prompt_tokens, chat.max_tokens)
+        check_context(profile, prompt_tokens, chat.max_tokens)
 
         rng = self._rng
         fault = self._config.faults.pick(rng.random())
@@ -152,7 +120,7 @@ class ChatEndpoint:
         if fault is not None:
             self._stats.faults[fault] += 1
         scale = self._config.latency_scale
-        plan = _Plan(
+        plan = Plan(
             answer=answer,
             fault=fault,
             cut_q=cut_q,
@@ -162,8 +130,8 @@ class ChatEndpoint:
             headers=headers,
         )
         if chat.stream:
-            return await self._stream(request, plan, chat.include_usage)
-        return await self._respond(request, plan)
+            return await answer_stream(request, plan, self._stats, chat.include_usage)
+        return await answer_whole(request, plan, self._stats)
 
     def _prompt_tokens(self, raw: bytes, chat: ChatRequest) -> int:
         """The injected counter's answer, remembered per request body: a sweep sends the same
@@ -249,107 +217,5 @@ class ChatEndpoint:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._config.faults.hang_s):
                     await self._closing.wait()
-        _drop(request)  # disconnect, or the end of a hang
+        drop_connection(request)  # disconnect, or the end of a hang
         return web.Response()  # never sent: the connection is gone
-
-    async def _respond(self, request: web.Request, plan: _Plan) -> web.StreamResponse:
-        stats = self._stats
-        answer, fault, headers = plan.answer, plan.fault, plan.headers
-        async with plan.gate:
-            stats.start_serving()
-            try:
-                delay_s = plan.ttft_s + len(answer.words) * plan.token_s
-                if delay_s > 0:
-                    await asyncio.sleep(delay_s)
-            finally:
-                stats.serving -= 1
-        body = answer.completion_body()
-        stats.completion_tokens_total += len(answer.words)
-        stats.by_status[200] += 1
-        # A strict prefix of a JSON object is never valid JSON.
-        cut_bytes = max(1, int(plan.cut_q * len(body)))
-        if fault == "stream_cut":
-            response = web.StreamResponse(headers=headers)
-            response.content_type = "application/json"
-            response.content_length = len(body)
-            await response.prepare(request)
-            await response.write(body[:cut_bytes])
-            _drop(request)
-            return response
-        if fault == "malformed_json":
-            body = body[:cut_bytes]
-        else:
-            stats.completed_ok += 1
-        return web.Response(body=body, content_type="application/json", headers=headers)
-
-    async def _stream(
-        self, request: web.Request, plan: _Plan, include_usage: bool
-    ) -> web.StreamResponse:
-        stats = self._stats
-        response = web.StreamResponse(headers=plan.headers)
-        response.content_type = "text/event-stream"
-        response.headers["Cache-Control"] = "no-cache"
-        encoder = ChunkEncoder(plan.answer, include_usage)
-        words = plan.answer.words
-        token_s = plan.token_s
-        # Event i carries tokens [ends[i-1], ends[i]): the first token alone, at exactly the
-        # time to first token, then groups of about CHUNK_INTERVAL_S of generation each.
-        per_event = MAX_CHUNK_TOKENS
-        if token_s > 0:
-            per_event = min(MAX_CHUNK_TOKENS, max(1, round(CHUNK_INTERVAL_S / token_s)))
-        ends = [*range(1, len(words), per_event), len(words)]
-        cut_after = 1 + int(plan.cut_q * len(ends)) if plan.fault == "stream_cut" else -1
-        bad_event = int(plan.cut_q * len(ends)) if plan.fault == "malformed_json" else -1
-        loop = asyncio.get_running_loop()
-        try:
-            await response.prepare(request)
-            stats.by_status[200] += 1
-            async with plan.gate:
-                stats.start_serving()
-                try:
-                    start_s = loop.time() + plan.ttft_s
-                    sent = 0
-                    for index, end in enumerate(ends):
-                        await _sleep_until(loop, start_s + (end - 1) * token_s)
-                        event = encoder.content("".join(words[sent:end]))
-                        if index == 0:
-                            event = encoder.role() + event
-                        if index == bad_event:
-                            event = event[: len(event) // 2] + b"\n\n"
-                        await response.write(event)
-                        stats.completion_tokens_total += end - sent
-                        sent = end
-                        if index + 1 == cut_after:
-                            _drop(request)
-                            return response
-                    await _sleep_until(loop, start_s + len(words) * token_s)
-                    await response.write(encoder.finish())
-                finally:
-                    stats.serving -= 1
-            await response.write_eof()
-        except ConnectionError:
-            stats.client_disconnects += 1
-            return response
-        if plan.fault != "malformed_json":
-            stats.completed_ok += 1
-        return response
-
-
-def _check_context(profile: Profile, prompt_tokens: int, max_tokens: int | None) -> None:
-    window = profile.context_window
-    if max_tokens is None and prompt_tokens >= window:
-        message = f"However, your messages resulted in {prompt_tokens} tokens."
-    elif max_tokens is not None and prompt_tokens + max_tokens > window:
-        message = (
-            f"However, you requested {prompt_tokens + max_tokens} tokens ({prompt_tokens} in "
-            f"the messages, {max_tokens} in the completion)."
-        )
-    else:
-        return
-    raise ApiError(
-        400,
-        f"This model's maximum context length is {window} tokens. {message} "
-        "Please reduce the length of the messages or completion.",
-        param="messages",
-        code="context_length_exceeded",
-    )

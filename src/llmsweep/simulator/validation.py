@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from llmsweep.simulator.profiles import Profile
 from llmsweep.simulator.protocol import ApiError
 
 ROLES = ("system", "user", "assistant", "developer", "tool")
@@ -160,3 +161,34 @@ def _include_usage(body: dict[str, object], stream: bool) -> bool:
     if include is not None and not isinstance(include, bool):
         raise _wrong_type("stream_options.include_usage", "a boolean", include)
     return bool(include)
+
+
+def check_max_tokens(profile: Profile, max_tokens: int | None) -> None:
+    if max_tokens is not None and max_tokens > profile.max_output_tokens:
+        raise ApiError(
+            400,
+            f"max_tokens is too large: {max_tokens}. This model supports at most "
+            f"{profile.max_output_tokens} completion tokens, whereas you provided {max_tokens}.",
+            param="max_tokens",
+        )
+
+
+def check_context(profile: Profile, prompt_tokens: int, max_tokens: int | None) -> None:
+    """Prompt (plus the completion asked for) must fit the context window, as OpenAI checks."""
+    window = profile.context_window
+    if max_tokens is None and prompt_tokens >= window:
+        message = f"However, your messages resulted in {prompt_tokens} tokens."
+    elif max_tokens is not None and prompt_tokens + max_tokens > window:
+        message = (
+            f"However, you requested {prompt_tokens + max_tokens} tokens ({prompt_tokens} in "
+            f"the messages, {max_tokens} in the completion)."
+        )
+    else:
+        return
+    raise ApiError(
+        400,
+        f"This model's maximum context length is {window} tokens. {message} "
+        "Please reduce the length of the messages or completion.",
+        param="messages",
+        code="context_length_exceeded",
+    )

@@ -1,0 +1,5 @@
+"""``python -m llmsweep`` is the ``llmsweep`` command."""
+
+from llmsweep.cli import main
+
+main()

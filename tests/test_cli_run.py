@@ -1,0 +1,126 @@
+"""``llmsweep run`` end to end in a subprocess: output, resume after SIGINT, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_helpers import llmsweep, start
+
+FAST = ("--latency-scale", "0.02")
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    done = llmsweep(
+        "run", "demo", "--model", "gpt-4o", "--concurrency", "6", "--out", str(out), *FAST
+    )
+    assert done.returncode == 0, done.stderr
+    rows = lines(out)
+    assert len(rows) == 36 and len({r["prompt_id"] for r in rows}) == 36
+    assert all(r["status"] == "ok" and r["response_text"] for r in rows)
+    assert "built-in simulator" in done.stderr and "latency scale 0.02" in done.stderr
+    assert "ok 36/36" in done.stderr and "p95" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sigint_then_resume_gives_every_prompt_once_and_resends_nothing_ok(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.jsonl"
+    args = (
+        "run",
+        "synthetic:300:30:40",
+        "--model",
+        "gpt-4o",
+        "--concurrency",
+        "4",
+        "--out",
+        str(out),
+        "--sim-profile",
+        "demo",
+        "--latency-scale",
+        "0.3",
+    )
+    process = start(*args)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(lines(out)) < 10):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    first = {r["prompt_id"]: r for r in lines(out)}
+    assert 10 <= len(first) < 300
+
+    resumed = llmsweep(*args[:-2], "--latency-scale", "0.02", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    final = lines(out)
+    assert sorted(r["prompt_id"] for r in final) == sorted(f"s{i}" for i in range(300))
+    by_id = {r["prompt_id"]: r for r in final}
+    for prompt_id, record in first.items():
+        if record["status"] == "ok":  # untouched: same record, same timestamps, not re-sent
+            assert by_id[prompt_id] == record
+
+
+def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("{}\n")
+    refused = llmsweep("run", "demo", "--out", str(out), *FAST)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"llmsweep: error: {out} already holds records: pass --resume to continue that run or "
+        "--force to overwrite it"
+    ]
+    forced = llmsweep("run", "demo", "--out", str(out), "--force", *FAST)
+    assert forced.returncode == 0, forced.stderr
+    assert len(lines(out)) == 36
+
+
+def test_torn_last_line_is_reported_and_resume_completes(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert llmsweep("run", "demo", "--out", str(out), *FAST).returncode == 0
+    text = out.read_text().splitlines()
+    out.write_text("\n".join(text[:20]) + "\n" + text[20][: len(text[20]) // 2])
+    resumed = llmsweep("run", "demo", "--out", str(out), "--resume", *FAST)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "dropped 1 torn last line" in resumed.stderr
+    assert sorted(r["prompt_id"] for r in lines(out)) == sorted(
+        f"demo-{i:02d}" for i in range(1, 37)
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("run", "missing.jsonl"), 2, "missing.jsonl: no such prompt file"),
+        (("run", "bad.jsonl"), 2, "bad.jsonl:2: not valid JSON"),
+        (("run", "demo", "--concurrency", "0"), 2, "Invalid value for '--concurrency'"),
+        (("run", "demo", "--concurrency", "many"), 2, "Invalid value for '--concurrency'"),
+        (("run", "demo", "--concurrency", "-4"), 2, "Invalid value for '--concurrency'"),
+        (("run", "demo", "--model", "gpt-4oo"), 2, "gpt-4o"),
+        (("run", "demo", "--rpm", "-1"), 2, "Invalid value for '--rpm'"),
+        (("run", "demo", "--base-url", "ftp://x"), 2, "--base-url 'ftp://x' is not an http(s) URL"),
+        (("run", "demo", "--base-url", "http://127.0.0.1:9/v1"), 1, "cannot reach"),
+        (("run", "plain.txt", "--max-cost", "1"), 2, "--max-cost needs --max-tokens"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_code(
+    tmp_path: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"prompt": "ok"}\n{"prompt": \n')
+    (tmp_path / "plain.txt").write_text("a prompt without max_tokens\n")
+    done = llmsweep(*args, "--out", str(tmp_path / "o.jsonl"), *FAST, cwd=tmp_path, timeout_s=60)
+    assert done.returncode == code, done.stderr
+    error_lines = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(error_lines) == 1 and message in error_lines[0], done.stderr
+    assert "Traceback" not in done.stderr
