@@ -25,6 +25,7 @@ from llmsweep.stats import (
     CSV_COLUMNS,
     SUMMARY_SCHEMA_VERSION,
     LevelSummary,
+    busy_s,
     percentile,
     rate_limit_ceiling_rps,
     summarize_cells,
@@ -366,3 +367,14 @@ def test_cost_comparison_names_the_cheapest_model_and_the_gap() -> None:
 )
 def test_format_usd(usd: str, text: str) -> None:
     assert format_usd(Decimal(usd)) == text
+
+
+def test_busy_time_leaves_out_the_gap_of_a_resumed_cell() -> None:
+    records = [
+        rec("a", queued=0.0, end=1.0),
+        rec("b", queued=0.5, end=2.0),
+        rec("c", queued=3600.0, end=3601.5),  # resumed an hour later in another process
+    ]
+    assert busy_s(records) == 2.0 + 1.5
+    assert busy_s(records[:2]) == 2.0
+    assert summarize_cells(records)[0].wall_s == 3.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shlex
 import signal
@@ -641,6 +642,12 @@ def _fault_option(kind: str, what: str) -> Callable[[F], F]:
     help="Largest request body accepted (larger: HTTP 413).",
 )
 @click.option(
+    "--require-key-env",
+    metavar="NAME",
+    help="Answer 401 unless requests carry the key held in environment variable NAME "
+    "(default: accept any key).",
+)
+@click.option(
     "--seed",
     type=int,
     default=0,
@@ -659,6 +666,7 @@ def simulate(
     error_rate: float,
     hang_s: float,
     max_body_bytes: int,
+    require_key_env: str | None,
     seed: int,
     **fault_rates: float,
 ) -> None:
@@ -666,6 +674,11 @@ def simulate(
     if tier is not None:
         tier_rpm, tier_tpm = TIER_PRESETS[tier]
         rpm, tpm = rpm or tier_rpm, tpm or tier_tpm
+    required_key = None
+    if require_key_env is not None:
+        required_key = os.environ.get(require_key_env)
+        if not required_key:
+            raise UsageError(f"--require-key-env: ${require_key_env} is not set")
     if error_rate:
         fault_rates["error_500"] += error_rate / 2
         fault_rates["error_503"] += error_rate / 2
@@ -682,6 +695,7 @@ def simulate(
             host=host,
             port=port,
             max_body_bytes=max_body_bytes,
+            api_key=required_key,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

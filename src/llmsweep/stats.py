@@ -73,7 +73,7 @@ class CellSummary:
     model: str
     concurrency: int
     repeat: int
-    wall_s: float  # last end - first queue time over the cell's prompts
+    wall_s: float  # time with at least one prompt under way (see busy_s)
     requests: int  # prompts
     succeeded: int
     failed: int
@@ -100,6 +100,28 @@ class CellSummary:
     failure_examples: tuple[tuple[str, str, str], ...]  # (prompt id, status, error), a few
 
 
+def busy_s(records: Iterable[Record]) -> float:
+    """Seconds during which at least one prompt was under way (queued to ended).
+
+    For an uninterrupted cell this is last end minus first queue time, up to the microseconds
+    between one prompt ending and the next being taken up. A cell finished by ``--resume``
+    spans two processes; the union leaves out the time between them, which the plain
+    difference would count as if requests had been running.
+    """
+    intervals = sorted((r.queued_at_s, r.ended_at_s) for r in records)
+    if not intervals:
+        return 0.0
+    total_s = 0.0
+    open_s, close_s = intervals[0]
+    for start_s, end_s in intervals[1:]:
+        if start_s > close_s:  # an idle gap: close the busy period before it
+            total_s += close_s - open_s
+            open_s, close_s = start_s, end_s
+        else:
+            close_s = max(close_s, end_s)
+    return total_s + close_s - open_s
+
+
 def summarize_cells(records: Iterable[Record]) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest."""
     groups: dict[tuple[str, int, int], list[Record]] = {}
@@ -115,7 +137,7 @@ def summarize_cells(records: Iterable[Record]) -> list[CellSummary]:
 def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSummary:
     ok = [record for record in records if record.ok]
     failed = [record for record in records if not record.ok]
-    wall_s = max(r.ended_at_s for r in records) - min(r.queued_at_s for r in records)
+    wall_s = busy_s(records)
     attempts = sum(record.attempts for record in records)
     latencies = [record.latency_s for record in ok]
     ttfts = [record.ttft_s for record in ok if record.ttft_s is not None]

@@ -104,7 +104,7 @@ def prepare_out_dir(
                 f"{out_dir} already holds a sweep: pass --resume to continue it "
                 "or --force to overwrite it"
             )
-        if old.get("config") != meta["config"]:
+        if old.get("config") != json.loads(json.dumps(meta["config"])):  # tuples -> lists
             raise OutputError(
                 f"{out_dir} holds a sweep with another configuration: --resume "
                 "needs the same arguments (or use --force / another --out-dir)"

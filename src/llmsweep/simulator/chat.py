@@ -35,6 +35,17 @@ from llmsweep.simulator.vocab import TextSource
 PROMPT_CACHE_ENTRIES = 4096
 
 
+def authenticate(config: SimulatorConfig, request: web.Request) -> None:
+    """401 unless the request carries the configured key (when one is configured)."""
+    if config.api_key is None:
+        return
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if given != config.api_key:
+        # Echo the key in full, as a careless proxy might: the client must keep it out of
+        # everything it writes, whatever the server sends back.
+        raise ApiError(401, f"Incorrect API key provided: {given}.", code="invalid_api_key")
+
+
 class ChatEndpoint:
     """The chat completions handler of one simulator instance, with all its mutable state."""
 
@@ -86,6 +97,7 @@ class ChatEndpoint:
         except web.HTTPRequestEntityTooLarge:
             limit = self._config.max_body_bytes
             raise ApiError(413, f"Request body too large: the limit is {limit} bytes.") from None
+        authenticate(self._config, request)
         chat = parse_chat_request(raw)
         profile = self._config.profile or builtin_profile_for(chat.model)
         check_max_tokens(profile, chat.max_tokens)

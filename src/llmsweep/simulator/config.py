@@ -17,6 +17,7 @@ PromptCounter = Callable[[list[dict[str, object]], str], int]
 class SimulatorConfig:
     """Everything a simulator instance does differently from another.
 
+    ``api_key`` makes the server check keys (401 otherwise); by default any key is accepted.
     ``profile`` None picks a built-in profile from each request's model (``demo`` when none
     matches). ``latency_scale`` multiplies every simulated delay; 0 answers at once.
     """
@@ -31,6 +32,7 @@ class SimulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     max_body_bytes: int = 1_000_000
+    api_key: str | None = None  # when set, any other key gets 401 invalid_api_key
 
     def __post_init__(self) -> None:
         for label, limit in (("rpm", self.rpm), ("tpm", self.tpm)):

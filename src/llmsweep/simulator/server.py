@@ -11,9 +11,10 @@ from types import TracebackType
 
 from aiohttp import web
 
-from llmsweep.simulator.chat import ChatEndpoint
+from llmsweep.simulator.chat import ChatEndpoint, authenticate
 from llmsweep.simulator.config import PromptCounter, SimulatorConfig
 from llmsweep.simulator.profiles import BUILTIN_PROFILES
+from llmsweep.simulator.protocol import ApiError
 from llmsweep.simulator.stats import ServerStats
 
 # Requests still open at shutdown are simulated work: nothing is lost by cutting them short,
@@ -120,7 +121,13 @@ class Simulator:
     ) -> None:
         await self.stop()
 
-    async def _models(self, _: web.Request) -> web.Response:
+    async def _models(self, request: web.Request) -> web.Response:
+        try:
+            authenticate(self._config, request)
+        except ApiError as error:
+            return web.Response(
+                status=error.status, body=error.body(), content_type="application/json"
+            )
         names = list(BUILTIN_PROFILES)
         custom = self._config.profile
         if custom is not None and custom.name not in BUILTIN_PROFILES:

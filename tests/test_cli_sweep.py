@@ -1,0 +1,109 @@
+"""``llmsweep sweep`` and ``report`` in a subprocess: folder, re-render, resume, refusals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+from cli_helpers import llmsweep, start
+
+SWEEP = (
+    "sweep",
+    "demo",
+    "--model",
+    "gpt-4o",
+    "--model",
+    "gpt-4o-mini",
+    "--concurrency",
+    "2,4",
+    "--latency-scale",
+    "0.02",
+)
+
+
+def test_sweep_writes_the_report_and_report_rerenders_it_identically(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    done = llmsweep(*SWEEP, "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "built-in simulator" in done.stderr and "estimated cost" in done.stderr
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "records.jsonl",
+        "meta.json",
+        "summary.json",
+        "summary.csv",
+        "report.md",
+        "report.html",
+        "charts",
+    } <= names
+    summary = json.loads((out / "summary.json").read_text())
+    assert {lvl["concurrency"] for lvl in summary["levels"]} == {1, 2, 4}  # 1 added
+    assert summary["meta"]["target"]["kind"] == "simulator"
+    records = (out / "records.jsonl").read_text().splitlines()
+    assert len(records) == 36 * 3 * 2
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = llmsweep("report", str(out))
+    assert again.returncode == 0, again.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert llmsweep(*SWEEP, "--out-dir", str(out)).returncode == 0
+    refused = llmsweep(*SWEEP, "--out-dir", str(out))
+    assert refused.returncode == 1 and "--resume" in refused.stderr
+    other = llmsweep(
+        *SWEEP[:-4],
+        "--concurrency",
+        "8",
+        "--latency-scale",
+        "0.02",
+        "--out-dir",
+        str(out),
+        "--resume",
+    )
+    assert other.returncode == 1 and "another configuration" in other.stderr
+    done_again = llmsweep(*SWEEP, "--out-dir", str(out), "--resume")
+    assert done_again.returncode == 0, done_again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 3 * 2  # nothing re-sent
+
+
+def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = (
+        "sweep",
+        "synthetic:60:20:20",
+        "--model",
+        "gpt-4o",
+        "--concurrency",
+        "1,2,4",
+        "--sim-profile",
+        "demo",
+        "--latency-scale",
+        "0.2",
+        "--out-dir",
+        str(out),
+    )
+    process = start(*args)
+    records = out / "records.jsonl"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        not records.exists() or len(records.read_text().splitlines()) < 70
+    ):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    first = [json.loads(line) for line in records.read_text().splitlines()]
+    assert 70 <= len(first) < 180
+
+    resumed = llmsweep(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    final = [json.loads(line) for line in records.read_text().splitlines()]
+    keys = [(r["concurrency"], r["prompt_id"]) for r in final if r["status"] == "ok"]
+    assert len(keys) == len(set(keys)) == 180  # every prompt of every cell ok exactly once
+    assert final[: len(first)] == first  # what was there is untouched
+    assert (out / "report.html").exists()
