@@ -7,7 +7,8 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 
-from llmsweep.client import OpenAITransport
+from llmsweep.client import OpenAITransport, Transport
+from llmsweep.client_http import HttpTransport
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import Record
 from llmsweep.runner import Runner, RunSettings
@@ -15,6 +16,11 @@ from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
 from llmsweep.tokens import tokenizer_for
 
 FIXED = BUILTIN_PROFILES["fixed"]
+# Every engine test runs over both transports: they must give the engine the same attempts.
+TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
+    "openai": OpenAITransport,
+    "http": HttpTransport,
+}
 
 
 def fixed_profile(
@@ -41,9 +47,14 @@ def flat_price(input_tokens: int, output_tokens: int, cached: int) -> Decimal:
 
 
 def make_runner(
-    sim: Simulator, settings: RunSettings, *, priced: bool = True, api_key: str = "sk-test"
-) -> tuple[Runner, OpenAITransport]:
-    transport = OpenAITransport(
+    sim: Simulator,
+    settings: RunSettings,
+    *,
+    priced: bool = True,
+    api_key: str = "sk-test",
+    transport_kind: str = "openai",
+) -> tuple[Runner, Transport]:
+    transport = TRANSPORTS[transport_kind](
         base_url=sim.base_url,
         api_key=api_key,
         concurrency=settings.concurrency,

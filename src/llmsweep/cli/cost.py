@@ -1,0 +1,131 @@
+"""``llmsweep estimate`` and ``llmsweep prices``: money before anything is sent."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from llmsweep.cli.app import cli, err
+from llmsweep.cli.options import (
+    make_pricer,
+    positive_int,
+)
+from llmsweep.errors import UsageError
+from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
+from llmsweep.pricing import Pricer
+
+
+@cli.command("estimate")
+@click.argument("prompts")
+@click.option(
+    "--model", "models", multiple=True, required=True, help="Model to price; repeat for several."
+)
+@click.option(
+    "--output-tokens",
+    type=positive_int,
+    help="Output tokens to assume per prompt (default: each prompt's max_tokens, else 256).",
+)
+@click.option(
+    "--price-file",
+    type=click.Path(dir_okay=False),
+    help="TOML prices (USD per million tokens) that add or override models.",
+)
+@click.option(
+    "--price-in",
+    type=click.FloatRange(min=0),
+    help="Input price, USD per million tokens, for the one --model.",
+)
+@click.option(
+    "--price-out",
+    type=click.FloatRange(min=0),
+    help="Output price, USD per million tokens, for the one --model.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for synthetic prompts.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON list, one object per model; money as exact decimal strings.",
+)
+def estimate_command(
+    prompts: str,
+    models: tuple[str, ...],
+    output_tokens: int | None,
+    price_file: str | None,
+    price_in: float | None,
+    price_out: float | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Estimate what PROMPTS would cost on each --model; sends nothing."""
+    # Imported here so other commands do not pay for loading tokenizers and table code.
+    from rich.console import Console
+
+    from llmsweep.estimate import estimate, estimate_table, rows_to_json
+    from llmsweep.prompts import load_prompts
+
+    names = list(dict.fromkeys(models))
+    pricer = make_pricer(names, price_file, price_in, price_out)
+    rows = estimate(
+        load_prompts(prompts, seed=seed), names, pricer=pricer, output_tokens=output_tokens
+    )
+    for row in rows:
+        if row.oversized_prompts:
+            err(
+                f"llmsweep: warning: {row.oversized_prompts} prompt(s) exceed {row.model}'s "
+                f"context window of {row.context_window:,} tokens (first: id "
+                f"{row.first_oversized_id}, largest: {row.largest_input_tokens:,} tokens)"
+            )
+    if output_tokens is not None:
+        assumed = f"output assumed to be {output_tokens:,} tokens per prompt (--output-tokens)"
+    else:
+        assumed = "output assumed to be each prompt's max_tokens"
+        if rows and rows[0].default_output_prompts:
+            defaulted = rows[0].default_output_prompts
+            assumed += f" ({DEFAULT_OUTPUT_TOKENS} tokens for the {defaulted:,} that set none)"
+    notes = [
+        f"ESTIMATES, not bills: input tokens counted per model; {assumed}.",
+        f"Prices: {pricer.data_date()}.",
+        *(f"  {row.model}: {row.price_source}" for row in rows),
+        *(
+            f"Tokens for {row.model} are an estimate: tiktoken has no tokenizer for it, counted "
+            f"with {row.encoding}."
+            for row in rows
+            if not row.tokens_exact
+        ),
+    ]
+    if as_json:
+        click.echo(rows_to_json(rows))
+        for note in notes:
+            err(f"llmsweep: {note}")
+        return
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(estimate_table(rows))
+    for note in notes:
+        console.print(note, highlight=False, markup=False)
+
+
+@cli.command("prices")
+@click.argument("pattern", required=False)
+def prices_command(pattern: str | None) -> None:
+    """List models with USD per million tokens: all, or those matching PATTERN (text or glob)."""
+    from rich.console import Console
+
+    from llmsweep.estimate import prices_table
+
+    pricer = Pricer()
+    found = pricer.find(pattern)
+    if not found:
+        raise UsageError(
+            f"no model matches {pattern!r} (try part of a name, e.g. 'gpt-4o', "
+            "or a glob such as 'claude-*')"
+        )
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(prices_table(found))
+    console.print(
+        f"USD per million tokens ('-': no such price; tiered prices show their base "
+        f"rate). Prices: {pricer.data_date()}.",
+        highlight=False,
+        markup=False,
+    )

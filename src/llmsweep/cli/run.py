@@ -1,0 +1,175 @@
+"""``llmsweep run``: one prompt file at one setting, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from llmsweep import stats
+from llmsweep.cli.app import cli, err
+from llmsweep.cli.options import (
+    engine_options,
+    make_pricer,
+    positive_int,
+    resume_command,
+    run_async,
+    target_options,
+    target_spec,
+)
+from llmsweep.client import OpenAITransport, probe
+from llmsweep.errors import TargetError
+from llmsweep.jobs import RunOutcome, execute_run, plan_run
+from llmsweep.progress import ProgressView
+from llmsweep.runner import Runner, RunSettings
+from llmsweep.target import open_target
+from llmsweep.tokens import tokenizer_for
+
+
+@cli.command()
+@click.argument("prompts")
+@click.option("--model", default="gpt-4o-mini", show_default=True)
+@click.option(
+    "--concurrency",
+    type=positive_int,
+    default=8,
+    show_default=True,
+    help="Requests in flight at most.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Records + answers, one JSON line per prompt (default: PROMPTS.MODEL.jsonl).",
+)
+@click.option("--resume", is_flag=True, help="Continue a run: skip prompts already ok in --out.")
+@click.option("--force", is_flag=True, help="Overwrite an --out that holds another run.")
+@target_options
+@engine_options
+def run(
+    prompts: str,
+    model: str,
+    concurrency: int,
+    out_path: Path | None,
+    resume: bool,
+    force: bool,
+    base_url: str | None,
+    api_key_env: str,
+    sim_profile: str | None,
+    latency_scale: float,
+    sim_rpm: int | None,
+    sim_tpm: int | None,
+    rpm: float | None,
+    tpm: float | None,
+    max_retries: int,
+    timeout_s: float,
+    max_tokens: int | None,
+    stream: bool,
+    max_cost: float | None,
+    seed: int,
+    price_file: str | None,
+    price_in: float | None,
+    price_out: float | None,
+) -> None:
+    """Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting."""
+    settings = RunSettings(
+        model=model,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        max_retries=max_retries,
+        timeout_s=timeout_s,
+        max_tokens=max_tokens,
+        stream=stream,
+        max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
+    )
+    pricer = make_pricer([model], price_file, price_in, price_out)
+    spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
+    out = out_path or Path(f"{Path(prompts).stem}.{model.replace('/', '_')}.jsonl")
+    plan = plan_run(prompts, out, model=model, seed=seed, resume=resume, force=force)
+    if plan.torn_lines:
+        err(f"llmsweep: {out}: dropped {plan.torn_lines} torn last line(s) left by a hard stop")
+    if plan.todo == 0:
+        err(f"llmsweep: all {plan.total} prompts in {out} are already ok; nothing to send")
+        return
+    tokenizer = tokenizer_for(model)
+    if not tokenizer.exact:
+        err(
+            f"llmsweep: no exact tokenizer for {model}: token estimates use "
+            f"{tokenizer.encoding_name}"
+        )
+    runner_box: list[Runner] = []
+
+    async def main() -> RunOutcome:
+        async with open_target(spec) as (target, api_key):
+            err(f"llmsweep: target: {target.label()}")
+            if not target.simulated:
+                await probe(spec.base_url or target.base_url, api_key)
+            transport = OpenAITransport(
+                base_url=spec.base_url or target.base_url,
+                api_key=api_key,
+                concurrency=concurrency,
+                timeout_s=timeout_s,
+                clock=time.monotonic,
+            )
+            runner = Runner(
+                settings,
+                transport,
+                tokenizer,
+                rng=random.Random(seed),
+                cost_fn=lambda i, o, c: pricer.cost_usd(
+                    model, input_tokens=i, output_tokens=o, cached_input_tokens=c
+                ),
+            )
+            runner_box.append(runner)
+            try:
+                with ProgressView() as view:
+                    view.track(f"{model} c={concurrency}", plan.todo, runner.progress)
+                    return await execute_run(plan, runner, on_record=lambda _: view.update())
+            finally:
+                await transport.aclose()
+
+    def wind_down() -> None:
+        if runner_box:
+            runner_box[0].stop("interrupted")
+
+    resume_cmd = resume_command(out)
+    try:
+        outcome = run_async(main, wind_down)
+    except asyncio.CancelledError:
+        err(f"llmsweep: interrupted; records so far are in {out}. Continue with:\n  {resume_cmd}")
+        sys.exit(130)
+    err(run_summary(outcome))
+    if outcome.stopped == "auth":
+        raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
+    if outcome.remaining:
+        reason = {"budget": "the --max-cost budget was reached", "interrupted": "interrupted"}.get(
+            outcome.stopped or "", "some prompts failed"
+        )
+        err(
+            f"llmsweep: {outcome.remaining} prompt(s) not done ({reason}). Continue with:\n"
+            f"  {resume_cmd}"
+        )
+        if outcome.stopped == "interrupted":
+            sys.exit(130)
+
+
+def run_summary(outcome: RunOutcome) -> str:
+    done = outcome.done
+    ok = outcome.statuses["ok"]
+    failed = {k: v for k, v in outcome.statuses.items() if k != "ok"}
+    wall = outcome.wall_s
+    lines = [f"ok {ok}/{done}" + (f", failed: {dict(sorted(failed.items()))}" if failed else "")]
+    if wall > 0:
+        lines.append(f"wall {wall:.2f} s (measured), throughput {ok / wall:.2f} ok req/s")
+    if outcome.latencies_s:
+        p50 = stats.percentile(outcome.latencies_s, 50)
+        p95 = stats.percentile(outcome.latencies_s, 95)
+        lines.append(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s (measured, ok requests)")
+    lines.append(f"records: {outcome.plan.out_path}")
+    return "llmsweep: " + "\n  ".join(lines)

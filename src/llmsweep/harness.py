@@ -1,0 +1,221 @@
+"""Measuring the harness itself, and saying when it, not the API, set the result.
+
+A load generator that saturates its own client reports the client's limit as the API's. Two
+figures per cell (one run at one concurrency level) show it:
+
+- **Event-loop lag**: a task sleeps ``interval_s`` over and over and records how late it wakes.
+  Any other ready callback waits behind the loop just as long. This is also the measure of
+  *dispatch lag*: a request the engine has allowed to start waits behind the loop before it is
+  sent (and before ``Record.started_at_s`` is taken), and its answer waits again before
+  ``ended_at_s``; the records cannot see that wait, the loop-lag monitor can.
+- **Client CPU**: process CPU seconds (``time.process_time``) over wall seconds of the cell.
+  The engine runs on one event loop, so near one full core it has no slack left.
+
+``client_bound`` turns these into a verdict; see its docstring for the rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import asdict, dataclass
+from types import TracebackType
+from typing import Any
+
+from llmsweep.stats import percentile
+
+Clock = Callable[[], float]
+LAG_THRESHOLD = 0.05  # loop-lag p95 as a share of the median latency (see client_bound)
+CPU_SATURATED = 0.9  # share of one core above which the loop has no slack
+
+
+@dataclass(frozen=True)
+class LoopLag:
+    """Summary of the loop-lag samples of one cell, in seconds."""
+
+    samples: int
+    p50_s: float
+    p95_s: float
+    max_s: float
+    mean_s: float
+
+
+class LoopLagMonitor:
+    """``async with LoopLagMonitor() as monitor:`` samples loop lag until the block ends."""
+
+    def __init__(self, interval_s: float = 0.01, clock: Clock = time.monotonic) -> None:
+        if not (math.isfinite(interval_s) and interval_s > 0):
+            raise ValueError(f"interval_s must be a positive number of seconds, got {interval_s!r}")
+        self.interval_s = interval_s
+        self.samples_s: list[float] = []
+        self._clock = clock
+        self._expected = 0.0  # when the ticker should next wake
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopLagMonitor:
+        self._expected = self._clock() + self.interval_s
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # A loop busy right up to the end never let the ticker wake: what it is overdue by now
+        # is a lag too (a lower bound), and may be the only one a short, saturated cell has.
+        overdue = self._clock() - self._expected
+        if overdue > 0:
+            self.samples_s.append(overdue)
+
+    async def _tick(self) -> None:
+        while True:
+            # Sleep until the expected time rather than a fixed interval: the first wake is
+            # then due ``interval_s`` after the block began, so a loop kept busy before this
+            # task first runs shows up as lag too.
+            await asyncio.sleep(max(0.0, self._expected - self._clock()))
+            now = self._clock()
+            # asyncio may wake a timer up to its clock resolution early; that is not lag.
+            self.samples_s.append(max(0.0, now - self._expected))
+            self._expected = now + self.interval_s
+
+    def summary(self) -> LoopLag:
+        samples = self.samples_s
+        if not samples:
+            return LoopLag(0, 0.0, 0.0, 0.0, 0.0)
+        return LoopLag(
+            samples=len(samples),
+            p50_s=percentile(samples, 50),
+            p95_s=percentile(samples, 95),
+            max_s=max(samples),
+            mean_s=math.fsum(samples) / len(samples),
+        )
+
+
+@dataclass(frozen=True)
+class HarnessMeasurement:
+    """What the harness cost during one cell. ``cpu_s_per_request`` is None for no requests."""
+
+    requests: int
+    cpu_s: float
+    cpu_s_per_request: float | None
+    wall_s: float
+    loop_lag: LoopLag
+
+    @property
+    def cpu_share(self) -> float:
+        """Process CPU time over wall time: 1.0 is one core busy all the cell."""
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HarnessMeasurement:
+        lag = data["loop_lag"]
+        per_request = data.get("cpu_s_per_request")
+        return cls(
+            requests=int(data["requests"]),
+            cpu_s=float(data["cpu_s"]),
+            cpu_s_per_request=None if per_request is None else float(per_request),
+            wall_s=float(data["wall_s"]),
+            loop_lag=LoopLag(
+                samples=int(lag["samples"]),
+                p50_s=float(lag["p50_s"]),
+                p95_s=float(lag["p95_s"]),
+                max_s=float(lag["max_s"]),
+                mean_s=float(lag["mean_s"]),
+            ),
+        )
+
+
+class HarnessProbe:
+    """Yielded by ``measure_harness``; ``result()`` works inside the block or after it."""
+
+    def __init__(self, monitor: LoopLagMonitor, clock: Clock, cpu_clock: Clock) -> None:
+        self.monitor = monitor
+        self._clock = clock
+        self._cpu_clock = cpu_clock
+        self._began = (clock(), cpu_clock())
+        self._ended: tuple[float, float] | None = None
+
+    def finish(self) -> None:
+        self._ended = (self._clock(), self._cpu_clock())
+
+    def result(self, *, requests: int) -> HarnessMeasurement:
+        """The cell so far (inside the block) or the whole cell (after it)."""
+        wall_end, cpu_end = self._ended or (self._clock(), self._cpu_clock())
+        cpu_s = cpu_end - self._began[1]
+        return HarnessMeasurement(
+            requests=requests,
+            cpu_s=cpu_s,
+            cpu_s_per_request=cpu_s / requests if requests > 0 else None,
+            wall_s=wall_end - self._began[0],
+            loop_lag=self.monitor.summary(),
+        )
+
+
+@contextlib.asynccontextmanager
+async def measure_harness(
+    *,
+    interval_s: float = 0.01,
+    clock: Clock = time.monotonic,
+    cpu_clock: Clock = time.process_time,
+) -> AsyncIterator[HarnessProbe]:
+    """``async with measure_harness() as probe: ...`` then ``probe.result(requests=n)``.
+
+    Wrap exactly one cell: CPU time is the whole process's, so whatever else the process does
+    meanwhile (an in-process simulator, say) is counted as harness work too.
+    """
+    async with LoopLagMonitor(interval_s, clock) as monitor:
+        probe = HarnessProbe(monitor, clock, cpu_clock)
+        try:
+            yield probe
+        finally:
+            probe.finish()
+
+
+def client_bound_reasons(
+    measurement: HarnessMeasurement, latency_p50_s: float, *, threshold: float = LAG_THRESHOLD
+) -> list[str]:
+    """Why the client, not the server, may have set this cell's numbers; empty when it did not.
+
+    The rule, either of:
+
+    - loop-lag p95 > ``threshold`` x the cell's median request latency (5% by default). Every
+      request waits behind the loop about one lag to go out and one to be seen back, so at 5%
+      the measured latency (and throughput, through it) is already off by up to about a tenth.
+    - process CPU >= 90% of wall time: the single loop's core is saturated, so more concurrency
+      can only queue inside the client.
+    """
+    reasons: list[str] = []
+    lag_s = measurement.loop_lag.p95_s
+    if lag_s > threshold * latency_p50_s:
+        reasons.append(
+            f"event-loop lag p95 {lag_s * 1000:.1f} ms is over {threshold:.0%} of the median "
+            f"latency ({latency_p50_s * 1000:.1f} ms)"
+        )
+    if measurement.cpu_share >= CPU_SATURATED:
+        reasons.append(f"the client process used {measurement.cpu_share:.0%} of a CPU core")
+    return reasons
+
+
+def client_bound(
+    measurement: HarnessMeasurement, latency_p50_s: float, *, threshold: float = LAG_THRESHOLD
+) -> bool:
+    """True when this cell measured the client's limit rather than the API's (rule above)."""
+    return bool(client_bound_reasons(measurement, latency_p50_s, threshold=threshold))
+
+
+def remedy() -> str:
+    """What to do about a client-bound cell."""
+    return "use the lean client (--client http), a lower level, or more processes (--processes N)"
