@@ -47,6 +47,7 @@ from typing import IO
 
 from llmsweep.client import OpenAITransport
 from llmsweep.jobs import RunOutcome, execute_run, plan_run
+from llmsweep.progress import ProgressView
 from llmsweep.prompts import load_prompts
 from llmsweep.runner import Runner, RunSettings
 from llmsweep.tokens import tokenizer_for
@@ -261,7 +262,9 @@ def _top(snapshot: tracemalloc.Snapshot, limit: int = 6) -> list[str]:
     for stat in ours.statistics("lineno")[:limit]:
         frame = stat.traceback[0]
         where = frame.filename.split("/src/")[-1].split("site-packages/")[-1]
-        lines.append(f"  {stat.size / MIB:8.2f} MiB in {stat.count:>9,} blocks  {where}:{frame.lineno}")
+        lines.append(
+            f"  {stat.size / MIB:8.2f} MiB in {stat.count:>9,} blocks  {where}:{frame.lineno}"
+        )
     return lines
 
 
@@ -278,7 +281,7 @@ def explain_plan(n: int, workdir: Path) -> list[str]:
     after, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     # What the one structure plan_run builds over the whole set weighs, measured the same way:
-    # the set of every prompt id (jobs.py: ``ids = {prompt.id for prompt in load_prompts(...)}``).
+    # the set of every prompt id, built here exactly as jobs.py builds it in plan_run.
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     ids = {prompt.id for prompt in load_prompts(spec, seed=0)}
@@ -289,7 +292,8 @@ def explain_plan(n: int, workdir: Path) -> list[str]:
         f"plan_run over {n:,} prompts ({elapsed:.1f} s): traced peak {(peak - before) / MIB:,.1f} "
         f"MiB above start, {(after - before) / MIB:,.2f} MiB still held after it returned "
         f"(total={plan.total:,}).",
-        f"A set of all {len(ids):,} prompt ids alone holds {(held - base) / MIB:,.1f} MiB "
+        f"jobs.plan_run's `ids = {{prompt.id for prompt in load_prompts(...)}}`, rebuilt here: "
+        f"a set of all {len(ids):,} prompt ids alone holds {(held - base) / MIB:,.1f} MiB "
         f"({(held - base) / n:,.0f} bytes/prompt); allocated at:",
         *_top(snapshot, 3),
     ]
@@ -315,7 +319,10 @@ async def _run_in_process(base_url: str, n: int, concurrency: int, workdir: Path
         rng=random.Random(0),
     )
     try:
-        return await execute_run(plan, runner)
+        # With the progress bar, as ``llmsweep run`` does, so nothing the CLI keeps is missed.
+        with ProgressView() as view:
+            view.track(f"{MODEL} c={concurrency}", plan.todo, runner.progress)
+            return await execute_run(plan, runner, on_record=lambda _: view.update())
     finally:
         await transport.aclose()
         out.unlink(missing_ok=True)

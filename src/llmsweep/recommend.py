@@ -265,7 +265,7 @@ def simulated_label(meta: Mapping[str, Any]) -> str:
     """'simulated target (profile X, latency scale Y)' from ``meta["target"]``."""
     target = meta.get("target") or {}
     return (
-        f"simulated target (profile {target.get('profile') or 'default'}, "
+        f"simulated target (profile {target.get('profile') or 'per model'}, "
         f"latency scale {target.get('latency_scale', 'unknown')})"
     )
 

@@ -55,6 +55,7 @@ class Record:
     cached_input_tokens: int
     usage_reported: bool  # False: the API gave no usage; ok records then carry our own counts
     cost_usd: str | None  # exact Decimal as a string; None when no price is known
+    max_tokens: int | None = None  # the max_tokens asked (rate limiters charge it up front)
     response_text: str | None = None
 
     @property

@@ -87,7 +87,10 @@ def render_markdown(
     chart_files: Mapping[str, str],
 ) -> str:
     """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
-    lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), "", "## Verdict", ""]
+    lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
+    if meta.get("command"):
+        lines += [f"Regenerate: `{meta['command']}`", ""]
+    lines += ["## Verdict", ""]
     lines += _md_list(verdicts(levels, recommendations))
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
     costs = cost_comparison(levels)

@@ -104,6 +104,9 @@ def render_html(
         f"<style>{_CSS}</style>\n</head>\n<body>",
         f"<h1>{escape(heading)}</h1>",
         f'<p class="sub">{escape(subtitle(meta))}</p>',
+        f'<p class="sub">Regenerate: <code>{escape(str(meta["command"]))}</code></p>'
+        if meta.get("command")
+        else "",
         '<section id="verdict">\n<h2>Verdict</h2>',
         _list(verdicts(levels, recommendations), "verdict"),
         why,

@@ -310,5 +310,6 @@ class Runner:
             cached_input_tokens=attempt.cached_input_tokens,
             usage_reported=reported,
             cost_usd=None if cost is None else str(cost),
+            max_tokens=prompt.max_tokens or self.settings.max_tokens,
             response_text=attempt.text if self.settings.keep_text else None,
         )

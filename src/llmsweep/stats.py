@@ -97,6 +97,7 @@ class CellSummary:
     unpriced: int  # succeeded prompts with no known price (counted as $0)
     failures: dict[str, int]  # failed prompts by status kind
     queue_wait_mean_s: float
+    charged_tokens_per_request: float  # ok prompts: input + max_tokens asked (else output)
     failure_examples: tuple[tuple[str, str, str], ...]  # (prompt id, status, error), a few
 
 
@@ -171,6 +172,15 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         unpriced=sum(1 for record in ok if record.cost_usd is None),
         failures=dict(sorted(Counter(record.status for record in failed).items())),
         queue_wait_mean_s=sum(r.queue_wait_s for r in records) / len(records),
+        charged_tokens_per_request=(
+            sum(
+                r.input_tokens + (r.output_tokens if r.max_tokens is None else r.max_tokens)
+                for r in ok
+            )
+            / len(ok)
+            if ok
+            else 0.0
+        ),
         failure_examples=tuple(examples[:_FAILURE_EXAMPLES_PER_CELL]),
     )
 
@@ -242,16 +252,25 @@ def _config_number(config: Mapping[str, Any], key: str, model: str) -> float | N
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _model_ceiling_rps(cells: list[CellSummary], config: Mapping[str, Any]) -> float | None:
+def _limit(meta: Mapping[str, Any], key: str, model: str) -> float | None:
+    """The tighter of the client's limit (config) and the server's, where the report knows it
+    (the simulator's own limits are in ``meta["target"]``)."""
+    known = [
+        number
+        for source in (meta.get("config") or {}, meta.get("target") or {})
+        if (number := _config_number(source, key, model)) is not None
+    ]
+    return min(known) if known else None
+
+
+def _model_ceiling_rps(cells: list[CellSummary], meta: Mapping[str, Any]) -> float | None:
     model = cells[0].model
-    requests = sum(cell.requests for cell in cells)
-    max_tokens = _config_number(config, "max_tokens", model)
-    # The limiter charges input + max_tokens asked; without max_tokens the measured output
-    # tokens are the best stand-in for what the server counted.
-    asked = max_tokens if max_tokens is not None else sum(c.output_tokens for c in cells) / requests
-    charged = sum(cell.input_tokens for cell in cells) / requests + asked
+    # Limiters charge input + the max_tokens asked, up front (records keep both); without
+    # max_tokens the measured output tokens are the best stand-in.
+    charged = [c.charged_tokens_per_request for c in cells if c.succeeded]
+    mean_charged = sum(charged) / len(charged) if charged else 0.0
     return rate_limit_ceiling_rps(
-        _config_number(config, "rpm", model), _config_number(config, "tpm", model), charged
+        _limit(meta, "rpm", model), _limit(meta, "tpm", model), mean_charged
     )
 
 
@@ -260,15 +279,14 @@ def summarize_levels(
     meta: Mapping[str, Any],
     client_bound: Mapping[tuple[str, int], bool] | None = None,
 ) -> list[LevelSummary]:
-    """One summary per (model, concurrency), sorted. Reads ``meta["config"]`` rpm/tpm/max_tokens."""
-    config = meta.get("config") or {}
+    """One summary per (model, concurrency), sorted; limits from ``meta`` (see ``_limit``)."""
     by_level: dict[tuple[str, int], list[CellSummary]] = {}
     for cell in cells:
         by_level.setdefault((cell.model, cell.concurrency), []).append(cell)
     levels: list[LevelSummary] = []
     for model in sorted({model for model, _ in by_level}):
         model_cells = [cell for cell in cells if cell.model == model]
-        ceiling_rps = _model_ceiling_rps(model_cells, config)
+        ceiling_rps = _model_ceiling_rps(model_cells, meta)
         sequential = by_level.get((model, 1))
         seq_wall_s = percentile([c.wall_s for c in sequential], 50) if sequential else None
         seq_rps = percentile([c.throughput_rps for c in sequential], 50) if sequential else None

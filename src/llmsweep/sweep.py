@@ -133,6 +133,7 @@ def build_meta(
     estimates: dict[str, object],
     prompt_count: int,
     created_at: str,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """What the report says about itself. ``target`` must already be free of secrets."""
     return {
@@ -143,6 +144,7 @@ def build_meta(
         "target": target,
         "pricing": pricing,
         "estimates": estimates,
+        "command": command,
     }
 
 

@@ -28,6 +28,8 @@ class TargetInfo:
     simulated: bool
     profile: str | None = None
     latency_scale: float | None = None
+    rpm: int | None = None  # the simulator's own limits; unknown for a real target
+    tpm: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -35,6 +37,8 @@ class TargetInfo:
             "base_url": self.base_url,
             "profile": self.profile,
             "latency_scale": self.latency_scale,
+            "rpm": self.rpm,
+            "tpm": self.tpm,
         }
 
     def label(self) -> str:
@@ -94,7 +98,7 @@ async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]
     config = spec.simulator
     async with Simulator(config, count_prompt_tokens=count_prompt_tokens) as sim:
         profile = config.profile.name if config.profile is not None else None
-        info = TargetInfo(sim.base_url, True, profile, config.latency_scale)
+        info = TargetInfo(sim.base_url, True, profile, config.latency_scale, config.rpm, config.tpm)
         yield info, SIMULATOR_KEY
 
 

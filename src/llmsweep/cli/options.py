@@ -6,7 +6,7 @@ import asyncio
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +21,7 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
-from llmsweep.target import TargetSpec, spec_from_env
+from llmsweep.target import TargetSpec, public_url, spec_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -206,10 +206,14 @@ def run_async(
     return asyncio.run(wrapper())
 
 
+def command_line(extra: Sequence[str] = ()) -> str:
+    """This command as typed, for reports and resume hints; URLs lose any user:password."""
+    args = [public_url(a) if "://" in a else a for a in sys.argv[1:]]
+    return shlex.join(["llmsweep", *args, *extra])
+
+
 def resume_command(out: Path, out_flag: str = "--out") -> str:
-    args = sys.argv[1:]
-    if "--resume" not in args:
-        args.append("--resume")
-    if out_flag not in args:
-        args += [out_flag, str(out)]
-    return shlex.join(["llmsweep", *args])
+    extra = [] if "--resume" in sys.argv else ["--resume"]
+    if out_flag not in sys.argv:
+        extra += [out_flag, str(out)]
+    return command_line(extra)

@@ -13,6 +13,7 @@ import click
 
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
+    command_line,
     engine_options,
     make_pricer,
     positive_int,
@@ -161,6 +162,7 @@ def sweep(
                 },
                 estimates={row.model: estimate_to_meta(row) for row in rows},
                 prompt_count=len(chosen),
+                command=command_line(),
             )
             state = prepare_out_dir(folder, meta, resume=resume, force=force)
             if state.torn_lines:

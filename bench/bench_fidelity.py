@@ -1,0 +1,203 @@
+"""Fidelity of the measurement: does the client, not the server, set the speedup curve?
+
+A fixed-latency simulator (every request takes ``--ttft`` seconds plus a few tokens, unlimited
+capacity, no rate limits) runs in a child process, so an ideal client would scale perfectly:
+speedup = level. For each client path (the SDK, ``openai``; the lean aiohttp one, ``http``) the
+real engine runs ``--rounds`` x level prompts at each level inside ``measure_harness()``, and
+the table shows measured speedup (throughput over the first level's), speedup / ideal, client
+CPU per request, loop-lag p95, and whether the self-check flagged the cell client-bound. Run
+from the project root::
+
+    .venv/bin/python bench/bench_fidelity.py --levels 1,8,64,256,1024
+
+It prints Markdown: the command, the table, and the level where each client saturates (the
+first level where speedup / ideal < 0.95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+
+from llmsweep.client import OpenAITransport, Transport
+from llmsweep.client_http import HttpTransport
+from llmsweep.harness import HarnessMeasurement, client_bound, measure_harness
+from llmsweep.prompts import load_prompts
+from llmsweep.runner import Runner, RunSettings
+from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
+from llmsweep.stats import percentile
+from llmsweep.tokens import tokenizer_for
+
+MODEL = "gpt-4o-mini"
+SATURATED = 0.95  # speedup / ideal below this: the client no longer scales
+CLIENTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
+    "openai": OpenAITransport,
+    "http": HttpTransport,
+}
+
+
+def _raise_fd_limit() -> None:
+    # A thousand connections need a thousand sockets on each side; 1024 is a common soft limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _serve(ttft_s: float, tokens: int) -> None:
+    """The child process: a fixed-latency simulator that prints its base URL when ready."""
+    profile = replace(
+        BUILTIN_PROFILES["fixed"],
+        name="fidelity",
+        ttft_median_s=ttft_s,
+        ttft_p95_s=ttft_s,
+        output_tokens_median=tokens,
+        output_tokens_p95=tokens,
+        output_tokens_per_s=1000.0,
+        capacity=1_000_000,  # never the server's queue: only latency, which parallelism hides
+    )
+    serve_forever(
+        SimulatorConfig(profile=profile),
+        lambda messages, model: tokenizer_for(model).count_chat(messages),
+        lambda url: print(url, flush=True),
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    client: str
+    level: int
+    prompts: int
+    ok: int
+    latency_p50_s: float
+    harness: HarnessMeasurement
+
+    @property
+    def throughput(self) -> float:
+        return self.prompts / self.harness.wall_s
+
+
+async def _run_cell(base_url: str, client: str, level: int, count: int, tokens: int) -> Cell:
+    settings = RunSettings(MODEL, level, max_tokens=tokens, keep_text=False, timeout_s=60)
+    transport: Transport = CLIENTS[client](
+        base_url=base_url, api_key="sk-bench", concurrency=level, timeout_s=60, clock=time.monotonic
+    )
+    runner = Runner(settings, transport, tokenizer_for(MODEL), rng=random.Random(0))
+    items = list(load_prompts(f"synthetic:{count}:20:{tokens}", seed=level))
+    try:
+        async with measure_harness() as probe:
+            records = [record async for record in runner.run(items)]
+    finally:
+        await transport.aclose()
+    return Cell(
+        client=client,
+        level=level,
+        prompts=len(records),
+        ok=sum(record.ok for record in records),
+        latency_p50_s=percentile([record.latency_s for record in records], 50),
+        harness=probe.result(requests=len(records)),
+    )
+
+
+def _table(cells: list[Cell]) -> list[str]:
+    lines = [
+        "| client | level | prompts | ok | wall s | speedup | speedup / ideal | "
+        "CPU ms / request | CPU share | loop-lag p95 ms | latency p50 ms | client-bound |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for client in CLIENTS:
+        rows = [cell for cell in cells if cell.client == client]
+        if not rows:
+            continue
+        base = rows[0]
+        for cell in rows:
+            speedup = cell.throughput / base.throughput
+            ideal = cell.level / base.level
+            h = cell.harness
+            bound = client_bound(h, cell.latency_p50_s)
+            lines.append(
+                f"| {client} | {cell.level} | {cell.prompts} | {cell.ok} | {h.wall_s:.2f} | "
+                f"{speedup:.1f} | {speedup / ideal:.2f} | {(h.cpu_s_per_request or 0) * 1000:.2f} "
+                f"| {h.cpu_share:.0%} | {h.loop_lag.p95_s * 1000:.1f} | "
+                f"{cell.latency_p50_s * 1000:.0f} | {'**yes**' if bound else 'no'} |"
+            )
+    return lines
+
+
+def _saturation(cells: list[Cell], client: str) -> str:
+    rows = [cell for cell in cells if cell.client == client]
+    base = rows[0]
+    for cell in rows:
+        if cell.throughput / base.throughput / (cell.level / base.level) < SATURATED:
+            return f"`{client}` saturates at level {cell.level} (speedup / ideal < {SATURATED})"
+    return f"`{client}` does not saturate up to level {rows[-1].level}"
+
+
+async def _sweep(base_url: str, args: argparse.Namespace) -> list[Cell]:
+    clients = args.clients.split(",")
+    for client in clients:  # first-use costs (imports, tokenizer) stay out of the first cell
+        await _run_cell(base_url, client, 2, 4, args.tokens)
+    cells = []
+    for client in clients:
+        for level in sorted(int(text) for text in args.levels.split(",")):
+            cells.append(await _run_cell(base_url, client, level, args.rounds * level, args.tokens))
+            print(f"  {client} level {level}: {cells[-1].harness.wall_s:.2f} s", file=sys.stderr)
+    return cells
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,8,64,256,1024", help="concurrency levels")
+    parser.add_argument("--rounds", type=int, default=4, help="prompts per level = rounds x level")
+    parser.add_argument("--ttft", type=float, default=0.2, help="server seconds to first token")
+    parser.add_argument("--tokens", type=int, default=5, help="output tokens per answer")
+    parser.add_argument("--clients", default="openai,http", help="client paths to compare")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    _raise_fd_limit()
+    if args.serve:
+        _serve(args.ttft, args.tokens)
+        return
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            "--ttft",
+            str(args.ttft),
+            "--tokens",
+            str(args.tokens),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        if not base_url:
+            raise SystemExit("the simulator did not start")
+        cells = asyncio.run(_sweep(base_url, args))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    command = shlex.join([".venv/bin/python", "bench/bench_fidelity.py", *sys.argv[1:]])
+    print(f"### Harness fidelity\n\n`{command}`\n")
+    print(
+        f"Simulator in a child process: fixed {args.ttft:g} s to first token + {args.tokens} "
+        "tokens at 1000 tokens/s, unlimited capacity, no rate limits. Speedup = throughput over "
+        "the first level's; ideal = level ratio.\n"
+    )
+    print("\n".join(_table(cells)))
+    print()
+    for client in args.clients.split(","):
+        print(f"- {_saturation(cells, client)}")
+
+
+if __name__ == "__main__":
+    main()
