@@ -112,6 +112,11 @@ def test_torn_last_line_is_reported_and_resume_completes(tmp_path: Path) -> None
         (("run", "demo", "--base-url", "ftp://x"), 2, "--base-url 'ftp://x' is not an http(s) URL"),
         (("run", "demo", "--base-url", "http://127.0.0.1:9/v1"), 1, "cannot reach"),
         (("run", "plain.txt", "--max-cost", "1"), 2, "--max-cost needs --max-tokens"),
+        (
+            ("run", "big.jsonl", "--model", "gpt-4o"),
+            2,
+            "big.jsonl:1: prompt 'big' has 140,008 input tokens, more than gpt-4o's context window",
+        ),
     ],
 )
 def test_bad_input_is_one_line_with_exit_code(
@@ -119,8 +124,18 @@ def test_bad_input_is_one_line_with_exit_code(
 ) -> None:
     (tmp_path / "bad.jsonl").write_text('{"prompt": "ok"}\n{"prompt": \n')
     (tmp_path / "plain.txt").write_text("a prompt without max_tokens\n")
+    (tmp_path / "big.jsonl").write_text(json.dumps({"id": "big", "prompt": "hello " * 140_000}))
     done = llmsweep(*args, "--out", str(tmp_path / "o.jsonl"), *FAST, cwd=tmp_path, timeout_s=60)
     assert done.returncode == code, done.stderr
     error_lines = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(error_lines) == 1 and message in error_lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_full_disk_stops_cleanly(tmp_path: Path) -> None:
+    done = llmsweep("run", "demo", "--out", "/dev/full", *FAST)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "llmsweep: error: /dev/full: write failed (No space left on device)"
+    )
     assert "Traceback" not in done.stderr

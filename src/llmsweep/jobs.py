@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmsweep.errors import OutputError
+from llmsweep.errors import InputError, OutputError
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import Record, RecordWriter, read_records, write_atomic
 from llmsweep.runner import Runner
+from llmsweep.tokens import tokenizer_for
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,34 @@ class RunPlan:
 
 
 def plan_run(
-    prompts_spec: str, out_path: Path, *, model: str, seed: int, resume: bool, force: bool
+    prompts_spec: str,
+    out_path: Path,
+    *,
+    model: str,
+    seed: int,
+    resume: bool,
+    force: bool,
+    context_window: int | None = None,
 ) -> RunPlan:
-    """Validate the whole prompt set (before anything is sent) and read what is already done."""
-    ids = {prompt.id for prompt in load_prompts(prompts_spec, seed=seed)}
+    """Validate the whole prompt set (before anything is sent) and read what is already done.
+
+    With ``context_window``, a prompt whose input alone exceeds it fails the plan: the API
+    would refuse it anyway, and it is better to learn that before paying for the others.
+    """
+    ids: set[str] = set()
+    tokenizer = tokenizer_for(model)
+    for prompt in load_prompts(prompts_spec, seed=seed):
+        ids.add(prompt.id)
+        if context_window is not None:
+            size = tokenizer.count_chat(prompt.messages)
+            if size > context_window:
+                line = (prompt.metadata or {}).get("_line")
+                raise InputError(
+                    prompts_spec,
+                    f"prompt {prompt.id!r} has {size:,} input tokens, more than {model}'s "
+                    f"context window of {context_window:,}",
+                    line if isinstance(line, int) else None,
+                )
     done: set[str] = set()
     torn = 0
     had_records = out_path.exists() and out_path.stat().st_size > 0

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from llmsweep.errors import InputError, OutputError
 
@@ -123,15 +123,16 @@ def iter_latest(records: list[Record]) -> Iterator[Record]:
 
 
 class RecordWriter:
-    """Appends records as JSON lines, flushed (and fsynced) one by one as they complete."""
+    """Appends records as JSON lines, each written through to the OS as it completes."""
 
-    def __init__(self, path: Path, *, include_text: bool = True, fsync: bool = False) -> None:
+    def __init__(self, path: Path, *, include_text: bool = True) -> None:
         self.path = path
         self._include_text = include_text
-        self._fsync = fsync
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: TextIO = path.open("a", encoding="utf-8")
+            # Unbuffered: each record is one write() call, so nothing waits in a buffer that a
+            # crash (or a full disk, at close) could lose or tear later.
+            self._file: BinaryIO = path.open("ab", buffering=0)
         except OSError as err:
             raise OutputError(f"{path}: cannot open for writing ({err.strerror})") from None
         self._drop_torn_tail()
@@ -155,15 +156,15 @@ class RecordWriter:
 
     def write(self, record: Record) -> None:
         try:
-            self._file.write(record.to_json(include_text=self._include_text) + "\n")
-            self._file.flush()
-            if self._fsync:
-                os.fsync(self._file.fileno())
+            self._file.write((record.to_json(include_text=self._include_text) + "\n").encode())
         except OSError as err:
             raise OutputError(f"{self.path}: write failed ({err.strerror})") from None
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as err:
+            raise OutputError(f"{self.path}: close failed ({err.strerror})") from None
 
     def __enter__(self) -> RecordWriter:
         return self

@@ -91,7 +91,15 @@ def run(
     pricer = make_pricer([model], price_file, price_in, price_out)
     spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
     out = out_path or Path(f"{Path(prompts).stem}.{model.replace('/', '_')}.jsonl")
-    plan = plan_run(prompts, out, model=model, seed=seed, resume=resume, force=force)
+    plan = plan_run(
+        prompts,
+        out,
+        model=model,
+        seed=seed,
+        resume=resume,
+        force=force,
+        context_window=pricer.pricing(model).context_window,
+    )
     if plan.torn_lines:
         err(f"llmsweep: {out}: dropped {plan.torn_lines} torn last line(s) left by a hard stop")
     if plan.todo == 0:
