@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import random
+import statistics
 import sys
 import time
 import urllib.request
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from bench_memory import machine, shown, simulator
 from llmsweep.client import OpenAITransport
 from llmsweep.prompts import Prompt, load_prompts
+from llmsweep.records import Record
 from llmsweep.runner import Runner, RunSettings
 from llmsweep.tokens import tokenizer_for
 from naive import run_naive
@@ -80,16 +82,29 @@ async def run_engine(
     runner = Runner(settings, transport, tokenizer_for(settings.model), rng=random.Random(seed))
     statuses: Counter[str] = Counter()
     attempts = 0
+    gave_up: list[Record] = []
     started = time.perf_counter()
     try:
         async for record in runner.run(prompts):
             statuses[record.status] += 1
             attempts += record.attempts
+            if not record.ok:
+                gave_up.append(record)
     finally:
         wall_s = time.perf_counter() - started
         await transport.aclose()
     failed = {k: v for k, v in statuses.items() if k != "ok"}
-    note = f"final failures by kind: {dict(sorted(failed.items()))}" if failed else ""
+    note = ""
+    if gave_up:
+        # How quickly the engine gave up says whether its retry budget matched the limit.
+        tries = Counter(r.attempts for r in gave_up)
+        note = (
+            f"final failures by kind: {dict(sorted(failed.items()))}, after attempts "
+            f"{dict(sorted(tries.items()))}, with a median of "
+            f"{statistics.median(r.retry_wait_s for r in gave_up):.2f} s of backoff and "
+            f"{statistics.median(r.total_s for r in gave_up):.2f} s from first attempt to "
+            "giving up"
+        )
     if attempts != runner.progress.attempts:  # records and live counters must agree
         note += f" (records say {attempts} attempts, counters {runner.progress.attempts})"
     return wall_s, statuses["ok"], sum(failed.values()), attempts, note

@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
 from llmsweep import retry
-from llmsweep.client import Attempt, redact
-
-Clock = Callable[[], float]
+from llmsweep.client import Attempt, Clock, redact
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
@@ -204,22 +201,22 @@ class HttpTransport:
                     answer.completion(json.loads(await response.read()))
         except TimeoutError:  # before aiohttp.ClientError: its timeout errors are both
             message = f"no complete answer within {self._timeout_s:g} s"
-            return self._failed(retry.TIMEOUT, None, message, None, started, answer)
+            return self._failed(retry.TIMEOUT, None, message, started, answer)
         except aiohttp.ClientError as error:
             # The SDK's APIConnectionError: nothing, or only part of the body, came back.
             kind = retry.STREAM_CUT if answer.first_token_at is not None else retry.CONNECTION
             message = f"{type(error).__name__}: {error}"
-            return self._failed(kind, None, message, None, started, answer)
+            return self._failed(kind, None, message, started, answer)
         except ValueError as error:  # bad JSON or bad UTF-8, or _Incomplete
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
             message = (
                 str(error) if isinstance(error, _Incomplete) else f"{type(error).__name__}: {error}"
             )
-            return self._failed(kind, 200, message, None, started, answer)
+            return self._failed(kind, 200, message, started, answer)
         ended = self._clock()
         if not answer.complete:
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            return self._failed(kind, 200, INCOMPLETE, None, started, answer)
+            return self._failed(kind, 200, INCOMPLETE, started, answer)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -266,7 +263,6 @@ class HttpTransport:
         kind: str,
         http_status: int | None,
         message: str,
-        hint_s: float | None,
         started: float,
         answer: _Answer,
     ) -> Attempt:
@@ -275,7 +271,7 @@ class HttpTransport:
             retryable=True,  # no answer, or a broken one: worth another try, as with the SDK
             http_status=http_status,
             error=redact(message, self._api_key),
-            hint_s=hint_s,
+            hint_s=None,
             text=None,
             input_tokens=None,
             output_tokens=None,
