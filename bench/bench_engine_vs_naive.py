@@ -11,7 +11,7 @@ its own process (fresh rate-limit buckets and counters, and its own core):
 
 429s and attempts come from the simulator's ``/stats`` (the server's count, not the client's
 opinion); the clients' own counts are shown next to them as a cross-check. Run from the project
-root (defaults shown; about 2 minutes here)::
+root (defaults shown; about 90 s here)::
 
     .venv/bin/python bench/bench_engine_vs_naive.py --prompts synthetic:300:200:100 \\
         --concurrency 32 --rpm 600 --tpm 150000 --profile demo --latency-scale 1 --seed 1

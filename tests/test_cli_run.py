@@ -139,3 +139,29 @@ def test_a_full_disk_stops_cleanly(tmp_path: Path) -> None:
         "llmsweep: error: /dev/full: write failed (No space left on device)"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_second_signal_exits_at_once_leaving_a_valid_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    process = start(
+        "run",
+        "synthetic:400:30:40",
+        "--concurrency",
+        "8",
+        "--out",
+        str(out),
+        "--sim-profile",
+        "demo",
+        "--latency-scale",
+        "0.5",
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(lines(out)) < 5):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert "--resume" in stderr
+    assert all(row["prompt_id"] for row in lines(out))  # every line is a whole record

@@ -4,7 +4,8 @@ A small aiohttp server plays one scripted answer per URL prefix (``/<scenario>/v
 the odd ones a real API or proxy sends: error bodies that are lists or plain text, cut streams,
 error events mid-stream. For every scenario both transports must produce the same ``Attempt``
 (kind, retryability, status, hint, text, usage, whether a first token came); only the wording
-of error messages may differ.
+of error messages may differ. The one deliberate difference, content that is not a string, has
+its own test.
 """
 
 from __future__ import annotations

@@ -97,18 +97,18 @@ def test_monitor_rejects_a_bad_interval() -> None:
 
 async def test_measure_harness_counts_cpu_and_wall() -> None:
     async with measure_harness() as probe:
-        busy_until = time.monotonic() + 0.1
-        while time.monotonic() < busy_until:  # burn CPU on the loop
+        busy_until = time.process_time() + 0.1
+        while time.process_time() < busy_until:  # burn 0.1 s of CPU on the loop
             pass
         await asyncio.sleep(0.1)  # then idle
         inside = probe.result(requests=4)
     after = probe.result(requests=4)
     assert after == probe.result(requests=4)  # frozen once the block ended
     assert inside.wall_s <= after.wall_s
-    assert after.wall_s >= 0.2 and 0.05 <= after.cpu_s <= after.wall_s
+    assert after.wall_s >= 0.2 and 0.1 <= after.cpu_s <= after.wall_s
     assert after.cpu_s_per_request == pytest.approx(after.cpu_s / 4)
     assert probe.result(requests=0).cpu_s_per_request is None
-    assert after.loop_lag.max_s >= 0.08  # the busy spell held the ticker back
+    assert after.loop_lag.max_s >= 0.09  # the busy spell held the ticker back
 
 
 async def test_self_check_fires_when_the_sdk_saturates_the_loop(

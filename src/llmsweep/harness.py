@@ -7,7 +7,10 @@ figures per cell (one run at one concurrency level) show it:
   Any other ready callback waits behind the loop just as long. This is also the measure of
   *dispatch lag*: a request the engine has allowed to start waits behind the loop before it is
   sent (and before ``Record.started_at_s`` is taken), and its answer waits again before
-  ``ended_at_s``; the records cannot see that wait, the loop-lag monitor can.
+  ``ended_at_s`` is, inflating the latency; the records cannot tell those waits apart, the
+  monitor can. Lag is sampled evenly in time, so when requests move in lock-step waves (all
+  started together, all answered together) a short burst delays many requests while covering
+  few samples: the p95 then under-reads what the typical request waited.
 - **Client CPU**: process CPU seconds (``time.process_time``) over wall seconds of the cell.
   The engine runs on one event loop, so near one full core it has no slack left.
 

@@ -6,18 +6,25 @@ reports can never carry it.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from urllib.parse import urlsplit, urlunsplit
 
 from llmsweep import tokens
-from llmsweep.errors import UsageError
-from llmsweep.simulator import Simulator, SimulatorConfig
+from llmsweep.errors import TargetError, UsageError
+from llmsweep.simulator import SimulatorConfig, serve_forever
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
+START_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,54 @@ async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]
         yield TargetInfo(public_url(url), simulated=False), spec.api_key or "none"
         return
     config = spec.simulator
-    async with Simulator(config, count_prompt_tokens=count_prompt_tokens) as sim:
+    async with simulator_process(config) as base_url:
         profile = config.profile.name if config.profile is not None else None
-        info = TargetInfo(sim.base_url, True, profile, config.latency_scale, config.rpm, config.tpm)
+        info = TargetInfo(base_url, True, profile, config.latency_scale, config.rpm, config.tpm)
         yield info, SIMULATOR_KEY
+
+
+@asynccontextmanager
+async def simulator_process(config: SimulatorConfig) -> AsyncIterator[str]:
+    """Run the simulator in a child process and yield its base URL.
+
+    Its own process, not this event loop: a server sharing the client's loop and CPU would be
+    measured as part of the client (latency, loop lag, CPU per request) and would slow it down.
+    """
+    context = multiprocessing.get_context("spawn")  # fork is unsafe under a running event loop
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_serve, args=(config, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not await asyncio.to_thread(receiver.poll, START_TIMEOUT_S):
+            raise TargetError(f"the built-in simulator did not start within {START_TIMEOUT_S} s")
+        try:
+            base_url: str = receiver.recv()
+        except EOFError:
+            raise TargetError("the built-in simulator failed to start") from None
+        yield base_url
+    finally:
+        process.terminate()  # SIGTERM: the simulator shuts down cleanly
+        await asyncio.to_thread(process.join, 10)
+        if process.is_alive():
+            process.kill()
+        receiver.close()
+
+
+def _serve(config: SimulatorConfig, sender: Connection) -> None:
+    # Leave the terminal's process group: a Ctrl-C meant for llmsweep must not stop the server
+    # while the requests in flight are given their grace period.
+    os.setpgid(0, 0)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    serve_forever(config, count_prompt_tokens, sender.send)
+
+
+def _stop_when_orphaned(parent_pid: int) -> None:
+    # Out of the terminal's process group, nothing would stop this server if llmsweep were
+    # killed outright (SIGKILL runs no cleanup): notice the parent is gone, and stop.
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def count_prompt_tokens(messages: list[dict[str, object]], model: str) -> int:
