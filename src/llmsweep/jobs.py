@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
@@ -109,6 +110,8 @@ class RunOutcome:
     first_queued_s: float | None = None
     last_ended_s: float | None = None
     stopped: str | None = None
+    cost_usd: Decimal = Decimal(0)
+    failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
 
     @property
     def done(self) -> int:
@@ -127,8 +130,11 @@ class RunOutcome:
 
     def add(self, record: Record) -> None:
         self.statuses[record.status] += 1
+        self.cost_usd += record.cost
         if record.ok:
             self.latencies_s.append(record.latency_s)
+        else:
+            self.failed_cost_usd += record.cost
         if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
             self.first_queued_s = record.queued_at_s
         self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from llmsweep.harness import remedy
 from llmsweep.stats import LevelSummary, per_1k_prompts_usd
 
 MIN_PROMPTS_PER_CELL = 20
@@ -215,8 +216,8 @@ def _model_warnings(model: str, rows: list[LevelSummary]) -> list[str]:
     if bound:
         warnings.append(
             f"{model}: at concurrency {_join_levels(bound)} this machine, not the API, was the "
-            f"bottleneck, so those levels understate the API; rerun them from a less loaded "
-            f"machine or read them as lower bounds."
+            f"bottleneck (event-loop lag or CPU), so those levels understate the API: "
+            f"{remedy()}, or read them as lower bounds."
         )
     return warnings
 

@@ -173,6 +173,15 @@ class RecordWriter:
         self.close()
 
 
+def append_line(path: Path, text: str) -> None:
+    """Append one line to a small side file (not records: those go through RecordWriter)."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as err:
+        raise OutputError(f"{path}: write failed ({err.strerror})") from None
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file so readers see the old or the new content, never a half."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -20,13 +20,23 @@ from llmsweep import __version__
 from llmsweep.client import Transport
 from llmsweep.errors import InputError, OutputError, UsageError
 from llmsweep.estimate import EstimateRow
+from llmsweep.harness import HarnessMeasurement, client_bound_reasons, measure_harness
 from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record, RecordWriter, iter_latest, read_records, write_atomic
+from llmsweep.records import (
+    Record,
+    RecordWriter,
+    append_line,
+    iter_latest,
+    read_records,
+    write_atomic,
+)
 from llmsweep.report import write_report
 from llmsweep.runner import Runner, RunSettings
+from llmsweep.stats import summarize_cells
 from llmsweep.tokens import tokenizer_for
 
 META_SCHEMA_VERSION = 1
+HARNESS_FILE = "harness.jsonl"  # one line per cell: the client's own CPU and event-loop lag
 TransportFactory = Callable[[int], Transport]  # concurrency -> a fresh transport
 CostFn = Callable[[str, int, int, int], Decimal]  # model, input, output, cached -> USD
 
@@ -46,6 +56,7 @@ class SweepConfig:
     timeout_s: float = 120.0
     max_cost_usd: str | None = None  # Decimal as a string, so the config stays JSON
     seed: int = 0
+    client: str = "openai"
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -112,6 +123,7 @@ def prepare_out_dir(
         meta = {**meta, "created_at": old.get("created_at", meta.get("created_at"))}
     elif force:
         records_path.unlink(missing_ok=True)
+        (out_dir / HARNESS_FILE).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     if resume and records_path.exists():
         result = read_records(records_path)
@@ -162,6 +174,7 @@ async def run_sweep(
     """Run every unfinished cell; return why it stopped early ("budget", ...) or None."""
     cap = Decimal(config.max_cost_usd) if config.max_cost_usd is not None else None
     spent = state.spent_usd
+    harness_path = out_dir / HARNESS_FILE
     with RecordWriter(out_dir / "records.jsonl", include_text=False) as writer:
         for cell in config.cells():
             model, level, repeat = cell
@@ -193,13 +206,17 @@ async def run_sweep(
             if on_runner is not None:
                 on_runner(runner, cell, len(todo))
             try:
-                async for record in runner.run(todo):
-                    writer.write(record)
-                    spent += record.cost
-                    if on_record is not None:
-                        on_record(record)
+                async with measure_harness() as probe:
+                    async for record in runner.run(todo):
+                        writer.write(record)
+                        spent += record.cost
+                        if on_record is not None:
+                            on_record(record)
             finally:
                 await transport.aclose()
+            measured = probe.result(requests=runner.progress.attempts)
+            line = {"model": model, "concurrency": level, "repeat": repeat, **measured.to_dict()}
+            append_line(harness_path, json.dumps(line, sort_keys=True))
             if runner.progress.stopped is not None:
                 return runner.progress.stopped
     return None
@@ -218,8 +235,29 @@ def estimate_to_meta(row: EstimateRow) -> dict[str, object]:
     }
 
 
+def client_bound_levels(
+    records: list[Record], harness_lines: list[dict[str, Any]]
+) -> list[dict[str, object]]:
+    """Levels where a cell's harness measurement says the client set the numbers (pure)."""
+    p50_s = {(c.model, c.concurrency, c.repeat): c.latency_p50_s for c in summarize_cells(records)}
+    flagged: dict[tuple[str, int], list[str]] = {}
+    for line in harness_lines:
+        key = (str(line["model"]), int(line["concurrency"]), int(line["repeat"]))
+        latency = p50_s.get(key)
+        if latency is None:
+            continue
+        reasons = client_bound_reasons(HarnessMeasurement.from_dict(line), latency)
+        if reasons:
+            flagged.setdefault(key[:2], []).extend(f"repeat {key[2] + 1}: {r}" for r in reasons)
+    return [
+        {"model": model, "concurrency": level, "reasons": reasons}
+        for (model, level), reasons in sorted(flagged.items())
+    ]
+
+
 def render_report(out_dir: Path) -> list[Path]:
-    """Re-render every report file from ``records.jsonl`` and ``meta.json``; sends nothing."""
+    """Re-render every report file from ``records.jsonl``, ``harness.jsonl`` and ``meta.json``;
+    sends nothing."""
     meta_path = out_dir / "meta.json"
     try:
         meta = json.loads(meta_path.read_text("utf-8"))
@@ -229,4 +267,22 @@ def render_report(out_dir: Path) -> list[Path]:
         raise InputError(str(meta_path), f"unreadable ({error})") from None
     records_path = out_dir / "records.jsonl"
     records = read_records(records_path).records if records_path.exists() else []
-    return write_report(out_dir, list(iter_latest(records)), meta)
+    latest = list(iter_latest(records))
+    harness = _read_harness(out_dir / HARNESS_FILE)
+    meta["harness"] = harness
+    meta["client_bound"] = client_bound_levels(latest, harness)
+    return write_report(out_dir, latest, meta)
+
+
+def _read_harness(path: Path) -> list[dict[str, Any]]:
+    """Per-cell harness lines, the latest per cell (a resumed cell is measured again)."""
+    if not path.exists():
+        return []
+    latest: dict[tuple[object, ...], dict[str, Any]] = {}
+    for number, text in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        try:
+            line = json.loads(text)
+            latest[(line["model"], line["concurrency"], line["repeat"])] = line
+        except (ValueError, KeyError, TypeError):
+            raise InputError(str(path), "not a valid harness line", number) from None
+    return [latest[key] for key in sorted(latest, key=str)]

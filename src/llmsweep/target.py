@@ -19,6 +19,8 @@ from multiprocessing.connection import Connection
 from urllib.parse import urlsplit, urlunsplit
 
 from llmsweep import tokens
+from llmsweep.client import OpenAITransport, Transport
+from llmsweep.client_http import HttpTransport
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.simulator import SimulatorConfig, serve_forever
 
@@ -84,6 +86,33 @@ def spec_from_env(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"--base-url {url!r} is not an http(s) URL")
     return TargetSpec(url, key, simulator)
+
+
+CLIENTS = ("openai", "http")
+
+
+def make_transport(
+    client: str, *, base_url: str, api_key: str, concurrency: int, timeout_s: float
+) -> Transport:
+    """``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp
+    client, for when the SDK's CPU cost per request would make the client the bottleneck."""
+    if client == "http":
+        return HttpTransport(
+            base_url=base_url,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            clock=time.monotonic,
+        )
+    if client == "openai":
+        return OpenAITransport(
+            base_url=base_url,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout_s=timeout_s,
+            clock=time.monotonic,
+        )
+    raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
 
 
 def public_url(url: str) -> str:

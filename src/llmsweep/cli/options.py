@@ -21,7 +21,7 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
-from llmsweep.target import TargetSpec, public_url, spec_from_env
+from llmsweep.target import CLIENTS, TargetSpec, public_url, spec_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -84,6 +84,14 @@ target_options = compose(
 )
 
 engine_options = compose(
+    click.option(
+        "--client",
+        type=click.Choice(CLIENTS),
+        default="openai",
+        show_default=True,
+        help="openai: the official SDK (what production code uses); http: a lean aiohttp "
+        "client, for fast servers where the SDK's CPU cost would set the curve.",
+    ),
     click.option("--rpm", type=positive_float, help="Client-side requests-per-minute limit."),
     click.option(
         "--tpm",

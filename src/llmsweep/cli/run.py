@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,12 +21,15 @@ from llmsweep.cli.options import (
     target_options,
     target_spec,
 )
-from llmsweep.client import OpenAITransport, probe
+from llmsweep.client import probe
 from llmsweep.errors import TargetError
+from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
+from llmsweep.estimate import estimate as estimate_rows
 from llmsweep.jobs import RunOutcome, execute_run, plan_run
 from llmsweep.progress import ProgressView
 from llmsweep.runner import Runner, RunSettings
-from llmsweep.target import open_target
+from llmsweep.stats import per_1k_prompts_usd
+from llmsweep.target import make_transport, open_target
 from llmsweep.tokens import tokenizer_for
 
 
@@ -64,6 +66,7 @@ def run(
     latency_scale: float,
     sim_rpm: int | None,
     sim_tpm: int | None,
+    client: str,
     rpm: float | None,
     tpm: float | None,
     max_retries: int,
@@ -111,6 +114,17 @@ def run(
             f"llmsweep: no exact tokenizer for {model}: token estimates use "
             f"{tokenizer.encoding_name}"
         )
+    (row,) = estimate_rows(
+        plan.prompts(),
+        [model],
+        pricer=pricer,
+        default_output_tokens=max_tokens or DEFAULT_OUTPUT_TOKENS,
+    )
+    err(
+        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost ${row.total_cost_usd:.4f} "
+        f"(estimate: {'exact' if row.tokens_exact else 'approximate'} input tokens, "
+        "output at max tokens)"
+    )
     runner_box: list[Runner] = []
 
     async def main() -> RunOutcome:
@@ -118,12 +132,12 @@ def run(
             err(f"llmsweep: target: {target.label()}")
             if not target.simulated:
                 await probe(spec.base_url or target.base_url, api_key)
-            transport = OpenAITransport(
+            transport = make_transport(
+                client,
                 base_url=spec.base_url or target.base_url,
                 api_key=api_key,
                 concurrency=concurrency,
                 timeout_s=timeout_s,
-                clock=time.monotonic,
             )
             runner = Runner(
                 settings,
@@ -179,5 +193,14 @@ def run_summary(outcome: RunOutcome) -> str:
         p50 = stats.percentile(outcome.latencies_s, 50)
         p95 = stats.percentile(outcome.latencies_s, 95)
         lines.append(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s (measured, ok requests)")
+    lines.append(
+        f"cost ${outcome.cost_usd:.4f} (actual, from the usage the API returned), "
+        f"${per_1k_prompts_usd(outcome.cost_usd, done):.4f} per 1k prompts"
+        + (
+            f", of which ${outcome.failed_cost_usd:.4f} on failed prompts"
+            if outcome.failed_cost_usd
+            else ""
+        )
+    )
     lines.append(f"records: {outcome.plan.out_path}")
     return "llmsweep: " + "\n  ".join(lines)

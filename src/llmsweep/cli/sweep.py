@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +21,7 @@ from llmsweep.cli.options import (
     target_options,
     target_spec,
 )
-from llmsweep.client import OpenAITransport, probe
+from llmsweep.client import Transport, probe
 from llmsweep.errors import TargetError
 from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.estimate import estimate as estimate_rows
@@ -38,7 +37,7 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
-from llmsweep.target import open_target
+from llmsweep.target import make_transport, open_target
 
 
 @cli.command()
@@ -92,6 +91,7 @@ def sweep(
     latency_scale: float,
     sim_rpm: int | None,
     sim_tpm: int | None,
+    client: str,
     rpm: float | None,
     tpm: float | None,
     max_retries: int,
@@ -118,6 +118,7 @@ def sweep(
         max_retries=max_retries,
         timeout_s=timeout_s,
         seed=seed,
+        client=client,
         max_cost_usd=str(Decimal(str(max_cost))) if max_cost is not None else None,
     )
     pricer = make_pricer(list(config.models), price_file, price_in, price_out)
@@ -168,13 +169,13 @@ def sweep(
             if state.torn_lines:
                 err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
-            def transport_for(level: int) -> OpenAITransport:
-                return OpenAITransport(
+            def transport_for(level: int) -> Transport:
+                return make_transport(
+                    client,
                     base_url=spec.base_url or target.base_url,
                     api_key=api_key,
                     concurrency=level,
                     timeout_s=timeout_s,
-                    clock=time.monotonic,
                 )
 
             with ProgressView() as view:
