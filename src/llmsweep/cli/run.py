@@ -25,6 +25,12 @@ from llmsweep.client import probe
 from llmsweep.errors import TargetError
 from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.estimate import estimate as estimate_rows
+from llmsweep.harness import (
+    HarnessMeasurement,
+    client_bound_reasons,
+    measure_harness,
+    remedy,
+)
 from llmsweep.jobs import RunOutcome, execute_run, plan_run
 from llmsweep.progress import ProgressView
 from llmsweep.runner import Runner, RunSettings
@@ -126,6 +132,7 @@ def run(
         "output at max tokens)"
     )
     runner_box: list[Runner] = []
+    harness: list[HarnessMeasurement] = []
 
     async def main() -> RunOutcome:
         async with open_target(spec) as (target, api_key):
@@ -152,7 +159,10 @@ def run(
             try:
                 with ProgressView() as view:
                     view.track(f"{model} c={concurrency}", plan.todo, runner.progress)
-                    return await execute_run(plan, runner, on_record=lambda _: view.update())
+                    async with measure_harness() as harness_probe:
+                        outcome = await execute_run(plan, runner, on_record=lambda _: view.update())
+                    harness.append(harness_probe.result(requests=runner.progress.attempts))
+                    return outcome
             finally:
                 await transport.aclose()
 
@@ -167,6 +177,13 @@ def run(
         err(f"llmsweep: interrupted; records so far are in {out}. Continue with:\n  {resume_cmd}")
         sys.exit(130)
     err(run_summary(outcome))
+    if harness and outcome.latencies_s:
+        reasons = client_bound_reasons(harness[0], stats.percentile(outcome.latencies_s, 50))
+        if reasons:
+            err(
+                f"llmsweep: warning: the client, not the API, may have set these numbers "
+                f"({'; '.join(reasons)}): {remedy()}"
+            )
     if outcome.stopped == "auth":
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
     if outcome.remaining:
