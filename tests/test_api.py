@@ -8,7 +8,10 @@ from llmsweep.simulator import SimulatorConfig
 
 
 def test_run_prompts_sync_on_the_default_simulator() -> None:
-    prompts = ["Hello there", Prompt("p2", [{"role": "user", "content": "Hi"}], 7)]
+    prompts: list[Prompt | str] = [
+        "Hello there",
+        Prompt("p2", [{"role": "user", "content": "Hi"}], 7),
+    ]
     records = llmsweep.run_prompts_sync(
         prompts,
         model="gpt-4o",

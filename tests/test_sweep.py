@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
-from llmsweep.client import OpenAITransport
 from llmsweep.prompts import Prompt
 from llmsweep.simulator import FaultRates, Simulator
 from llmsweep.sweep import (
@@ -21,6 +19,7 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
+from llmsweep.workers import EngineFactory
 
 
 def flat_cost(model: str, input_tokens: int, output_tokens: int, cached: int) -> Decimal:
@@ -46,18 +45,8 @@ async def sweep(
     )
     state = prepare_out_dir(out_dir, meta, resume=False, force=False)
 
-    def transport_for(level: int) -> OpenAITransport:
-        return OpenAITransport(
-            base_url=sim.base_url,
-            api_key="sk-test",
-            concurrency=level,
-            timeout_s=config.timeout_s,
-            clock=time.monotonic,
-        )
-
-    stopped = await run_sweep(
-        config, chosen, out_dir, state, transport_for=transport_for, cost_fn=flat_cost
-    )
+    engines = EngineFactory(config.client, sim.base_url, "sk-test", config.processes)
+    stopped = await run_sweep(config, chosen, out_dir, state, engines=engines, cost_fn=flat_cost)
     assert stopped is None
     render_report(out_dir)
     summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
@@ -115,3 +104,19 @@ async def test_report_rerenders_byte_for_byte_and_escapes_prompt_text(
     for external in ('src="http', "src='http", 'href="http', "url(http", "@import"):
         assert external not in html
     assert 'src="data:image/png;base64,' in html
+
+
+async def test_processes_split_the_level_and_merge_the_records(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05, tokens=5))
+    config = SweepConfig("synthetic:48:20:5", ("gpt-4o",), (1, 8), processes=2, client="http")
+    summary = await sweep(sim, config, tmp_path / "r")
+    levels = by_level(summary, "gpt-4o")
+    assert [lvl["requests"] for lvl in levels.values()] == [48, 48]
+    assert all(lvl["failed"] == 0 for lvl in levels.values())
+    peak = sim.stats()["peak_in_flight"]
+    assert isinstance(peak, int) and peak <= 8  # two workers of 4 never exceed the level
+    assert 6 <= levels[8]["speedup"] <= 8.5, levels[8]
+    records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
+    assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)

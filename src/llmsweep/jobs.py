@@ -16,7 +16,7 @@ from pathlib import Path
 from llmsweep.errors import InputError, OutputError
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import Record, RecordWriter, read_records, write_atomic
-from llmsweep.runner import Runner
+from llmsweep.runner import Engine
 from llmsweep.tokens import tokenizer_for
 
 
@@ -141,7 +141,7 @@ class RunOutcome:
 
 
 async def execute_run(
-    plan: RunPlan, runner: Runner, on_record: Callable[[Record], None] | None = None
+    plan: RunPlan, runner: Engine, on_record: Callable[[Record], None] | None = None
 ) -> RunOutcome:
     """Send the plan's prompts through ``runner``, appending each record as it completes."""
     outcome = RunOutcome(plan)

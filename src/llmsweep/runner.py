@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -81,6 +82,17 @@ def _limiter(per_minute: float, bucket_s: float) -> AsyncLimiter:
     # raises when n exceeds the bucket.
     capacity = max(1.0, per_minute / 60 * bucket_s)
     return AsyncLimiter(capacity, capacity * 60 / per_minute)
+
+
+class Engine(Protocol):
+    """What runs a prompt set: ``Runner`` here, ``workers.ProcessPool`` over processes."""
+
+    settings: RunSettings
+    progress: RunProgress
+
+    def stop(self, reason: str = "interrupted") -> None: ...
+
+    def run(self, prompts: Iterable[Prompt]) -> AsyncIterator[Record]: ...
 
 
 class Runner:

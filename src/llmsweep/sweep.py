@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from llmsweep import __version__
-from llmsweep.client import Transport
 from llmsweep.errors import InputError, OutputError, UsageError
 from llmsweep.estimate import EstimateRow
 from llmsweep.harness import HarnessMeasurement, client_bound_reasons, measure_harness
@@ -31,13 +30,12 @@ from llmsweep.records import (
     write_atomic,
 )
 from llmsweep.report import write_report
-from llmsweep.runner import Runner, RunSettings
+from llmsweep.runner import Engine, RunSettings
 from llmsweep.stats import summarize_cells
-from llmsweep.tokens import tokenizer_for
+from llmsweep.workers import EngineFactory, harness_of
 
 META_SCHEMA_VERSION = 1
 HARNESS_FILE = "harness.jsonl"  # one line per cell: the client's own CPU and event-loop lag
-TransportFactory = Callable[[int], Transport]  # concurrency -> a fresh transport
 CostFn = Callable[[str, int, int, int], Decimal]  # model, input, output, cached -> USD
 
 
@@ -57,6 +55,7 @@ class SweepConfig:
     max_cost_usd: str | None = None  # Decimal as a string, so the config stays JSON
     seed: int = 0
     client: str = "openai"
+    processes: int = 1
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -166,9 +165,9 @@ async def run_sweep(
     out_dir: Path,
     state: SweepState,
     *,
-    transport_for: TransportFactory,
+    engines: EngineFactory,
     cost_fn: CostFn,
-    on_runner: Callable[[Runner, tuple[str, int, int], int], None] | None = None,
+    on_runner: Callable[[Engine, tuple[str, int, int], int], None] | None = None,
     on_record: Callable[[Record], None] | None = None,
 ) -> str | None:
     """Run every unfinished cell; return why it stopped early ("budget", ...) or None."""
@@ -195,26 +194,20 @@ async def run_sweep(
                 max_cost_usd=None if cap is None else cap - spent,
                 keep_text=False,
             )
-            transport = transport_for(level)
-            runner = Runner(
+            async with engines.open(
                 settings,
-                transport,
-                tokenizer_for(model),
+                seed=f"{config.seed}:{model}:{level}:{repeat}",
                 cost_fn=functools.partial(cost_fn, model),
-                rng=random.Random(f"{config.seed}:{model}:{level}:{repeat}"),
-            )
-            if on_runner is not None:
-                on_runner(runner, cell, len(todo))
-            try:
+            ) as runner:
+                if on_runner is not None:
+                    on_runner(runner, cell, len(todo))
                 async with measure_harness() as probe:
                     async for record in runner.run(todo):
                         writer.write(record)
                         spent += record.cost
                         if on_record is not None:
                             on_record(record)
-            finally:
-                await transport.aclose()
-            measured = probe.result(requests=runner.progress.attempts)
+            measured = harness_of(runner, probe)
             line = {"model": model, "concurrency": level, "repeat": repeat, **measured.to_dict()}
             append_line(harness_path, json.dumps(line, sort_keys=True))
             if runner.progress.stopped is not None:

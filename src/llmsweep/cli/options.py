@@ -7,6 +7,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,6 +85,14 @@ target_options = compose(
 )
 
 engine_options = compose(
+    click.option(
+        "--processes",
+        type=positive_int,
+        default=1,
+        show_default=True,
+        help="Worker processes per level, each with its share of the concurrency and limits: "
+        "for levels one event loop cannot drive (see the client-bound warning).",
+    ),
     click.option(
         "--client",
         type=click.Choice(CLIENTS),
@@ -214,9 +223,9 @@ def run_async(
     return asyncio.run(wrapper())
 
 
-def command_line(extra: Sequence[str] = ()) -> str:
+def command_line(extra: Sequence[str] = (), *, drop: Sequence[str] = ()) -> str:
     """This command as typed, for reports and resume hints; URLs lose any user:password."""
-    args = [public_url(a) if "://" in a else a for a in sys.argv[1:]]
+    args = [public_url(a) if "://" in a else a for a in sys.argv[1:] if a not in drop]
     return shlex.join(["llmsweep", *args, *extra])
 
 
@@ -224,4 +233,13 @@ def resume_command(out: Path, out_flag: str = "--out") -> str:
     extra = [] if "--resume" in sys.argv else ["--resume"]
     if out_flag not in sys.argv:
         extra += [out_flag, str(out)]
-    return command_line(extra)
+    return command_line(extra, drop=["--force"])  # --force would throw the records away
+
+
+def price(
+    pricer: Pricer, model: str, input_tokens: int, output_tokens: int, cached: int
+) -> Decimal:
+    """A model's actual cost from usage; partial() of it is the engine's cost function."""
+    return pricer.cost_usd(
+        model, input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached
+    )

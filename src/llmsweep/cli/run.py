@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import functools
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +16,7 @@ from llmsweep.cli.options import (
     engine_options,
     make_pricer,
     positive_int,
+    price,
     resume_command,
     run_async,
     target_options,
@@ -33,10 +34,11 @@ from llmsweep.harness import (
 )
 from llmsweep.jobs import RunOutcome, execute_run, plan_run
 from llmsweep.progress import ProgressView
-from llmsweep.runner import Runner, RunSettings
+from llmsweep.runner import Engine, RunSettings
 from llmsweep.stats import per_1k_prompts_usd
-from llmsweep.target import make_transport, open_target
+from llmsweep.target import open_target
 from llmsweep.tokens import tokenizer_for
+from llmsweep.workers import EngineFactory, harness_of
 
 
 @cli.command()
@@ -72,6 +74,7 @@ def run(
     latency_scale: float,
     sim_rpm: int | None,
     sim_tpm: int | None,
+    processes: int,
     client: str,
     rpm: float | None,
     tpm: float | None,
@@ -131,7 +134,7 @@ def run(
         f"(estimate: {'exact' if row.tokens_exact else 'approximate'} input tokens, "
         "output at max tokens)"
     )
-    runner_box: list[Runner] = []
+    runner_box: list[Engine] = []
     harness: list[HarnessMeasurement] = []
 
     async def main() -> RunOutcome:
@@ -139,32 +142,16 @@ def run(
             err(f"llmsweep: target: {target.label()}")
             if not target.simulated:
                 await probe(spec.base_url or target.base_url, api_key)
-            transport = make_transport(
-                client,
-                base_url=spec.base_url or target.base_url,
-                api_key=api_key,
-                concurrency=concurrency,
-                timeout_s=timeout_s,
-            )
-            runner = Runner(
-                settings,
-                transport,
-                tokenizer,
-                rng=random.Random(seed),
-                cost_fn=lambda i, o, c: pricer.cost_usd(
-                    model, input_tokens=i, output_tokens=o, cached_input_tokens=c
-                ),
-            )
-            runner_box.append(runner)
-            try:
+            engines = EngineFactory(client, spec.base_url or target.base_url, api_key, processes)
+            cost_fn = functools.partial(price, pricer, model)
+            async with engines.open(settings, seed=seed, cost_fn=cost_fn) as runner:
+                runner_box.append(runner)
                 with ProgressView() as view:
                     view.track(f"{model} c={concurrency}", plan.todo, runner.progress)
                     async with measure_harness() as harness_probe:
                         outcome = await execute_run(plan, runner, on_record=lambda _: view.update())
-                    harness.append(harness_probe.result(requests=runner.progress.attempts))
-                    return outcome
-            finally:
-                await transport.aclose()
+                harness.append(harness_of(runner, harness_probe))
+                return outcome
 
     def wind_down() -> None:
         if runner_box:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,17 +17,18 @@ from llmsweep.cli.options import (
     engine_options,
     make_pricer,
     positive_int,
+    price,
     resume_command,
     run_async,
     target_options,
     target_spec,
 )
-from llmsweep.client import Transport, probe
+from llmsweep.client import probe
 from llmsweep.errors import TargetError
 from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.estimate import estimate as estimate_rows
 from llmsweep.progress import ProgressView
-from llmsweep.runner import Runner
+from llmsweep.runner import Engine
 from llmsweep.sweep import (
     SweepConfig,
     build_meta,
@@ -37,7 +39,8 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
-from llmsweep.target import make_transport, open_target
+from llmsweep.target import open_target
+from llmsweep.workers import EngineFactory
 
 
 @cli.command()
@@ -91,6 +94,7 @@ def sweep(
     latency_scale: float,
     sim_rpm: int | None,
     sim_tpm: int | None,
+    processes: int,
     client: str,
     rpm: float | None,
     tpm: float | None,
@@ -119,6 +123,7 @@ def sweep(
         timeout_s=timeout_s,
         seed=seed,
         client=client,
+        processes=processes,
         max_cost_usd=str(Decimal(str(max_cost))) if max_cost is not None else None,
     )
     pricer = make_pricer(list(config.models), price_file, price_in, price_out)
@@ -146,7 +151,7 @@ def sweep(
         )
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     folder = out_dir or Path("reports") / f"{created[:19].replace(':', '')}-{Path(prompts).stem}"
-    runners: list[Runner] = []
+    runners: list[Engine] = []
 
     async def main() -> str | None:
         async with open_target(spec) as (target, api_key):
@@ -169,18 +174,11 @@ def sweep(
             if state.torn_lines:
                 err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
-            def transport_for(level: int) -> Transport:
-                return make_transport(
-                    client,
-                    base_url=spec.base_url or target.base_url,
-                    api_key=api_key,
-                    concurrency=level,
-                    timeout_s=timeout_s,
-                )
+            engines = EngineFactory(client, spec.base_url or target.base_url, api_key, processes)
 
             with ProgressView() as view:
 
-                def on_runner(runner: Runner, cell: tuple[str, int, int], todo: int) -> None:
+                def on_runner(runner: Engine, cell: tuple[str, int, int], todo: int) -> None:
                     runners[:] = [runner]
                     model, level, repeat = cell
                     view.track(f"{model} c={level} r{repeat + 1}", todo, runner.progress)
@@ -190,10 +188,8 @@ def sweep(
                     chosen,
                     folder,
                     state,
-                    transport_for=transport_for,
-                    cost_fn=lambda m, i, o, c: pricer.cost_usd(
-                        m, input_tokens=i, output_tokens=o, cached_input_tokens=c
-                    ),
+                    engines=engines,
+                    cost_fn=functools.partial(price, pricer),
                     on_runner=on_runner,
                     on_record=lambda _: view.update(),
                 )

@@ -1,0 +1,279 @@
+"""Scale past one event loop: one level's prompts split across worker processes.
+
+Each worker runs the ordinary engine (``Runner``) on its share of the prompts with its share of
+the concurrency and of the rate limits; all start together (a barrier), and their records come
+back to this process, which prices them and writes them, as for one process. The worker
+function takes only picklable values, so another backend (e.g. Ray) could run it unchanged.
+
+Not shared between workers: the pause after a 429 (each worker pauses on its own) and the
+budget cap (``--max-cost`` is refused with more than one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import signal
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier, Event
+from typing import Any
+
+from llmsweep.errors import LlmsweepError, UsageError
+from llmsweep.harness import HarnessMeasurement, HarnessProbe, measure_harness
+from llmsweep.prompts import Prompt
+from llmsweep.records import Record, record_from_dict
+from llmsweep.runner import Engine, Runner, RunProgress, RunSettings
+from llmsweep.target import make_transport
+from llmsweep.tokens import tokenizer_for
+
+CostFn = Callable[[int, int, int], Decimal]
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """Everything one worker needs, all picklable."""
+
+    index: int
+    settings: RunSettings
+    prompts: list[Prompt]
+    client: str
+    base_url: str
+    api_key: str
+    seed: int
+
+
+def share(settings: RunSettings, processes: int, index: int) -> RunSettings:
+    """Worker ``index``'s part of the concurrency and of the rate limits."""
+    base, extra = divmod(settings.concurrency, processes)
+    return replace(
+        settings,
+        concurrency=base + (index < extra),
+        rpm=settings.rpm / processes if settings.rpm else None,
+        tpm=settings.tpm / processes if settings.tpm else None,
+    )
+
+
+class ProcessPool:
+    """Like ``Runner`` (``progress``, ``stop()``, ``run()``), over ``processes`` processes."""
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        *,
+        processes: int,
+        client: str,
+        base_url: str,
+        api_key: str,
+        seed: int,
+        cost_fn: CostFn | None = None,
+    ) -> None:
+        if processes < 1:
+            raise UsageError("--processes must be at least 1")
+        if processes > settings.concurrency:
+            raise UsageError(
+                f"--processes {processes} exceeds the concurrency "
+                f"{settings.concurrency}: each process needs at least one slot"
+            )
+        if settings.max_cost_usd is not None:
+            raise UsageError("--max-cost needs one process: a budget cannot be split safely")
+        self.settings = settings
+        self.progress = RunProgress()
+        self.harness: list[HarnessMeasurement] = []
+        self._processes = processes
+        self._client = client
+        self._base_url = base_url
+        self._api_key = api_key
+        self._seed = seed
+        self._cost_fn = cost_fn
+        self._context = multiprocessing.get_context("spawn")  # fork is unsafe under a loop
+        self._stop = self._context.Event()
+
+    def stop(self, reason: str = "interrupted") -> None:
+        if self.progress.stopped is None:
+            self.progress.stopped = reason
+        self._stop.set()
+
+    def worst_harness(self) -> HarnessMeasurement | None:
+        """The worker whose event loop lagged most: the one to judge the cell by."""
+        return max(self.harness, key=lambda m: m.loop_lag.p95_s, default=None)
+
+    async def run(self, source: Iterable[Prompt]) -> AsyncIterator[Record]:
+        prompts = list(source)  # to deal them out; a run with --processes holds its prompts
+        queue: Queue[tuple[str, Any]] = self._context.Queue()
+        barrier = self._context.Barrier(self._processes)
+        workers = [
+            self._context.Process(
+                target=work,
+                args=(
+                    self._job(index, prompts[index :: self._processes]),
+                    queue,
+                    barrier,
+                    self._stop,
+                ),
+                daemon=True,
+            )
+            for index in range(self._processes)
+        ]
+        for process in workers:
+            process.start()
+        try:
+            finished = 0
+            while finished < len(workers):
+                kind, payload = await asyncio.to_thread(queue.get)
+                if kind == "record":
+                    record = self._adopt(record_from_dict(payload))
+                    self._count(record)
+                    yield record
+                elif kind == "done":
+                    finished += 1
+                    measurement, stopped = payload
+                    self.harness.append(HarnessMeasurement.from_dict(measurement))
+                    if stopped is not None and self.progress.stopped is None:
+                        self.stop(stopped)
+                else:
+                    raise LlmsweepError(f"a worker process failed: {payload}")
+        finally:
+            self._stop.set()
+            for process in workers:
+                await asyncio.to_thread(process.join, 10)
+                if process.is_alive():
+                    process.kill()
+
+    def _job(self, index: int, prompts: list[Prompt]) -> WorkerJob:
+        settings = share(self.settings, self._processes, index)
+        return WorkerJob(
+            index, settings, prompts, self._client, self._base_url, self._api_key, self._seed
+        )
+
+    def _adopt(self, record: Record) -> Record:
+        """A worker's record as this level's: the whole level's concurrency, and priced here."""
+        cost = None
+        if self._cost_fn is not None:
+            cost = self._cost_fn(
+                record.input_tokens, record.output_tokens, record.cached_input_tokens
+            )
+        return replace(
+            record,
+            concurrency=self.settings.concurrency,
+            cost_usd=None if cost is None else str(cost),
+        )
+
+    def _count(self, record: Record) -> None:
+        progress = self.progress
+        progress.done += 1
+        progress.ok += record.ok
+        progress.failed += not record.ok
+        progress.attempts += record.attempts
+        progress.retries += record.attempts - 1
+        progress.rate_limited += record.rate_limited
+        progress.input_tokens += record.input_tokens
+        progress.output_tokens += record.output_tokens
+        progress.cost_usd += record.cost
+
+
+def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier, stop: Event) -> None:
+    """A worker process: run the engine on ``job`` and send back every record."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    try:
+        asyncio.run(_work(job, queue, barrier, stop))
+    except BaseException as error:  # report, never die silently: the parent waits for us
+        queue.put(("error", f"{type(error).__name__}: {error}"))
+
+
+async def _work(
+    job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier, stop: Event
+) -> None:
+    settings = job.settings
+    transport = make_transport(
+        job.client,
+        base_url=job.base_url,
+        api_key=job.api_key,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+    )
+    runner = Runner(
+        settings,
+        transport,
+        tokenizer_for(settings.model),
+        rng=random.Random(f"{job.seed}:{job.index}"),
+    )
+    await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall time
+
+    async def watch_stop() -> None:
+        await asyncio.to_thread(stop.wait)
+        runner.stop("interrupted")
+
+    watcher = asyncio.create_task(watch_stop())
+    try:
+        async with measure_harness() as probe:
+            async for record in runner.run(job.prompts):
+                queue.put(("record", asdict(record)))
+    finally:
+        watcher.cancel()
+        await transport.aclose()
+    measured = probe.result(requests=runner.progress.attempts).to_dict()
+    queue.put(("done", (measured, runner.progress.stopped)))
+
+
+@dataclass(frozen=True)
+class EngineFactory:
+    """How to reach the target; opens one engine per run or sweep cell."""
+
+    client: str
+    base_url: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or a traceback
+    processes: int = 1
+
+    @asynccontextmanager
+    async def open(
+        self, settings: RunSettings, *, seed: int | str, cost_fn: CostFn | None
+    ) -> AsyncIterator[Engine]:
+        # A level below the process count (the sequential baseline, say) uses fewer processes.
+        processes = min(self.processes, settings.concurrency)
+        if processes > 1:
+            yield ProcessPool(
+                settings,
+                processes=processes,
+                client=self.client,
+                base_url=self.base_url,
+                api_key=self.api_key,
+                seed=hash_seed(seed),
+                cost_fn=cost_fn,
+            )
+            return
+        transport = make_transport(
+            self.client,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            concurrency=settings.concurrency,
+            timeout_s=settings.timeout_s,
+        )
+        try:
+            yield Runner(
+                settings,
+                transport,
+                tokenizer_for(settings.model),
+                cost_fn=cost_fn,
+                rng=random.Random(seed),
+            )
+        finally:
+            await transport.aclose()
+
+
+def hash_seed(seed: int | str) -> int:
+    """A stable integer from a seed string (``hash()`` of a str changes between processes)."""
+    return seed if isinstance(seed, int) else random.Random(seed).getrandbits(32)
+
+
+def harness_of(engine: Engine, probe: HarnessProbe) -> HarnessMeasurement:
+    """The measurement to judge a cell by: this process's, or the worst worker's."""
+    if isinstance(engine, ProcessPool):
+        worst = engine.worst_harness()
+        if worst is not None:
+            return worst
+    return probe.result(requests=engine.progress.attempts)
