@@ -45,6 +45,33 @@ class Attempt:
         return self.kind == "ok"
 
 
+def failed_attempt(
+    verdict: retry.Classified,
+    http_status: int | None,
+    error: str,
+    *,
+    hint_s: float | None,
+    started_at_s: float,
+    first_token_at_s: float | None,
+    ended_at_s: float,
+) -> Attempt:
+    """An attempt that got no usable answer (``error`` must already be free of secrets)."""
+    return Attempt(
+        kind=verdict.kind,
+        retryable=verdict.retryable,
+        http_status=http_status,
+        error=error,
+        hint_s=hint_s,
+        text=None,
+        input_tokens=None,
+        output_tokens=None,
+        cached_input_tokens=0,
+        started_at_s=started_at_s,
+        first_token_at_s=first_token_at_s,
+        ended_at_s=ended_at_s,
+    )
+
+
 class Transport(Protocol):
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
@@ -205,16 +232,11 @@ class OpenAITransport:
         started: float,
         first_token: list[float],
     ) -> Attempt:
-        return Attempt(
-            kind=verdict.kind,
-            retryable=verdict.retryable,
-            http_status=http_status,
-            error=redact(message, self._api_key),
+        return failed_attempt(
+            verdict,
+            http_status,
+            redact(message, self._api_key),
             hint_s=hint_s,
-            text=None,
-            input_tokens=None,
-            output_tokens=None,
-            cached_input_tokens=0,
             started_at_s=started,
             first_token_at_s=first_token[0] if first_token else None,
             ended_at_s=self._clock(),

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from llmsweep import retry
-from llmsweep.client import Attempt, Clock, redact
+from llmsweep.client import Attempt, Clock, failed_attempt, redact
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
@@ -243,16 +243,11 @@ class HttpTransport:
         verdict = retry.classify_status(status, body)
         message = retry.error_message(body, f"HTTP {status}")
         hint = retry.retry_hint_s(response.headers)
-        return Attempt(
-            kind=verdict.kind,
-            retryable=verdict.retryable,
-            http_status=status,
-            error=redact(message, self._api_key),
+        return failed_attempt(
+            verdict,
+            status,
+            redact(message, self._api_key),
             hint_s=hint,
-            text=None,
-            input_tokens=None,
-            output_tokens=None,
-            cached_input_tokens=0,
             started_at_s=started,
             first_token_at_s=None,
             ended_at_s=self._clock(),
@@ -266,16 +261,11 @@ class HttpTransport:
         started: float,
         answer: _Answer,
     ) -> Attempt:
-        return Attempt(
-            kind=kind,
-            retryable=True,  # no answer, or a broken one: worth another try, as with the SDK
-            http_status=http_status,
-            error=redact(message, self._api_key),
+        return failed_attempt(
+            retry.Classified(kind, True),  # no answer, or a broken one: worth another try
+            http_status,
+            redact(message, self._api_key),
             hint_s=None,
-            text=None,
-            input_tokens=None,
-            output_tokens=None,
-            cached_input_tokens=0,
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),

@@ -75,6 +75,15 @@ class RunProgress:
     cost_usd: Decimal = Decimal(0)
     stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
 
+    def add(self, record: Record) -> None:
+        """Count a finished prompt (attempt counters are kept live by the engine itself)."""
+        self.done += 1
+        self.ok += record.ok
+        self.failed += not record.ok
+        self.input_tokens += record.input_tokens
+        self.output_tokens += record.output_tokens
+        self.cost_usd += record.cost
+
 
 def _limiter(per_minute: float, bucket_s: float) -> AsyncLimiter:
     # aiolimiter lets a full bucket through at once, so a bucket of a minute's worth would burst
@@ -175,17 +184,8 @@ class Runner:
                 return
             record = await self._process(prompt)
             if record is not None:
-                self._count(record)
+                self.progress.add(record)
                 await queue.put(record)
-
-    def _count(self, record: Record) -> None:
-        progress = self.progress
-        progress.done += 1
-        progress.ok += record.ok
-        progress.failed += not record.ok
-        progress.input_tokens += record.input_tokens
-        progress.output_tokens += record.output_tokens
-        progress.cost_usd += record.cost
 
     async def _process(self, prompt: Prompt) -> Record | None:
         settings = self.settings

@@ -18,7 +18,6 @@ from typing import Any
 
 from llmsweep import __version__
 from llmsweep.errors import InputError, OutputError, UsageError
-from llmsweep.estimate import EstimateRow
 from llmsweep.harness import HarnessMeasurement, client_bound_reasons, measure_harness
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import (
@@ -213,19 +212,6 @@ async def run_sweep(
             if runner.progress.stopped is not None:
                 return runner.progress.stopped
     return None
-
-
-def estimate_to_meta(row: EstimateRow) -> dict[str, object]:
-    """One model's estimate for one pass over the prompts, as the report reads it."""
-    batch = row.batch_total_cost_usd
-    return {
-        "total_cost_usd": str(row.total_cost_usd),
-        "batch_total_cost_usd": None if batch is None else str(batch),
-        "tokens_exact": row.tokens_exact,
-        "input_tokens": row.input_tokens,
-        "output_tokens": row.output_tokens,
-        "price_source": row.price_source,
-    }
 
 
 def client_bound_levels(

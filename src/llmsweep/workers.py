@@ -164,16 +164,11 @@ class ProcessPool:
         )
 
     def _count(self, record: Record) -> None:
-        progress = self.progress
-        progress.done += 1
-        progress.ok += record.ok
-        progress.failed += not record.ok
-        progress.attempts += record.attempts
-        progress.retries += record.attempts - 1
-        progress.rate_limited += record.rate_limited
-        progress.input_tokens += record.input_tokens
-        progress.output_tokens += record.output_tokens
-        progress.cost_usd += record.cost
+        # Workers keep their attempt counters to themselves: rebuild them from the records.
+        self.progress.add(record)
+        self.progress.attempts += record.attempts
+        self.progress.retries += record.attempts - 1
+        self.progress.rate_limited += record.rate_limited
 
 
 def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier, stop: Event) -> None:

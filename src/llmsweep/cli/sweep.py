@@ -25,14 +25,13 @@ from llmsweep.cli.options import (
 )
 from llmsweep.client import probe
 from llmsweep.errors import TargetError
-from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
+from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS, row_to_dict
 from llmsweep.estimate import estimate as estimate_rows
 from llmsweep.progress import ProgressView
 from llmsweep.runner import Engine
 from llmsweep.sweep import (
     SweepConfig,
     build_meta,
-    estimate_to_meta,
     parse_levels,
     prepare_out_dir,
     render_report,
@@ -166,7 +165,7 @@ def sweep(
                     "source": pricer.source_summary(list(config.models)),
                     "data_date": pricer.data_date(),
                 },
-                estimates={row.model: estimate_to_meta(row) for row in rows},
+                estimates={row.model: row_to_dict(row) for row in rows},
                 prompt_count=len(chosen),
                 command=command_line(),
             )
