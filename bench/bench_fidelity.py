@@ -18,22 +18,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import resource
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, replace
 
-from llmsweep.client import OpenAITransport, Transport
+from llmsweep.client import OpenAITransport
 from llmsweep.client_http import HttpTransport
 from llmsweep.harness import HarnessMeasurement, client_bound, measure_harness
 from llmsweep.prompts import load_prompts
-from llmsweep.runner import Runner, RunSettings
+from llmsweep.runner import RunSettings
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
 from llmsweep.stats import percentile
 from llmsweep.tokens import tokenizer_for
+from llmsweep.workers import EngineFactory, harness_of
 
 MODEL = "gpt-4o-mini"
 SATURATED = 0.95  # speedup / ideal below this: the client no longer scales
@@ -76,32 +75,34 @@ class Cell:
     prompts: int
     ok: int
     latency_p50_s: float
-    harness: HarnessMeasurement
+    wall_s: float  # the whole cell, seen from this process
+    harness: HarnessMeasurement  # this process's, or the worst worker's with --processes
 
     @property
     def throughput(self) -> float:
-        return self.prompts / self.harness.wall_s
+        return self.prompts / self.wall_s
 
 
-async def _run_cell(base_url: str, client: str, level: int, count: int, tokens: int) -> Cell:
+async def _run_cell(
+    base_url: str, client: str, level: int, count: int, tokens: int, processes: int
+) -> Cell:
     settings = RunSettings(MODEL, level, max_tokens=tokens, keep_text=False, timeout_s=60)
-    transport: Transport = CLIENTS[client](
-        base_url=base_url, api_key="sk-bench", concurrency=level, timeout_s=60, clock=time.monotonic
-    )
-    runner = Runner(settings, transport, tokenizer_for(MODEL), rng=random.Random(0))
+    engines = EngineFactory(client, base_url, "sk-bench", processes)
     items = list(load_prompts(f"synthetic:{count}:20:{tokens}", seed=level))
-    try:
-        async with measure_harness() as probe:
-            records = [record async for record in runner.run(items)]
-    finally:
-        await transport.aclose()
+    async with (
+        engines.open(settings, seed=0, cost_fn=None) as engine,
+        measure_harness() as probe,
+    ):
+        records = [record async for record in engine.run(items)]
+    measured = harness_of(engine, probe)
     return Cell(
         client=client,
         level=level,
         prompts=len(records),
         ok=sum(record.ok for record in records),
         latency_p50_s=percentile([record.latency_s for record in records], 50),
-        harness=probe.result(requests=len(records)),
+        wall_s=probe.result(requests=len(records)).wall_s,
+        harness=measured,
     )
 
 
@@ -122,7 +123,7 @@ def _table(cells: list[Cell]) -> list[str]:
             h = cell.harness
             bound = client_bound(h, cell.latency_p50_s)
             lines.append(
-                f"| {client} | {cell.level} | {cell.prompts} | {cell.ok} | {h.wall_s:.2f} | "
+                f"| {client} | {cell.level} | {cell.prompts} | {cell.ok} | {cell.wall_s:.2f} | "
                 f"{speedup:.1f} | {speedup / ideal:.2f} | {(h.cpu_s_per_request or 0) * 1000:.2f} "
                 f"| {h.cpu_share:.0%} | {h.loop_lag.p95_s * 1000:.1f} | "
                 f"{cell.latency_p50_s * 1000:.0f} | {'**yes**' if bound else 'no'} |"
@@ -142,12 +143,15 @@ def _saturation(cells: list[Cell], client: str) -> str:
 async def _sweep(base_url: str, args: argparse.Namespace) -> list[Cell]:
     clients = args.clients.split(",")
     for client in clients:  # first-use costs (imports, tokenizer) stay out of the first cell
-        await _run_cell(base_url, client, 2, 4, args.tokens)
+        await _run_cell(base_url, client, 2, 4, args.tokens, 1)
     cells = []
     for client in clients:
         for level in sorted(int(text) for text in args.levels.split(",")):
-            cells.append(await _run_cell(base_url, client, level, args.rounds * level, args.tokens))
-            print(f"  {client} level {level}: {cells[-1].harness.wall_s:.2f} s", file=sys.stderr)
+            count = args.rounds * level
+            cells.append(
+                await _run_cell(base_url, client, level, count, args.tokens, args.processes)
+            )
+            print(f"  {client} level {level}: {cells[-1].wall_s:.2f} s", file=sys.stderr)
     return cells
 
 
@@ -158,6 +162,7 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=0.2, help="server seconds to first token")
     parser.add_argument("--tokens", type=int, default=5, help="output tokens per answer")
     parser.add_argument("--clients", default="openai,http", help="client paths to compare")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes per level")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     _raise_fd_limit()
