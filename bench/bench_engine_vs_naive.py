@@ -7,7 +7,8 @@ its own process (fresh rate-limit buckets and counters, and its own core):
 1. ``naive``: ``bench/naive.py``, the anti-pattern (gather over everything, a semaphore, retry
    any exception up to 3 times after 1, 2, 4 s, ``openai.AsyncOpenAI`` with ``max_retries=0``);
 2. ``engine, client rpm/tpm = server's``: ``Runner`` with its limiters set to the server limit;
-3. ``engine, no client limits``: ``Runner`` with retries that honour the server's hints only.
+3. ``engine, no client limits``: ``Runner`` with no limiters of its own: it honours the hints of
+   each 429 and, from the first one on, paces to the limits the server advertises.
 
 429s and attempts come from the simulator's ``/stats`` (the server's count, not the client's
 opinion); the clients' own counts are shown next to them as a cross-check. Run from the project
@@ -171,7 +172,7 @@ def main() -> None:
 
     engines = (
         ("engine, client rpm/tpm = server's", float(args.rpm), float(args.tpm)),
-        ("engine, no client limits (server hints only)", None, None),
+        ("engine, no client limits (paces to the limits a 429 advertises)", None, None),
     )
     for number, (name, rpm, tpm) in enumerate(engines, start=2):
         print(f"run {number}/3: {name} ...", file=sys.stderr, flush=True)

@@ -122,3 +122,11 @@ def test_full_jitter_stays_within_the_capped_exponential(retry_number: int, seed
 def test_a_server_hint_is_a_floor(hint_s: float, seed: int) -> None:
     delay = retry.BackoffPolicy().delay_s(1, random.Random(seed), hint_s)
     assert hint_s <= delay <= hint_s + 1.0
+
+
+def test_advertised_limits() -> None:
+    headers = {"X-RateLimit-Limit-Requests": "500", "x-ratelimit-limit-tokens": "30000"}
+    assert retry.advertised_limits(headers) == retry.Limits(500, 30000)
+    assert retry.advertised_limits({"x-ratelimit-limit-requests": "60"}) == retry.Limits(60, None)
+    assert retry.advertised_limits({"x-ratelimit-limit-tokens": "soon"}) is None
+    assert retry.advertised_limits({}) is None

@@ -82,6 +82,22 @@ async def test_rpm_limit_gives_the_rate_without_429s(
     assert rpm / 60 * 0.9 <= throughput <= rpm / 60 * 1.1, throughput
 
 
+async def test_without_client_limits_it_paces_to_the_limits_a_429_advertises(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # 32 workers against 1,200 RPM: hints alone would let them all collide again each time
+    # the bucket refills; pacing to the advertised limit keeps 429s few and loses nothing.
+    rpm = 1200
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), rpm=rpm, seed=1)
+    records, runner = await run_all(
+        sim, RunSettings("gpt-4o", 32, max_retries=3), prompts(100), transport_kind=client
+    )
+    assert all(r.ok for r in records) and len(records) == 100
+    assert runner.progress.paced_rpm == rpm
+    rate_limited = sim.stats()["rate_limited"]["requests"]  # type: ignore[index]
+    assert 0 < rate_limited <= 40
+
+
 async def test_429_pauses_every_worker_until_the_hinted_time(
     start_simulator: StartSimulator,
     client: str,

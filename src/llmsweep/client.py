@@ -39,6 +39,7 @@ class Attempt:
     started_at_s: float
     first_token_at_s: float | None
     ended_at_s: float
+    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
 
     @property
     def ok(self) -> bool:
@@ -54,6 +55,7 @@ def failed_attempt(
     started_at_s: float,
     first_token_at_s: float | None,
     ended_at_s: float,
+    limits: retry.Limits | None = None,
 ) -> Attempt:
     """An attempt that got no usable answer (``error`` must already be free of secrets)."""
     return Attempt(
@@ -69,6 +71,7 @@ def failed_attempt(
         started_at_s=started_at_s,
         first_token_at_s=first_token_at_s,
         ended_at_s=ended_at_s,
+        limits=limits,
     )
 
 
@@ -138,8 +141,16 @@ class OpenAITransport:
         except openai.APIStatusError as error:
             verdict = retry.classify_status(error.status_code, error.body)
             message = retry.error_message(error.body, f"HTTP {error.status_code}")
-            hint = retry.retry_hint_s(dict(error.response.headers))
-            return self._failed(verdict, error.status_code, message, hint, started, first_token)
+            headers = dict(error.response.headers)
+            return self._failed(
+                verdict,
+                error.status_code,
+                message,
+                retry.retry_hint_s(headers),
+                started,
+                first_token,
+                retry.advertised_limits(headers),
+            )
         except (TimeoutError, openai.APITimeoutError):
             verdict = retry.Classified(retry.TIMEOUT, True)
             message = f"no complete answer within {self._timeout_s:g} s"
@@ -231,6 +242,7 @@ class OpenAITransport:
         hint_s: float | None,
         started: float,
         first_token: list[float],
+        limits: retry.Limits | None = None,
     ) -> Attempt:
         return failed_attempt(
             verdict,
@@ -240,6 +252,7 @@ class OpenAITransport:
             started_at_s=started,
             first_token_at_s=first_token[0] if first_token else None,
             ended_at_s=self._clock(),
+            limits=limits,
         )
 
 

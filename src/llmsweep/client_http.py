@@ -251,6 +251,7 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=None,
             ended_at_s=self._clock(),
+            limits=retry.advertised_limits(response.headers),
         )
 
     def _failed(

@@ -135,6 +135,26 @@ def retry_hint_s(headers: Mapping[str, str], *, now_epoch_s: float | None = None
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The rate limits a server advertises (``x-ratelimit-limit-requests/-tokens``)."""
+
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+
+
+def advertised_limits(headers: Mapping[str, str]) -> Limits | None:
+    """The limits in OpenAI-style headers, or None when the server states none."""
+    lower = {k.lower(): v for k, v in headers.items()}
+
+    def number(name: str) -> int | None:
+        text = lower.get(f"x-ratelimit-limit-{name}", "").strip()
+        return int(text) if text.isdigit() and int(text) > 0 else None
+
+    limits = Limits(number("requests"), number("tokens"))
+    return limits if limits.requests_per_minute or limits.tokens_per_minute else None
+
+
+@dataclass(frozen=True)
 class BackoffPolicy:
     """Exponential backoff with full jitter (AWS architecture blog's 'Full Jitter'), capped."""
 
@@ -142,9 +162,11 @@ class BackoffPolicy:
     cap_s: float = 30.0
 
     def delay_s(self, retry_number: int, rng: random.Random, hint_s: float | None) -> float:
-        """Wait before retry ``retry_number`` (1 = first retry). A server hint is a floor."""
+        """Wait before retry ``retry_number`` (1 = first retry). A server hint is a floor.
+
+        The jitter still grows with each retry on top of a hint: a hint says when the budget
+        refills, not that every waiting worker fits in it, so equal hints would make them all
+        collide again at the same instant.
+        """
         jitter = rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (retry_number - 1)))
-        if hint_s is None:
-            return jitter
-        # Honour the hint, plus a little jitter so paused workers do not all resume at once.
-        return hint_s + rng.uniform(0, min(1.0, 0.1 * hint_s + 0.01))
+        return jitter if hint_s is None else hint_s + jitter

@@ -45,6 +45,7 @@ class RunSettings:
     max_cost_usd: Decimal | None = None
     repeat: int = 0
     keep_text: bool = True
+    pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: retry.BackoffPolicy = field(default_factory=retry.BackoffPolicy)
 
     def __post_init__(self) -> None:
@@ -74,6 +75,8 @@ class RunProgress:
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
+    paced_rpm: int | None = None  # limits adopted from the server's 429 headers (see _pace_to)
+    paced_tpm: int | None = None
 
     def add(self, record: Record) -> None:
         """Count a finished prompt (attempt counters are kept live by the engine itself)."""
@@ -213,6 +216,7 @@ class Runner:
                 if attempt.kind == retry.RATE_LIMITED:
                     rate_limited += 1
                     self.progress.rate_limited += 1
+                    self._pace_to(attempt.limits)
                 if attempt.kind == retry.AUTH:
                     self.stop("auth")  # every other prompt would fail the same way
                 delay = self._retry_delay(attempt, attempts, queued)
@@ -240,6 +244,24 @@ class Runner:
             return None
         self._reserved_usd += worst
         return worst
+
+    def _pace_to(self, limits: retry.Limits | None) -> None:
+        """After a 429, pace to the limits the server advertises where the user set none.
+
+        Retrying on hints alone, a pool of workers hits the limit again as soon as the budget
+        refills and most of its attempts are wasted; a limiter at the server's own rate avoids
+        the collisions. The user's --rpm/--tpm, when given, are never overridden.
+        """
+        if limits is None:
+            return
+        rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
+        share = self.settings.pace_share
+        if rpm and self._rpm is None:
+            self._rpm = _limiter(rpm / share, 0.0)
+            self.progress.paced_rpm = rpm
+        if tpm and self._tpm is None:
+            self._tpm = _limiter(tpm / share, 0.1)
+            self.progress.paced_tpm = tpm
 
     async def _wait_for_turn(self, charge_tokens: int) -> None:
         """Wait out any 429 pause and the RPM/TPM limiters."""

@@ -55,6 +55,7 @@ def share(settings: RunSettings, processes: int, index: int) -> RunSettings:
         concurrency=base + (index < extra),
         rpm=settings.rpm / processes if settings.rpm else None,
         tpm=settings.tpm / processes if settings.tpm else None,
+        pace_share=processes,
     )
 
 

@@ -164,6 +164,13 @@ def run(
         err(f"llmsweep: interrupted; records so far are in {out}. Continue with:\n  {resume_cmd}")
         sys.exit(130)
     err(run_summary(outcome))
+    paced = runner_box[0].progress if runner_box else None
+    if paced is not None and (paced.paced_rpm or paced.paced_tpm):
+        err(
+            f"llmsweep: after the first 429, paced to the limits the server advertised "
+            f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
+            "to pace from the start"
+        )
     if harness and outcome.latencies_s:
         reasons = client_bound_reasons(harness[0], stats.percentile(outcome.latencies_s, 50))
         if reasons:
