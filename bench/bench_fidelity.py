@@ -30,7 +30,7 @@ from llmsweep.harness import HarnessMeasurement, client_bound, measure_harness
 from llmsweep.prompts import load_prompts
 from llmsweep.runner import RunSettings
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
-from llmsweep.stats import percentile
+from llmsweep.stats import busy_s, percentile
 from llmsweep.tokens import tokenizer_for
 from llmsweep.workers import EngineFactory, harness_of
 
@@ -75,7 +75,7 @@ class Cell:
     prompts: int
     ok: int
     latency_p50_s: float
-    wall_s: float  # the whole cell, seen from this process
+    wall_s: float  # as the tool measures it: time with a request under way (stats.busy_s)
     harness: HarnessMeasurement  # this process's, or the worst worker's with --processes
 
     @property
@@ -101,7 +101,7 @@ async def _run_cell(
         prompts=len(records),
         ok=sum(record.ok for record in records),
         latency_p50_s=percentile([record.latency_s for record in records], 50),
-        wall_s=probe.result(requests=len(records)).wall_s,
+        wall_s=busy_s(records),
         harness=measured,
     )
 
