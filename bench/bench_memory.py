@@ -386,6 +386,8 @@ def main() -> None:
         for n in sizes:
             print(f"running N={n:,} ...", file=sys.stderr, flush=True)
             results.append(measure(n, args.concurrency, workdir))
+            # A long series can be interrupted: keep what is measured so far on stderr.
+            print(table(results).splitlines()[-1], file=sys.stderr, flush=True)
     print("## Memory: `llmsweep run` peak RSS against N (bench/bench_memory.py)\n")
     print(f"Command: `{command}`  \nMachine: {machine()}\n")
     sim = shown([*python_cmd(), "simulate", "--port", "0", "--latency-scale", "0"])

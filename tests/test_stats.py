@@ -378,3 +378,15 @@ def test_busy_time_leaves_out_the_gap_of_a_resumed_cell() -> None:
     assert busy_s(records) == 2.0 + 1.5
     assert busy_s(records[:2]) == 2.0
     assert summarize_cells(records)[0].wall_s == 3.5
+
+
+@pytest.mark.parametrize(("rpm", "bound"), [(1200, False), (6000, True)])
+def test_a_level_at_the_rate_ceiling_is_not_blamed_on_the_client(rpm: int, bound: bool) -> None:
+    sequential = [rec(f"s{i}", queued=i * 0.1, end=(i + 1) * 0.1) for i in range(10)]
+    parallel = [
+        rec(f"p{i}", concurrency=4, queued=i * 0.05, end=i * 0.05 + 0.05) for i in range(10)
+    ]  # 10 prompts in 0.5 s: 20 req/s, the ceiling of 1,200 RPM
+    levels = summarize_levels(
+        summarize_cells(sequential + parallel), {"config": {"rpm": rpm}}, {("m", 4): True}
+    )
+    assert [level.client_bound for level in levels] == [False, bound]

@@ -25,6 +25,7 @@ from llmsweep.stats_export import summary_to_csv as summary_to_csv
 from llmsweep.stats_export import summary_to_json as summary_to_json
 
 _MICRO_USD = Decimal("0.000001")
+AT_CEILING = 0.9  # throughput this close to the rate-limit ceiling is explained by it
 _FAILURE_EXAMPLES_PER_CELL = 3
 
 
@@ -360,5 +361,7 @@ def _summarize_level(
         queue_wait_mean_s=sum(c.queue_wait_mean_s * c.requests for c in cells) / requests,
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
-        client_bound=client_bound,
+        # At the rate-limit ceiling the limit, not the client, explains the throughput.
+        client_bound=client_bound
+        and not (ceiling_rps is not None and percentile(rps, 50) >= AT_CEILING * ceiling_rps),
     )
