@@ -6,9 +6,10 @@ process pointed at it with ``--base-url``, and measures that run process only:
 
 * peak RSS: ``ru_maxrss`` from ``os.wait4`` on the run's own pid (``RUSAGE_CHILDREN`` would mix
   in the simulator, which is also our child);
-* VmHWM when the first request reached the simulator: the peak of start-up plus the prompt-set
-  validation ``plan_run`` does before sending anything;
-* the largest VmRSS sampled (every 0.1 s) while sending, and the last sample before it exited;
+* VmHWM when the first request reached the simulator: the peak of start-up plus the passes
+  over the whole prompt set (``plan_run``'s validation, the cost estimate) before sending;
+* VmRSS (sampled every 0.1 s) once 10% and once 90% of the prompts had reached the simulator:
+  the difference per prompt is what the sending phase itself accumulates;
 * the records file's size, i.e. what the records themselves weigh.
 
 Run from the project root::
@@ -147,8 +148,9 @@ class Measured:
     exit_code: int
     peak_rss_kib: int  # ru_maxrss of the run process
     hwm_at_first_request_kib: int | None
-    max_rss_sending_kib: int
-    last_rss_kib: int
+    # (requests the simulator had received, VmRSS KiB) sampled while sending: RSS growth between
+    # 10% and 90% sent is what the sending phase itself accumulates per prompt.
+    sending: list[tuple[int, int]]
     out_bytes: int
     records: int
     summary: str
@@ -179,7 +181,7 @@ def measure(n: int, concurrency: int, workdir: Path) -> Measured:
         with err_path.open("w") as err:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
             hwm_first: int | None = None
-            max_rss_sending = last_rss = 0
+            sending: list[tuple[int, int]] = []
             while True:
                 # wait4 on this pid alone: its rusage is the run process's, not the simulator's.
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -187,13 +189,13 @@ def measure(n: int, concurrency: int, workdir: Path) -> Measured:
                     break
                 sample = proc_status_kib(proc.pid)
                 if sample:
-                    last_rss = sample["VmRSS"]
-                    if hwm_first is None and sim_requests(url) > 0:
-                        # Read *before* asking the simulator, so at most one poll interval of
-                        # sending is included in this "before sending" peak.
-                        hwm_first = sample["VmHWM"]
-                    if hwm_first is not None:
-                        max_rss_sending = max(max_rss_sending, sample["VmRSS"])
+                    # Read *before* asking the simulator, so at most one poll interval of
+                    # sending is included in the "before sending" peak.
+                    sent = sim_requests(url)
+                    if sent > 0:
+                        if hwm_first is None:
+                            hwm_first = sample["VmHWM"]
+                        sending.append((sent, sample["VmRSS"]))
                 time.sleep(POLL_S)
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall_s = time.perf_counter() - started
@@ -217,8 +219,7 @@ def measure(n: int, concurrency: int, workdir: Path) -> Measured:
         exit_code=proc.returncode,
         peak_rss_kib=usage.ru_maxrss,
         hwm_at_first_request_kib=hwm_first,
-        max_rss_sending_kib=max_rss_sending,
-        last_rss_kib=last_rss,
+        sending=sending,
         out_bytes=out_bytes,
         records=records,
         summary=summary,
@@ -229,12 +230,18 @@ def mib(kib: int | None) -> str:
     return "n/a" if kib is None else f"{kib / 1024:,.1f}"
 
 
+def rss_at(m: Measured, fraction: float) -> tuple[int, int] | None:
+    """The first (requests, RSS) sample once ``fraction`` of the prompts had been sent."""
+    return next(((r, rss) for r, rss in m.sending if r >= fraction * m.n), None)
+
+
 def table(results: list[Measured]) -> str:
     rows = [
         "| N prompts | wall s | exit | records | peak RSS MiB (ru_maxrss) "
-        "| VmHWM at 1st request MiB | max RSS while sending MiB | last RSS MiB "
-        "| output MiB | output bytes/record | peak growth vs previous row, bytes/extra prompt |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| VmHWM at 1st request MiB | RSS at 10% sent MiB | RSS at 90% sent MiB "
+        "| RSS growth while sending, bytes/prompt | output MiB | output bytes/record "
+        "| peak RSS growth vs previous row, bytes/extra prompt |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     previous: Measured | None = None
     for m in results:
@@ -243,10 +250,14 @@ def table(results: list[Measured]) -> str:
             extra = (m.peak_rss_kib - previous.peak_rss_kib) * 1024 / (m.n - previous.n)
             growth = f"{extra:,.0f}"
         per_record = m.out_bytes / m.records if m.records else 0.0
+        early, late = rss_at(m, 0.1), rss_at(m, 0.9)
+        slope = "n/a"
+        if early is not None and late is not None and late[0] > early[0]:
+            slope = f"{(late[1] - early[1]) * 1024 / (late[0] - early[0]):,.0f}"
         rows.append(
             f"| {m.n:,} | {m.wall_s:,.1f} | {m.exit_code} | {m.records:,} "
             f"| {mib(m.peak_rss_kib)} | {mib(m.hwm_at_first_request_kib)} "
-            f"| {mib(m.max_rss_sending_kib)} | {mib(m.last_rss_kib)} "
+            f"| {mib(early and early[1])} | {mib(late and late[1])} | {slope} "
             f"| {m.out_bytes / MIB:,.1f} | {per_record:,.0f} | {growth} |"
         )
         previous = m
@@ -256,10 +267,14 @@ def table(results: list[Measured]) -> str:
 # --- --explain: attribute the growth with tracemalloc, in this process ----------------------
 
 
+def _without_tracemalloc(snapshot: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
+    # An earlier snapshot's own objects are traced too; they are the bench's, not the engine's.
+    return snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+
+
 def _top(snapshot: tracemalloc.Snapshot, limit: int = 6) -> list[str]:
-    ours = snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     lines = []
-    for stat in ours.statistics("lineno")[:limit]:
+    for stat in _without_tracemalloc(snapshot).statistics("lineno")[:limit]:
         frame = stat.traceback[0]
         where = frame.filename.split("/src/")[-1].split("site-packages/")[-1]
         lines.append(
@@ -271,6 +286,9 @@ def _top(snapshot: tracemalloc.Snapshot, limit: int = 6) -> list[str]:
 def explain_plan(n: int, workdir: Path) -> list[str]:
     """Transient memory of ``plan_run``: everything it allocates and frees before returning."""
     spec = f"synthetic:{n}:{IN_TOKENS}:{OUT_TOKENS}"
+    # plan_run may load the model's tokenizer (~23 MiB, cached for the process): load it first
+    # so the figures below are the prompt set's, not a one-time cost.
+    tokenizer_for(MODEL).count_text("warm up")
     gc.collect()
     tracemalloc.start()
     before, _ = tracemalloc.get_traced_memory()
@@ -301,7 +319,17 @@ def explain_plan(n: int, workdir: Path) -> list[str]:
     return lines
 
 
-async def _run_in_process(base_url: str, n: int, concurrency: int, workdir: Path) -> RunOutcome:
+@dataclass
+class _Checkpoint:
+    records: int
+    snapshot: tracemalloc.Snapshot
+
+
+async def _run_in_process(
+    base_url: str, n: int, concurrency: int, workdir: Path, checkpoints: list[_Checkpoint]
+) -> RunOutcome:
+    """``llmsweep run``'s path (plan, runner, progress bar, execute_run) in this process;
+    with tracemalloc on, a snapshot is taken once 20% and once 90% of the records are in."""
     spec = f"synthetic:{n}:{IN_TOKENS}:{OUT_TOKENS}"
     out = workdir / "explain.jsonl"
     plan = plan_run(spec, out, model=MODEL, seed=0, resume=False, force=True)
@@ -318,36 +346,72 @@ async def _run_in_process(base_url: str, n: int, concurrency: int, workdir: Path
         tokenizer_for(MODEL),
         rng=random.Random(0),
     )
+    marks = {n // 5, n * 9 // 10}
+    done = 0
+
+    def on_record(view: ProgressView) -> None:
+        nonlocal done
+        view.update()
+        done += 1
+        if done in marks and tracemalloc.is_tracing():
+            checkpoints.append(_Checkpoint(done, _without_tracemalloc(tracemalloc.take_snapshot())))
+
     try:
         # With the progress bar, as ``llmsweep run`` does, so nothing the CLI keeps is missed.
         with ProgressView() as view:
             view.track(f"{MODEL} c={concurrency}", plan.todo, runner.progress)
-            return await execute_run(plan, runner, on_record=lambda _: view.update())
+            return await execute_run(plan, runner, on_record=lambda _: on_record(view))
     finally:
         await transport.aclose()
         out.unlink(missing_ok=True)
 
 
 def explain_run(n: int, concurrency: int, workdir: Path) -> list[str]:
-    """What a finished ``execute_run`` still references, per record (records are on disk)."""
+    """What the sending phase accumulates per record, and what a finished run still holds."""
     sim_args = ["--latency-scale", "0", "--profile", "fixed", "--seed", "1"]
+    checkpoints: list[_Checkpoint] = []
     with simulator(sim_args) as (url, _):
         # Warm up first (SDK imports, tokenizer, connection pool) so one-time allocations are
         # not charged to the records.
-        asyncio.run(_run_in_process(url, 200, concurrency, workdir))
+        asyncio.run(_run_in_process(url, 200, concurrency, workdir, []))
         gc.collect()
         tracemalloc.start()
-        outcome = asyncio.run(_run_in_process(url, n, concurrency, workdir))
+        outcome = asyncio.run(_run_in_process(url, n, concurrency, workdir, checkpoints))
+        lines = _growth(checkpoints)
+        checkpoints.clear()  # the snapshots are ours: not part of what the run holds
         gc.collect()
         held, _ = tracemalloc.get_traced_memory()
         snapshot = tracemalloc.take_snapshot()
         tracemalloc.stop()
-    return [
+    lines += [
         f"After execute_run over {n:,} prompts, with only its RunOutcome alive "
         f"({outcome.done:,} records, {len(outcome.latencies_s):,} latencies kept): "
         f"{held / MIB:,.2f} MiB still traced = {held / n:,.1f} bytes/prompt; allocated at:",
         *_top(snapshot),
     ]
+    return lines
+
+
+def _growth(checkpoints: list[_Checkpoint]) -> list[str]:
+    lines: list[str] = []
+    if len(checkpoints) == 2:
+        early, late = checkpoints
+        between = late.records - early.records
+        diffs = late.snapshot.compare_to(early.snapshot, "lineno")
+        grown = sum(stat.size_diff for stat in diffs)
+        lines += [
+            f"While sending, from record {early.records:,} to {late.records:,}: traced Python "
+            f"memory grew {grown / between:,.1f} bytes/record. Largest changes, by line:",
+        ]
+        for stat in diffs[:6]:
+            frame = stat.traceback[0]
+            where = frame.filename.split("/src/")[-1].split("site-packages/")[-1]
+            lines.append(
+                f"  {stat.size_diff / between:+8.1f} B/record ({stat.count_diff:+,} blocks)  "
+                f"{where}:{frame.lineno}"
+            )
+        lines.append("")
+    return lines
 
 
 def main() -> None:

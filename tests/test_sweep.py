@@ -60,13 +60,15 @@ def by_level(summary: dict[str, Any], model: str) -> dict[int, dict[str, Any]]:
 async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
-    # Capacity 4, 0.1 s per request: 16 prompts take 16, 8, 4, 4 rounds at levels 1, 2, 4, 8.
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5, capacity=4))
-    config = SweepConfig("synthetic:16:20:5", ("gpt-4o",), (1, 2, 4, 8))
+    # Capacity 4, 0.2 s per request: 16 prompts take 16, 8, 4, 4 rounds at levels 1, 2, 4, 8.
+    # The lean client keeps the harness (sharing this loop with the simulator) out of the way.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.2, tokens=5, capacity=4))
+    config = SweepConfig("synthetic:16:20:5", ("gpt-4o",), (1, 2, 4, 8), client="http")
     levels = by_level(await sweep(sim, config, tmp_path / "r"), "gpt-4o")
     for level in (1, 2, 4):
         assert abs(levels[level]["speedup"] - level) <= 0.1 * level, levels[level]
-    assert abs(levels[8]["speedup"] - 4) <= 0.4, levels[8]
+    flat = levels[4]["speedup"]  # beyond capacity requests queue at the server: no gain
+    assert abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
     assert sim.stats()["peak_in_flight"] == 8
 
 

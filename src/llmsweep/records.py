@@ -17,8 +17,6 @@ from typing import Any, BinaryIO
 
 from llmsweep.errors import InputError, OutputError
 
-RECORD_SCHEMA_VERSION = 1
-
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
 

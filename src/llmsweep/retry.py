@@ -26,11 +26,7 @@ AUTH = "auth"
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 HTTP_ERROR = "http_error"
-INTERRUPTED = "interrupted"
 
-RETRYABLE = frozenset(
-    {RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION, MALFORMED, STREAM_CUT, CONFLICT}
-)
 _QUOTA_CODES = frozenset({"insufficient_quota", "credit_balance_exhausted"})
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}

@@ -38,7 +38,7 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
-from llmsweep.target import open_target
+from llmsweep.target import OPENAI_BASE_URL, open_target, public_url
 from llmsweep.workers import EngineFactory
 
 
@@ -143,7 +143,7 @@ def sweep(
     )
     if not spec.simulated and not yes:
         click.confirm(
-            f"Send these requests to {spec.base_url or 'the OpenAI API'}, "
+            f"Send these requests to {public_url(spec.base_url or OPENAI_BASE_URL)}, "
             f"spending up to about ${total_usd:.2f}?",
             abort=True,
             err=True,
