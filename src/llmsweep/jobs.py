@@ -30,6 +30,7 @@ class RunPlan:
     done_ids: frozenset[str]  # prompts already ok in the output (resume)
     torn_lines: int  # torn last lines found in the output and dropped
     had_records: bool
+    spent_usd: Decimal = Decimal(0)  # what the records already in the output cost
 
     @property
     def todo(self) -> int:
@@ -57,6 +58,7 @@ def plan_run(
     would refuse it anyway, and it is better to learn that before paying for the others.
     """
     ids: set[str] = set()
+    spent = Decimal(0)
     tokenizer = tokenizer_for(model)
     for prompt in load_prompts(prompts_spec, seed=seed):
         ids.add(prompt.id)
@@ -98,7 +100,10 @@ def plan_run(
             )
         latest = {record.prompt_id: record for record in result.records}
         done = {pid for pid, record in latest.items() if record.ok}
-    return RunPlan(prompts_spec, out_path, seed, len(ids), frozenset(done), torn, had_records)
+        spent = sum((record.cost for record in result.records), Decimal(0))
+    return RunPlan(
+        prompts_spec, out_path, seed, len(ids), frozenset(done), torn, had_records, spent
+    )
 
 
 @dataclass

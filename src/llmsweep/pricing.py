@@ -162,8 +162,8 @@ class Pricer:
 
     def data_date(self) -> str:
         return (
-            f"genai-prices {genai_prices.__version__} bundled data (it records no data date, so "
-            f"this is the package version), prices in effect on {self._at.date()}"
+            f"prices in effect on {self._at.date()} in genai-prices {genai_prices.__version__}'s "
+            "bundled data (the package records no date for its data)"
         )
 
     def source_summary(self, models: Sequence[str]) -> str:

@@ -289,6 +289,7 @@ def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
         for model, cost in ranked[1:]
     ]
     return (
-        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k prompts: "
+        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k prompts "
+        "over all levels: "
         f"{', '.join(others)}."
     )

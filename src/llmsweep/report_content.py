@@ -56,9 +56,10 @@ def verdicts(
     lines = []
     for rec in recommendations:
         rows = grouped.get(rec.model, [])
-        cost = model_cost_per_1k_usd(rows)
-        cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
         chosen = next((row for row in rows if row.concurrency == rec.level), None)
+        # The recommended level's own cost, so the verdict matches its row in the table.
+        cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
+        cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
         if chosen is None:
             lines.append(
                 f"{rec.model}: no concurrency met the thresholds (see warnings); {cost_text}."

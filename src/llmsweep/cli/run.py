@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from llmsweep.cli.options import (
     target_spec,
 )
 from llmsweep.client import probe
-from llmsweep.errors import TargetError
+from llmsweep.errors import TargetError, UsageError
 from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.estimate import estimate as estimate_rows
 from llmsweep.harness import (
@@ -43,7 +44,14 @@ from llmsweep.workers import EngineFactory, harness_of
 
 @cli.command()
 @click.argument("prompts")
-@click.option("--model", default="gpt-4o-mini", show_default=True)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    default=("gpt-4o-mini",),
+    show_default=True,
+    help="The model to send to (one; compare models with sweep).",
+)
 @click.option(
     "--concurrency",
     type=positive_int,
@@ -63,7 +71,7 @@ from llmsweep.workers import EngineFactory, harness_of
 @engine_options
 def run(
     prompts: str,
-    model: str,
+    models: tuple[str, ...],
     concurrency: int,
     out_path: Path | None,
     resume: bool,
@@ -89,6 +97,11 @@ def run(
     price_out: float | None,
 ) -> None:
     """Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting."""
+    if len(models) > 1:
+        raise UsageError("--model: run sends to one model; compare models with sweep")
+    (model,) = models
+    if processes > 1 and max_cost is not None:
+        raise UsageError("--max-cost needs --processes 1: a budget cannot be split safely")
     settings = RunSettings(
         model=model,
         concurrency=concurrency,
@@ -112,6 +125,15 @@ def run(
         force=force,
         context_window=pricer.pricing(model).context_window,
     )
+    if settings.max_cost_usd is not None and plan.spent_usd:
+        # The cap covers what the records in --out already cost, not just this session.
+        left = settings.max_cost_usd - plan.spent_usd
+        if left <= 0:
+            raise UsageError(
+                f"--max-cost {max_cost:g}: ${plan.spent_usd:.4f} already spent by "
+                f"the records in {out}; raise it to continue"
+            )
+        settings = replace(settings, max_cost_usd=left)
     if plan.torn_lines:
         err(f"llmsweep: {out}: dropped {plan.torn_lines} torn last line(s) left by a hard stop")
     if plan.todo == 0:
@@ -180,14 +202,19 @@ def run(
             )
     if outcome.stopped == "auth":
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
+    if outcome.stopped == "budget" and outcome.done == 0:
+        raise UsageError(
+            f"--max-cost {max_cost:g}: not enough for one more request at its max "
+            "tokens; raise it to continue"
+        )
     if outcome.remaining:
-        reason = {"budget": "the --max-cost budget was reached", "interrupted": "interrupted"}.get(
-            outcome.stopped or "", "some prompts failed"
-        )
-        err(
-            f"llmsweep: {outcome.remaining} prompt(s) not done ({reason}). Continue with:\n"
-            f"  {resume_cmd}"
-        )
+        if outcome.stopped == "budget":
+            what = "the --max-cost budget was reached). Raise --max-cost and continue with"
+        elif outcome.stopped == "interrupted":
+            what = "interrupted). Continue with"
+        else:
+            what = "some prompts failed). Retry them with"
+        err(f"llmsweep: {outcome.remaining} prompt(s) not done ({what}:\n  {resume_cmd}")
         if outcome.stopped == "interrupted":
             sys.exit(130)
 
