@@ -24,22 +24,17 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 
-from llmsweep.client import OpenAITransport
-from llmsweep.client_http import HttpTransport
 from llmsweep.harness import HarnessMeasurement, client_bound, measure_harness
 from llmsweep.prompts import load_prompts
 from llmsweep.runner import RunSettings
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
 from llmsweep.stats import busy_s, percentile
+from llmsweep.target import CLIENTS
 from llmsweep.tokens import tokenizer_for
 from llmsweep.workers import EngineFactory, harness_of
 
 MODEL = "gpt-4o-mini"
 SATURATED = 0.95  # speedup / ideal below this: the client no longer scales
-CLIENTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
-    "openai": OpenAITransport,
-    "http": HttpTransport,
-}
 
 
 def _raise_fd_limit() -> None:

@@ -88,31 +88,27 @@ def spec_from_env(
     return TargetSpec(url, key, simulator)
 
 
-CLIENTS = ("openai", "http")
+# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
+# when the SDK's CPU cost per request would make the client the bottleneck.
+TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
+    "openai": OpenAITransport,
+    "http": HttpTransport,
+}
+CLIENTS = tuple(TRANSPORTS)
 
 
 def make_transport(
     client: str, *, base_url: str, api_key: str, concurrency: int, timeout_s: float
 ) -> Transport:
-    """``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp
-    client, for when the SDK's CPU cost per request would make the client the bottleneck."""
-    if client == "http":
-        return HttpTransport(
-            base_url=base_url,
-            api_key=api_key,
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            clock=time.monotonic,
-        )
-    if client == "openai":
-        return OpenAITransport(
-            base_url=base_url,
-            api_key=api_key,
-            concurrency=concurrency,
-            timeout_s=timeout_s,
-            clock=time.monotonic,
-        )
-    raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
+    if client not in TRANSPORTS:
+        raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
+    return TRANSPORTS[client](
+        base_url=base_url,
+        api_key=api_key,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        clock=time.monotonic,
+    )
 
 
 def public_url(url: str) -> str:
