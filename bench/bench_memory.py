@@ -121,9 +121,14 @@ def simulator(extra: list[str]) -> Iterator[tuple[str, list[str]]]:
 
 
 def sim_requests(base_url: str) -> int:
+    """Chat requests the simulator has received; 0 if it cannot say (e.g. it was killed: the
+    run then fails its prompts and the table still reports what was measured)."""
     root = base_url.removesuffix("/v1")
-    with urllib.request.urlopen(f"{root}/stats", timeout=5) as response:
-        body = response.read().decode()
+    try:
+        with urllib.request.urlopen(f"{root}/stats", timeout=5) as response:
+            body = response.read().decode()
+    except OSError:
+        return 0
     found = re.search(r'"requests":\s*(\d+)', body)
     return int(found.group(1)) if found else 0
 

