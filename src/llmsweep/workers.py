@@ -47,7 +47,7 @@ class WorkerJob:
     prompts: list[Prompt]
     client: str
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr or a traceback
     seed: int
 
 
