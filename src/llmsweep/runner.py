@@ -293,7 +293,10 @@ class Runner:
         if now + delay - queued > self.settings.deadline_s:
             return None
         if attempt.kind == retry.RATE_LIMITED:
-            self._pause_until = max(self._pause_until, now + delay)
+            # Everyone waits out the server's hint; only this worker also sleeps its own growing
+            # jitter, so one late retry cannot pause the whole pool for up to the backoff cap.
+            pause_s = attempt.hint_s if attempt.hint_s is not None else delay
+            self._pause_until = max(self._pause_until, now + pause_s)
         return delay
 
     def _record(
