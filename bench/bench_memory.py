@@ -19,8 +19,10 @@ Run from the project root::
     .venv/bin/python bench/bench_memory.py --explain 200000     # attribute growth (tracemalloc)
 
 ``--explain N`` runs the suspects in this process under ``tracemalloc`` instead: the transient
-memory of ``jobs.plan_run`` over N prompts, and what a finished ``execute_run`` still holds per
-record (a short run against a simulator child). It prints where the bytes were allocated.
+memory of ``jobs.plan_run`` over N prompts; then a shorter run of ``llmsweep run``'s own path
+(plan, Runner, progress bar, execute_run) against a simulator child, with snapshots at 20% and
+90% of the records (what sending accumulates per record) and after it (what a finished run still
+holds). It prints where the bytes were allocated. tracemalloc sees Python allocations only.
 """
 
 from __future__ import annotations
