@@ -256,6 +256,8 @@ def _outcome(attempt: Attempt) -> tuple[object, ...]:
         attempt.output_tokens,
         attempt.cached_input_tokens,
         attempt.first_token_at_s is None,
+        attempt.sent_at_s is None,  # every scenario's request reaches the server
+        attempt.connect_s > 0,  # each transport here is new, so it opens its connection
     )
 
 
@@ -267,6 +269,9 @@ async def test_same_attempt_as_the_sdk(scripted: Scripted, scenario: str) -> Non
     assert _outcome(lean) == _outcome(sdk)
     assert (lean.error is None) == (sdk.error is None)
     assert lean.started_at_s <= lean.ended_at_s
+    for attempt in (sdk, lean):
+        assert attempt.sent_at_s is not None
+        assert attempt.started_at_s + attempt.connect_s <= attempt.sent_at_s <= attempt.ended_at_s
 
 
 @pytest.mark.parametrize("scenario", sorted(STREAM_SCENARIOS))
@@ -346,8 +351,10 @@ async def test_refused_connection_is_a_connection_error() -> None:
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()  # the port is now (almost certainly) closed
-    attempt = await _send("http", f"http://127.0.0.1:{port}/v1", False)
-    assert (attempt.kind, attempt.retryable, attempt.http_status) == ("connection", True, None)
+    for kind in ("http", "openai"):
+        attempt = await _send(kind, f"http://127.0.0.1:{port}/v1", False)
+        assert (attempt.kind, attempt.retryable, attempt.http_status) == ("connection", True, None)
+        assert attempt.sent_at_s is None, kind  # nothing went out
 
 
 async def test_content_that_is_not_text_is_malformed(scripted: Scripted) -> None:

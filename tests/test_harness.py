@@ -54,6 +54,19 @@ def test_client_bound_rule(
     assert bool(client_bound_reasons(measurement, latency_p50_s)) is bound
 
 
+@pytest.mark.parametrize(
+    ("dispatch_lag_p95_s", "bound"),
+    [(None, False), (0.009, False), (0.011, True)],  # 4.5% and 5.5% of a 0.2 s median
+)
+def test_dispatch_lag_rule(dispatch_lag_p95_s: float | None, bound: bool) -> None:
+    quiet = _measurement(lag_p95_s=0.001, cpu_s=0.5)  # neither other rule fires
+    reasons = client_bound_reasons(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s)
+    assert client_bound(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s) is bound
+    assert [reason.startswith("dispatch lag p95 11.0 ms") for reason in reasons] == (
+        [True] if bound else []
+    )
+
+
 def test_threshold_is_adjustable_and_reasons_say_why() -> None:
     measurement = _measurement(lag_p95_s=0.011, cpu_s=9.5)
     assert not client_bound(_measurement(lag_p95_s=0.011, cpu_s=0.5), 0.2, threshold=0.1)
@@ -128,6 +141,9 @@ async def test_self_check_fires_when_the_sdk_saturates_the_loop(
     reasons = client_bound_reasons(measurement, latency_p50_s)
     assert client_bound(measurement, latency_p50_s), (measurement, latency_p50_s)
     assert reasons
+    # The requests themselves show it too: they waited for this client before going out.
+    lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
+    assert lag_p95_s > 0.05 * latency_p50_s, (lag_p95_s, latency_p50_s)
 
 
 async def test_self_check_stays_quiet_for_a_slow_server(start_simulator: StartSimulator) -> None:
@@ -141,6 +157,7 @@ async def test_self_check_stays_quiet_for_a_slow_server(start_simulator: StartSi
     measurement = probe.result(requests=len(records))
     latency_p50_s = percentile([r.latency_s for r in records], 50)
     assert latency_p50_s >= 0.4
-    assert not client_bound(measurement, latency_p50_s), client_bound_reasons(
-        measurement, latency_p50_s
+    lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
+    assert not client_bound(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s), (
+        client_bound_reasons(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,31 @@ def test_renderers_are_pure() -> None:
     assert first == render_html(levels, cells, recommendations, META, charts)
     markdown = render_markdown(levels, cells, recommendations, META, {"speedup": "charts/s.png"})
     assert "![Speedup vs concurrency](charts/s.png)" in markdown
+
+
+def test_harness_section_gives_each_cells_measures_and_verdict(tmp_path: Path) -> None:
+    # Level 1 is quiet; level 2 waited 60 ms to send against a 0.8 s median: over 5%.
+    records = [
+        replace(record("gpt-4o", level, 0, index), dispatch_lag_s=0.06 if level == 2 else 0.001)
+        for level in (1, 2)
+        for index in range(20)
+    ]
+    lag = {"samples": 50, "p50_s": 0.0005, "p95_s": 0.001, "max_s": 0.002, "mean_s": 0.0006}
+    harness = [
+        {"model": "gpt-4o", "concurrency": level, "repeat": 0, "requests": 20, "cpu_s": 0.4,
+         "cpu_s_per_request": 0.02, "wall_s": 20.0 / level, "loop_lag": lag}
+        for level in (1, 2)
+    ]  # fmt: skip
+    meta = {**META, "config": {**META["config"], "client": "http"}, "harness": harness}
+    write_report(tmp_path, records, meta)
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    section = markdown[markdown.index("## Measurement harness") :]
+    assert "--client http, 1 process; measured" in section
+    rows = [line for line in section.splitlines() if line.startswith("| gpt-4o |")]
+    assert rows[0] == "| gpt-4o | 1 | 1 | 20.00 | 2.0% | 1.0 | 1.0 | 0.80 | no |"
+    assert rows[1].startswith("| gpt-4o | 2 | 1 | 20.00 | 4.0% | 1.0 | 60.0 | 0.80 | yes: dispatch")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<section id="harness">' in html and "dispatch lag p95 60.0 ms" in html
 
 
 def test_report_survives_sparse_meta_and_no_records(tmp_path: Path) -> None:

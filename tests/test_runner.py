@@ -30,6 +30,22 @@ async def test_in_flight_never_exceeds_the_cap(
     assert sim.stats()["peak_in_flight"] == concurrency
 
 
+async def test_records_say_when_each_request_went_out(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # 4 workers, 16 prompts, an empty pool: the first 4 requests open the 4 connections the
+    # rest reuse. Dispatch lag is what is left of started -> sent once the connect is taken out.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05), seed=1)
+    records, _ = await run_all(sim, RunSettings("gpt-4o", 4), prompts(16), transport_kind=client)
+    assert len(records) == 16 and all(r.ok for r in records)
+    for r in records:
+        assert r.sent_at_s is not None and r.dispatch_lag_s is not None
+        assert r.started_at_s + r.connect_s <= r.sent_at_s < r.ended_at_s
+        assert r.dispatch_lag_s == pytest.approx(r.sent_at_s - r.started_at_s - r.connect_s)
+        assert r.dispatch_lag_s < 0.05 <= r.latency_s  # an idle client sends at once
+    assert sum(r.connect_s > 0 for r in records) == 4
+
+
 async def test_usage_tokens_and_cost_come_from_the_api(
     start_simulator: StartSimulator, client: str
 ) -> None:

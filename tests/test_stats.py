@@ -7,6 +7,7 @@ import io
 import json
 import math
 import statistics
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -256,6 +257,21 @@ def test_level_ceiling_uses_input_plus_max_tokens_and_per_model_limits() -> None
     assert burst.ceiling_rps == pytest.approx(12000 / 60 / 150)
     assert burst.speedup_ceiling == pytest.approx((12000 / 60 / 150) / sequential.throughput_rps)
     assert levels_of(records, {"config": {"rpm": None}})[0].ceiling_rps is None
+
+
+def test_dispatch_lag_p95_per_cell_and_median_per_level() -> None:
+    def lagged(prompt_id: str, repeat: int, lag_s: float | None) -> Record:
+        return replace(rec(prompt_id, repeat=repeat), dispatch_lag_s=lag_s)
+
+    # Type 7 p95 of 0, 10, 20, 30, 40 ms: rank 0.95 * 4 = 3.8, so 30 + 0.8 * 10 = 38 ms. A
+    # record that never went out (None) is left out, not counted as 0.
+    first = [lagged(f"p{i}", 0, i / 100) for i in range(5)] + [lagged("x", 0, None)]
+    second = [lagged(f"p{i}", 1, 0.002) for i in range(5)]
+    cells = summarize_cells(first + second)
+    assert [cell.dispatch_lag_p95_s for cell in cells] == [pytest.approx(0.038), 0.002]
+    (level,) = summarize_levels(cells, {})
+    assert level.dispatch_lag_p95_s == pytest.approx(0.020)  # median of 38 and 2 ms
+    assert summarize_cells([rec("old")])[0].dispatch_lag_p95_s is None  # an older record
 
 
 def test_client_bound_is_carried_through() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -40,10 +41,59 @@ class Attempt:
     first_token_at_s: float | None
     ended_at_s: float
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
+    sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
+    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
 
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
+
+
+class WireTimes:
+    """When one attempt's request actually went out, as the HTTP library's tracing reports it.
+
+    The runner knows when it *allowed* a request to start; only the HTTP library knows when the
+    bytes were written. The gap, less any new connection's setup, is the client's own dispatch
+    lag (event loop, pool wait, request building): the part of a latency that is our fault.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._connecting_at: float | None = None
+        self.sent_at_s: float | None = None
+        self.connect_s = 0.0
+
+    def connecting(self) -> None:
+        self._connecting_at = self._clock()
+
+    def connected(self) -> None:
+        # Measured from the start of the connect each time a stage completes, so TLS after TCP
+        # extends the same figure rather than adding a second one.
+        if self._connecting_at is not None:
+            self.connect_s = self._clock() - self._connecting_at
+
+    def sent(self) -> None:
+        self.sent_at_s = self._clock()
+
+    async def httpcore_trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension: TCP connect, then TLS, then the request body."""
+        if event == "connection.connect_tcp.started":
+            self.connecting()
+        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.connected()
+        elif event.endswith(".send_request_body.complete"):
+            self.sent()
+
+
+# The attempt being sent in the current task: httpx's request hook finds its WireTimes here,
+# since the SDK gives no way to pass a per-request object down to httpcore's trace extension.
+_CURRENT_WIRE: ContextVar[WireTimes | None] = ContextVar("llmsweep_wire", default=None)
+
+
+async def _trace_request(request: httpx2.Request) -> None:
+    wire = _CURRENT_WIRE.get()
+    if wire is not None:
+        request.extensions["trace"] = wire.httpcore_trace
 
 
 def failed_attempt(
@@ -56,6 +106,7 @@ def failed_attempt(
     first_token_at_s: float | None,
     ended_at_s: float,
     limits: retry.Limits | None = None,
+    wire: WireTimes | None = None,
 ) -> Attempt:
     """An attempt that got no usable answer (``error`` must already be free of secrets)."""
     return Attempt(
@@ -72,6 +123,8 @@ def failed_attempt(
         first_token_at_s=first_token_at_s,
         ended_at_s=ended_at_s,
         limits=limits,
+        sent_at_s=wire.sent_at_s if wire is not None else None,
+        connect_s=wire.connect_s if wire is not None else 0.0,
     )
 
 
@@ -119,7 +172,9 @@ class OpenAITransport:
             api_key=api_key,
             max_retries=0,
             timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-            http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+            http_client=openai.DefaultAsyncHttpxClient(
+                limits=limits, event_hooks={"request": [_trace_request]}
+            ),
         )
 
     async def aclose(self) -> None:
@@ -127,6 +182,21 @@ class OpenAITransport:
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
+    ) -> Attempt:
+        wire = WireTimes(self._clock)
+        traced = _CURRENT_WIRE.set(wire)
+        try:
+            return await self._send(model, messages, max_tokens, stream, wire)
+        finally:
+            _CURRENT_WIRE.reset(traced)
+
+    async def _send(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        wire: WireTimes,
     ) -> Attempt:
         started = self._clock()
         first_token: list[float] = []
@@ -149,31 +219,32 @@ class OpenAITransport:
                 retry.retry_hint_s(headers),
                 started,
                 first_token,
+                wire,
                 retry.advertised_limits(headers),
             )
         except (TimeoutError, openai.APITimeoutError):
             verdict = retry.Classified(retry.TIMEOUT, True)
             message = f"no complete answer within {self._timeout_s:g} s"
-            return self._failed(verdict, None, message, None, started, first_token)
+            return self._failed(verdict, None, message, None, started, first_token, wire)
         except openai.APIConnectionError as error:
             kind = retry.STREAM_CUT if first_token else retry.CONNECTION
             cause = error.__cause__ or error
             message = f"{type(cause).__name__}: {cause}"
             return self._failed(
-                retry.Classified(kind, True), None, message, None, started, first_token
+                retry.Classified(kind, True), None, message, None, started, first_token, wire
             )
         except (httpx2.HTTPError, openai.APIError, json.JSONDecodeError, ValueError) as error:
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
             message = f"{type(error).__name__}: {error}"
             return self._failed(
-                retry.Classified(kind, True), 200, message, None, started, first_token
+                retry.Classified(kind, True), 200, message, None, started, first_token, wire
             )
         ended = self._clock()
         if not complete:
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
             verdict = retry.Classified(kind, True)
             return self._failed(
-                verdict, 200, "answer ended before completion", None, started, first_token
+                verdict, 200, "answer ended before completion", None, started, first_token, wire
             )
         return Attempt(
             kind="ok",
@@ -188,6 +259,8 @@ class OpenAITransport:
             started_at_s=started,
             first_token_at_s=first_token[0] if first_token else None,
             ended_at_s=ended,
+            sent_at_s=wire.sent_at_s,
+            connect_s=wire.connect_s,
         )
 
     async def _once(
@@ -242,6 +315,7 @@ class OpenAITransport:
         hint_s: float | None,
         started: float,
         first_token: list[float],
+        wire: WireTimes,
         limits: retry.Limits | None = None,
     ) -> Attempt:
         return failed_attempt(
@@ -253,6 +327,7 @@ class OpenAITransport:
             first_token_at_s=first_token[0] if first_token else None,
             ended_at_s=self._clock(),
             limits=limits,
+            wire=wire,
         )
 
 

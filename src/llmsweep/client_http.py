@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 
 from llmsweep import retry
-from llmsweep.client import Attempt, Clock, failed_attempt, redact
+from llmsweep.client import Attempt, Clock, WireTimes, failed_attempt, redact
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
@@ -172,6 +173,7 @@ class HttpTransport:
                 "Accept": "application/json",
             },
             cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
+            trace_configs=[_wire_tracing()],
         )
         return self._session
 
@@ -183,6 +185,7 @@ class HttpTransport:
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
     ) -> Attempt:
         started = self._clock()
+        wire = WireTimes(self._clock)
         session = self._session or self._open()
         request: dict[str, Any] = {"model": model, "messages": messages}
         if max_tokens is not None:
@@ -192,31 +195,33 @@ class HttpTransport:
             request["stream_options"] = {"include_usage": True}
         answer = _Answer(self._clock)
         try:
-            async with session.post(self._url, data=json.dumps(request).encode()) as response:
+            async with session.post(
+                self._url, data=json.dumps(request).encode(), trace_request_ctx=wire
+            ) as response:
                 if response.status >= 400:
-                    return await self._status_error(response, started)
+                    return await self._status_error(response, started, wire)
                 if stream:
                     await _read_events(response, answer)
                 else:
                     answer.completion(json.loads(await response.read()))
         except TimeoutError:  # before aiohttp.ClientError: its timeout errors are both
             message = f"no complete answer within {self._timeout_s:g} s"
-            return self._failed(retry.TIMEOUT, None, message, started, answer)
+            return self._failed(retry.TIMEOUT, None, message, started, answer, wire)
         except aiohttp.ClientError as error:
             # The SDK's APIConnectionError: nothing, or only part of the body, came back.
             kind = retry.STREAM_CUT if answer.first_token_at is not None else retry.CONNECTION
             message = f"{type(error).__name__}: {error}"
-            return self._failed(kind, None, message, started, answer)
+            return self._failed(kind, None, message, started, answer, wire)
         except ValueError as error:  # bad JSON or bad UTF-8, or _Incomplete
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
             message = (
                 str(error) if isinstance(error, _Incomplete) else f"{type(error).__name__}: {error}"
             )
-            return self._failed(kind, 200, message, started, answer)
+            return self._failed(kind, 200, message, started, answer, wire)
         ended = self._clock()
         if not answer.complete:
             kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            return self._failed(kind, 200, INCOMPLETE, started, answer)
+            return self._failed(kind, 200, INCOMPLETE, started, answer, wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -230,9 +235,13 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=ended,
+            sent_at_s=wire.sent_at_s,
+            connect_s=wire.connect_s,
         )
 
-    async def _status_error(self, response: aiohttp.ClientResponse, started: float) -> Attempt:
+    async def _status_error(
+        self, response: aiohttp.ClientResponse, started: float, wire: WireTimes
+    ) -> Attempt:
         text = (await response.read()).decode("utf-8", "replace").strip()
         body: object = text
         with contextlib.suppress(ValueError):
@@ -252,6 +261,7 @@ class HttpTransport:
             first_token_at_s=None,
             ended_at_s=self._clock(),
             limits=retry.advertised_limits(response.headers),
+            wire=wire,
         )
 
     def _failed(
@@ -261,6 +271,7 @@ class HttpTransport:
         message: str,
         started: float,
         answer: _Answer,
+        wire: WireTimes,
     ) -> Attempt:
         return failed_attempt(
             retry.Classified(kind, True),  # no answer, or a broken one: worth another try
@@ -270,7 +281,27 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
+            wire=wire,
         )
+
+
+def _wire_tracing() -> aiohttp.TraceConfig:
+    """aiohttp's tracing, feeding each request's ``WireTimes`` (its ``trace_request_ctx``)."""
+
+    async def connecting(_: object, context: SimpleNamespace, __: object) -> None:
+        context.trace_request_ctx.connecting()
+
+    async def connected(_: object, context: SimpleNamespace, __: object) -> None:
+        context.trace_request_ctx.connected()
+
+    async def sent(_: object, context: SimpleNamespace, __: object) -> None:
+        context.trace_request_ctx.sent()  # the body's last chunk is the last one to fire
+
+    config = aiohttp.TraceConfig()
+    config.on_connection_create_start.append(connecting)
+    config.on_connection_create_end.append(connected)
+    config.on_request_chunk_sent.append(sent)
+    return config
 
 
 async def _read_events(response: aiohttp.ClientResponse, answer: _Answer) -> None:

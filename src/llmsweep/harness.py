@@ -1,16 +1,16 @@
 """Measuring the harness itself, and saying when it, not the API, set the result.
 
-A load generator that saturates its own client reports the client's limit as the API's. Two
+A load generator that saturates its own client reports the client's limit as the API's. Three
 figures per cell (one run at one concurrency level) show it:
 
+- **Dispatch lag**, per request (``Record.dispatch_lag_s``): from the moment the engine allowed
+  the request out to the moment the HTTP library finished writing it, less any new
+  connection's setup. It is what the requests themselves waited for this client, so it sees
+  the lock-step waves (all started together, all answered together) that even sampling misses.
 - **Event-loop lag**: a task sleeps ``interval_s`` over and over and records how late it wakes.
-  Any other ready callback waits behind the loop just as long. This is also the measure of
-  *dispatch lag*: a request the engine has allowed to start waits behind the loop before it is
-  sent (and before ``Record.started_at_s`` is taken), and its answer waits again before
-  ``ended_at_s`` is, inflating the latency; the records cannot tell those waits apart, the
-  monitor can. Lag is sampled evenly in time, so when requests move in lock-step waves (all
-  started together, all answered together) a short burst delays many requests while covering
-  few samples: the p95 then under-reads what the typical request waited.
+  Any other ready callback waits behind the loop just as long, an answer's reading included,
+  which dispatch lag does not cover. Lag is sampled evenly in time, so a short burst that
+  delays many requests covers few samples: the p95 then under-reads what they waited.
 - **Client CPU**: process CPU seconds (``time.process_time``) over wall seconds of the cell.
   The engine runs on one event loop: while it computes, nothing is sent or received, so its
   busy share is roughly the share of time requests wait behind it. This catches the lock-step
@@ -33,7 +33,7 @@ from typing import Any
 from llmsweep.stats import percentile
 
 Clock = Callable[[], float]
-LAG_THRESHOLD = 0.05  # loop-lag p95 as a share of the median latency (see client_bound)
+LAG_THRESHOLD = 0.05  # dispatch/loop-lag p95 as a share of the median latency (client_bound)
 # Share of one core above which requests measurably queue behind the client's own work. Set from
 # bench/bench_fidelity.py (reports/benchmarks.md): wherever the client used 10% of a core or
 # more, speedup fell 5-30% short of ideal, while loop lag stayed under 5% of latency.
@@ -193,19 +193,31 @@ async def measure_harness(
 
 
 def client_bound_reasons(
-    measurement: HarnessMeasurement, latency_p50_s: float, *, threshold: float = LAG_THRESHOLD
+    measurement: HarnessMeasurement,
+    latency_p50_s: float,
+    *,
+    dispatch_lag_p95_s: float | None = None,
+    threshold: float = LAG_THRESHOLD,
 ) -> list[str]:
     """Why the client, not the server, may have set this cell's numbers; empty when it did not.
 
-    The rule, either of:
+    The rule, any of:
 
-    - loop-lag p95 > ``threshold`` x the cell's median request latency (5% by default). Every
-      request waits behind the loop about one lag to go out and one to be seen back, so at 5%
-      the measured latency (and throughput, through it) is already off by up to about a tenth.
+    - dispatch-lag p95 (over the cell's records) > ``threshold`` x the cell's median request
+      latency (5% by default): one request in twenty lost that much to this client before it
+      was even sent.
+    - loop-lag p95 > ``threshold`` x the median latency. Every request waits behind the loop
+      about one lag to go out and one to be seen back, so at 5% the measured latency (and
+      throughput, through it) is already off by up to about a tenth.
     - process CPU >= 10% of wall time: requests queue behind the loop's own work about that
       share of the time (see ``CPU_BUSY``).
     """
     reasons: list[str] = []
+    if dispatch_lag_p95_s is not None and dispatch_lag_p95_s > threshold * latency_p50_s:
+        reasons.append(
+            f"dispatch lag p95 {dispatch_lag_p95_s * 1000:.1f} ms is over {threshold:.0%} of "
+            f"the median latency ({latency_p50_s * 1000:.1f} ms)"
+        )
     lag_s = measurement.loop_lag.p95_s
     if lag_s > threshold * latency_p50_s:
         reasons.append(
@@ -218,10 +230,17 @@ def client_bound_reasons(
 
 
 def client_bound(
-    measurement: HarnessMeasurement, latency_p50_s: float, *, threshold: float = LAG_THRESHOLD
+    measurement: HarnessMeasurement,
+    latency_p50_s: float,
+    *,
+    dispatch_lag_p95_s: float | None = None,
+    threshold: float = LAG_THRESHOLD,
 ) -> bool:
     """True when this cell measured the client's limit rather than the API's (rule above)."""
-    return bool(client_bound_reasons(measurement, latency_p50_s, threshold=threshold))
+    reasons = client_bound_reasons(
+        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s, threshold=threshold
+    )
+    return bool(reasons)
 
 
 def remedy() -> str:

@@ -114,6 +114,7 @@ class RunOutcome:
     statuses: Counter[str] = field(default_factory=Counter)
     # 8 bytes a prompt, not a list's ~32: a million-prompt run keeps its latencies cheaply.
     latencies_s: array[float] = field(default_factory=lambda: array("d"))
+    dispatch_lags_s: array[float] = field(default_factory=lambda: array("d"))
     first_queued_s: float | None = None
     last_ended_s: float | None = None
     stopped: str | None = None
@@ -138,6 +139,8 @@ class RunOutcome:
     def add(self, record: Record) -> None:
         self.statuses[record.status] += 1
         self.cost_usd += record.cost
+        if record.dispatch_lag_s is not None:
+            self.dispatch_lags_s.append(record.dispatch_lag_s)
         if record.ok:
             self.latencies_s.append(record.latency_s)
         else:

@@ -27,7 +27,10 @@ class Record:
 
     Timings (``started_at_s``, ``first_token_at_s``, ``ended_at_s``, ``latency_s``, ``ttft_s``)
     cover the *last* attempt only (``timed_attempt`` says which); time lost to earlier attempts
-    and to backoff is in ``retry_wait_s`` and in ``total_s`` = ended - queued.
+    and to backoff is in ``retry_wait_s`` and in ``total_s`` = ended - queued. Latency starts
+    when the request was allowed out; ``dispatch_lag_s`` is how much of it this client spent
+    before the request was on the wire (event loop, pool, request building), new connections
+    excluded (``connect_s``), so a busy client shows up as itself rather than as the API.
     """
 
     prompt_id: str
@@ -53,6 +56,10 @@ class Record:
     cached_input_tokens: int
     usage_reported: bool  # False: the API gave no usage; ok records then carry our own counts
     cost_usd: str | None  # exact Decimal as a string; None when no price is known
+    # When the last attempt really went out (files written before these fields read as unknown).
+    sent_at_s: float | None = None  # monotonic: its request fully written; None: never/unknown
+    connect_s: float = 0.0  # seconds it spent opening a new connection (0: one was reused)
+    dispatch_lag_s: float | None = None  # sent - started - connect: the client's own delay
     max_tokens: int | None = None  # the max_tokens asked (rate limiters charge it up front)
     response_text: str | None = None
 

@@ -36,6 +36,8 @@ from llmsweep.report_content import (
     Table,
     about,
     failure_examples,
+    harness_intro,
+    harness_table,
     subtitle,
     summary_table,
     title,
@@ -106,6 +108,10 @@ def render_markdown(
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
+    harness = harness_table(cells, meta)
+    if harness is not None:
+        lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
+        lines += _md_table(harness)
     lines += ["", "## About this report", ""]
     lines += [f"- **{_md(label)}**: {_md(text)}" for label, text in about(meta, levels)]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmsweep.harness import CPU_BUSY, LAG_THRESHOLD, HarnessMeasurement, client_bound_reasons
 from llmsweep.recommend import (
     Recommendation,
     format_pct,
@@ -150,7 +151,7 @@ def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
         (
             cell.model,
             str(cell.concurrency),
-            str(cell.repeat),
+            str(cell.repeat + 1),
             prompt_id,
             status,
             error[:_MAX_ERROR_CHARS] + ("…" if len(error) > _MAX_ERROR_CHARS else ""),
@@ -162,6 +163,65 @@ def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
         return None
     headers = ("model", "concurrency", "repeat", "prompt id", "status", "last error")
     return Table(headers, tuple(rows[:_MAX_FAILURE_EXAMPLES]))
+
+
+def harness_intro(meta: Mapping[str, Any]) -> str:
+    config = meta.get("config") or {}
+    processes = config.get("processes") or 1
+    return (
+        f"What the client on this machine cost in each cell (--client "
+        f"{config.get('client', 'openai')}, {processes} process{'es' if processes > 1 else ''}"
+        f"; measured). A cell is client-bound when the dispatch-lag or event-loop-lag p95 is "
+        f"over {LAG_THRESHOLD:.0%} of its median latency, or the client used {CPU_BUSY:.0%} of "
+        "a CPU core or more: its numbers then show this machine's limit, not the API's."
+    )
+
+
+def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Table | None:
+    """Per cell: the client's CPU, event-loop lag, dispatch lag, and the self-check's verdict."""
+    by_key = {(cell.model, cell.concurrency, cell.repeat): cell for cell in cells}
+    rows = []
+    for line in meta.get("harness") or []:
+        cell = by_key.get((str(line["model"]), int(line["concurrency"]), int(line["repeat"])))
+        if cell is None:
+            continue
+        measured = HarnessMeasurement.from_dict(line)
+        lag_ms = cell.dispatch_lag_p95_s
+        reasons = (
+            client_bound_reasons(
+                measured, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s
+            )
+            if cell.latency_p50_s is not None
+            else []
+        )
+        per_request = measured.cpu_s_per_request
+        rows.append(
+            (
+                cell.model,
+                str(cell.concurrency),
+                str(cell.repeat + 1),
+                _DASH if per_request is None else f"{per_request * 1000:.2f}",
+                format_pct(measured.cpu_share),
+                f"{measured.loop_lag.p95_s * 1000:.1f}",
+                _DASH if lag_ms is None else f"{lag_ms * 1000:.1f}",
+                _seconds(cell.latency_p50_s),
+                "yes: " + "; ".join(reasons) if reasons else "no",
+            )
+        )
+    if not rows:
+        return None
+    headers = (
+        "model",
+        "concurrency",
+        "repeat",
+        "client CPU ms / request",
+        "CPU share of a core",
+        "loop-lag p95 ms",
+        "dispatch-lag p95 ms",
+        "p50 s",
+        "client-bound",
+    )
+    return Table(headers, tuple(rows))
 
 
 def _plain(value: Any) -> str:

@@ -17,6 +17,8 @@ from llmsweep.report_content import (
     Table,
     about,
     failure_examples,
+    harness_intro,
+    harness_table,
     subtitle,
     summary_table,
     title,
@@ -122,6 +124,10 @@ def render_html(
     if examples is not None:
         parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
         parts += ["</section>"]
+    harness = harness_table(cells, meta)
+    if harness is not None:
+        parts += ['<section id="harness">\n<h2>Measurement harness</h2>']
+        parts += [f"<p>{escape(harness_intro(meta))}</p>", _table(harness), "</section>"]
     parts += [
         '<section id="about">\n<h2>About this report</h2>',
         f"<dl>\n{details}\n</dl>",

@@ -323,6 +323,9 @@ class Runner:
         ttft = None
         if attempt.first_token_at_s is not None:
             ttft = attempt.first_token_at_s - attempt.started_at_s
+        dispatch_lag = None
+        if attempt.sent_at_s is not None:
+            dispatch_lag = max(0.0, attempt.sent_at_s - attempt.started_at_s - attempt.connect_s)
         return Record(
             prompt_id=prompt.id,
             model=self.settings.model,
@@ -347,6 +350,9 @@ class Runner:
             cached_input_tokens=attempt.cached_input_tokens,
             usage_reported=reported,
             cost_usd=None if cost is None else str(cost),
+            sent_at_s=attempt.sent_at_s,
+            connect_s=attempt.connect_s,
+            dispatch_lag_s=dispatch_lag,
             max_tokens=prompt.max_tokens or self.settings.max_tokens,
             response_text=attempt.text if self.settings.keep_text else None,
         )

@@ -98,6 +98,7 @@ class CellSummary:
     unpriced: int  # succeeded prompts with no known price (counted as $0)
     failures: dict[str, int]  # failed prompts by status kind
     queue_wait_mean_s: float
+    dispatch_lag_p95_s: float | None  # the client's own delay before sending (records.Record)
     charged_tokens_per_request: float  # ok prompts: input + max_tokens asked (else output)
     failure_examples: tuple[tuple[str, str, str], ...]  # (prompt id, status, error), a few
 
@@ -144,6 +145,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     latencies = [record.latency_s for record in ok]
     ttfts = [record.ttft_s for record in ok if record.ttft_s is not None]
     cost_usd = _sum_usd(record.cost for record in records)
+    lags = [r.dispatch_lag_s for r in records if r.dispatch_lag_s is not None]
     examples = sorted((r.prompt_id, r.status, r.error or "") for r in failed)
     return CellSummary(
         model=key[0],
@@ -173,6 +175,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         unpriced=sum(1 for record in ok if record.cost_usd is None),
         failures=dict(sorted(Counter(record.status for record in failed).items())),
         queue_wait_mean_s=sum(r.queue_wait_s for r in records) / len(records),
+        dispatch_lag_p95_s=percentile(lags, 95) if lags else None,
         charged_tokens_per_request=(
             sum(
                 r.input_tokens + (r.output_tokens if r.max_tokens is None else r.max_tokens)
@@ -228,6 +231,7 @@ class LevelSummary:
     unpriced: int
     failures: dict[str, int]
     queue_wait_mean_s: float
+    dispatch_lag_p95_s: float | None  # median over repeats
     ceiling_rps: float | None  # rate-limit ceiling on throughput, from the configured limits
     speedup_ceiling: float | None  # ceiling_rps / sequential throughput
     client_bound: bool  # the harness, not the target, limited this level
@@ -359,6 +363,7 @@ def _summarize_level(
         unpriced=sum(cell.unpriced for cell in cells),
         failures=dict(sorted(failures.items())),
         queue_wait_mean_s=sum(c.queue_wait_mean_s * c.requests for c in cells) / requests,
+        dispatch_lag_p95_s=_median_or_none([cell.dispatch_lag_p95_s for cell in cells]),
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
         # At the rate-limit ceiling the limit, not the client, explains the throughput.

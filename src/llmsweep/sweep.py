@@ -218,14 +218,18 @@ def client_bound_levels(
     records: list[Record], harness_lines: list[dict[str, Any]]
 ) -> list[dict[str, object]]:
     """Levels where a cell's harness measurement says the client set the numbers (pure)."""
-    p50_s = {(c.model, c.concurrency, c.repeat): c.latency_p50_s for c in summarize_cells(records)}
+    cells = {(c.model, c.concurrency, c.repeat): c for c in summarize_cells(records)}
     flagged: dict[tuple[str, int], list[str]] = {}
     for line in harness_lines:
         key = (str(line["model"]), int(line["concurrency"]), int(line["repeat"]))
-        latency = p50_s.get(key)
-        if latency is None:
+        cell = cells.get(key)
+        if cell is None or cell.latency_p50_s is None:
             continue
-        reasons = client_bound_reasons(HarnessMeasurement.from_dict(line), latency)
+        reasons = client_bound_reasons(
+            HarnessMeasurement.from_dict(line),
+            cell.latency_p50_s,
+            dispatch_lag_p95_s=cell.dispatch_lag_p95_s,
+        )
         if reasons:
             flagged.setdefault(key[:2], []).extend(f"repeat {key[2] + 1}: {r}" for r in reasons)
     return [

@@ -194,7 +194,12 @@ def run(
             "to pace from the start"
         )
     if harness and outcome.latencies_s:
-        reasons = client_bound_reasons(harness[0], stats.percentile(outcome.latencies_s, 50))
+        lags = outcome.dispatch_lags_s
+        reasons = client_bound_reasons(
+            harness[0],
+            stats.percentile(outcome.latencies_s, 50),
+            dispatch_lag_p95_s=stats.percentile(lags, 95) if lags else None,
+        )
         if reasons:
             err(
                 f"llmsweep: warning: the client, not the API, may have set these numbers "
@@ -231,6 +236,9 @@ def run_summary(outcome: RunOutcome) -> str:
         p50 = stats.percentile(outcome.latencies_s, 50)
         p95 = stats.percentile(outcome.latencies_s, 95)
         lines.append(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s (measured, ok requests)")
+    if outcome.dispatch_lags_s:
+        lag_p95 = stats.percentile(outcome.dispatch_lags_s, 95)
+        lines.append(f"dispatch lag p95 {lag_p95 * 1000:.1f} ms (measured: this client's delay)")
     lines.append(
         f"cost ${outcome.cost_usd:.4f} (actual, from the usage the API returned), "
         f"${per_1k_prompts_usd(outcome.cost_usd, done):.4f} per 1k prompts"

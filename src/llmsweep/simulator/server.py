@@ -86,7 +86,10 @@ class Simulator:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self._config.host, self._config.port)
+            # A sweep opens hundreds of connections at once; aiohttp's default backlog (128)
+            # overflows, the kernel drops SYNs and the client retries a second later, which a
+            # benchmark would misread as server latency. The kernel caps this at somaxconn.
+            site = web.TCPSite(runner, self._config.host, self._config.port, backlog=4096)
             await site.start()
         except BaseException:
             await runner.cleanup()
