@@ -355,6 +355,11 @@ async def test_refused_connection_is_a_connection_error() -> None:
         attempt = await _send(kind, f"http://127.0.0.1:{port}/v1", False)
         assert (attempt.kind, attempt.retryable, attempt.http_status) == ("connection", True, None)
         assert attempt.sent_at_s is None, kind  # nothing went out
+        transport = _transport(kind, f"http://127.0.0.1:{port}/v1", 5.0)
+        try:
+            await transport.warm_up(3)  # a warm-up that cannot connect leaves it to the run
+        finally:
+            await transport.aclose()
 
 
 async def test_content_that_is_not_text_is_malformed(scripted: Scripted) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import StartSimulator
-from engine_helpers import fixed_profile, prompts, run_all
+from engine_helpers import fixed_profile, make_runner, prompts, run_all
 from llmsweep.retry import BackoffPolicy
 from llmsweep.runner import RunSettings
 from llmsweep.simulator import FaultRates
@@ -44,6 +44,21 @@ async def test_records_say_when_each_request_went_out(
         assert r.dispatch_lag_s == pytest.approx(r.sent_at_s - r.started_at_s - r.connect_s)
         assert r.dispatch_lag_s < 0.05 <= r.latency_s  # an idle client sends at once
     assert sum(r.connect_s > 0 for r in records) == 4
+
+
+async def test_warm_up_opens_every_connection_before_the_first_prompt(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.02), seed=1)
+    runner, transport = make_runner(sim, RunSettings("gpt-4o", 4), transport_kind=client)
+    try:
+        await runner.warm_up()
+        assert sim.stats()["requests"] == 0  # model listings only: no chat request, no tokens
+        records = [record async for record in runner.run(prompts(12))]
+    finally:
+        await transport.aclose()
+    assert len(records) == 12 and all(r.ok for r in records)
+    assert [r.connect_s for r in records] == [0.0] * 12  # every request found an open one
 
 
 async def test_usage_tokens_and_cost_come_from_the_api(

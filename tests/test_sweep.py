@@ -70,6 +70,11 @@ async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
     flat = levels[4]["speedup"]  # beyond capacity requests queue at the server: no gain
     assert abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
     assert sim.stats()["peak_in_flight"] == 8
+    records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["connect_s"] == 0.0 for line in records)  # started warm
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "**Connections**: opened before each cell's clock started" in report
+    assert "## Measurement harness" in report
 
 
 async def test_rate_limit_bends_the_curve_and_the_recommendation_lands_at_the_knee(
@@ -122,3 +127,5 @@ async def test_processes_split_the_level_and_merge_the_records(
     assert 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]  # ideal 8, less the processes' share
     records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)
+    # Each worker opened its connections before the common start: no request paid a connect.
+    assert all(json.loads(line)["connect_s"] == 0.0 for line in records)

@@ -20,7 +20,14 @@ from typing import Any
 import aiohttp
 
 from llmsweep import retry
-from llmsweep.client import Attempt, Clock, WireTimes, failed_attempt, redact
+from llmsweep.client import (
+    Attempt,
+    Clock,
+    WireTimes,
+    failed_attempt,
+    open_connections,
+    redact,
+)
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
@@ -152,6 +159,7 @@ class HttpTransport:
         clock: Clock,
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
+        self._models_url = base_url.rstrip("/") + "/models"
         self._api_key = api_key
         self._concurrency = max(1, concurrency)  # aiohttp reads a limit of 0 as "no limit"
         self._timeout_s = timeout_s
@@ -180,6 +188,16 @@ class HttpTransport:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+    async def warm_up(self, connections: int) -> None:
+        """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
+        session = self._session or self._open()
+
+        async def list_models() -> None:
+            async with session.get(self._models_url) as response:
+                await response.read()
+
+        await open_connections(connections, list_models)
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
@@ -286,16 +304,20 @@ class HttpTransport:
 
 
 def _wire_tracing() -> aiohttp.TraceConfig:
-    """aiohttp's tracing, feeding each request's ``WireTimes`` (its ``trace_request_ctx``)."""
+    """aiohttp's tracing, feeding each chat request's ``WireTimes`` (its ``trace_request_ctx``;
+    other requests, the warm-up's, carry none)."""
 
     async def connecting(_: object, context: SimpleNamespace, __: object) -> None:
-        context.trace_request_ctx.connecting()
+        if isinstance(wire := context.trace_request_ctx, WireTimes):
+            wire.connecting()
 
     async def connected(_: object, context: SimpleNamespace, __: object) -> None:
-        context.trace_request_ctx.connected()
+        if isinstance(wire := context.trace_request_ctx, WireTimes):
+            wire.connected()
 
     async def sent(_: object, context: SimpleNamespace, __: object) -> None:
-        context.trace_request_ctx.sent()  # the body's last chunk is the last one to fire
+        if isinstance(wire := context.trace_request_ctx, WireTimes):
+            wire.sent()  # the body's last chunk is the last one to fire
 
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(connecting)

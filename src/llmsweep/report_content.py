@@ -276,8 +276,16 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
         ),
         (
             "Measured",
-            "per prompt: monotonic timestamps (queued, sent, first token, ended), final "
-            "status, attempts, 429 answers, and token usage as the API reported it.",
+            "per prompt: monotonic timestamps (queued, allowed out, written to the socket, "
+            "first token, ended), final status, attempts, 429 answers, and token usage as the "
+            "API reported it.",
+        ),
+        (
+            "Connections",
+            "opened before each cell's clock started (one GET /models per connection, no "
+            "tokens), as load generators do, so no cell pays for a burst of connects"
+            if config.get("warm_up")
+            else "opened by each cell's first requests, inside the measured time",
         ),
         (
             "Computed",

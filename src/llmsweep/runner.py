@@ -104,6 +104,8 @@ class Engine(Protocol):
 
     def stop(self, reason: str = "interrupted") -> None: ...
 
+    async def warm_up(self) -> None: ...
+
     def run(self, prompts: Iterable[Prompt]) -> AsyncIterator[Record]: ...
 
 
@@ -142,6 +144,11 @@ class Runner:
         if not self._stopping:
             self._stopping = True
             self.progress.stopped = reason
+
+    async def warm_up(self) -> None:
+        """Open a connection per worker now, so that timing starts with a warm pool (see
+        ``client.open_connections``); a sweep calls it before each cell."""
+        await self._transport.warm_up(self.settings.concurrency)
 
     async def run(self, prompts: Iterable[Prompt]) -> AsyncIterator[Record]:
         """Yield one record per prompt taken up, as each completes."""

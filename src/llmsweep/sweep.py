@@ -55,6 +55,9 @@ class SweepConfig:
     seed: int = 0
     client: str = "openai"
     processes: int = 1
+    # Open each cell's connections before its clock starts (client.open_connections); in the
+    # config so that every report says whether its cells started warm.
+    warm_up: bool = True
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -200,6 +203,8 @@ async def run_sweep(
             ) as runner:
                 if on_runner is not None:
                     on_runner(runner, cell, len(todo))
+                if config.warm_up:
+                    await runner.warm_up()
                 async with measure_harness() as probe:
                     async for record in runner.run(todo):
                         writer.write(record)

@@ -49,6 +49,7 @@ class WorkerJob:
     base_url: str
     api_key: str = field(repr=False)  # never in a repr or a traceback
     seed: int
+    warm_up: bool = False  # open the connections before the start barrier
 
 
 def share(settings: RunSettings, processes: int, index: int) -> RunSettings:
@@ -97,6 +98,7 @@ class ProcessPool:
         self._cost_fn = cost_fn
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe under a loop
         self._workers: Sequence[multiprocessing.process.BaseProcess] = ()
+        self._warm_up = False
 
     def stop(self, reason: str = "interrupted") -> None:
         """Ask every worker to wind down (stop taking prompts, finish those in flight).
@@ -110,6 +112,10 @@ class ProcessPool:
             if process.pid is not None and process.exitcode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, STOP_SIGNAL)
+
+    async def warm_up(self) -> None:
+        """Each worker opens its own connections, before they all start together."""
+        self._warm_up = True
 
     def worst_harness(self) -> HarnessMeasurement | None:
         """The worker whose event loop lagged most: the one to judge the cell by."""
@@ -155,7 +161,14 @@ class ProcessPool:
     def _job(self, index: int, prompts: list[Prompt]) -> WorkerJob:
         settings = share(self.settings, self._processes, index)
         return WorkerJob(
-            index, settings, prompts, self._client, self._base_url, self._api_key, self._seed
+            index,
+            settings,
+            prompts,
+            self._client,
+            self._base_url,
+            self._api_key,
+            self._seed,
+            self._warm_up,
         )
 
     def _adopt(self, record: Record) -> Record:
@@ -221,6 +234,8 @@ async def _work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier)
         rng=random.Random(f"{job.seed}:{job.index}"),
     )
     asyncio.get_running_loop().add_signal_handler(STOP_SIGNAL, runner.stop)
+    if job.warm_up:
+        await runner.warm_up()
     await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall time
     try:
         async with measure_harness() as probe:
