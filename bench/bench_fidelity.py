@@ -6,13 +6,14 @@ speedup = level. For each client path (the SDK, ``openai``; the lean aiohttp one
 real engine runs ``--rounds`` x level prompts at each level inside ``measure_harness()``, after
 opening its connections as the sweep does (``--cold`` skips that), and the table shows measured
 speedup (throughput over the first level's), speedup / ideal, client CPU per request, loop-lag
-and dispatch-lag p95, and whether the self-check flagged the cell client-bound. Run from the
-project root::
+and dispatch-lag p95, and how many runs the self-check flagged client-bound. Every cell runs
+``--repeats`` times, interleaved; the table gives the median speedup / ideal and its range.
+Run from the project root::
 
     .venv/bin/python bench/bench_fidelity.py --levels 1,8,64,256,1024
 
 It prints Markdown: the command, the table, and the level where each client saturates (the
-first level where speedup / ideal < 0.95).
+first level where the median speedup / ideal < 0.95).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import asyncio
 import resource
 import shlex
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -30,7 +32,6 @@ from llmsweep.prompts import load_prompts
 from llmsweep.runner import RunSettings
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
 from llmsweep.stats import busy_s, percentile
-from llmsweep.target import CLIENTS
 from llmsweep.tokens import tokenizer_for
 from llmsweep.workers import EngineFactory, harness_of
 
@@ -110,57 +111,73 @@ async def _run_cell(
     )
 
 
-def _table(cells: list[Cell]) -> list[str]:
+Runs = dict[tuple[str, int], list[Cell]]  # (client, level) -> one cell per repeat
+
+
+def _ratios(runs: Runs, client: str, level: int) -> list[float]:
+    """Speedup / ideal of each repeat, against the median throughput of the client's first
+    level."""
+    first = min(lvl for c, lvl in runs if c == client)
+    base = statistics.median(cell.throughput for cell in runs[(client, first)])
+    return [cell.throughput / base / (level / first) for cell in runs[(client, level)]]
+
+
+def _table(runs: Runs) -> list[str]:
     lines = [
-        "| client | level | prompts | ok | wall s | speedup | speedup / ideal | "
+        "| client | level | prompts | ok | wall s | speedup / ideal (min-max) | "
         "CPU ms / request | CPU share | loop-lag p95 ms | dispatch-lag p95 ms | latency p50 ms "
         "| client-bound |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
-    for client in CLIENTS:
-        rows = [cell for cell in cells if cell.client == client]
-        if not rows:
-            continue
-        base = rows[0]
-        for cell in rows:
-            speedup = cell.throughput / base.throughput
-            ideal = cell.level / base.level
-            h = cell.harness
-            bound = client_bound(h, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s)
-            lines.append(
-                f"| {client} | {cell.level} | {cell.prompts} | {cell.ok} | {cell.wall_s:.2f} | "
-                f"{speedup:.1f} | {speedup / ideal:.2f} | {(h.cpu_s_per_request or 0) * 1000:.2f} "
-                f"| {h.cpu_share:.0%} | {h.loop_lag.p95_s * 1000:.1f} | "
-                f"{cell.dispatch_lag_p95_s * 1000:.1f} | {cell.latency_p50_s * 1000:.0f} | "
-                f"{'**yes**' if bound else 'no'} |"
-            )
+    for (client, level), cells in runs.items():
+        ratios = _ratios(runs, client, level)
+        # The figures of the median run (by wall time), so one row comes from one run.
+        cell = sorted(cells, key=lambda c: c.wall_s)[len(cells) // 2]
+        h = cell.harness
+        flagged = sum(
+            client_bound(c.harness, c.latency_p50_s, dispatch_lag_p95_s=c.dispatch_lag_p95_s)
+            for c in cells
+        )
+        bound = f"{flagged}/{len(cells)}"
+        lines.append(
+            f"| {client} | {level} | {cell.prompts} | {cell.ok} | {cell.wall_s:.2f} | "
+            f"{statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f}) | "
+            f"{(h.cpu_s_per_request or 0) * 1000:.2f} | {h.cpu_share:.0%} | "
+            f"{h.loop_lag.p95_s * 1000:.1f} | {cell.dispatch_lag_p95_s * 1000:.1f} | "
+            f"{cell.latency_p50_s * 1000:.0f} | {f'**{bound}**' if flagged else bound} |"
+        )
     return lines
 
 
-def _saturation(cells: list[Cell], client: str) -> str:
-    rows = [cell for cell in cells if cell.client == client]
-    base = rows[0]
-    for cell in rows:
-        if cell.throughput / base.throughput / (cell.level / base.level) < SATURATED:
-            return f"`{client}` saturates at level {cell.level} (speedup / ideal < {SATURATED})"
-    return f"`{client}` does not saturate up to level {rows[-1].level}"
+def _saturation(runs: Runs, client: str) -> str:
+    levels = sorted(level for c, level in runs if c == client)
+    for level in levels:
+        if statistics.median(_ratios(runs, client, level)) < SATURATED:
+            return f"`{client}` saturates at level {level} (median speedup / ideal < {SATURATED})"
+    return f"`{client}` does not saturate up to level {levels[-1]}"
 
 
-async def _sweep(base_url: str, args: argparse.Namespace) -> list[Cell]:
+async def _sweep(base_url: str, args: argparse.Namespace) -> Runs:
     clients = args.clients.split(",")
     for client in clients:  # first-use costs (imports, tokenizer) stay out of the first cell
         await _run_cell(base_url, client, 2, 4, args.tokens, 1)
-    cells = []
-    for client in clients:
-        for level in sorted(int(text) for text in args.levels.split(",")):
-            count = args.rounds * level
-            cells.append(
-                await _run_cell(
-                    base_url, client, level, count, args.tokens, args.processes, args.warm_up
+    levels = sorted(int(text) for text in args.levels.split(","))
+    runs: Runs = {(client, level): [] for client in clients for level in levels}
+    for repeat in range(args.repeats):  # repeats interleaved: slow drifts hit every cell alike
+        for client in clients:
+            for level in levels:
+                cell = await _run_cell(
+                    base_url,
+                    client,
+                    level,
+                    args.rounds * level,
+                    args.tokens,
+                    args.processes,
+                    args.warm_up,
                 )
-            )
-            print(f"  {client} level {level}: {cells[-1].wall_s:.2f} s", file=sys.stderr)
-    return cells
+                runs[(client, level)].append(cell)
+                print(f"  {repeat + 1}: {client} @ {level}: {cell.wall_s:.2f} s", file=sys.stderr)
+    return runs
 
 
 def main() -> None:
@@ -171,6 +188,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=5, help="output tokens per answer")
     parser.add_argument("--clients", default="openai,http", help="client paths to compare")
     parser.add_argument("--processes", type=int, default=1, help="worker processes per level")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every cell")
     parser.add_argument(
         "--cold",
         dest="warm_up",
@@ -201,7 +219,7 @@ def main() -> None:
         base_url = server.stdout.readline().strip()
         if not base_url:
             raise SystemExit("the simulator did not start")
-        cells = asyncio.run(_sweep(base_url, args))
+        runs = asyncio.run(_sweep(base_url, args))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -210,13 +228,14 @@ def main() -> None:
     print(
         f"Simulator in a child process: fixed {args.ttft:g} s to first token + {args.tokens} "
         "tokens at 1000 tokens/s, unlimited capacity, no rate limits. Speedup = throughput over "
-        "the first level's; ideal = level ratio. "
+        "the first level's; ideal = level ratio; median of "
+        f"{args.repeats} interleaved runs, with the range; other columns from the median run. "
         + ("Connections opened before each cell's clock.\n" if args.warm_up else "Cold starts.\n")
     )
-    print("\n".join(_table(cells)))
+    print("\n".join(_table(runs)))
     print()
     for client in args.clients.split(","):
-        print(f"- {_saturation(cells, client)}")
+        print(f"- {_saturation(runs, client)}")
 
 
 if __name__ == "__main__":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from llmsweep.errors import InputError
-from llmsweep.records import Record, RecordWriter, read_records, write_atomic
+from llmsweep.errors import InputError, OutputError
+from llmsweep.jobs import compact, plan_run
+from llmsweep.records import Record, RecordWriter, read_records, write_atomic, write_chunks_atomic
 
 
 def make(prompt_id: str, status: str = "ok") -> Record:
@@ -83,3 +86,40 @@ def test_write_atomic_replaces_whole_file(tmp_path: Path) -> None:
     write_atomic(path, "new")
     assert path.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_write_chunks_atomic_keeps_the_old_file_when_its_source_fails(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    write_atomic(path, "old\n")
+
+    def chunks() -> Iterator[bytes]:
+        yield b"new, half"
+        raise InputError(str(path), "not a valid record line", 2)
+
+    with pytest.raises(InputError):
+        write_chunks_atomic(path, chunks())
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]  # no temp file left
+
+
+def test_compact_keeps_each_prompts_latest_line_in_completion_order(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = [make("a", "timeout"), make("b"), make("a"), replace(make("c"), latency_s=0.1)]
+    path.write_text("".join(r.to_json() + "\n" for r in lines))
+    compact(path)
+    assert read_records(path).records == lines[1:]  # a's retry replaced its failure, in place
+    before = path.stat().st_mtime_ns
+    compact(path)  # already one line per prompt: not rewritten
+    assert path.stat().st_mtime_ns == before
+
+
+def test_plan_streams_both_files_and_still_checks_them(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text(make("s3").to_json() + "\n" + make("s4", "timeout").to_json() + "\n")
+    plan = plan_run("synthetic:5:10:5", out, model="gpt-4o", seed=0, resume=True, force=False)
+    assert (plan.total, plan.todo, plan.done_ids) == (5, 4, frozenset({"s3"}))
+    assert plan.spent_usd == Decimal("0.00064")  # what both records already cost
+    with pytest.raises(OutputError, match="holds prompts that are not in synthetic:1:10:5"):
+        plan_run("synthetic:1:10:5", out, model="gpt-4o", seed=0, resume=True, force=False)
+    with pytest.raises(OutputError, match="holds a run of gpt-4o, not gpt-4o-mini"):
+        plan_run("synthetic:5:10:5", out, model="gpt-4o-mini", seed=0, resume=True, force=False)

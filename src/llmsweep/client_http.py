@@ -1,12 +1,12 @@
 """A lean transport: one chat request attempt over plain aiohttp, no SDK.
 
-Why it exists: the official SDK spends about 2.5 ms of CPU per request (request building, httpx
-layers, pydantic models), so at a few hundred requests per second the event loop saturates and
-a benchmark measures its own client instead of the API. This transport sends the body the SDK
-sends, parses each answer with one ``json.loads`` into plain dicts, and classifies every outcome
-into exactly the ``Attempt`` that ``OpenAITransport`` gives for it (tests hold the two side by
-side), for about a fifteenth of the CPU. Like ``OpenAITransport`` it never raises for a failed
-attempt.
+Why it exists: the official SDK spends over a millisecond of CPU per request (request building,
+httpx layers, pydantic models; reports/benchmarks.md), so at a few hundred requests per second
+the event loop saturates and a benchmark measures its own client instead of the API. This
+transport sends the body the SDK sends, parses each answer with one ``json.loads`` into plain
+dicts, and classifies every outcome into exactly the ``Attempt`` that ``OpenAITransport`` gives
+for it (tests hold the two side by side), for about a twelfth of the CPU. Like
+``OpenAITransport`` it never raises for a failed attempt.
 """
 
 from __future__ import annotations

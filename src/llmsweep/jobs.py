@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
 from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record, RecordWriter, read_records, write_atomic
+from llmsweep.records import Record, RecordFile, RecordWriter, write_chunks_atomic
 from llmsweep.runner import Engine
 from llmsweep.tokens import tokenizer_for
 
@@ -56,12 +56,40 @@ def plan_run(
 
     With ``context_window``, a prompt whose input alone exceeds it fails the plan: the API
     would refuse it anyway, and it is better to learn that before paying for the others.
+    Both files are streamed: memory grows with the records already in ``out_path`` (their
+    ids), never with the number of prompts.
     """
-    ids: set[str] = set()
+    had_records = out_path.exists() and out_path.stat().st_size > 0
+    if had_records and not (resume or force):
+        raise OutputError(
+            f"{out_path} already holds records: pass --resume to continue that run "
+            "or --force to overwrite it"
+        )
+    if had_records and force and not resume:
+        out_path.unlink()
+        had_records = False
+    latest_ok: dict[str, bool] = {}  # prompt id -> its latest record's success
     spent = Decimal(0)
+    torn = 0
+    if had_records:
+        existing = RecordFile(out_path)
+        models: set[str] = set()
+        for record in existing:
+            latest_ok[record.prompt_id] = record.ok
+            models.add(record.model)
+            spent += record.cost
+        torn = existing.torn_lines
+        if models - {model}:
+            raise OutputError(
+                f"{out_path} holds a run of {', '.join(sorted(models))}, not "
+                f"{model}: use another --out or --force"
+            )
+    strangers = set(latest_ok)  # recorded ids not (yet) found among the prompts
+    total = 0
     tokenizer = tokenizer_for(model)
     for prompt in load_prompts(prompts_spec, seed=seed):
-        ids.add(prompt.id)
+        total += 1
+        strangers.discard(prompt.id)
         if context_window is not None:
             size = tokenizer.count_chat(prompt.messages)
             if size > context_window:
@@ -72,38 +100,13 @@ def plan_run(
                     f"context window of {context_window:,}",
                     line if isinstance(line, int) else None,
                 )
-    done: set[str] = set()
-    torn = 0
-    had_records = out_path.exists() and out_path.stat().st_size > 0
-    if had_records and not (resume or force):
+    if strangers:
         raise OutputError(
-            f"{out_path} already holds records: pass --resume to continue that run "
-            "or --force to overwrite it"
+            f"{out_path} holds prompts that are not in {prompts_spec} "
+            f"(e.g. {sorted(strangers)[0]!r}): use another --out or --force"
         )
-    if had_records and force and not resume:
-        out_path.unlink()
-        had_records = False
-    if had_records:
-        result = read_records(out_path)
-        torn = result.torn_lines
-        models = {record.model for record in result.records}
-        if models - {model}:
-            raise OutputError(
-                f"{out_path} holds a run of {', '.join(sorted(models))}, not "
-                f"{model}: use another --out or --force"
-            )
-        strangers = {record.prompt_id for record in result.records} - ids
-        if strangers:
-            raise OutputError(
-                f"{out_path} holds prompts that are not in {prompts_spec} "
-                f"(e.g. {sorted(strangers)[0]!r}): use another --out or --force"
-            )
-        latest = {record.prompt_id: record for record in result.records}
-        done = {pid for pid, record in latest.items() if record.ok}
-        spent = sum((record.cost for record in result.records), Decimal(0))
-    return RunPlan(
-        prompts_spec, out_path, seed, len(ids), frozenset(done), torn, had_records, spent
-    )
+    done = frozenset(pid for pid, ok in latest_ok.items() if ok)
+    return RunPlan(prompts_spec, out_path, seed, total, done, torn, had_records, spent)
 
 
 @dataclass
@@ -170,14 +173,19 @@ async def execute_run(
 
 
 def compact(path: Path) -> None:
-    """Keep each prompt's latest record only, atomically."""
+    """Keep each prompt's latest record only, atomically; streams the file twice."""
     if not path.exists():
         return
-    records = read_records(path).records
-    latest: dict[str, Record] = {}
-    for record in records:
-        latest.pop(record.prompt_id, None)  # re-insert so the file ends in completion order
-        latest[record.prompt_id] = record
-    if len(latest) == len(records):
+    last_line: dict[str, int] = {}
+    lines = 0
+    for lines, (_, record) in enumerate(RecordFile(path).lines(), start=1):
+        last_line[record.prompt_id] = lines
+    if len(last_line) == lines:
         return
-    write_atomic(path, "".join(r.to_json() + "\n" for r in latest.values()))
+    # Each prompt's line stays where its latest record was: the file ends in completion order.
+    kept = (
+        raw
+        for number, (raw, record) in enumerate(RecordFile(path).lines(), start=1)
+        if last_line[record.prompt_id] == number
+    )
+    write_chunks_atomic(path, kept)

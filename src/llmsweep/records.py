@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -95,28 +95,46 @@ class ReadResult:
     torn_lines: int  # a last line cut by a crash or a second signal, ignored
 
 
-def read_records(path: Path) -> ReadResult:
-    """Read a records file. A torn *last* line is skipped and counted; any other bad line fails."""
-    records: list[Record] = []
-    torn = 0
-    try:
-        lines = path.read_bytes().split(b"\n")
-    except OSError as err:
-        raise InputError(str(path), f"cannot be read ({err.strerror})") from None
-    last = len(lines)
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
+class RecordFile:
+    """A records file read one line at a time, so that a million records never have to be in
+    memory at once. A torn *last* line is skipped and counted in ``torn_lines`` (known once the
+    file has been read to its end); any other bad line fails."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.torn_lines = 0
+
+    def lines(self) -> Iterator[tuple[bytes, Record]]:
+        """Each complete line (newline-terminated) with its record."""
+        self.torn_lines = 0
         try:
-            records.append(record_from_dict(json.loads(raw)))
-        except (ValueError, TypeError):
-            # The last line without a newline is what a kill mid-write leaves; anything else is
-            # damage we should not paper over.
-            if number == last:
-                torn += 1
-                continue
-            raise InputError(str(path), "not a valid record line", number) from None
-    return ReadResult(records, torn)
+            handle = self.path.open("rb")
+        except OSError as err:
+            raise InputError(str(self.path), f"cannot be read ({err.strerror})") from None
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = record_from_dict(json.loads(raw))
+                except (ValueError, TypeError):
+                    # Only the last line can lack its newline: that is what a kill mid-write
+                    # leaves. Anything else is damage we should not paper over.
+                    if not raw.endswith(b"\n"):
+                        self.torn_lines += 1
+                        continue
+                    raise InputError(str(self.path), "not a valid record line", number) from None
+                yield (raw if raw.endswith(b"\n") else raw + b"\n"), record
+
+    def __iter__(self) -> Iterator[Record]:
+        return (record for _, record in self.lines())
+
+
+def read_records(path: Path) -> ReadResult:
+    """Read a whole records file into memory (see ``RecordFile`` to stream one)."""
+    file = RecordFile(path)
+    records = list(file)
+    return ReadResult(records, file.torn_lines)
 
 
 def iter_latest(records: list[Record]) -> Iterator[Record]:
@@ -189,10 +207,20 @@ def append_line(path: Path, text: str) -> None:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file so readers see the old or the new content, never a half."""
+    write_chunks_atomic(path, [text.encode("utf-8")])
+
+
+def write_chunks_atomic(path: Path, chunks: Iterable[bytes]) -> None:
+    """``write_atomic`` from chunks made as they are written (a file larger than memory)."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        partial.write_text(text, encoding="utf-8")
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
         partial.replace(path)
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise OutputError(f"{path}: write failed ({err.strerror})") from None
+    except BaseException:  # the chunks' source failed: leave the old file as it was
+        partial.unlink(missing_ok=True)
+        raise

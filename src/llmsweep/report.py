@@ -21,7 +21,6 @@ Meta keys read (all optional; a missing key shows as "none" or drops what depend
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -31,7 +30,7 @@ from typing import Any
 from llmsweep.charts import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.errors import OutputError
 from llmsweep.recommend import Recommendation, cost_comparison, recommend
-from llmsweep.records import Record, write_atomic
+from llmsweep.records import Record, write_atomic, write_chunks_atomic
 from llmsweep.report_content import (
     Table,
     about,
@@ -125,17 +124,6 @@ def _client_bound(meta: Mapping[str, Any]) -> dict[tuple[str, int], bool]:
     return flagged
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """``records.write_atomic`` for binary files (PNG): readers see old or new, never a half."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError as err:
-        partial.unlink(missing_ok=True)
-        raise OutputError(f"{path}: write failed ({err.strerror})") from None
-
-
 def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, Any]) -> list[Path]:
     """Write summary.json, summary.csv, charts/*.png and *.svg, report.md and report.html.
 
@@ -163,7 +151,7 @@ def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, An
     png_bytes: dict[str, bytes] = {}
     for name, figure in figures.items():
         png_bytes[name] = figure_bytes(figure, "png")
-        _write_bytes_atomic(chart_dir / f"{name}.png", png_bytes[name])
+        write_chunks_atomic(chart_dir / f"{name}.png", [png_bytes[name]])
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
     chart_files = {name: f"charts/{name}.png" for name in figures}
