@@ -107,3 +107,19 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
     assert len(keys) == len(set(keys)) == 180  # every prompt of every cell ok exactly once
     assert final[: len(first)] == first  # what was there is untouched
     assert (out / "report.html").exists()
+
+
+def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    # About $0.0003 per gpt-4o prompt at most (20 output tokens): $0.002 stops inside level 1.
+    args = (*SWEEP[:4], "--concurrency", "2", *SWEEP[-2:], "--max-tokens", "20")
+    stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.002")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped early (budget)" in stopped.stderr
+    report = (out / "report.md").read_text()
+    assert "The sweep did not finish: gpt-4o @ 1, gpt-4o @ 2 lack records" in report
+    # A resume may raise the budget (nothing else): that is how a budget stop is finished.
+    finished = llmsweep(*args, "--out-dir", str(out), "--max-cost", "1", "--resume")
+    assert finished.returncode == 0, finished.stderr
+    assert "did not finish" not in (out / "report.md").read_text()
+    assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 2

@@ -235,6 +235,14 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> l
             f"This is a {simulated_label(meta)}: timings come from the simulator's model of the "
             f"API, not the API; rerun against the real endpoint before relying on them."
         )
+    missing = _unfinished_levels(levels, meta.get("config") or {})
+    if missing:
+        warnings.append(
+            f"The sweep did not finish: {', '.join(missing)} "
+            f"{'lacks' if len(missing) == 1 else 'lack'} records (stopped by the budget, an "
+            "interrupt or an error), so the results above cover what finished. Rerun the same "
+            "command with --resume to complete it; finished prompts are not sent again."
+        )
     if not levels:
         return warnings
     fewest = min(level.prompts_per_cell for level in levels)
@@ -260,6 +268,21 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> l
             f"a price to compare costs."
         )
     return warnings
+
+
+def _unfinished_levels(levels: Sequence[LevelSummary], config: Mapping[str, Any]) -> list[str]:
+    """ "model @ level" for each configured level with fewer records than prompts x repeats."""
+    models, wanted = config.get("models"), config.get("levels")
+    prompts, repeats = config.get("prompt_count"), config.get("repeats") or 1
+    if not (isinstance(models, list) and isinstance(wanted, list) and isinstance(prompts, int)):
+        return []  # an older or partial meta.json: nothing to compare against
+    have = {(level.model, level.concurrency): level.requests for level in levels}
+    return [
+        f"{model} @ {level}"
+        for model in models
+        for level in wanted
+        if have.get((model, level), 0) < prompts * repeats
+    ]
 
 
 def simulated_label(meta: Mapping[str, Any]) -> str:

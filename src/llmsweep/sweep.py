@@ -116,7 +116,7 @@ def prepare_out_dir(
                 f"{out_dir} already holds a sweep: pass --resume to continue it "
                 "or --force to overwrite it"
             )
-        if old.get("config") != json.loads(json.dumps(meta["config"])):  # tuples -> lists
+        if _measured(old.get("config") or {}) != _measured(meta["config"]):
             raise OutputError(
                 f"{out_dir} holds a sweep with another configuration: --resume "
                 "needs the same arguments (or use --force / another --out-dir)"
@@ -136,6 +136,14 @@ def prepare_out_dir(
                 state.ok_ids.setdefault(key, set()).add(record.prompt_id)
     write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return state
+
+
+def _measured(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as JSON (tuples -> lists), less what a resume may change: the budget, which
+    after a budget stop is exactly what must be raised to finish."""
+    plain: dict[str, Any] = json.loads(json.dumps(config))
+    plain.pop("max_cost_usd", None)
+    return plain
 
 
 def build_meta(
