@@ -179,11 +179,14 @@ def harness_intro(meta: Mapping[str, Any]) -> str:
 
 def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Table | None:
     """Per cell: the client's CPU, event-loop lag, dispatch lag, and the self-check's verdict."""
-    by_key = {(cell.model, cell.concurrency, cell.repeat): cell for cell in cells}
+    lines = {
+        (str(line["model"]), int(line["concurrency"]), int(line["repeat"])): line
+        for line in meta.get("harness") or []
+    }
     rows = []
-    for line in meta.get("harness") or []:
-        cell = by_key.get((str(line["model"]), int(line["concurrency"]), int(line["repeat"])))
-        if cell is None:
+    for cell in cells:  # in (model, concurrency, repeat) order
+        line = lines.get((cell.model, cell.concurrency, cell.repeat))
+        if line is None:
             continue
         measured = HarnessMeasurement.from_dict(line)
         lag_ms = cell.dispatch_lag_p95_s
