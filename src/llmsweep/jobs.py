@@ -56,8 +56,8 @@ def plan_run(
 
     With ``context_window``, a prompt whose input alone exceeds it fails the plan: the API
     would refuse it anyway, and it is better to learn that before paying for the others.
-    Both files are streamed: memory grows with the records already in ``out_path`` (their
-    ids), never with the number of prompts.
+    Both files are streamed: what is kept is the ids of the records already in ``out_path``
+    (and, for a prompt file, the ids its duplicate check has seen), never the prompts.
     """
     had_records = out_path.exists() and out_path.stat().st_size > 0
     if had_records and not (resume or force):
