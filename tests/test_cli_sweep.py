@@ -111,15 +111,32 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
 
 def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    # About $0.0003 per gpt-4o prompt at most (20 output tokens): $0.002 stops inside level 1.
-    args = (*SWEEP[:4], "--concurrency", "2", *SWEEP[-2:], "--max-tokens", "20")
-    stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.002")
+    # Demo prompts ask up to 350 output tokens (at most about $0.004 each): $0.02 stops in level 1.
+    args = (*SWEEP[:4], "--concurrency", "2", *SWEEP[-2:])
+    stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.02")
     assert stopped.returncode == 0, stopped.stderr
-    assert "stopped early (budget)" in stopped.stderr
+    assert "stopped early (budget)" in stopped.stderr and "Raise --max-cost" in stopped.stderr
     report = (out / "report.md").read_text()
-    assert "The sweep did not finish: gpt-4o @ 1, gpt-4o @ 2 lack records" in report
+    recorded = len((out / "records.jsonl").read_text().splitlines())
+    assert 0 < recorded < 36  # it stopped inside level 1
+    assert (
+        f"The sweep did not finish: gpt-4o @ 1 ({recorded} of 36 prompts), gpt-4o @ 2 (not run). "
+        "The --max-cost budget ran out: raise --max-cost" in report
+    )
     # A resume may raise the budget (nothing else): that is how a budget stop is finished.
     finished = llmsweep(*args, "--out-dir", str(out), "--max-cost", "1", "--resume")
     assert finished.returncode == 0, finished.stderr
     assert "did not finish" not in (out / "report.md").read_text()
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 2
+
+
+def test_a_budget_with_several_processes_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r"
+    refused = llmsweep(*SWEEP, "--processes", "2", "--max-cost", "1", "--out-dir", str(out))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "llmsweep: error: --max-cost needs one process: a budget cannot be split safely"
+    ]
+    assert not out.exists()

@@ -235,13 +235,16 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> l
             f"This is a {simulated_label(meta)}: timings come from the simulator's model of the "
             f"API, not the API; rerun against the real endpoint before relying on them."
         )
-    missing = _unfinished_levels(levels, meta.get("config") or {})
-    if missing:
+    unfinished = unfinished_levels(levels, meta.get("config") or {})
+    if unfinished:
+        how = _RESUME_ADVICE.get(str(meta.get("stopped")), _RESUME_ADVICE["interrupted"])
+        parts = [
+            f"{model} @ {level} ({f'{have} of {want} prompts' if have else 'not run'})"
+            for model, level, have, want in unfinished
+        ]
         warnings.append(
-            f"The sweep did not finish: {', '.join(missing)} "
-            f"{'lacks' if len(missing) == 1 else 'lack'} records (stopped by the budget, an "
-            "interrupt or an error), so the results above cover what finished. Rerun the same "
-            "command with --resume to complete it; finished prompts are not sent again."
+            f"The sweep did not finish: {', '.join(parts)}. {how}; prompts already done are not "
+            "sent again. Until then each verdict covers only the levels that ran."
         )
     if not levels:
         return warnings
@@ -270,15 +273,27 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> l
     return warnings
 
 
-def _unfinished_levels(levels: Sequence[LevelSummary], config: Mapping[str, Any]) -> list[str]:
-    """ "model @ level" for each configured level with fewer records than prompts x repeats."""
+_RESUME_ADVICE = {
+    "budget": "The --max-cost budget ran out: raise --max-cost and rerun the same command with "
+    "--resume",
+    "interrupted": "Rerun the same command with --resume to complete it",
+    "auth": "The server rejected the API key: fix the key, then rerun the same command with "
+    "--resume",
+}
+
+
+def unfinished_levels(
+    levels: Sequence[LevelSummary], config: Mapping[str, Any]
+) -> list[tuple[str, int, int, int]]:
+    """(model, level, prompts recorded, prompts wanted) for each configured level that has
+    fewer records than prompts x repeats: a sweep stopped early."""
     models, wanted = config.get("models"), config.get("levels")
     prompts, repeats = config.get("prompt_count"), config.get("repeats") or 1
     if not (isinstance(models, list) and isinstance(wanted, list) and isinstance(prompts, int)):
         return []  # an older or partial meta.json: nothing to compare against
     have = {(level.model, level.concurrency): level.requests for level in levels}
     return [
-        f"{model} @ {level}"
+        (model, level, have.get((model, level), 0), prompts * repeats)
         for model in models
         for level in wanted
         if have.get((model, level), 0) < prompts * repeats

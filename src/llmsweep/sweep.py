@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +62,8 @@ class SweepConfig:
     def __post_init__(self) -> None:
         if not self.models:
             raise UsageError("--model: give at least one model")
+        if self.processes > 1 and self.max_cost_usd is not None:
+            raise UsageError("--max-cost needs one process: a budget cannot be split safely")
         if not self.levels or min(self.levels) < 1:
             raise UsageError("--concurrency: levels must be positive integers")
         if self.repeats < 1:
@@ -134,7 +136,7 @@ def prepare_out_dir(
             if record.ok:
                 key = (record.model, record.concurrency, record.repeat)
                 state.ok_ids.setdefault(key, set()).add(record.prompt_id)
-    write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    _write_meta(out_dir, meta)
     return state
 
 
@@ -223,8 +225,20 @@ async def run_sweep(
             line = {"model": model, "concurrency": level, "repeat": repeat, **measured.to_dict()}
             append_line(harness_path, json.dumps(line, sort_keys=True))
             if runner.progress.stopped is not None:
+                _note_stop(out_dir, runner.progress.stopped)
                 return runner.progress.stopped
     return None
+
+
+def _note_stop(out_dir: Path, reason: str) -> None:
+    """Record in meta.json why the sweep stopped early, for the report's advice; a resume
+    writes meta.json afresh, without it."""
+    meta = json.loads((out_dir / "meta.json").read_text("utf-8"))
+    _write_meta(out_dir, {**meta, "stopped": reason})
+
+
+def _write_meta(out_dir: Path, meta: Mapping[str, Any]) -> None:
+    write_atomic(out_dir / "meta.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def client_bound_levels(

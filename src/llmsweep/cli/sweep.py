@@ -207,9 +207,15 @@ def sweep(
         sys.exit(130)
     paths = render_report(folder)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    if stopped is not None:
+    if stopped == "budget":
         err(
-            f"llmsweep: sweep stopped early ({stopped}); the report covers finished cells. "
+            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more request at "
+            "its max tokens; the report covers what finished. Raise --max-cost in:\n  "
+            f"{resume_cmd}"
+        )
+    elif stopped is not None:
+        err(
+            f"llmsweep: sweep stopped early ({stopped}); the report covers what finished. "
             f"Continue with:\n  {resume_cmd}"
         )
         if stopped == "auth":
