@@ -152,7 +152,7 @@ def test_estimate_table_says_estimate_source_and_date() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "ESTIMATES" in result.stdout
-    assert "genai-prices" in result.stdout and "prices in effect on" in result.stdout
+    assert "genai-prices" in result.stdout and "as in effect on" in result.stdout
     assert "Tokens for claude-sonnet-4-5 are an estimate" in result.stdout
 
 

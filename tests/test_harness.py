@@ -73,7 +73,12 @@ def test_threshold_is_adjustable_and_reasons_say_why() -> None:
     lag_reason, cpu_reason = client_bound_reasons(measurement, 0.2)
     assert "11.0 ms" in lag_reason and "5%" in lag_reason and "200.0 ms" in lag_reason
     assert "95%" in cpu_reason
-    assert "--client http" in remedy() and "--processes" in remedy()
+    assert remedy("openai", 8) == (
+        "use the lean client (--client http), a lower level, more processes (--processes N), "
+        "or read its numbers as lower bounds"
+    )
+    assert "--client http" not in remedy("http", 8)  # already in use
+    assert remedy("http", 1) == "read its numbers as lower bounds"  # nothing lower or to split
 
 
 def test_measurement_round_trips_through_json() -> None:

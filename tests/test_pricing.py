@@ -170,7 +170,7 @@ def test_bad_token_counts_are_usage_errors(pricer: Pricer) -> None:
 def test_data_date_names_the_package_version(pricer: Pricer) -> None:
     text = pricer.data_date()
     assert f"genai-prices {genai_prices.__version__}" in text
-    assert "records no date for its data" in text
+    assert "carries no date of its own" in text
     assert "2026-11-25" in text
 
 

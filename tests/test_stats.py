@@ -19,9 +19,9 @@ from llmsweep.recommend import (
     cost_comparison,
     format_usd,
     recommend,
-    sweep_warnings,
 )
 from llmsweep.records import Record
+from llmsweep.report_warnings import sweep_warnings
 from llmsweep.stats import (
     CSV_COLUMNS,
     SUMMARY_SCHEMA_VERSION,

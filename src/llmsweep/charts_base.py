@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from llmsweep.recommend import simulated_label
+from llmsweep.report_warnings import simulated_label
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType

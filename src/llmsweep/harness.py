@@ -243,6 +243,10 @@ def client_bound(
     return bool(reasons)
 
 
-def remedy() -> str:
-    """What to do about a client-bound cell."""
-    return "use the lean client (--client http), a lower level, or more processes (--processes N)"
+def remedy(client: str, level: int) -> str:
+    """What to do about a client-bound cell at ``level`` measured with ``client``."""
+    options = [] if client == "http" else ["use the lean client (--client http)"]
+    if level > 1:  # one request at a time can neither go lower nor be split over processes
+        options += ["a lower level", "more processes (--processes N)"]
+    options.append("read its numbers as lower bounds")
+    return ", ".join(options[:-1]) + f", or {options[-1]}" if len(options) > 1 else options[0]

@@ -162,8 +162,8 @@ class Pricer:
 
     def data_date(self) -> str:
         return (
-            f"prices in effect on {self._at.date()} in genai-prices {genai_prices.__version__}'s "
-            "bundled data (the package records no date for its data)"
+            f"as in effect on {self._at.date()} (the run's date) in genai-prices "
+            f"{genai_prices.__version__}'s bundled data, which carries no date of its own"
         )
 
     def source_summary(self, models: Sequence[str]) -> str:

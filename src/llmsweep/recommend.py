@@ -7,15 +7,13 @@ most the remaining ``1 - fraction`` of throughput and usually costs more retries
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from llmsweep.harness import remedy
 from llmsweep.stats import LevelSummary, per_1k_prompts_usd
 
-MIN_PROMPTS_PER_CELL = 20
 MAX_WALL_SPREAD = 0.2
 
 
@@ -31,7 +29,7 @@ class Recommendation:
     model: str
     level: int | None  # None when no level met the thresholds
     explanation: str
-    warnings: tuple[str, ...]  # about this model; run-wide ones come from sweep_warnings
+    warnings: tuple[str, ...]  # about this model; run-wide: report_warnings.sweep_warnings
 
 
 def format_usd(value: Decimal) -> str:
@@ -81,11 +79,14 @@ def recommend(
     fraction: float = 0.9,
     max_failure_rate: float = 0.01,
     max_429_rate: float = 0.05,
+    client: str = "openai",
 ) -> list[Recommendation]:
-    """One recommendation per model, sorted by model name."""
+    """One recommendation per model, sorted by model name; ``client`` (the sweep's --client)
+    tailors the remedy for client-bound levels."""
     limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
     return [
-        _recommend_model(model, rows, limits) for model, rows in levels_by_model(levels).items()
+        _recommend_model(model, rows, limits, client)
+        for model, rows in levels_by_model(levels).items()
     ]
 
 
@@ -96,13 +97,15 @@ def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
     )
 
 
-def _recommend_model(model: str, rows: list[LevelSummary], limits: _Thresholds) -> Recommendation:
+def _recommend_model(
+    model: str, rows: list[LevelSummary], limits: _Thresholds, client: str
+) -> Recommendation:
     best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
     floor_rps = limits.fraction * best.throughput_rps
     chosen = next(
         (row for row in rows if row.throughput_rps >= floor_rps and _reliable(row, limits)), None
     )
-    warnings = _model_warnings(model, rows)
+    warnings = _model_warnings(model, rows, client)
     if chosen is None:
         warnings.append(_no_level_warning(model, rows, best, limits))
         return Recommendation(
@@ -203,7 +206,7 @@ def _no_level_warning(
     )
 
 
-def _model_warnings(model: str, rows: list[LevelSummary]) -> list[str]:
+def _model_warnings(model: str, rows: list[LevelSummary], client: str) -> list[str]:
     warnings = []
     noisy = [row for row in rows if row.repeats > 1 and row.wall_s_spread > MAX_WALL_SPREAD]
     if noisy:
@@ -216,97 +219,14 @@ def _model_warnings(model: str, rows: list[LevelSummary]) -> list[str]:
     if bound:
         warnings.append(
             f"{model}: at concurrency {_join_levels(bound)} this machine, not the API, was the "
-            f"bottleneck (event-loop lag or CPU), so those levels understate the API: "
-            f"{remedy()}, or read them as lower bounds."
+            f"bottleneck (dispatch lag, event-loop lag or CPU), so those levels understate the "
+            f"API: {remedy(client, min(row.concurrency for row in bound))}."
         )
     return warnings
 
 
 def _join_levels(rows: Sequence[LevelSummary]) -> str:
     return ", ".join(str(row.concurrency) for row in rows)
-
-
-def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> list[str]:
-    """Warnings about the whole run: simulated target, too few prompts or repeats, estimates."""
-    warnings = []
-    target = meta.get("target") or {}
-    if target.get("kind") == "simulator":
-        warnings.append(
-            f"This is a {simulated_label(meta)}: timings come from the simulator's model of the "
-            f"API, not the API; rerun against the real endpoint before relying on them."
-        )
-    unfinished = unfinished_levels(levels, meta.get("config") or {})
-    if unfinished:
-        how = _RESUME_ADVICE.get(str(meta.get("stopped")), _RESUME_ADVICE["interrupted"])
-        parts = [
-            f"{model} @ {level} ({f'{have} of {want} prompts' if have else 'not run'})"
-            for model, level, have, want in unfinished
-        ]
-        warnings.append(
-            f"The sweep did not finish: {', '.join(parts)}. {how}; prompts already done are not "
-            "sent again. Until then each verdict covers only the levels that ran."
-        )
-    if not levels:
-        return warnings
-    fewest = min(level.prompts_per_cell for level in levels)
-    if fewest < MIN_PROMPTS_PER_CELL:
-        warnings.append(
-            f"Only {fewest} prompts per cell: tail percentiles and throughput are noisy; use "
-            f"--sample or more prompts (at least {MIN_PROMPTS_PER_CELL})."
-        )
-    if max(level.repeats for level in levels) == 1:
-        warnings.append(
-            "Each level ran once, so run-to-run noise is unknown; add --repeats 3 to measure it."
-        )
-    estimated = sum(level.usage_estimated for level in levels)
-    if estimated:
-        warnings.append(
-            f"{estimated} prompts got no token usage from the API; their tokens and cost are "
-            f"local estimates, so treat those costs as approximate."
-        )
-    unpriced = sorted({level.model for level in levels if level.unpriced})
-    if unpriced:
-        warnings.append(
-            f"No price was known for {', '.join(unpriced)}; those prompts count as $0, so supply "
-            f"a price to compare costs."
-        )
-    return warnings
-
-
-_RESUME_ADVICE = {
-    "budget": "The --max-cost budget ran out: raise --max-cost and rerun the same command with "
-    "--resume",
-    "interrupted": "Rerun the same command with --resume to complete it",
-    "auth": "The server rejected the API key: fix the key, then rerun the same command with "
-    "--resume",
-}
-
-
-def unfinished_levels(
-    levels: Sequence[LevelSummary], config: Mapping[str, Any]
-) -> list[tuple[str, int, int, int]]:
-    """(model, level, prompts recorded, prompts wanted) for each configured level that has
-    fewer records than prompts x repeats: a sweep stopped early."""
-    models, wanted = config.get("models"), config.get("levels")
-    prompts, repeats = config.get("prompt_count"), config.get("repeats") or 1
-    if not (isinstance(models, list) and isinstance(wanted, list) and isinstance(prompts, int)):
-        return []  # an older or partial meta.json: nothing to compare against
-    have = {(level.model, level.concurrency): level.requests for level in levels}
-    return [
-        (model, level, have.get((model, level), 0), prompts * repeats)
-        for model in models
-        for level in wanted
-        if have.get((model, level), 0) < prompts * repeats
-    ]
-
-
-def simulated_label(meta: Mapping[str, Any]) -> str:
-    """'simulated target (profile X, latency scale Y)' from ``meta["target"]``."""
-    target = meta.get("target") or {}
-    return (
-        f"simulated target (profile {target.get('profile') or 'per model'}, "
-        f"latency scale {target.get('latency_scale', 'unknown')})"
-    )
 
 
 def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:

@@ -35,14 +35,13 @@ from llmsweep.report_content import (
     Table,
     about,
     failure_examples,
-    harness_intro,
-    harness_table,
     subtitle,
     summary_table,
     title,
     verdicts,
     warnings,
 )
+from llmsweep.report_harness import harness_intro, harness_table
 from llmsweep.report_html import render_html as render_html
 from llmsweep.stats import (
     CellSummary,
@@ -132,7 +131,7 @@ def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, An
     """
     cells = summarize_cells(records)
     levels = summarize_levels(cells, meta, _client_bound(meta))
-    recommendations = recommend(levels)
+    recommendations = recommend(levels, client=str((meta.get("config") or {}).get("client")))
     figures = build_charts(levels, recommendations, meta)
     chart_dir = out_dir / "charts"
     try:

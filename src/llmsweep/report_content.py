@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmsweep.harness import CPU_BUSY, LAG_THRESHOLD, HarnessMeasurement, client_bound_reasons
 from llmsweep.recommend import (
     Recommendation,
     format_pct,
@@ -19,13 +18,12 @@ from llmsweep.recommend import (
     format_usd,
     levels_by_model,
     model_cost_per_1k_usd,
-    simulated_label,
-    sweep_warnings,
 )
+from llmsweep.report_warnings import simulated_label, sweep_warnings
 from llmsweep.stats import PERCENTILE_METHOD, SUMMARY_SCHEMA_VERSION, CellSummary, LevelSummary
 
 _TIMES = "\N{MULTIPLICATION SIGN}"
-_DASH = "\N{EN DASH}"  # ranges, and "no value" in the table
+DASH = "\N{EN DASH}"  # ranges, and "no value" in the table
 _MAX_FAILURE_EXAMPLES = 12
 _MAX_ERROR_CHARS = 160
 
@@ -81,17 +79,17 @@ def warnings(
     return [*sweep_warnings(levels, meta), *(w for rec in recommendations for w in rec.warnings)]
 
 
-def _seconds(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     if value is None:
-        return _DASH
+        return DASH
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
 
 def _wall(level: LevelSummary) -> str:
     if level.repeats == 1:
-        return _seconds(level.wall_s)
-    low, high = _seconds(level.wall_s_min), _seconds(level.wall_s_max)
-    return f"{_seconds(level.wall_s)} ({low}{_DASH}{high})"
+        return seconds(level.wall_s)
+    low, high = seconds(level.wall_s_min), seconds(level.wall_s_max)
+    return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
 
 
 def summary_table(
@@ -103,7 +101,7 @@ def summary_table(
     headers = [
         "model",
         "concurrency",
-        f"wall s (min{_DASH}max)",
+        f"wall s (min{DASH}max)",
         "speedup",
         "efficiency",
         "req/s",
@@ -125,15 +123,15 @@ def summary_table(
             level.model,
             str(level.concurrency),
             _wall(level),
-            f"{level.speedup:.2f}{_TIMES}" if level.speedup is not None else _DASH,
-            format_pct(level.efficiency) if level.efficiency is not None else _DASH,
+            f"{level.speedup:.2f}{_TIMES}" if level.speedup is not None else DASH,
+            format_pct(level.efficiency) if level.efficiency is not None else DASH,
             format_rps(level.throughput_rps),
             f"{level.output_tokens_per_s:.0f}",
-            _seconds(level.latency_p50_s),
-            _seconds(level.latency_p95_s),
-            _seconds(level.latency_p99_s),
+            seconds(level.latency_p50_s),
+            seconds(level.latency_p95_s),
+            seconds(level.latency_p99_s),
         ]
-        row += [_seconds(level.ttft_p50_s), _seconds(level.ttft_p95_s)] if with_ttft else []
+        row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s)] if with_ttft else []
         row += [
             f"{level.failed} ({format_pct(level.failure_rate)})",
             f"{level.rate_limited} ({format_pct(level.rate_limited_rate)})",
@@ -163,68 +161,6 @@ def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
         return None
     headers = ("model", "concurrency", "repeat", "prompt id", "status", "last error")
     return Table(headers, tuple(rows[:_MAX_FAILURE_EXAMPLES]))
-
-
-def harness_intro(meta: Mapping[str, Any]) -> str:
-    config = meta.get("config") or {}
-    processes = config.get("processes") or 1
-    return (
-        f"What the client on this machine cost in each cell (--client "
-        f"{config.get('client', 'openai')}, {processes} process{'es' if processes > 1 else ''}"
-        f"; measured). A cell is client-bound when the dispatch-lag or event-loop-lag p95 is "
-        f"over {LAG_THRESHOLD:.0%} of its median latency, or the client used {CPU_BUSY:.0%} of "
-        "a CPU core or more: its numbers then show this machine's limit, not the API's."
-    )
-
-
-def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Table | None:
-    """Per cell: the client's CPU, event-loop lag, dispatch lag, and the self-check's verdict."""
-    lines = {
-        (str(line["model"]), int(line["concurrency"]), int(line["repeat"])): line
-        for line in meta.get("harness") or []
-    }
-    rows = []
-    for cell in cells:  # in (model, concurrency, repeat) order
-        line = lines.get((cell.model, cell.concurrency, cell.repeat))
-        if line is None:
-            continue
-        measured = HarnessMeasurement.from_dict(line)
-        lag_ms = cell.dispatch_lag_p95_s
-        reasons = (
-            client_bound_reasons(
-                measured, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s
-            )
-            if cell.latency_p50_s is not None
-            else []
-        )
-        per_request = measured.cpu_s_per_request
-        rows.append(
-            (
-                cell.model,
-                str(cell.concurrency),
-                str(cell.repeat + 1),
-                _DASH if per_request is None else f"{per_request * 1000:.2f}",
-                format_pct(measured.cpu_share),
-                f"{measured.loop_lag.p95_s * 1000:.1f}",
-                _DASH if lag_ms is None else f"{lag_ms * 1000:.1f}",
-                _seconds(cell.latency_p50_s),
-                "yes: " + "; ".join(reasons) if reasons else "no",
-            )
-        )
-    if not rows:
-        return None
-    headers = (
-        "model",
-        "concurrency",
-        "repeat",
-        "client CPU ms / request",
-        "CPU share of a core",
-        "loop-lag p95 ms",
-        "dispatch-lag p95 ms",
-        "p50 s",
-        "client-bound",
-    )
-    return Table(headers, tuple(rows))
 
 
 def _plain(value: Any) -> str:
@@ -275,7 +211,7 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
         ("Config", _plain({key: value for key, value in config.items() if key != "seed"})),
         (
             "Prices",
-            f"{_plain(pricing.get('source'))} (data date {_plain(pricing.get('data_date'))})",
+            f"{_plain(pricing.get('source'))}; {_plain(pricing.get('data_date'))}",
         ),
         (
             "Measured",

@@ -17,14 +17,13 @@ from llmsweep.report_content import (
     Table,
     about,
     failure_examples,
-    harness_intro,
-    harness_table,
     subtitle,
     summary_table,
     title,
     verdicts,
     warnings,
 )
+from llmsweep.report_harness import harness_intro, harness_table
 from llmsweep.stats import CellSummary, LevelSummary
 
 _CSS = """

@@ -203,7 +203,7 @@ def run(
         if reasons:
             err(
                 f"llmsweep: warning: the client, not the API, may have set these numbers "
-                f"({'; '.join(reasons)}): {remedy()}"
+                f"({'; '.join(reasons)}): {remedy(client, concurrency)}"
             )
     if outcome.stopped == "auth":
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
