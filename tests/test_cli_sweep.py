@@ -64,7 +64,8 @@ def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
         str(out),
         "--resume",
     )
-    assert other.returncode == 1 and "another configuration" in other.stderr
+    assert other.returncode == 1
+    assert "another configuration (levels [1, 2, 4] -> [1, 8])" in other.stderr
     done_again = llmsweep(*SWEEP, "--out-dir", str(out), "--resume")
     assert done_again.returncode == 0, done_again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 3 * 2  # nothing re-sent

@@ -118,9 +118,15 @@ def prepare_out_dir(
                 f"{out_dir} already holds a sweep: pass --resume to continue it "
                 "or --force to overwrite it"
             )
-        if _measured(old.get("config") or {}) != _measured(meta["config"]):
+        before, now = _measured(old.get("config") or {}), _measured(meta["config"])
+        if before != now:
+            changed = ", ".join(
+                f"{key} {before.get(key)!r} -> {now.get(key)!r}"
+                for key in sorted(before.keys() | now.keys())
+                if before.get(key) != now.get(key)
+            )
             raise OutputError(
-                f"{out_dir} holds a sweep with another configuration: --resume "
+                f"{out_dir} holds a sweep with another configuration ({changed}): --resume "
                 "needs the same arguments (or use --force / another --out-dir)"
             )
         meta = {**meta, "created_at": old.get("created_at", meta.get("created_at"))}

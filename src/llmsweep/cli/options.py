@@ -108,7 +108,13 @@ engine_options = compose(
         help="Client-side tokens-per-minute limit "
         "(charges estimated prompt tokens + max tokens per attempt).",
     ),
-    click.option("--max-retries", type=click.IntRange(min=0), default=6, show_default=True),
+    click.option(
+        "--max-retries",
+        type=click.IntRange(min=0),
+        default=6,
+        show_default=True,
+        help="Retries per prompt after its first attempt (429s, 5xx, timeouts, cut streams).",
+    ),
     click.option(
         "--timeout",
         "timeout_s",

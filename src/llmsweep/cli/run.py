@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import sys
 from dataclasses import replace
 from decimal import Decimal
@@ -115,7 +116,10 @@ def run(
     )
     pricer = make_pricer([model], price_file, price_in, price_out)
     spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
-    out = out_path or Path(f"{Path(prompts).stem}.{model.replace('/', '_')}.jsonl")
+    # Only letters, digits, dot, dash and underscore: "synthetic:100:20:5" or "org/model" would
+    # make awkward (or, on Windows, invalid) file names.
+    name = re.sub(r"[^\w.-]", "_", f"{Path(prompts).stem}.{model}")
+    out = out_path or Path(f"{name}.jsonl")
     plan = plan_run(
         prompts,
         out,
