@@ -37,7 +37,9 @@ def test_default_output_name_is_safe_for_any_shell_or_file_system(tmp_path: Path
     done = llmsweep("run", "synthetic:3:20:5", "--model", "gpt-4o-mini", *FAST, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic_3_20_5.gpt-4o-mini.jsonl"]
-    assert len(lines(tmp_path / "synthetic_3_20_5.gpt-4o-mini.jsonl")) == 3
+    rows = lines(tmp_path / "synthetic_3_20_5.gpt-4o-mini.jsonl")
+    assert len(rows) == 3
+    assert [row["connect_s"] for row in rows] == [0.0] * 3  # connections opened beforehand
 
 
 def test_sigint_then_resume_gives_every_prompt_once_and_resends_nothing_ok(

@@ -21,13 +21,16 @@ class ProgressView:
     """done/total, requests/s, retries, 429s, errors, tokens and dollars so far."""
 
     def __init__(self) -> None:
+        console = Console(stderr=True)
+        if not console.is_terminal:  # a log or CI: no width to fit, so never cut a figure off
+            console = Console(stderr=True, width=200)
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.fields[detail]}"),
-            console=Console(stderr=True),
+            console=console,
         )
         self._task: TaskID | None = None
         self._counters = RunProgress()
@@ -41,10 +44,8 @@ class ProgressView:
         if self._task is None:
             return
         c = self._counters
-        elapsed = self._bar.tasks[-1].elapsed or 0.0
-        rate = c.done / elapsed if elapsed > 0 else 0.0
         detail = (
-            f"{rate:6.1f} req/s  retries {c.retries}  429s {c.rate_limited}  "
+            f"{c.ok_per_s:6.1f} ok req/s  retries {c.retries}  429s {c.rate_limited}  "
             f"failed {c.failed}  tokens {c.input_tokens + c.output_tokens:,}  "
             f"${c.cost_usd:.4f}"
         )

@@ -77,9 +77,22 @@ class RunProgress:
     stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
     paced_rpm: int | None = None  # limits adopted from the server's 429 headers (see _pace_to)
     paced_tpm: int | None = None
+    first_queued_s: float | None = None  # the records' own span, so that a live rate leaves
+    last_ended_s: float | None = None  # out start-up and warm-up, as the report's does
+
+    @property
+    def ok_per_s(self) -> float:
+        """Succeeded prompts per second over the records' span so far (the report's rate)."""
+        if self.first_queued_s is None or self.last_ended_s is None:
+            return 0.0
+        span_s = self.last_ended_s - self.first_queued_s
+        return self.ok / span_s if span_s > 0 else 0.0
 
     def add(self, record: Record) -> None:
         """Count a finished prompt (attempt counters are kept live by the engine itself)."""
+        if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
+            self.first_queued_s = record.queued_at_s
+        self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)
         self.done += 1
         self.ok += record.ok
         self.failed += not record.ok

@@ -172,6 +172,10 @@ def run(
             cost_fn = functools.partial(price, pricer, model)
             async with engines.open(settings, seed=seed, cost_fn=cost_fn) as runner:
                 runner_box.append(runner)
+                # As a sweep does: the run's own figures then show its steady state, not a
+                # burst of connects and first-use costs (and on a resume of a huge file it
+                # costs nothing worth mentioning).
+                await runner.warm_up()
                 with ProgressView() as view:
                     view.track(f"{model} c={concurrency}", plan.todo, runner.progress)
                     async with measure_harness() as harness_probe:
