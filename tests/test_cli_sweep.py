@@ -54,6 +54,7 @@ def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
     assert llmsweep(*SWEEP, "--out-dir", str(out)).returncode == 0
     refused = llmsweep(*SWEEP, "--out-dir", str(out))
     assert refused.returncode == 1 and "--resume" in refused.stderr
+    assert "estimated cost" not in refused.stderr  # refused before estimating or sending
     other = llmsweep(
         *SWEEP[:-4],
         "--concurrency",
@@ -66,6 +67,7 @@ def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
     )
     assert other.returncode == 1
     assert "another configuration (levels [1, 2, 4] -> [1, 8])" in other.stderr
+    assert "target:" not in other.stderr  # no simulator was started for it
     done_again = llmsweep(*SWEEP, "--out-dir", str(out), "--resume")
     assert done_again.returncode == 0, done_again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 3 * 2  # nothing re-sent

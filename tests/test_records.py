@@ -121,5 +121,8 @@ def test_plan_streams_both_files_and_still_checks_them(tmp_path: Path) -> None:
     assert plan.spent_usd == Decimal("0.00064")  # what both records already cost
     with pytest.raises(OutputError, match="holds prompts that are not in synthetic:1:10:5"):
         plan_run("synthetic:1:10:5", out, model="gpt-4o", seed=0, resume=True, force=False)
-    with pytest.raises(OutputError, match="holds a run of gpt-4o, not gpt-4o-mini"):
-        plan_run("synthetic:5:10:5", out, model="gpt-4o-mini", seed=0, resume=True, force=False)
+    for resume in (True, False):  # without --resume too: resuming would not help
+        with pytest.raises(OutputError, match="holds a run of gpt-4o, not gpt-4o-mini"):
+            plan_run(
+                "synthetic:5:10:5", out, model="gpt-4o-mini", seed=0, resume=resume, force=False
+            )

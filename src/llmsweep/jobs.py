@@ -61,6 +61,7 @@ def plan_run(
     """
     had_records = out_path.exists() and out_path.stat().st_size > 0
     if had_records and not (resume or force):
+        _refuse_another_model(out_path, model)
         raise OutputError(
             f"{out_path} already holds records: pass --resume to continue that run "
             "or --force to overwrite it"
@@ -107,6 +108,15 @@ def plan_run(
         )
     done = frozenset(pid for pid, ok in latest_ok.items() if ok)
     return RunPlan(prompts_spec, out_path, seed, total, done, torn, had_records, spent)
+
+
+def _refuse_another_model(out_path: Path, model: str) -> None:
+    """Say at once when an output holds another model's run: --resume could not continue it."""
+    first = next(iter(RecordFile(out_path)), None)
+    if first is not None and first.model != model:
+        raise OutputError(
+            f"{out_path} holds a run of {first.model}, not {model}: use another --out or --force"
+        )
 
 
 @dataclass

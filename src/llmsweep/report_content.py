@@ -241,9 +241,9 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
             "stand in when max_tokens was not set.",
         ),
         (
-            "Estimated",
-            f"cost = tokens x listed price; {usage}. Pre-run estimates (cost chart) come "
-            f"from the run metadata.",
+            "Cost",
+            f"actual = tokens the API reported x listed price; {usage}. Pre-run estimates "
+            "(cost chart: exact input tokens, output at max tokens) come from the run metadata.",
         ),
         ("Percentiles", PERCENTILE_METHOD),
     ]

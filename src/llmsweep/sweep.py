@@ -104,31 +104,44 @@ class SweepState:
     torn_lines: int = 0
 
 
+def check_out_dir(out_dir: Path, config: Mapping[str, Any], *, resume: bool, force: bool) -> None:
+    """Refuse a folder that holds a sweep this one would not continue; cheap, so callers run
+    it before estimating or sending anything."""
+    meta_path = out_dir / "meta.json"
+    if force or not meta_path.exists():
+        return
+    if not resume:
+        raise OutputError(
+            f"{out_dir} already holds a sweep: pass --resume to continue it "
+            "or --force to overwrite it"
+        )
+    try:
+        old = json.loads(meta_path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(str(meta_path), f"unreadable ({error})") from None
+    before, now = _measured(old.get("config") or {}), _measured(config)
+    if before != now:
+        changed = ", ".join(
+            f"{key} {before.get(key)!r} -> {now.get(key)!r}"
+            for key in sorted(before.keys() | now.keys())
+            if before.get(key) != now.get(key)
+        )
+        raise OutputError(
+            f"{out_dir} holds a sweep with another configuration ({changed}): --resume "
+            "needs the same arguments (or use --force / another --out-dir)"
+        )
+
+
 def prepare_out_dir(
     out_dir: Path, meta: dict[str, Any], *, resume: bool, force: bool
 ) -> SweepState:
     """Create or reopen the report folder; refuse one that holds a different sweep."""
+    check_out_dir(out_dir, meta["config"], resume=resume, force=force)
     meta_path = out_dir / "meta.json"
     records_path = out_dir / "records.jsonl"
     state = SweepState()
     if meta_path.exists() and not force:
         old = json.loads(meta_path.read_text("utf-8"))
-        if not resume:
-            raise OutputError(
-                f"{out_dir} already holds a sweep: pass --resume to continue it "
-                "or --force to overwrite it"
-            )
-        before, now = _measured(old.get("config") or {}), _measured(meta["config"])
-        if before != now:
-            changed = ", ".join(
-                f"{key} {before.get(key)!r} -> {now.get(key)!r}"
-                for key in sorted(before.keys() | now.keys())
-                if before.get(key) != now.get(key)
-            )
-            raise OutputError(
-                f"{out_dir} holds a sweep with another configuration ({changed}): --resume "
-                "needs the same arguments (or use --force / another --out-dir)"
-            )
         meta = {**meta, "created_at": old.get("created_at", meta.get("created_at"))}
     elif force:
         records_path.unlink(missing_ok=True)
@@ -146,7 +159,7 @@ def prepare_out_dir(
     return state
 
 
-def _measured(config: dict[str, Any]) -> dict[str, Any]:
+def _measured(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config as JSON (tuples -> lists), less what a resume may change: the budget, which
     after a budget stop is exactly what must be raised to finish."""
     plain: dict[str, Any] = json.loads(json.dumps(config))

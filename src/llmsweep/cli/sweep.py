@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from llmsweep.runner import Engine
 from llmsweep.sweep import (
     SweepConfig,
     build_meta,
+    check_out_dir,
     parse_levels,
     prepare_out_dir,
     render_report,
@@ -128,6 +130,12 @@ def sweep(
     pricer = make_pricer(list(config.models), price_file, price_in, price_out)
     spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
     chosen = select_prompts(config)
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    folder = out_dir or Path("reports") / f"{created[:19].replace(':', '')}-{Path(prompts).stem}"
+    # Before the estimate and any confirmation: a folder this sweep cannot continue is refused.
+    check_out_dir(
+        folder, {**asdict(config), "prompt_count": len(chosen)}, resume=resume, force=force
+    )
     rows = estimate_rows(
         chosen,
         list(config.models),
@@ -148,8 +156,6 @@ def sweep(
             abort=True,
             err=True,
         )
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    folder = out_dir or Path("reports") / f"{created[:19].replace(':', '')}-{Path(prompts).stem}"
     runners: list[Engine] = []
 
     async def main() -> str | None:
