@@ -17,6 +17,7 @@ from llmsweep.charts import (
     pareto_front,
     wall_time_chart,
 )
+from llmsweep.charts_cost import label_groups
 from llmsweep.recommend import recommend
 from llmsweep.records import Record
 from llmsweep.report import render_html, render_markdown, write_report
@@ -223,6 +224,15 @@ def test_svg_and_png_bytes_are_reproducible() -> None:
     assert png.startswith(b"\x89PNG") and png == figure_bytes(wall_time_chart(levels, META), "png")
     with pytest.raises(ValueError):
         figure_bytes(wall_time_chart(levels, META), "pdf")
+
+
+def test_labels_of_nearly_coincident_points_are_merged() -> None:
+    # The example sweep's gpt-4o levels 4-32: 2.13-2.14 s, $2.22-2.26 (a rounding key split
+    # them into two overprinted labels); level 2 and the other model stay apart.
+    points = [(2.13, 2.22), (2.14, 2.26), (2.12, 2.25), (2.54, 2.24), (2.13, 0.134)]
+    groups = label_groups(points, ["4", "8", "16", "2", "mini-4"])
+    assert [names for _, names in groups] == [["4", "8", "16"], ["2"], ["mini-4"]]
+    assert groups[0][0] == (2.13, 2.22)  # labelled at the group's first point
 
 
 def test_pareto_front_keeps_points_nothing_beats_on_both_axes() -> None:

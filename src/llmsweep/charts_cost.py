@@ -6,6 +6,7 @@ Costs are shown per 1k prompts so estimates (made for one pass over the prompt s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -84,6 +85,28 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
+def label_groups(
+    points: Sequence[tuple[float, float]], names: Sequence[str], *, within: float = 0.05
+) -> list[tuple[tuple[float, float], list[str]]]:
+    """Group points that lie within ``within`` (relative, on both log axes) of a group's first
+    point, so that their labels print once; groups in first-seen order."""
+    groups: list[tuple[tuple[float, float], list[str]]] = []
+    for point, name in zip(points, names, strict=True):
+        for anchor, members in groups:
+            if all(_near(a, b, within) for a, b in zip(anchor, point, strict=True)):
+                members.append(name)
+                break
+        else:
+            groups.append((point, [name]))
+    return groups
+
+
+def _near(a: float, b: float, within: float) -> bool:
+    if a <= 0 or b <= 0:
+        return a == b
+    return abs(math.log(a / b)) <= math.log1p(within)
+
+
 def tradeoff_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
     """Every (model, level) as wall time vs cost per 1k prompts; the Pareto front circled."""
     figure, (axes,) = new_figure()
@@ -97,14 +120,12 @@ def tradeoff_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> F
             label=model,
             zorder=3,
         )
-    # Levels that land on the same spot share one label ("4, 8") instead of overprinting.
-    labels: dict[tuple[str, str], tuple[tuple[float, float], list[str]]] = {}
-    for level, point in zip(levels, points, strict=True):
-        key = (f"{point[0]:.2g}", f"{point[1]:.2g}")
-        labels.setdefault(key, (point, []))[1].append(str(level.concurrency))
-    for point, names in labels.values():
+    # Levels that land on (nearly) the same spot share one label ("4, 8") instead of overprinting.
+    for point, names in label_groups(points, [str(level.concurrency) for level in levels]):
         text = ", ".join(dict.fromkeys(names))
-        axes.annotate(text, point, textcoords="offset points", xytext=(4, 4), fontsize=7)
+        # A long shared label sits higher, clear of a single neighbour's label beside it.
+        lift = 4 if len(names) == 1 else 10
+        axes.annotate(text, point, textcoords="offset points", xytext=(4, lift), fontsize=7)
     front = [points[index] for index in pareto_front(points)]
     axes.plot(
         [wall_s for wall_s, _ in front],
