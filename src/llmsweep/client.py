@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -20,8 +18,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from llmsweep import retry
 from llmsweep.errors import TargetError
-
-Clock = Callable[[], float]
+from llmsweep.wire import Clock, WireTimes, open_connections, sdk_tracing, trace_httpx_request
 
 
 @dataclass(frozen=True)
@@ -47,53 +44,6 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
-
-
-class WireTimes:
-    """When one attempt's request actually went out, as the HTTP library's tracing reports it.
-
-    The runner knows when it *allowed* a request to start; only the HTTP library knows when the
-    bytes were written. The gap, less any new connection's setup, is the client's own dispatch
-    lag (event loop, pool wait, request building): the part of a latency that is our fault.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._connecting_at: float | None = None
-        self.sent_at_s: float | None = None
-        self.connect_s = 0.0
-
-    def connecting(self) -> None:
-        self._connecting_at = self._clock()
-
-    def connected(self) -> None:
-        # Measured from the start of the connect each time a stage completes, so TLS after TCP
-        # extends the same figure rather than adding a second one.
-        if self._connecting_at is not None:
-            self.connect_s = self._clock() - self._connecting_at
-
-    def sent(self) -> None:
-        self.sent_at_s = self._clock()
-
-    async def httpcore_trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's ``trace`` extension: TCP connect, then TLS, then the request body."""
-        if event == "connection.connect_tcp.started":
-            self.connecting()
-        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.connected()
-        elif event.endswith(".send_request_body.complete"):
-            self.sent()
-
-
-# The attempt being sent in the current task: httpx's request hook finds its WireTimes here,
-# since the SDK gives no way to pass a per-request object down to httpcore's trace extension.
-_CURRENT_WIRE: ContextVar[WireTimes | None] = ContextVar("llmsweep_wire", default=None)
-
-
-async def _trace_request(request: httpx2.Request) -> None:
-    wire = _CURRENT_WIRE.get()
-    if wire is not None:
-        request.extensions["trace"] = wire.httpcore_trace
 
 
 def failed_attempt(
@@ -138,21 +88,6 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
-async def open_connections(connections: int, request: Callable[[], Awaitable[object]]) -> None:
-    """Open up to ``connections`` pooled connections by making that many requests at once.
-
-    A benchmark's warm-up, as load generators such as wrk do before their clock starts: a
-    cell's first requests would otherwise also pay for opening every connection at once (a
-    burst that costs a Python client about 0.3 ms of CPU per connection here, more with TLS).
-    Any answer opens the connection, so failures are ignored; a target that cannot be reached
-    says so in the run itself.
-    """
-    results = await asyncio.gather(*(request() for _ in range(connections)), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, Exception):
-            raise result  # a cancellation or an interrupt, not a failed warm-up request
-
-
 @dataclass(frozen=True)
 class _Usage:
     input_tokens: int | None = None
@@ -190,7 +125,7 @@ class OpenAITransport:
             max_retries=0,
             timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)),
             http_client=openai.DefaultAsyncHttpxClient(
-                limits=limits, event_hooks={"request": [_trace_request]}
+                limits=limits, event_hooks={"request": [trace_httpx_request]}
             ),
         )
 
@@ -205,11 +140,8 @@ class OpenAITransport:
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
     ) -> Attempt:
         wire = WireTimes(self._clock)
-        traced = _CURRENT_WIRE.set(wire)
-        try:
+        with sdk_tracing(wire):
             return await self._send(model, messages, max_tokens, stream, wire)
-        finally:
-            _CURRENT_WIRE.reset(traced)
 
     async def _send(
         self,

@@ -14,20 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 
 from llmsweep import retry
-from llmsweep.client import (
-    Attempt,
-    Clock,
-    WireTimes,
-    failed_attempt,
-    open_connections,
-    redact,
-)
+from llmsweep.client import Attempt, failed_attempt, redact
+from llmsweep.wire import Clock, WireTimes, aiohttp_tracing, open_connections
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
@@ -181,7 +174,7 @@ class HttpTransport:
                 "Accept": "application/json",
             },
             cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
-            trace_configs=[_wire_tracing()],
+            trace_configs=[aiohttp_tracing()],
         )
         return self._session
 
@@ -301,29 +294,6 @@ class HttpTransport:
             ended_at_s=self._clock(),
             wire=wire,
         )
-
-
-def _wire_tracing() -> aiohttp.TraceConfig:
-    """aiohttp's tracing, feeding each chat request's ``WireTimes`` (its ``trace_request_ctx``;
-    other requests, the warm-up's, carry none)."""
-
-    async def connecting(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
-            wire.connecting()
-
-    async def connected(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
-            wire.connected()
-
-    async def sent(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
-            wire.sent()  # the body's last chunk is the last one to fire
-
-    config = aiohttp.TraceConfig()
-    config.on_connection_create_start.append(connecting)
-    config.on_connection_create_end.append(connected)
-    config.on_request_chunk_sent.append(sent)
-    return config
 
 
 async def _read_events(response: aiohttp.ClientResponse, answer: _Answer) -> None:
