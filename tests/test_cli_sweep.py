@@ -143,3 +143,20 @@ def test_a_budget_with_several_processes_is_refused_before_anything_is_sent(
         "llmsweep: error: --max-cost needs one process: a budget cannot be split safely"
     ]
     assert not out.exists()
+
+
+def test_declining_the_confirmation_for_a_real_target_sends_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    # A real (non-simulated) target asks first; stdin at EOF declines. Port 9 is never reached.
+    declined = llmsweep(
+        *SWEEP,
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--out-dir",
+        str(out),
+        env={"OPENAI_API_KEY": "sk-test-key"},
+    )
+    assert declined.returncode == 1, declined.stderr
+    assert "spending up to about $0." in declined.stderr and "(estimate)?" in declined.stderr
+    assert declined.stderr.strip().endswith("llmsweep: aborted; nothing was sent")
+    assert not out.exists()

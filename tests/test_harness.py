@@ -21,6 +21,7 @@ from llmsweep.harness import (
     LoopLagMonitor,
     client_bound,
     client_bound_reasons,
+    combine,
     measure_harness,
     remedy,
 )
@@ -74,11 +75,34 @@ def test_threshold_is_adjustable_and_reasons_say_why() -> None:
     assert "11.0 ms" in lag_reason and "5%" in lag_reason and "200.0 ms" in lag_reason
     assert "95%" in cpu_reason
     assert remedy("openai", 8) == (
-        "use the lean client (--client http), a lower level, more processes (--processes N), "
-        "or read its numbers as lower bounds"
+        "use the lean client (--client http), lower the level or split it over processes "
+        "(--processes N); otherwise read the numbers as lower bounds"
     )
-    assert "--client http" not in remedy("http", 8)  # already in use
-    assert remedy("http", 1) == "read its numbers as lower bounds"  # nothing lower or to split
+    assert remedy("http", 8) == (
+        "lower the level or split it over processes (--processes N); otherwise read the "
+        "numbers as lower bounds"
+    )
+    assert remedy("openai", 1) == (
+        "use the lean client (--client http); otherwise read the numbers as lower bounds"
+    )
+    assert remedy("http", 1) == "read the numbers as lower bounds"  # nothing lower or to split
+
+
+def test_sessions_of_a_resumed_cell_combine() -> None:
+    # 100 requests over 10 s with 0.5 s of CPU, then 20 over 2 s with 0.7 s (a busier session):
+    # 1.2 s over 12 s is 10% of a core; the worse session's lag stands for both.
+    first = _measurement(lag_p95_s=0.001, cpu_s=0.5)
+    lag = LoopLag(samples=20, p50_s=0.002, p95_s=0.004, max_s=0.005, mean_s=0.003)
+    second = HarnessMeasurement(
+        requests=20, cpu_s=0.7, cpu_s_per_request=0.035, wall_s=2.0, loop_lag=lag
+    )
+    both = combine([first, second])
+    assert (both.requests, both.cpu_s, both.wall_s) == (120, pytest.approx(1.2), 12.0)
+    assert both.cpu_s_per_request == pytest.approx(0.01)
+    assert both.cpu_share == pytest.approx(0.1)
+    assert (both.loop_lag.samples, both.loop_lag.p95_s, both.loop_lag.max_s) == (120, 0.004, 0.005)
+    assert both.loop_lag.mean_s == pytest.approx((100 * 0 + 20 * 0.003) / 120)
+    assert combine([first]) == first
 
 
 def test_measurement_round_trips_through_json() -> None:

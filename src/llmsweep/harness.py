@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
@@ -146,6 +146,29 @@ class HarnessMeasurement:
         )
 
 
+def combine(parts: Sequence[HarnessMeasurement]) -> HarnessMeasurement:
+    """One cell measured over several sessions (a resumed sweep): times and counts add up; the
+    lag percentiles are the worst session's, since those of separate samples cannot be merged
+    exactly and the check should not lose a bad session in a good one."""
+    requests = sum(part.requests for part in parts)
+    cpu_s = math.fsum(part.cpu_s for part in parts)
+    samples = sum(part.loop_lag.samples for part in parts)
+    weighted = math.fsum(part.loop_lag.mean_s * part.loop_lag.samples for part in parts)
+    return HarnessMeasurement(
+        requests=requests,
+        cpu_s=cpu_s,
+        cpu_s_per_request=cpu_s / requests if requests else None,
+        wall_s=math.fsum(part.wall_s for part in parts),
+        loop_lag=LoopLag(
+            samples=samples,
+            p50_s=max(part.loop_lag.p50_s for part in parts),
+            p95_s=max(part.loop_lag.p95_s for part in parts),
+            max_s=max(part.loop_lag.max_s for part in parts),
+            mean_s=weighted / samples if samples else 0.0,
+        ),
+    )
+
+
 class HarnessProbe:
     """Yielded by ``measure_harness``; ``result()`` works inside the block or after it."""
 
@@ -245,8 +268,11 @@ def client_bound(
 
 def remedy(client: str, level: int) -> str:
     """What to do about a client-bound cell at ``level`` measured with ``client``."""
-    options = [] if client == "http" else ["use the lean client (--client http)"]
+    actions = [] if client == "http" else ["use the lean client (--client http)"]
     if level > 1:  # one request at a time can neither go lower nor be split over processes
-        options += ["a lower level", "more processes (--processes N)"]
-    options.append("read its numbers as lower bounds")
-    return ", ".join(options[:-1]) + f", or {options[-1]}" if len(options) > 1 else options[0]
+        actions += ["lower the level", "split it over processes (--processes N)"]
+    fallback = "read the numbers as lower bounds"
+    if not actions:
+        return fallback
+    listed = ", ".join(actions[:-1]) + (" or " if len(actions) > 1 else "") + actions[-1]
+    return f"{listed}; otherwise {fallback}"

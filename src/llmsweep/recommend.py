@@ -140,7 +140,7 @@ def _beyond(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
     level = chosen.concurrency
     higher = [row for row in rows if row.concurrency > level]
     if not higher:
-        return f"{level} is the highest level swept, so higher levels may still help"
+        return f"{level} is the highest level measured, so higher levels may still help"
     ceiling = chosen.ceiling_rps
     # Only claim the ceiling binds when throughput is near it; a throughput well above it means
     # the configured limits were not what bounded this run.
@@ -217,10 +217,11 @@ def _model_warnings(model: str, rows: list[LevelSummary], client: str) -> list[s
         )
     bound = [row for row in rows if row.client_bound]
     if bound:
+        those = "that level understates" if len(bound) == 1 else "those levels understate"
         warnings.append(
             f"{model}: at concurrency {_join_levels(bound)} this machine, not the API, was the "
-            f"bottleneck (dispatch lag, event-loop lag or CPU), so those levels understate the "
-            f"API: {remedy(client, min(row.concurrency for row in bound))}."
+            f"bottleneck (dispatch lag, event-loop lag or CPU), so {those} the API: "
+            f"{remedy(client, max(row.concurrency for row in bound))}."
         )
     return warnings
 

@@ -18,7 +18,12 @@ from typing import Any
 
 from llmsweep import __version__
 from llmsweep.errors import InputError, OutputError, UsageError
-from llmsweep.harness import HarnessMeasurement, client_bound_reasons, measure_harness
+from llmsweep.harness import (
+    HarnessMeasurement,
+    client_bound_reasons,
+    combine,
+    measure_harness,
+)
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import (
     Record,
@@ -241,8 +246,10 @@ async def run_sweep(
                         if on_record is not None:
                             on_record(record)
             measured = harness_of(runner, probe)
-            line = {"model": model, "concurrency": level, "repeat": repeat, **measured.to_dict()}
-            append_line(harness_path, json.dumps(line, sort_keys=True))
+            if measured.requests:  # a session that sent nothing measured nothing
+                line = {"model": model, "concurrency": level, "repeat": repeat}
+                line |= measured.to_dict()
+                append_line(harness_path, json.dumps(line, sort_keys=True))
             if runner.progress.stopped is not None:
                 _note_stop(out_dir, runner.progress.stopped)
                 return runner.progress.stopped
@@ -304,14 +311,18 @@ def render_report(out_dir: Path) -> list[Path]:
 
 
 def _read_harness(path: Path) -> list[dict[str, Any]]:
-    """Per-cell harness lines, the latest per cell (a resumed cell is measured again)."""
+    """One harness line per cell; a cell resumed over several sessions gets them combined."""
     if not path.exists():
         return []
-    latest: dict[tuple[object, ...], dict[str, Any]] = {}
+    sessions: dict[tuple[str, int, int], list[HarnessMeasurement]] = {}
     for number, text in enumerate(path.read_text("utf-8").splitlines(), start=1):
         try:
             line = json.loads(text)
-            latest[(line["model"], line["concurrency"], line["repeat"])] = line
+            key = (str(line["model"]), int(line["concurrency"]), int(line["repeat"]))
+            sessions.setdefault(key, []).append(HarnessMeasurement.from_dict(line))
         except (ValueError, KeyError, TypeError):
             raise InputError(str(path), "not a valid harness line", number) from None
-    return [latest[key] for key in sorted(latest, key=str)]
+    return [
+        {"model": key[0], "concurrency": key[1], "repeat": key[2], **combine(parts).to_dict()}
+        for key, parts in sorted(sessions.items())
+    ]

@@ -24,9 +24,9 @@ def cli() -> None:
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        err("llmsweep: aborted")
-        sys.exit(130)
+    except click.exceptions.Abort:  # a declined confirmation (or Ctrl-C / EOF at it)
+        err("llmsweep: aborted; nothing was sent")
+        sys.exit(1)
     except click.ClickException as error:
         # Usage errors from click: one line, naming the flag, exit 2.
         err(f"llmsweep: error: {error.format_message()}")

@@ -152,7 +152,7 @@ def sweep(
     if not spec.simulated and not yes:
         click.confirm(
             f"Send these requests to {public_url(spec.base_url or OPENAI_BASE_URL)}, "
-            f"spending up to about ${total_usd:.2f}?",
+            f"spending up to about ${total_usd:.4f} (estimate)?",
             abort=True,
             err=True,
         )
