@@ -112,7 +112,10 @@ def plan_run(
 
 def _refuse_another_model(out_path: Path, model: str) -> None:
     """Say at once when an output holds another model's run: --resume could not continue it."""
-    first = next(iter(RecordFile(out_path)), None)
+    try:
+        first = next(iter(RecordFile(out_path)), None)
+    except InputError:  # not records at all: the caller's "already holds records" says enough
+        return
     if first is not None and first.model != model:
         raise OutputError(
             f"{out_path} holds a run of {first.model}, not {model}: use another --out or --force"
