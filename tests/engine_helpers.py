@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import replace
 from decimal import Decimal
 
-from llmsweep.client import OpenAITransport, Transport
-from llmsweep.client_http import HttpTransport
+from llmsweep.client import Transport
 from llmsweep.prompts import Prompt, load_prompts
 from llmsweep.records import Record
 from llmsweep.runner import Runner, RunSettings
 from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
+from llmsweep.target import make_transport
 from llmsweep.tokens import tokenizer_for
 
 FIXED = BUILTIN_PROFILES["fixed"]
-# Every engine test runs over both transports: they must give the engine the same attempts.
-TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
-    "openai": OpenAITransport,
-    "http": HttpTransport,
-}
 
 
 def fixed_profile(
@@ -54,12 +48,13 @@ def make_runner(
     api_key: str = "sk-test",
     transport_kind: str = "openai",
 ) -> tuple[Runner, Transport]:
-    transport = TRANSPORTS[transport_kind](
+    # Every engine test runs over both transports: they must give the engine the same attempts.
+    transport = make_transport(
+        transport_kind,
         base_url=sim.base_url,
         api_key=api_key,
         concurrency=settings.concurrency,
         timeout_s=settings.timeout_s,
-        clock=time.monotonic,
     )
     runner = Runner(
         settings,

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
-from llmsweep.stats import percentile
+from llmsweep.stats import CellSummary, percentile
 
 Clock = Callable[[], float]
 LAG_THRESHOLD = 0.05  # dispatch/loop-lag p95 as a share of the median latency (client_bound)
@@ -250,6 +250,15 @@ def client_bound_reasons(
     if measurement.cpu_share >= CPU_BUSY:
         reasons.append(f"the client process used {measurement.cpu_share:.0%} of a CPU core")
     return reasons
+
+
+def cell_client_bound_reasons(cell: CellSummary, measurement: HarnessMeasurement) -> list[str]:
+    """The rule above for one cell of a sweep: its own median latency and dispatch lag."""
+    if cell.latency_p50_s is None:  # nothing succeeded: no latency to judge against
+        return []
+    return client_bound_reasons(
+        measurement, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s
+    )
 
 
 def client_bound(

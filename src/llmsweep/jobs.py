@@ -16,7 +16,7 @@ from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
 from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record, RecordFile, RecordWriter, write_chunks_atomic
+from llmsweep.records import Record, RecordFile, RecordWriter, Span, write_chunks_atomic
 from llmsweep.runner import Engine
 from llmsweep.tokens import tokenizer_for
 
@@ -131,8 +131,7 @@ class RunOutcome:
     # 8 bytes a prompt, not a list's ~32: a million-prompt run keeps its latencies cheaply.
     latencies_s: array[float] = field(default_factory=lambda: array("d"))
     dispatch_lags_s: array[float] = field(default_factory=lambda: array("d"))
-    first_queued_s: float | None = None
-    last_ended_s: float | None = None
+    span: Span = field(default_factory=Span)
     stopped: str | None = None
     cost_usd: Decimal = Decimal(0)
     failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
@@ -148,9 +147,7 @@ class RunOutcome:
 
     @property
     def wall_s(self) -> float:
-        if self.first_queued_s is None or self.last_ended_s is None:
-            return 0.0
-        return self.last_ended_s - self.first_queued_s
+        return self.span.seconds
 
     def add(self, record: Record) -> None:
         self.statuses[record.status] += 1
@@ -161,9 +158,7 @@ class RunOutcome:
             self.latencies_s.append(record.latency_s)
         else:
             self.failed_cost_usd += record.cost
-        if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
-            self.first_queued_s = record.queued_at_s
-        self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)
+        self.span.add(record)
 
 
 async def execute_run(

@@ -89,6 +89,25 @@ def record_from_dict(data: dict[str, Any]) -> Record:
     return Record(**{k: v for k, v in data.items() if k in _FIELDS})
 
 
+@dataclass
+class Span:
+    """From the first record's queue time to the last one's end, kept up as records arrive."""
+
+    first_queued_s: float | None = None
+    last_ended_s: float | None = None
+
+    def add(self, record: Record) -> None:
+        if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
+            self.first_queued_s = record.queued_at_s
+        self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)
+
+    @property
+    def seconds(self) -> float:
+        if self.first_queued_s is None or self.last_ended_s is None:
+            return 0.0
+        return self.last_ended_s - self.first_queued_s
+
+
 @dataclass(frozen=True)
 class ReadResult:
     records: list[Record]

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmsweep.harness import CPU_BUSY, LAG_THRESHOLD, HarnessMeasurement, client_bound_reasons
+from llmsweep.harness import (
+    CPU_BUSY,
+    LAG_THRESHOLD,
+    HarnessMeasurement,
+    cell_client_bound_reasons,
+)
 from llmsweep.recommend import format_pct
 from llmsweep.report_content import DASH, Table, seconds
 from llmsweep.stats import CellSummary
@@ -48,13 +53,7 @@ def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Tabl
             continue
         measured = HarnessMeasurement.from_dict(line)
         lag_ms = cell.dispatch_lag_p95_s
-        reasons = (
-            client_bound_reasons(
-                measured, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s
-            )
-            if cell.latency_p50_s is not None
-            else []
-        )
+        reasons = cell_client_bound_reasons(cell, measured)
         per_request = measured.cpu_s_per_request
         rows.append(
             (

@@ -22,7 +22,7 @@ from llmsweep import retry
 from llmsweep.client import Attempt, Transport
 from llmsweep.errors import UsageError
 from llmsweep.prompts import Prompt
-from llmsweep.records import Record
+from llmsweep.records import Record, Span
 from llmsweep.tokens import Tokenizer
 
 # When neither the prompt nor the settings give max_tokens, the TPM limiter has to charge
@@ -77,22 +77,19 @@ class RunProgress:
     stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
     paced_rpm: int | None = None  # limits adopted from the server's 429 headers (see _pace_to)
     paced_tpm: int | None = None
-    first_queued_s: float | None = None  # the records' own span, so that a live rate leaves
-    last_ended_s: float | None = None  # out start-up and warm-up, as the report's does
+    # The records' own span, so that a live rate leaves out start-up and warm-up, as the
+    # report's does.
+    span: Span = field(default_factory=Span)
 
     @property
     def ok_per_s(self) -> float:
         """Succeeded prompts per second over the records' span so far (the report's rate)."""
-        if self.first_queued_s is None or self.last_ended_s is None:
-            return 0.0
-        span_s = self.last_ended_s - self.first_queued_s
+        span_s = self.span.seconds
         return self.ok / span_s if span_s > 0 else 0.0
 
     def add(self, record: Record) -> None:
         """Count a finished prompt (attempt counters are kept live by the engine itself)."""
-        if self.first_queued_s is None or record.queued_at_s < self.first_queued_s:
-            self.first_queued_s = record.queued_at_s
-        self.last_ended_s = max(self.last_ended_s or record.ended_at_s, record.ended_at_s)
+        self.span.add(record)
         self.done += 1
         self.ok += record.ok
         self.failed += not record.ok
@@ -160,7 +157,7 @@ class Runner:
 
     async def warm_up(self) -> None:
         """Open a connection per worker now, so that timing starts with a warm pool (see
-        ``client.open_connections``); a sweep calls it before each cell."""
+        ``wire.open_connections``); a sweep calls it before each cell."""
         await self._transport.warm_up(self.settings.concurrency)
 
     async def run(self, prompts: Iterable[Prompt]) -> AsyncIterator[Record]:

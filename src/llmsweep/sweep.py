@@ -20,7 +20,7 @@ from llmsweep import __version__
 from llmsweep.errors import InputError, OutputError, UsageError
 from llmsweep.harness import (
     HarnessMeasurement,
-    client_bound_reasons,
+    cell_client_bound_reasons,
     combine,
     measure_harness,
 )
@@ -36,7 +36,7 @@ from llmsweep.records import (
 from llmsweep.report import write_report
 from llmsweep.runner import Engine, RunSettings
 from llmsweep.stats import summarize_cells
-from llmsweep.workers import EngineFactory, harness_of
+from llmsweep.workers import EngineFactory, harness_of, refuse_split_budget
 
 META_SCHEMA_VERSION = 1
 HARNESS_FILE = "harness.jsonl"  # one line per cell: the client's own CPU and event-loop lag
@@ -60,15 +60,14 @@ class SweepConfig:
     seed: int = 0
     client: str = "openai"
     processes: int = 1
-    # Open each cell's connections before its clock starts (client.open_connections); in the
+    # Open each cell's connections before its clock starts (wire.open_connections); in the
     # config so that every report says whether its cells started warm.
     warm_up: bool = True
 
     def __post_init__(self) -> None:
         if not self.models:
             raise UsageError("--model: give at least one model")
-        if self.processes > 1 and self.max_cost_usd is not None:
-            raise UsageError("--max-cost needs one process: a budget cannot be split safely")
+        refuse_split_budget(self.processes, self.max_cost_usd)
         if not self.levels or min(self.levels) < 1:
             raise UsageError("--concurrency: levels must be positive integers")
         if self.repeats < 1:
@@ -276,13 +275,9 @@ def client_bound_levels(
     for line in harness_lines:
         key = (str(line["model"]), int(line["concurrency"]), int(line["repeat"]))
         cell = cells.get(key)
-        if cell is None or cell.latency_p50_s is None:
+        if cell is None:
             continue
-        reasons = client_bound_reasons(
-            HarnessMeasurement.from_dict(line),
-            cell.latency_p50_s,
-            dispatch_lag_p95_s=cell.dispatch_lag_p95_s,
-        )
+        reasons = cell_client_bound_reasons(cell, HarnessMeasurement.from_dict(line))
         if reasons:
             flagged.setdefault(key[:2], []).extend(f"repeat {key[2] + 1}: {r}" for r in reasons)
     return [

@@ -52,6 +52,13 @@ class WorkerJob:
     warm_up: bool = False  # open the connections before the start barrier
 
 
+def refuse_split_budget(processes: int, max_cost: object) -> None:
+    """A budget is kept by one engine against its own spending; split over processes it could
+    be overspent. Callers check early, before anything is sent; ``ProcessPool`` as a backstop."""
+    if processes > 1 and max_cost is not None:
+        raise UsageError("--max-cost needs one process: a budget cannot be split safely")
+
+
 def share(settings: RunSettings, processes: int, index: int) -> RunSettings:
     """Worker ``index``'s part of the concurrency and of the rate limits."""
     base, extra = divmod(settings.concurrency, processes)
@@ -85,8 +92,7 @@ class ProcessPool:
                 f"--processes {processes} exceeds the concurrency "
                 f"{settings.concurrency}: each process needs at least one slot"
             )
-        if settings.max_cost_usd is not None:
-            raise UsageError("--max-cost needs one process: a budget cannot be split safely")
+        refuse_split_budget(processes, settings.max_cost_usd)
         self.settings = settings
         self.progress = RunProgress()
         self.harness: list[HarnessMeasurement] = []
@@ -219,32 +225,40 @@ def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> Non
 
 
 async def _work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> None:
-    settings = job.settings
-    transport = make_transport(
-        job.client,
-        base_url=job.base_url,
-        api_key=job.api_key,
-        concurrency=settings.concurrency,
-        timeout_s=settings.timeout_s,
-    )
-    runner = Runner(
-        settings,
-        transport,
-        tokenizer_for(settings.model),
-        rng=random.Random(f"{job.seed}:{job.index}"),
-    )
-    asyncio.get_running_loop().add_signal_handler(STOP_SIGNAL, runner.stop)
-    if job.warm_up:
-        await runner.warm_up()
-    await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall time
-    try:
+    rng = random.Random(f"{job.seed}:{job.index}")
+    async with _local_runner(job.client, job.base_url, job.api_key, job.settings, rng) as runner:
+        asyncio.get_running_loop().add_signal_handler(STOP_SIGNAL, runner.stop)
+        if job.warm_up:
+            await runner.warm_up()
+        await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall
         async with measure_harness() as probe:
             async for record in runner.run(job.prompts):
                 queue.put(("record", asdict(record)))
-    finally:
-        await transport.aclose()
     measured = probe.result(requests=runner.progress.attempts).to_dict()
     queue.put(("done", (measured, runner.progress.stopped)))
+
+
+@asynccontextmanager
+async def _local_runner(
+    client: str,
+    base_url: str,
+    api_key: str,
+    settings: RunSettings,
+    rng: random.Random,
+    cost_fn: CostFn | None = None,
+) -> AsyncIterator[Runner]:
+    """A ``Runner`` in this process over its own transport, closed when the block ends."""
+    transport = make_transport(
+        client,
+        base_url=base_url,
+        api_key=api_key,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+    )
+    try:
+        yield Runner(settings, transport, tokenizer_for(settings.model), cost_fn=cost_fn, rng=rng)
+    finally:
+        await transport.aclose()
 
 
 @dataclass(frozen=True)
@@ -273,23 +287,11 @@ class EngineFactory:
                 cost_fn=cost_fn,
             )
             return
-        transport = make_transport(
-            self.client,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            concurrency=settings.concurrency,
-            timeout_s=settings.timeout_s,
-        )
-        try:
-            yield Runner(
-                settings,
-                transport,
-                tokenizer_for(settings.model),
-                cost_fn=cost_fn,
-                rng=random.Random(seed),
-            )
-        finally:
-            await transport.aclose()
+        rng = random.Random(seed)
+        async with _local_runner(
+            self.client, self.base_url, self.api_key, settings, rng, cost_fn
+        ) as runner:
+            yield runner
 
 
 def hash_seed(seed: int | str) -> int:

@@ -40,7 +40,7 @@ from llmsweep.runner import Engine, RunSettings
 from llmsweep.stats import per_1k_prompts_usd
 from llmsweep.target import open_target
 from llmsweep.tokens import tokenizer_for
-from llmsweep.workers import EngineFactory, harness_of
+from llmsweep.workers import EngineFactory, harness_of, refuse_split_budget
 
 
 @cli.command()
@@ -101,8 +101,7 @@ def run(
     if len(models) > 1:
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models
-    if processes > 1 and max_cost is not None:
-        raise UsageError("--max-cost needs --processes 1: a budget cannot be split safely")
+    refuse_split_budget(processes, max_cost)
     settings = RunSettings(
         model=model,
         concurrency=concurrency,
