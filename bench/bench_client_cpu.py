@@ -26,10 +26,10 @@ from typing import Any
 
 import aiohttp
 
-from llmsweep.client import OpenAITransport
-from llmsweep.client_http import HttpTransport
+from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
-from llmsweep.tokens import tokenizer_for
+from llmsweep.transport.http import HttpTransport
+from llmsweep.transport.sdk import OpenAITransport
 
 MODEL = "gpt-4o-mini"
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Say hello to the visitor briefly."}]

@@ -32,11 +32,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench_memory import machine, shown, simulator
-from llmsweep.client import OpenAITransport
-from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record
-from llmsweep.runner import Runner, RunSettings
-from llmsweep.tokens import tokenizer_for
+from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.inputs.prompts import Prompt, load_prompts
+from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.store.records import Record
+from llmsweep.transport.sdk import OpenAITransport
 from naive import run_naive
 
 API_KEY = "sk-bench"  # the simulator only uses it to pick a rate-limit bucket

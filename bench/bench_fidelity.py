@@ -27,13 +27,13 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 
-from llmsweep.harness import HarnessMeasurement, client_bound, measure_harness
-from llmsweep.prompts import load_prompts
-from llmsweep.runner import RunSettings
+from llmsweep.analysis.stats import busy_s, percentile
+from llmsweep.engine.harness import HarnessMeasurement, client_bound, measure_harness
+from llmsweep.engine.processes import EngineFactory, harness_of
+from llmsweep.engine.runner import RunSettings
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
-from llmsweep.stats import busy_s, percentile
-from llmsweep.tokens import tokenizer_for
-from llmsweep.workers import EngineFactory, harness_of
 
 MODEL = "gpt-4o-mini"
 SATURATED = 0.95  # speedup / ideal below this: the client no longer scales

@@ -49,12 +49,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from llmsweep.client import OpenAITransport
-from llmsweep.jobs import RunOutcome, execute_run, plan_run
-from llmsweep.progress import ProgressView
-from llmsweep.prompts import load_prompts
-from llmsweep.runner import Runner, RunSettings
-from llmsweep.tokens import tokenizer_for
+from llmsweep.cli.progress import ProgressView
+from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
+from llmsweep.transport.sdk import OpenAITransport
 
 MODEL = "gpt-4o-mini"
 IN_TOKENS = 20

@@ -21,8 +21,8 @@ import time
 
 import aiohttp
 
+from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
-from llmsweep.tokens import tokenizer_for
 
 MODEL = "gpt-4o-mini"
 

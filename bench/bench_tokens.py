@@ -19,10 +19,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from llmsweep.estimate import BATCH_SIZE, estimate
-from llmsweep.pricing import Pricer
-from llmsweep.prompts import load_prompts
-from llmsweep.tokens import tokenizer_for
+from llmsweep.cost.estimate import BATCH_SIZE, estimate
+from llmsweep.cost.pricing import Pricer
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.inputs.tokens import tokenizer_for
 
 MODELS = ("gpt-4o", "gpt-4")
 

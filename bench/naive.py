@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import openai
 
-from llmsweep.prompts import Prompt
+from llmsweep.inputs.prompts import Prompt
 
 RETRIES = 3  # retries after the first attempt: at most 4 attempts per prompt
 FIRST_SLEEP_S = 1.0  # doubled before each further retry: 1, 2, 4 s

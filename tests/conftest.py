@@ -8,8 +8,8 @@ from typing import Any
 import openai
 import pytest
 
+from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import Simulator, SimulatorConfig
-from llmsweep.tokens import tokenizer_for
 
 StartSimulator = Callable[..., Awaitable[Simulator]]
 MakeClient = Callable[..., openai.AsyncOpenAI]

@@ -6,13 +6,13 @@ import random
 from dataclasses import replace
 from decimal import Decimal
 
-from llmsweep.client import Transport
-from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record
-from llmsweep.runner import Runner, RunSettings
+from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.inputs.prompts import Prompt, load_prompts
+from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.session.target import make_transport
 from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
-from llmsweep.target import make_transport
-from llmsweep.tokens import tokenizer_for
+from llmsweep.store.records import Record
+from llmsweep.transport.sdk import Transport
 
 FIXED = BUILTIN_PROFILES["fixed"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import llmsweep
-from llmsweep.prompts import Prompt
+from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
 
 

@@ -13,7 +13,7 @@ import pytest
 from cli_helpers import llmsweep, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
-from llmsweep.runner import RunSettings
+from llmsweep.engine.runner import RunSettings
 
 CANARY = "sk-canary-7c1f0e9b2d4a6853"
 WRONG = "sk-wrong-canary-55aa0b1c9e"

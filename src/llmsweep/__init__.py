@@ -4,8 +4,8 @@ __version__ = "0.1.0"
 
 from llmsweep.api import iter_prompts, run_prompts, run_prompts_sync
 from llmsweep.errors import LlmsweepError
-from llmsweep.prompts import Prompt, load_prompts
-from llmsweep.records import Record
+from llmsweep.inputs.prompts import Prompt, load_prompts
+from llmsweep.store.records import Record
 
 __all__ = [
     "LlmsweepError",

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 from typing import TypedDict, Unpack
 
-from llmsweep.client import probe
-from llmsweep.prompts import Prompt
-from llmsweep.records import Record
-from llmsweep.runner import CostFn, Runner, RunSettings
+from llmsweep.engine.runner import CostFn, Runner, RunSettings
+from llmsweep.inputs.prompts import Prompt
+from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.session.target import TargetSpec, make_transport, open_target
 from llmsweep.simulator import SimulatorConfig
-from llmsweep.target import TargetSpec, make_transport, open_target
-from llmsweep.tokens import tokenizer_for
+from llmsweep.store.records import Record
+from llmsweep.transport.sdk import probe
 
 
 class RunOptions(TypedDict, total=False):

@@ -11,9 +11,9 @@ from llmsweep.cli.options import (
     make_pricer,
     positive_int,
 )
+from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS
+from llmsweep.cost.pricing import Pricer
 from llmsweep.errors import UsageError
-from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
-from llmsweep.pricing import Pricer
 
 
 @cli.command("estimate")
@@ -62,8 +62,8 @@ def estimate_command(
     # Imported here so other commands do not pay for loading tokenizers and table code.
     from rich.console import Console
 
-    from llmsweep.estimate import estimate, estimate_table, rows_to_json
-    from llmsweep.prompts import load_prompts
+    from llmsweep.cost.estimate import estimate, estimate_table, rows_to_json
+    from llmsweep.inputs.prompts import load_prompts
 
     names = list(dict.fromkeys(models))
     pricer = make_pricer(names, price_file, price_in, price_out)
@@ -112,7 +112,7 @@ def prices_command(pattern: str | None) -> None:
     """List models with USD per million tokens: all, or those matching PATTERN (text or glob)."""
     from rich.console import Console
 
-    from llmsweep.estimate import prices_table
+    from llmsweep.cost.estimate import prices_table
 
     pricer = Pricer()
     found = pricer.find(pattern)

@@ -14,15 +14,15 @@ from typing import Any, TypeVar
 import click
 
 from llmsweep.cli.app import err
+from llmsweep.cost.pricing import Pricer, load_price_file, user_price
 from llmsweep.errors import UsageError
-from llmsweep.pricing import Pricer, load_price_file, user_price
+from llmsweep.session.target import CLIENTS, TargetSpec, public_url, spec_from_env
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     Profile,
     SimulatorConfig,
     load_profile,
 )
-from llmsweep.target import CLIENTS, TargetSpec, public_url, spec_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

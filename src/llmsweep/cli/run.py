@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from llmsweep import stats
+from llmsweep.analysis import stats
+from llmsweep.analysis.stats import per_1k_prompts_usd
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
     engine_options,
@@ -24,23 +25,22 @@ from llmsweep.cli.options import (
     target_options,
     target_spec,
 )
-from llmsweep.client import probe
-from llmsweep.errors import TargetError, UsageError
-from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS
-from llmsweep.estimate import estimate as estimate_rows
-from llmsweep.harness import (
+from llmsweep.cli.progress import ProgressView
+from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS
+from llmsweep.cost.estimate import estimate as estimate_rows
+from llmsweep.engine.harness import (
     HarnessMeasurement,
     client_bound_reasons,
     measure_harness,
     remedy,
 )
-from llmsweep.jobs import RunOutcome, execute_run, plan_run
-from llmsweep.progress import ProgressView
-from llmsweep.runner import Engine, RunSettings
-from llmsweep.stats import per_1k_prompts_usd
-from llmsweep.target import open_target
-from llmsweep.tokens import tokenizer_for
-from llmsweep.workers import EngineFactory, harness_of, refuse_split_budget
+from llmsweep.engine.processes import EngineFactory, harness_of, refuse_split_budget
+from llmsweep.engine.runner import Engine, RunSettings
+from llmsweep.errors import TargetError, UsageError
+from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.session.target import open_target
+from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
+from llmsweep.transport.sdk import probe
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from llmsweep.cli.options import (
     profile_from_flag,
 )
 from llmsweep.errors import TargetError, UsageError
+from llmsweep.session.target import count_prompt_tokens
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     TIER_PRESETS,
@@ -22,7 +23,6 @@ from llmsweep.simulator import (
     SimulatorConfig,
     serve_forever,
 )
-from llmsweep.target import count_prompt_tokens
 
 F = TypeVar("F", bound=Callable[..., Any])
 

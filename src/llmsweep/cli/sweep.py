@@ -24,13 +24,13 @@ from llmsweep.cli.options import (
     target_options,
     target_spec,
 )
-from llmsweep.client import probe
+from llmsweep.cli.progress import ProgressView
+from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS, row_to_dict
+from llmsweep.cost.estimate import estimate as estimate_rows
+from llmsweep.engine.processes import EngineFactory
+from llmsweep.engine.runner import Engine
 from llmsweep.errors import TargetError
-from llmsweep.estimate import DEFAULT_OUTPUT_TOKENS, row_to_dict
-from llmsweep.estimate import estimate as estimate_rows
-from llmsweep.progress import ProgressView
-from llmsweep.runner import Engine
-from llmsweep.sweep import (
+from llmsweep.session.sweep import (
     SweepConfig,
     build_meta,
     check_out_dir,
@@ -40,8 +40,8 @@ from llmsweep.sweep import (
     run_sweep,
     select_prompts,
 )
-from llmsweep.target import OPENAI_BASE_URL, open_target, public_url
-from llmsweep.workers import EngineFactory
+from llmsweep.session.target import OPENAI_BASE_URL, open_target, public_url
+from llmsweep.transport.sdk import probe
 
 
 @cli.command()

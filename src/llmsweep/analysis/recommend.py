@@ -1,0 +1,254 @@
+"""Pick a concurrency per model and say, with numbers, why and how far to trust it (pure).
+
+The pick is the knee: the smallest level whose throughput is within ``fraction`` of the best
+measured throughput while failures and 429s stay under their thresholds. Going further buys at
+most the remaining ``1 - fraction`` of throughput and usually costs more retries and 429s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from llmsweep.analysis.stats import LevelSummary, per_1k_prompts_usd
+from llmsweep.engine.harness import remedy
+
+MAX_WALL_SPREAD = 0.2
+
+
+@dataclass(frozen=True)
+class _Thresholds:
+    fraction: float = 0.9  # of the best measured throughput
+    max_failure_rate: float = 0.01
+    max_429_rate: float = 0.05  # 429 answers / attempts
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    model: str
+    level: int | None  # None when no level met the thresholds
+    explanation: str
+    warnings: tuple[str, ...]  # about this model; run-wide: report_warnings.sweep_warnings
+
+
+def format_usd(value: Decimal) -> str:
+    """Dollars: cents from $1 up, three significant digits below (so $0.000420 stays legible)."""
+    if value == 0:
+        return "$0"
+    decimals = 2 if abs(value) >= 1 else 2 - value.adjusted()
+    # Explicit rounding: Decimal formatting would otherwise follow the caller's context.
+    rounded = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return f"${rounded:,f}"
+
+
+def format_rps(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def format_pct(rate: float) -> str:
+    """Whole percents, with one decimal below 10% where the difference matters (0.5% vs 1%)."""
+    percent = rate * 100
+    return f"{percent:.1f}%" if 0 < round(percent, 1) < 10 else f"{percent:.0f}%"
+
+
+def levels_by_model(levels: Sequence[LevelSummary]) -> dict[str, list[LevelSummary]]:
+    """Levels grouped per model, models sorted, levels in ascending concurrency."""
+    grouped: dict[str, list[LevelSummary]] = {}
+    for level in sorted(levels, key=lambda item: (item.model, item.concurrency)):
+        grouped.setdefault(level.model, []).append(level)
+    return grouped
+
+
+def is_priced(level: LevelSummary) -> bool:
+    """Whether any price applied at this level (a level of only unpriced prompts shows $0)."""
+    return level.cost_usd > 0 or level.unpriced < level.succeeded
+
+
+def model_cost_per_1k_usd(levels: Sequence[LevelSummary]) -> Decimal | None:
+    """Cost per 1k prompts over all of one model's levels; None when none of them was priced."""
+    requests = sum(level.requests for level in levels)
+    if requests == 0 or not any(is_priced(level) for level in levels):
+        return None
+    return per_1k_prompts_usd(sum((level.cost_usd for level in levels), Decimal(0)), requests)
+
+
+def recommend(
+    levels: Sequence[LevelSummary],
+    *,
+    fraction: float = 0.9,
+    max_failure_rate: float = 0.01,
+    max_429_rate: float = 0.05,
+    client: str = "openai",
+) -> list[Recommendation]:
+    """One recommendation per model, sorted by model name; ``client`` (the sweep's --client)
+    tailors the remedy for client-bound levels."""
+    limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
+    return [
+        _recommend_model(model, rows, limits, client)
+        for model, rows in levels_by_model(levels).items()
+    ]
+
+
+def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
+    return (
+        level.failure_rate <= limits.max_failure_rate
+        and level.rate_limited_rate <= limits.max_429_rate
+    )
+
+
+def _recommend_model(
+    model: str, rows: list[LevelSummary], limits: _Thresholds, client: str
+) -> Recommendation:
+    best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
+    floor_rps = limits.fraction * best.throughput_rps
+    chosen = next(
+        (row for row in rows if row.throughput_rps >= floor_rps and _reliable(row, limits)), None
+    )
+    warnings = _model_warnings(model, rows, client)
+    if chosen is None:
+        warnings.append(_no_level_warning(model, rows, best, limits))
+        return Recommendation(
+            model, None, _fallback_explanation(model, rows, best, limits), tuple(warnings)
+        )
+    return Recommendation(
+        model, chosen.concurrency, _explain(chosen, rows, best, limits), tuple(warnings)
+    )
+
+
+def _explain(
+    chosen: LevelSummary, rows: list[LevelSummary], best: LevelSummary, limits: _Thresholds
+) -> str:
+    level = chosen.concurrency
+    rps = f"{format_rps(chosen.throughput_rps)} req/s"
+    if chosen.speedup is not None and level != 1:
+        gain = f"{chosen.speedup:.1f}\N{MULTIPLICATION SIGN} faster than sequential ({rps})"
+    else:
+        gain = rps
+    if chosen is best:
+        versus = "the best measured throughput"
+    else:
+        versus = (
+            f"within {format_pct(1 - limits.fraction)} of the best measured "
+            f"{format_rps(best.throughput_rps)} req/s at {best.concurrency}"
+        )
+    return f"Use concurrency {level} for {chosen.model}: {gain}, {versus}; {_beyond(chosen, rows)}."
+
+
+def _beyond(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
+    """What going past the chosen level does: ceiling, small gains, rising 429s or failures."""
+    level = chosen.concurrency
+    higher = [row for row in rows if row.concurrency > level]
+    if not higher:
+        return f"{level} is the highest level measured, so higher levels may still help"
+    ceiling = chosen.ceiling_rps
+    # Only claim the ceiling binds when throughput is near it; a throughput well above it means
+    # the configured limits were not what bounded this run.
+    if ceiling is not None and 0.85 * ceiling <= chosen.throughput_rps <= 1.15 * ceiling:
+        clause = (
+            f"beyond {level} the rate-limit ceiling of {format_rps(ceiling)} req/s caps throughput"
+        )
+    else:
+        top_rps = max(row.throughput_rps for row in higher)
+        extra = top_rps / chosen.throughput_rps - 1 if chosen.throughput_rps > 0 else 0.0
+        clause = (
+            f"beyond {level} throughput rises at most {format_pct(extra)}"
+            if extra >= 0.005
+            else f"beyond {level} throughput stops rising"
+        )
+    worst_429 = max(row.rate_limited_rate for row in higher)
+    worst_failures = max(row.failure_rate for row in higher)
+    if worst_429 > chosen.rate_limited_rate:
+        clause += f" and 429s rise to {format_pct(worst_429)}"
+    elif worst_failures > chosen.failure_rate:
+        clause += f" and failures rise to {format_pct(worst_failures)}"
+    return clause
+
+
+def _fallback_explanation(
+    model: str, rows: list[LevelSummary], best: LevelSummary, limits: _Thresholds
+) -> str:
+    text = f"No concurrency level for {model} met the thresholds (see warnings)."
+    reliable = [row for row in rows if _reliable(row, limits)]
+    if reliable:
+        fastest = max(reliable, key=lambda row: row.throughput_rps)
+        share = fastest.throughput_rps / best.throughput_rps if best.throughput_rps > 0 else 0.0
+        text += (
+            f" The fastest level within the failure and 429 limits was {fastest.concurrency} "
+            f"({format_rps(fastest.throughput_rps)} req/s, {format_pct(share)} of the best "
+            f"{format_rps(best.throughput_rps)} req/s at {best.concurrency})."
+        )
+    return text
+
+
+def _no_level_warning(
+    model: str, rows: list[LevelSummary], best: LevelSummary, limits: _Thresholds
+) -> str:
+    """Name the thresholds that blocked the first fast-enough level and what would admit it."""
+    fast = next(row for row in rows if row.throughput_rps >= limits.fraction * best.throughput_rps)
+    needs = []
+    if fast.failure_rate > limits.max_failure_rate:
+        needs.append(
+            f"the failure-rate limit from {format_pct(limits.max_failure_rate)} "
+            f"to {format_pct(fast.failure_rate)}"
+        )
+    if fast.rate_limited_rate > limits.max_429_rate:
+        needs.append(
+            f"the 429-rate limit from {format_pct(limits.max_429_rate)} "
+            f"to {format_pct(fast.rate_limited_rate)}"
+        )
+    return (
+        f"{model}: no level reached {format_pct(limits.fraction)} of the best "
+        f"{format_rps(best.throughput_rps)} req/s with failures ≤ "
+        f"{format_pct(limits.max_failure_rate)} and 429s ≤ {format_pct(limits.max_429_rate)}. "
+        f"To accept concurrency {fast.concurrency}, loosen {' and '.join(needs)}; or lower the "
+        f"required share of the best throughput, or raise the account's rate limits."
+    )
+
+
+def _model_warnings(model: str, rows: list[LevelSummary], client: str) -> list[str]:
+    warnings = []
+    noisy = [row for row in rows if row.repeats > 1 and row.wall_s_spread > MAX_WALL_SPREAD]
+    if noisy:
+        worst = max(row.wall_s_spread for row in noisy)
+        warnings.append(
+            f"{model}: wall time varied by up to {format_pct(worst)} between repeats at "
+            f"concurrency {_join_levels(noisy)}; add --repeats so the medians settle."
+        )
+    bound = [row for row in rows if row.client_bound]
+    if bound:
+        those = "that level understates" if len(bound) == 1 else "those levels understate"
+        warnings.append(
+            f"{model}: at concurrency {_join_levels(bound)} this machine, not the API, was the "
+            f"bottleneck (dispatch lag, event-loop lag or CPU), so {those} the API: "
+            f"{remedy(client, max(row.concurrency for row in bound))}."
+        )
+    return warnings
+
+
+def _join_levels(rows: Sequence[LevelSummary]) -> str:
+    return ", ".join(str(row.concurrency) for row in rows)
+
+
+def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
+    """Which model is cheapest per 1k prompts and by how much; None with fewer than two priced."""
+    costs = {
+        model: cost
+        for model, rows in levels_by_model(levels).items()
+        if (cost := model_cost_per_1k_usd(rows)) is not None
+    }
+    if len(costs) < 2:
+        return None
+    ranked = sorted(costs.items(), key=lambda item: (item[1], item[0]))
+    cheapest_model, cheapest_usd = ranked[0]
+    others = [
+        f"{1 - cheapest_usd / cost:.0%} less than {model} ({format_usd(cost)})"
+        if cost > 0
+        else f"the same as {model} ({format_usd(cost)})"
+        for model, cost in ranked[1:]
+    ]
+    return (
+        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k prompts "
+        "over all levels: "
+        f"{', '.join(others)}."
+    )

@@ -1,0 +1,65 @@
+"""Live progress on stderr, fed from the runners' counters; one bar per run or sweep cell."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from llmsweep.engine.runner import RunProgress
+
+
+class ProgressView:
+    """done/total, requests/s, retries, 429s, errors, tokens and dollars so far."""
+
+    def __init__(self) -> None:
+        console = Console(stderr=True)
+        if not console.is_terminal:  # a log or CI: no width to fit, so never cut a figure off
+            console = Console(stderr=True, width=200)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=console,
+        )
+        self._task: TaskID | None = None
+        self._counters = RunProgress()
+
+    def track(self, label: str, total: int, counters: RunProgress) -> None:
+        """Show a new bar for a run (or sweep cell) whose live counters are ``counters``."""
+        self._counters = counters
+        self._task = self._bar.add_task(label, total=total, detail="")
+
+    def update(self) -> None:
+        if self._task is None:
+            return
+        c = self._counters
+        detail = (
+            f"{c.ok_per_s:6.1f} ok req/s  retries {c.retries}  429s {c.rate_limited}  "
+            f"failed {c.failed}  tokens {c.input_tokens + c.output_tokens:,}  "
+            f"${c.cost_usd:.4f}"
+        )
+        self._bar.update(self._task, completed=c.done, detail=detail)
+
+    def __enter__(self) -> ProgressView:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.update()
+        self._bar.stop()

@@ -1,0 +1,104 @@
+"""Shared pieces of the charts: fixed style, model colours, axes helpers, and byte output.
+
+Figures are built as ``matplotlib.figure.Figure`` objects, never through pyplot: pyplot keeps a
+global registry of open figures, while a bare Figure is a plain value collected like any other.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+from llmsweep.report.warnings import simulated_label
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+# Fixed style so charts look the same whatever matplotlibrc the user has.
+STYLE: dict[RcKeyType, Any] = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 8,
+    "svg.hashsalt": "llmsweep",  # fixed ids in SVG output, so the bytes are reproducible
+}
+GREY = "0.45"
+_FIGSIZE_IN = (7.5, 4.5)
+_PNG_DPI = 120
+# Beyond this max/min ratio a linear axis squashes the small values into a line.
+_LOG_AXIS_RATIO = 5.0
+
+
+def model_colors(models: Sequence[str]) -> dict[str, str]:
+    """One colour per model from matplotlib's default cycle, by sorted name."""
+    return {model: f"C{index % 10}" for index, model in enumerate(sorted(set(models)))}
+
+
+def new_figure(ncols: int = 1) -> tuple[Figure, list[Axes]]:
+    figure = Figure(figsize=_FIGSIZE_IN, layout="constrained")
+    return figure, [figure.add_subplot(1, ncols, column + 1) for column in range(ncols)]
+
+
+def set_title(figure: Figure, text: str, meta: Mapping[str, Any]) -> None:
+    """The chart title, with a second line saying so when the target was simulated."""
+    target = meta.get("target") or {}
+    if target.get("kind") == "simulator":
+        text = f"{text}\n{simulated_label(meta)}"
+    figure.suptitle(text, fontsize=11)
+
+
+def level_axis(axes: Axes, concurrencies: Sequence[int]) -> None:
+    """Concurrency on a log2 x axis with a labelled tick at every level swept."""
+    axes.set_xscale("log", base=2)
+    axes.xaxis.set_major_locator(FixedLocator(sorted(set(concurrencies))))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.set_xlabel("concurrency (requests in flight, log\N{SUBSCRIPT TWO} scale)")
+
+
+def plain_log_axis(axes: Axes, axis: Axis, values: Sequence[float], unit: str = "") -> bool:
+    """Log scale with 1-2-5 ticks in plain numbers, when the values span a wide range."""
+    positive = [value for value in values if value > 0]
+    if not positive or max(positive) / min(positive) < _LOG_AXIS_RATIO:
+        return False
+    if axis is axes.xaxis:
+        axes.set_xscale("log")
+    else:
+        axes.set_yscale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}{unit}"))
+    axis.set_minor_locator(NullLocator())
+    return True
+
+
+def spread(
+    values: Sequence[float], lows: Sequence[float], highs: Sequence[float]
+) -> list[list[float]]:
+    """matplotlib's yerr: distances from each value down to its min and up to its max."""
+    return [
+        [value - low for value, low in zip(values, lows, strict=True)],
+        [high - value for value, high in zip(values, highs, strict=True)],
+    ]
+
+
+def figure_bytes(figure: Figure, fmt: str) -> bytes:
+    """PNG or SVG bytes; identical for identical figures (no dates, fixed SVG ids)."""
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"unsupported chart format {fmt!r}; use 'png' or 'svg'")
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    # No dates (SVG) and no software banner (PNG): bytes depend on the figure alone, and the
+    # embedded images carry no URL.
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    with rc_context(STYLE):
+        figure.savefig(buffer, format=fmt, dpi=_PNG_DPI, metadata=metadata)
+    return buffer.getvalue()

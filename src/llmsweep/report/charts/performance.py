@@ -1,0 +1,230 @@
+"""Charts of a sweep, one ``matplotlib.figure.Figure`` per question the report answers.
+
+Each model keeps one colour across every chart; the spread over repeats shows as min-max error
+bars. Shared helpers live in :mod:`llmsweep.report.charts.base`, the cost charts in
+:mod:`llmsweep.report.charts.cost`; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
+
+from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
+from llmsweep.analysis.stats import LevelSummary
+from llmsweep.report.charts.base import (
+    GREY,
+    STYLE,
+    level_axis,
+    new_figure,
+    set_title,
+    spread,
+)
+from llmsweep.report.charts.base import figure_bytes as figure_bytes
+from llmsweep.report.charts.base import model_colors as model_colors
+from llmsweep.report.charts.cost import cost_chart as cost_chart
+from llmsweep.report.charts.cost import pareto_front as pareto_front
+from llmsweep.report.charts.cost import tradeoff_chart as tradeoff_chart
+
+# Chart names (file stems) in report order, with the caption the report shows.
+CHART_TITLES = {
+    "wall_time": "Wall time vs concurrency",
+    "speedup": "Speedup vs concurrency",
+    "failures": "Failures and 429s vs concurrency",
+    "latency": "Latency percentiles vs concurrency",
+    "cost": "Cost per 1k prompts: estimate vs actual",
+    "tradeoff": "Time vs cost trade-off",
+}
+_TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def wall_time_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+    figure, (axes,) = new_figure()
+    colors = model_colors([level.model for level in levels])
+    for model, rows in levels_by_model(levels).items():
+        x = [row.concurrency for row in rows]
+        walls = [row.wall_s for row in rows]
+        yerr = spread(walls, [row.wall_s_min for row in rows], [row.wall_s_max for row in rows])
+        axes.errorbar(x, walls, yerr=yerr, color=colors[model], marker="o", capsize=3, label=model)
+        if rows[0].concurrency == 1:
+            ideal = [rows[0].wall_s / level for level in x]
+            axes.plot(x, ideal, color=colors[model], ls="--", alpha=0.6)
+    level_axis(axes, [level.concurrency for level in levels])
+    axes.set_ylabel("wall time for all prompts (s)")
+    axes.set_ylim(bottom=0)
+    handles, _ = axes.get_legend_handles_labels()
+    ideal_handle = Line2D([], [], color=GREY, ls="--", label="ideal: sequential wall / level")
+    axes.legend(handles=[*handles, ideal_handle])
+    set_title(figure, "Wall time vs concurrency (lower is better)", meta)
+    return figure
+
+
+def speedup_chart(
+    levels: Sequence[LevelSummary],
+    recommendations: Sequence[Recommendation],
+    meta: Mapping[str, Any],
+) -> Figure:
+    figure, (axes,) = new_figure()
+    colors = model_colors([level.model for level in levels])
+    chosen = {rec.model: rec.level for rec in recommendations}
+    concurrencies = sorted({level.concurrency for level in levels})
+    extra_handles = [Line2D([], [], color=GREY, ls="--", label="ideal: speedup = level")]
+    axes.plot(concurrencies, concurrencies, color=GREY, ls="--")
+    ceilings: list[float] = []
+    for model, all_rows in levels_by_model(levels).items():
+        rows = [row for row in all_rows if row.speedup is not None]
+        if not rows:
+            continue
+        speedups = [row.speedup or 0.0 for row in rows]
+        yerr = spread(
+            speedups, [row.speedup_min or 0.0 for row in rows], [r.speedup_max or 0.0 for r in rows]
+        )
+        x = [row.concurrency for row in rows]
+        axes.errorbar(
+            x, speedups, yerr=yerr, color=colors[model], marker="o", capsize=3, label=model
+        )
+        ceiling = rows[0].speedup_ceiling
+        if ceiling is not None:
+            # Models often share one account limit: stack their labels instead of overprinting.
+            stacked = sum(1 for other in ceilings if abs(other / ceiling - 1) < 0.1)
+            ceilings.append(ceiling)
+            axes.axhline(ceiling, color=colors[model], ls=":", lw=1.5)
+            axes.annotate(
+                f"{model} rate-limit ceiling {ceiling:.1f}{_TIMES}",
+                (1, ceiling),
+                xycoords=("axes fraction", "data"),
+                xytext=(-2, 2 + 10 * stacked),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                color=colors[model],
+                fontsize=7,
+            )
+        picked = next((row for row in rows if row.concurrency == chosen.get(model)), None)
+        if picked is not None:
+            axes.plot(
+                picked.concurrency,
+                picked.speedup or 0.0,
+                marker="*",
+                ms=16,
+                color=colors[model],
+                mec="black",
+                ls="none",
+                zorder=4,
+            )
+    if any(level.speedup_ceiling is not None for level in levels):
+        extra_handles.append(Line2D([], [], color=GREY, ls=":", label="rate-limit ceiling"))
+    if any(rec.level is not None for rec in recommendations):
+        extra_handles.append(
+            Line2D(
+                [],
+                [],
+                color=GREY,
+                marker="*",
+                ms=12,
+                mec="black",
+                ls="none",
+                label="recommended level",
+            )
+        )
+    level_axis(axes, concurrencies)
+    axes.set_yscale("log", base=2)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}{_TIMES}"))
+    axes.yaxis.set_minor_locator(NullLocator())
+    axes.set_ylabel("speedup over concurrency 1 (log\N{SUBSCRIPT TWO} scale)")
+    if not any(level.speedup is not None for level in levels):
+        axes.text(
+            0.5,
+            0.5,
+            "no concurrency-1 level: speedup unknown",
+            ha="center",
+            transform=axes.transAxes,
+        )
+    handles, _ = axes.get_legend_handles_labels()
+    axes.legend(handles=[*handles, *extra_handles], loc="upper left")
+    set_title(figure, "Speedup vs concurrency (higher is better)", meta)
+    return figure
+
+
+def failure_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+    figure, (left, right) = new_figure(ncols=2)
+    colors = model_colors([level.model for level in levels])
+    for model, rows in levels_by_model(levels).items():
+        x = [row.concurrency for row in rows]
+        left.plot(x, [r.failure_rate for r in rows], color=colors[model], marker="o", label=model)
+        right.plot(x, [r.rate_limited_rate for r in rows], color=colors[model], marker="o")
+    concurrencies = [level.concurrency for level in levels]
+    for axes, label in (
+        (left, "prompts that finally failed"),
+        (right, "attempts answered 429 (rate limited)"),
+    ):
+        level_axis(axes, concurrencies)
+        axes.set_xlabel("concurrency (log\N{SUBSCRIPT TWO} scale)")
+        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        # At least 0-5% so a clean run reads as flat zero, not as noise blown up.
+        axes.set_ylim(bottom=0, top=max(0.05, axes.get_ylim()[1]))
+        axes.set_ylabel(label)
+    left.legend()
+    set_title(figure, "Failures and rate limiting vs concurrency", meta)
+    return figure
+
+
+def latency_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+    figure, (axes,) = new_figure()
+    colors = model_colors([level.model for level in levels])
+    styles = (("p50", "-", "o"), ("p95", "--", "s"), ("p99", ":", "^"))
+    for model, rows in levels_by_model(levels).items():
+        for name, line_style, marker in styles:
+            points = [
+                (row.concurrency, value)
+                for row in rows
+                if (value := getattr(row, f"latency_{name}_s")) is not None
+            ]
+            axes.plot(
+                [level for level, _ in points],
+                [value for _, value in points],
+                color=colors[model],
+                ls=line_style,
+                marker=marker,
+                ms=4,
+            )
+    level_axis(axes, [level.concurrency for level in levels])
+    axes.set_ylabel("latency of succeeded requests, last attempt (s)")
+    axes.set_ylim(bottom=0)
+    handles = [Patch(color=colors[model], label=model) for model in sorted(colors)] + [
+        Line2D([], [], color="black", ls=line_style, marker=marker, ms=4, label=name)
+        for name, line_style, marker in styles
+    ]
+    # Outside the axes: percentile lines fan out across the whole plot area.
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1))
+    set_title(figure, "Latency percentiles vs concurrency (medians over repeats)", meta)
+    return figure
+
+
+def build_charts(
+    levels: Sequence[LevelSummary],
+    recommendations: Sequence[Recommendation],
+    meta: Mapping[str, Any],
+) -> dict[str, Figure]:
+    """Every chart that has data, keyed by the names in :data:`CHART_TITLES`, in that order."""
+    if not levels:
+        return {}
+    priced = any(is_priced(level) for level in levels)
+    with rc_context(STYLE):
+        charts = {
+            "wall_time": wall_time_chart(levels, meta),
+            "speedup": speedup_chart(levels, recommendations, meta),
+            "failures": failure_chart(levels, meta),
+            "latency": latency_chart(levels, meta),
+        }
+        if priced or meta.get("estimates"):
+            charts["cost"] = cost_chart(levels, meta)
+        if priced:
+            charts["tradeoff"] = tradeoff_chart(levels, meta)
+    return charts

@@ -1,0 +1,254 @@
+"""What the report says, as plain text, shared by the Markdown and HTML renderers.
+
+Everything here returns unescaped text; each renderer escapes all of it, so a model name or a
+prompt id can never inject markup. The meta keys read are listed in :mod:`llmsweep.report.writer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from llmsweep.analysis.recommend import (
+    Recommendation,
+    format_pct,
+    format_rps,
+    format_usd,
+    levels_by_model,
+    model_cost_per_1k_usd,
+)
+from llmsweep.analysis.stats import (
+    PERCENTILE_METHOD,
+    SUMMARY_SCHEMA_VERSION,
+    CellSummary,
+    LevelSummary,
+)
+from llmsweep.report.warnings import simulated_label, sweep_warnings
+
+_TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"  # ranges, and "no value" in the table
+_MAX_FAILURE_EXAMPLES = 12
+_MAX_ERROR_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marked: frozenset[int] = frozenset()  # indices of rows to highlight (recommended levels)
+
+
+def title(levels: Sequence[LevelSummary]) -> str:
+    models = ", ".join(levels_by_model(levels)) or "no records"
+    return f"llmsweep concurrency report: {models}"
+
+
+def subtitle(meta: Mapping[str, Any]) -> str:
+    target = meta.get("target") or {}
+    where = simulated_label(meta) if target.get("kind") == "simulator" else "real API"
+    created = meta.get("created_at")
+    return f"Run created {created} against a {where}." if created else f"Run against a {where}."
+
+
+def verdicts(
+    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
+) -> list[str]:
+    """One line per model: recommended concurrency, its speedup, cost per 1k prompts."""
+    grouped = levels_by_model(levels)
+    lines = []
+    for rec in recommendations:
+        rows = grouped.get(rec.model, [])
+        chosen = next((row for row in rows if row.concurrency == rec.level), None)
+        # The recommended level's own cost, so the verdict matches its row in the table.
+        cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
+        cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
+        if chosen is None:
+            lines.append(
+                f"{rec.model}: no concurrency met the thresholds (see warnings); {cost_text}."
+            )
+            continue
+        speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
+        parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
+        lines.append(f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}.")
+    return lines
+
+
+def warnings(
+    levels: Sequence[LevelSummary],
+    recommendations: Sequence[Recommendation],
+    meta: Mapping[str, Any],
+) -> list[str]:
+    """Run-wide warnings first, then each model's."""
+    return [*sweep_warnings(levels, meta), *(w for rec in recommendations for w in rec.warnings)]
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _wall(level: LevelSummary) -> str:
+    if level.repeats == 1:
+        return seconds(level.wall_s)
+    low, high = seconds(level.wall_s_min), seconds(level.wall_s_max)
+    return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
+
+
+def summary_table(
+    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
+) -> Table:
+    """One row per model x level; TTFT columns only when some request streamed."""
+    chosen = {(rec.model, rec.level) for rec in recommendations}
+    with_ttft = any(level.ttft_p50_s is not None for level in levels)
+    headers = [
+        "model",
+        "concurrency",
+        f"wall s (min{DASH}max)",
+        "speedup",
+        "efficiency",
+        "req/s",
+        "output tok/s",
+        "p50 s",
+        "p95 s",
+        "p99 s",
+    ]
+    headers += ["TTFT p50 s", "TTFT p95 s"] if with_ttft else []
+    headers += ["failed", "429s / attempts", "retries", "cost / 1k prompts", "notes"]
+    rows = []
+    marked = set()
+    for index, level in enumerate(levels):
+        if (level.model, level.concurrency) in chosen:
+            marked.add(index)
+        notes = ["recommended"] if index in marked else []
+        notes += ["client-bound"] if level.client_bound else []
+        row = [
+            level.model,
+            str(level.concurrency),
+            _wall(level),
+            f"{level.speedup:.2f}{_TIMES}" if level.speedup is not None else DASH,
+            format_pct(level.efficiency) if level.efficiency is not None else DASH,
+            format_rps(level.throughput_rps),
+            f"{level.output_tokens_per_s:.0f}",
+            seconds(level.latency_p50_s),
+            seconds(level.latency_p95_s),
+            seconds(level.latency_p99_s),
+        ]
+        row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s)] if with_ttft else []
+        row += [
+            f"{level.failed} ({format_pct(level.failure_rate)})",
+            f"{level.rate_limited} ({format_pct(level.rate_limited_rate)})",
+            str(level.retries),
+            format_usd(level.cost_per_1k_prompts_usd),
+            ", ".join(notes),
+        ]
+        rows.append(tuple(row))
+    return Table(tuple(headers), tuple(rows), frozenset(marked))
+
+
+def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
+    """A few failed prompts with their last error, to start debugging from."""
+    rows = [
+        (
+            cell.model,
+            str(cell.concurrency),
+            str(cell.repeat + 1),
+            prompt_id,
+            status,
+            error[:_MAX_ERROR_CHARS] + ("…" if len(error) > _MAX_ERROR_CHARS else ""),
+        )
+        for cell in cells
+        for prompt_id, status, error in cell.failure_examples
+    ]
+    if not rows:
+        return None
+    headers = ("model", "concurrency", "repeat", "prompt id", "status", "last error")
+    return Table(headers, tuple(rows[:_MAX_FAILURE_EXAMPLES]))
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(item) for item in value) or "none"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{key}: {_plain(item)}" for key, item in sorted(value.items()))
+    return str(value)
+
+
+def _target_host(base_url: Any) -> str:
+    """Host and port only: no scheme (no link), no path, never user info from the URL."""
+    if not isinstance(base_url, str) or not base_url:
+        return "the client's default endpoint"
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or "unknown host"
+    return f"{host}:{port}" if port is not None else host
+
+
+def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
+    """(label, text) pairs for "About this report"."""
+    config = meta.get("config") or {}
+    target = meta.get("target") or {}
+    pricing = meta.get("pricing") or {}
+    simulated = target.get("kind") == "simulator"
+    kind = simulated_label(meta) if simulated else "real API"
+    estimated = sum(level.usage_estimated for level in levels)
+    usage = (
+        f"{estimated} prompts had no usage from the API, so their tokens were counted locally"
+        if estimated
+        else "every prompt's tokens came from the API's usage"
+    )
+    return [
+        (
+            "Schema versions",
+            f"summary {SUMMARY_SCHEMA_VERSION}, run metadata {_plain(meta.get('schema_version'))}",
+        ),
+        ("Tool version", f"llmsweep {_plain(meta.get('tool_version'))}"),
+        ("Created at", _plain(meta.get("created_at"))),
+        ("Target", f"{kind} at {_target_host(target.get('base_url'))}"),
+        ("Seed", _plain(config.get("seed"))),
+        ("Config", _plain({key: value for key, value in config.items() if key != "seed"})),
+        (
+            "Prices",
+            f"{_plain(pricing.get('source'))}; {_plain(pricing.get('data_date'))}",
+        ),
+        (
+            "Measured",
+            "per prompt: monotonic timestamps (queued, allowed out, written to the socket, "
+            "first token, ended), final status, attempts, 429 answers, and token usage as the "
+            "API reported it.",
+        ),
+        (
+            "Connections",
+            "opened before each cell's clock started (one GET /models per connection, no "
+            "tokens), as load generators do, so no cell pays for a burst of connects"
+            if config.get("warm_up")
+            else "opened by each cell's first requests, inside the measured time",
+        ),
+        (
+            "Computed",
+            "wall time = last end - first queue time of a cell; throughput = succeeded "
+            "/ wall time; speedup = median concurrency-1 wall / median wall; efficiency "
+            "= speedup / concurrency; latency percentiles over succeeded requests' last "
+            "attempt. Per level, timings are medians over repeats and counts and costs "
+            "are totals.",
+        ),
+        (
+            "Rate-limit ceiling",
+            "min(rpm / 60, tpm / 60 / (mean input tokens + max_tokens)) "
+            "requests/s from the configured limits; measured output tokens "
+            "stand in when max_tokens was not set.",
+        ),
+        (
+            "Cost",
+            f"actual = tokens the API reported x listed price; {usage}. Pre-run estimates "
+            "(cost chart: exact input tokens, output at max tokens) come from the run metadata.",
+        ),
+        ("Percentiles", PERCENTILE_METHOD),
+    ]

@@ -1,0 +1,81 @@
+"""Serialise sweep summaries: ``summary.json`` and ``summary.csv``, byte-stable for equal input.
+
+Floats are written with 9 significant digits so the text does not depend on how a value was
+summed; Decimals (money) are written as plain strings so no cent is lost to binary floats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmsweep.analysis.stats import CellSummary, LevelSummary
+
+SUMMARY_SCHEMA_VERSION = 1
+# Lives here, next to the schema, because summary.json records it; analysis.stats re-exports it.
+PERCENTILE_METHOD = (
+    "linear interpolation between closest ranks (Hyndman-Fan type 7, NumPy's default)"
+)
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: floats to 9 significant digits (stable text), Decimals as strings."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.9g}") if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return str(value)
+
+
+def summary_to_json(
+    levels: Sequence[LevelSummary],
+    cells: Sequence[CellSummary],
+    meta: Mapping[str, Any],
+    recommended: Mapping[str, int | None] | None = None,
+) -> str:
+    """The whole summary as JSON text, byte-stable for the same input."""
+    document = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "percentile_method": PERCENTILE_METHOD,
+        "meta": meta,
+        "recommended_concurrency": dict(recommended or {}),
+        "levels": [asdict(level) for level in levels],
+        "cells": [asdict(cell) for cell in cells],
+    }
+    text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
+    return text + "\n"
+
+
+CSV_COLUMNS = (
+    "model", "concurrency", "wall_s", "speedup", "efficiency", "throughput_rps",
+    "output_tokens_per_s", "latency_p50_s", "latency_p95_s", "latency_p99_s", "ttft_p50_s",
+    "ttft_p95_s", "requests", "succeeded", "failed", "failure_rate", "rate_limited",
+    "rate_limited_rate", "retries", "attempts", "cost_usd", "failed_cost_usd",
+    "cost_per_1k_prompts_usd", "input_tokens", "output_tokens", "usage_estimated",
+    "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
+    "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s",
+)  # fmt: skip
+
+
+def summary_to_csv(levels: Sequence[LevelSummary]) -> str:
+    """One row per model x level; empty cells where a number does not exist."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for level in levels:
+        row = _jsonable({name: getattr(level, name) for name in CSV_COLUMNS})
+        writer.writerow(["" if row[name] is None else row[name] for name in CSV_COLUMNS])
+    return out.getvalue()

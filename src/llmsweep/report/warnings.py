@@ -1,0 +1,94 @@
+"""Warnings about a whole sweep, not one model: simulated target, too few prompts or repeats,
+estimated usage, missing prices, and a sweep that did not finish (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmsweep.analysis.stats import LevelSummary
+
+MIN_PROMPTS_PER_CELL = 20
+
+
+def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> list[str]:
+    """Warnings about the whole run: simulated target, too few prompts or repeats, estimates."""
+    warnings = []
+    target = meta.get("target") or {}
+    if target.get("kind") == "simulator":
+        warnings.append(
+            f"This is a {simulated_label(meta)}: timings come from the simulator's model of the "
+            f"API, not the API; rerun against the real endpoint before relying on them."
+        )
+    unfinished = unfinished_levels(levels, meta.get("config") or {})
+    if unfinished:
+        how = _RESUME_ADVICE.get(str(meta.get("stopped")), _RESUME_ADVICE["interrupted"])
+        parts = [
+            f"{model} @ {level} ({f'{have} of {want} prompts' if have else 'not run'})"
+            for model, level, have, want in unfinished
+        ]
+        warnings.append(
+            f"The sweep did not finish: {', '.join(parts)}. {how}; prompts already done are not "
+            "sent again. Until then each verdict covers only the levels that ran."
+        )
+    if not levels:
+        return warnings
+    fewest = min(level.prompts_per_cell for level in levels)
+    if fewest < MIN_PROMPTS_PER_CELL:
+        warnings.append(
+            f"Only {fewest} prompts per cell: tail percentiles and throughput are noisy; use "
+            f"--sample or more prompts (at least {MIN_PROMPTS_PER_CELL})."
+        )
+    if max(level.repeats for level in levels) == 1:
+        warnings.append(
+            "Each level ran once, so run-to-run noise is unknown; add --repeats 3 to measure it."
+        )
+    estimated = sum(level.usage_estimated for level in levels)
+    if estimated:
+        warnings.append(
+            f"{estimated} prompts got no token usage from the API; their tokens and cost are "
+            f"local estimates, so treat those costs as approximate."
+        )
+    unpriced = sorted({level.model for level in levels if level.unpriced})
+    if unpriced:
+        warnings.append(
+            f"No price was known for {', '.join(unpriced)}; those prompts count as $0, so supply "
+            f"a price to compare costs."
+        )
+    return warnings
+
+
+_RESUME_ADVICE = {
+    "budget": "The --max-cost budget ran out: raise --max-cost and rerun the same command with "
+    "--resume",
+    "interrupted": "Rerun the same command with --resume to complete it",
+    "auth": "The server rejected the API key: fix the key, then rerun the same command with "
+    "--resume",
+}
+
+
+def unfinished_levels(
+    levels: Sequence[LevelSummary], config: Mapping[str, Any]
+) -> list[tuple[str, int, int, int]]:
+    """(model, level, prompts recorded, prompts wanted) for each configured level that has
+    fewer records than prompts x repeats: a sweep stopped early."""
+    models, wanted = config.get("models"), config.get("levels")
+    prompts, repeats = config.get("prompt_count"), config.get("repeats") or 1
+    if not (isinstance(models, list) and isinstance(wanted, list) and isinstance(prompts, int)):
+        return []  # an older or partial meta.json: nothing to compare against
+    have = {(level.model, level.concurrency): level.requests for level in levels}
+    return [
+        (model, level, have.get((model, level), 0), prompts * repeats)
+        for model in models
+        for level in wanted
+        if have.get((model, level), 0) < prompts * repeats
+    ]
+
+
+def simulated_label(meta: Mapping[str, Any]) -> str:
+    """'simulated target (profile X, latency scale Y)' from ``meta["target"]``."""
+    target = meta.get("target") or {}
+    return (
+        f"simulated target (profile {target.get('profile') or 'per model'}, "
+        f"latency scale {target.get('latency_scale', 'unknown')})"
+    )

@@ -1,0 +1,162 @@
+"""Write a sweep's report folder from its records and metadata, deterministically.
+
+``write_report`` is a pure function of (records, meta) plus the files it writes: the same inputs
+give the same bytes in every file, because nothing reads the clock or the environment at render
+time (any "created at" comes from meta).
+
+Meta keys read (all optional; a missing key shows as "none" or drops what depends on it):
+
+- ``schema_version``, ``tool_version``, ``created_at``: shown in "About this report".
+- ``config``: shown in full (it must already be free of secrets); ``seed`` shown on its own;
+  ``rpm``, ``tpm``, ``max_tokens`` (a number, or ``{model: number}``) give the rate-limit
+  ceiling; ``prompt_count`` turns whole-set cost estimates into per-1k-prompt ones.
+- ``target``: ``kind`` ("simulator" or "real"), ``base_url`` (only host and port are shown),
+  ``profile`` and ``latency_scale`` (named on every chart when simulated).
+- ``pricing``: ``source`` and ``data_date``.
+- ``estimates``: ``{model: {"total_cost_usd", "batch_total_cost_usd", "prompts"}}`` for one
+  pass over the prompt set, money as decimal strings; drawn next to the actual cost.
+- ``client_bound``: ``[{"model": str, "concurrency": int}, ...]``, levels the harness (not the
+  target) limited; they are flagged, not measured, here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from llmsweep.analysis.recommend import Recommendation, cost_comparison, recommend
+from llmsweep.analysis.stats import (
+    CellSummary,
+    LevelSummary,
+    summarize_cells,
+    summarize_levels,
+    summary_to_csv,
+    summary_to_json,
+)
+from llmsweep.errors import OutputError
+from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
+from llmsweep.report.harness import harness_intro, harness_table
+from llmsweep.report.html import render_html as render_html
+from llmsweep.report.sections import (
+    Table,
+    about,
+    failure_examples,
+    subtitle,
+    summary_table,
+    title,
+    verdicts,
+    warnings,
+)
+from llmsweep.store.records import Record, write_atomic, write_chunks_atomic
+
+# Characters Markdown would read as markup; escaped so user text (model names, prompt ids,
+# errors) renders as typed. HTML-special characters are escaped too, since many Markdown
+# viewers pass raw HTML through.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
+
+
+def _md_list(items: Sequence[str]) -> list[str]:
+    return [f"- {_md(item)}" for item in items] or ["None."]
+
+
+def _md_table(table: Table) -> list[str]:
+    lines = [
+        "| " + " | ".join(_md(header) for header in table.headers) + " |",
+        "|" + "|".join("---" for _ in table.headers) + "|",
+    ]
+    for index, row in enumerate(table.rows):
+        cells = [_md(cell) for cell in row]
+        if index in table.marked:
+            cells = [f"**{cell}**" for cell in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_markdown(
+    levels: Sequence[LevelSummary],
+    cells: Sequence[CellSummary],
+    recommendations: Sequence[Recommendation],
+    meta: Mapping[str, Any],
+    chart_files: Mapping[str, str],
+) -> str:
+    """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
+    lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
+    if meta.get("command"):
+        lines += [f"Regenerate: `{meta['command']}`", ""]
+    lines += ["## Verdict", ""]
+    lines += _md_list(verdicts(levels, recommendations))
+    lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
+    costs = cost_comparison(levels)
+    lines += ["", _md(costs)] if costs else []
+    lines += ["", "## Warnings", "", *_md_list(warnings(levels, recommendations, meta))]
+    lines += ["", "## Charts"]
+    for name, path in chart_files.items():
+        caption = _md(CHART_TITLES.get(name, name))
+        lines += ["", f"### {caption}", "", f"![{caption}]({path})"]
+    if not chart_files:
+        lines += ["", "No charts: there were no records."]
+    lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
+    examples = failure_examples(cells)
+    if examples is not None:
+        lines += ["", "## Failure examples", "", *_md_table(examples)]
+    harness = harness_table(cells, meta)
+    if harness is not None:
+        lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
+        lines += _md_table(harness)
+    lines += ["", "## About this report", ""]
+    lines += [f"- **{_md(label)}**: {_md(text)}" for label, text in about(meta, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def _client_bound(meta: Mapping[str, Any]) -> dict[tuple[str, int], bool]:
+    flagged: dict[tuple[str, int], bool] = {}
+    for entry in meta.get("client_bound") or []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("concurrency"), int):
+            flagged[(str(entry.get("model")), entry["concurrency"])] = True
+    return flagged
+
+
+def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, Any]) -> list[Path]:
+    """Write summary.json, summary.csv, charts/*.png and *.svg, report.md and report.html.
+
+    Returns the paths written, in that order. Re-running on the same records and meta rewrites
+    every file with identical bytes.
+    """
+    cells = summarize_cells(records)
+    levels = summarize_levels(cells, meta, _client_bound(meta))
+    recommendations = recommend(levels, client=str((meta.get("config") or {}).get("client")))
+    figures = build_charts(levels, recommendations, meta)
+    chart_dir = out_dir / "charts"
+    try:
+        chart_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{chart_dir}: cannot create ({err.strerror})") from None
+    written: list[Path] = []
+
+    def write_text(path: Path, text: str) -> None:
+        write_atomic(path, text)
+        written.append(path)
+
+    recommended = {rec.model: rec.level for rec in recommendations}
+    write_text(out_dir / "summary.json", summary_to_json(levels, cells, meta, recommended))
+    write_text(out_dir / "summary.csv", summary_to_csv(levels))
+    png_bytes: dict[str, bytes] = {}
+    for name, figure in figures.items():
+        png_bytes[name] = figure_bytes(figure, "png")
+        write_chunks_atomic(chart_dir / f"{name}.png", [png_bytes[name]])
+        written.append(chart_dir / f"{name}.png")
+        write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
+    chart_files = {name: f"charts/{name}.png" for name in figures}
+    markdown = render_markdown(levels, cells, recommendations, meta, chart_files)
+    write_text(out_dir / "report.md", markdown)
+    write_text(
+        out_dir / "report.html", render_html(levels, cells, recommendations, meta, png_bytes)
+    )
+    return written

@@ -1,0 +1,183 @@
+"""Where requests go: a real OpenAI-compatible server, or the built-in simulator by default.
+
+The API key is kept apart from ``TargetInfo`` so that what describes a target in records and
+reports can never carry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from urllib.parse import urlsplit, urlunsplit
+
+from llmsweep.errors import TargetError, UsageError
+from llmsweep.inputs import tokens
+from llmsweep.simulator import SimulatorConfig, serve_forever
+from llmsweep.transport.http import HttpTransport
+from llmsweep.transport.sdk import OpenAITransport, Transport
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
+START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What a report says about the target: never a key, never credentials in the URL."""
+
+    base_url: str
+    simulated: bool
+    profile: str | None = None
+    latency_scale: float | None = None
+    rpm: int | None = None  # the simulator's own limits; unknown for a real target
+    tpm: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": "simulator" if self.simulated else "real",
+            "base_url": self.base_url,
+            "profile": self.profile,
+            "latency_scale": self.latency_scale,
+            "rpm": self.rpm,
+            "tpm": self.tpm,
+        }
+
+    def label(self) -> str:
+        if self.simulated:
+            return (
+                f"built-in simulator (profile {self.profile or 'per model'}, "
+                f"latency scale {self.latency_scale:g}) at {self.base_url}"
+            )
+        return f"real target {self.base_url}"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the user asked for. No base URL and no key means the built-in simulator."""
+
+    base_url: str | None
+    api_key: str | None
+    simulator: SimulatorConfig
+
+    @property
+    def simulated(self) -> bool:
+        return self.base_url is None and self.api_key is None
+
+
+def spec_from_env(
+    base_url: str | None,
+    api_key_env: str,
+    simulator: SimulatorConfig,
+    environ: Mapping[str, str] = os.environ,
+) -> TargetSpec:
+    """Resolve flags and environment: ``--base-url``/OPENAI_BASE_URL, key from ``api_key_env``."""
+    url = base_url or environ.get("OPENAI_BASE_URL") or None
+    key = environ.get(api_key_env) or None
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"--base-url {url!r} is not an http(s) URL")
+    return TargetSpec(url, key, simulator)
+
+
+# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
+# when the SDK's CPU cost per request would make the client the bottleneck.
+TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
+    "openai": OpenAITransport,
+    "http": HttpTransport,
+}
+CLIENTS = tuple(TRANSPORTS)
+
+
+def make_transport(
+    client: str, *, base_url: str, api_key: str, concurrency: int, timeout_s: float
+) -> Transport:
+    if client not in TRANSPORTS:
+        raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
+    return TRANSPORTS[client](
+        base_url=base_url,
+        api_key=api_key,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        clock=time.monotonic,
+    )
+
+
+def public_url(url: str) -> str:
+    """The URL without user:password and query, so a report never leaks credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@asynccontextmanager
+async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]:
+    """Yield the target's description and the key to send; start the simulator if needed."""
+    if not spec.simulated:
+        url = spec.base_url or OPENAI_BASE_URL
+        # Local servers (Ollama, llama.cpp, vLLM) accept any key; the SDK insists on one.
+        yield TargetInfo(public_url(url), simulated=False), spec.api_key or "none"
+        return
+    config = spec.simulator
+    async with simulator_process(config) as base_url:
+        profile = config.profile.name if config.profile is not None else None
+        info = TargetInfo(base_url, True, profile, config.latency_scale, config.rpm, config.tpm)
+        yield info, SIMULATOR_KEY
+
+
+@asynccontextmanager
+async def simulator_process(config: SimulatorConfig) -> AsyncIterator[str]:
+    """Run the simulator in a child process and yield its base URL.
+
+    Its own process, not this event loop: a server sharing the client's loop and CPU would be
+    measured as part of the client (latency, loop lag, CPU per request) and would slow it down.
+    """
+    context = multiprocessing.get_context("spawn")  # fork is unsafe under a running event loop
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_serve, args=(config, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not await asyncio.to_thread(receiver.poll, START_TIMEOUT_S):
+            raise TargetError(f"the built-in simulator did not start within {START_TIMEOUT_S} s")
+        try:
+            base_url: str = receiver.recv()
+        except EOFError:
+            raise TargetError("the built-in simulator failed to start") from None
+        yield base_url
+    finally:
+        process.terminate()  # SIGTERM: the simulator shuts down cleanly
+        await asyncio.to_thread(process.join, 10)
+        if process.is_alive():
+            process.kill()
+        receiver.close()
+
+
+def _serve(config: SimulatorConfig, sender: Connection) -> None:
+    # Leave the terminal's process group: a Ctrl-C meant for llmsweep must not stop the server
+    # while the requests in flight are given their grace period.
+    os.setpgid(0, 0)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    serve_forever(config, count_prompt_tokens, sender.send)
+
+
+def _stop_when_orphaned(parent_pid: int) -> None:
+    # Out of the terminal's process group, nothing would stop this server if llmsweep were
+    # killed outright (SIGKILL runs no cleanup): notice the parent is gone, and stop.
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def count_prompt_tokens(messages: list[dict[str, object]], model: str) -> int:
+    """The counter injected into the simulator: exactly how OpenAI counts chat input."""
+    return tokens.tokenizer_for(model).count_chat(messages)

@@ -1,0 +1,320 @@
+"""A lean transport: one chat request attempt over plain aiohttp, no SDK.
+
+Why it exists: the official SDK spends over a millisecond of CPU per request (request building,
+httpx layers, pydantic models; reports/benchmarks.md), so at a few hundred requests per second
+the event loop saturates and a benchmark measures its own client instead of the API. This
+transport sends the body the SDK sends, parses each answer with one ``json.loads`` into plain
+dicts, and classifies every outcome into exactly the ``Attempt`` that ``OpenAITransport`` gives
+for it (tests hold the two side by side), for about a twelfth of the CPU. Like
+``OpenAITransport`` it never raises for a failed attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import aiohttp
+
+from llmsweep.transport import classify as retry
+from llmsweep.transport.sdk import Attempt, failed_attempt, redact
+from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
+
+# After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
+# connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
+DRAIN_S = 0.1
+INCOMPLETE = "answer ended before completion"  # OpenAITransport's words for the same outcome
+
+
+class _Incomplete(ValueError):
+    """A 200 answer that is not a chat completion (wrong shape, or an error event mid-stream)."""
+
+
+class _Answer:
+    """What one attempt has read so far; a mid-stream failure still needs ``first_token_at``."""
+
+    __slots__ = (
+        "cached_input_tokens",
+        "clock",
+        "complete",
+        "data",
+        "first_token_at",
+        "input_tokens",
+        "output_tokens",
+        "parts",
+    )
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.parts: list[str] = []
+        self.data: list[bytes] = []  # the ``data:`` lines of the SSE event being read
+        self.first_token_at: float | None = None
+        self.complete = False
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.cached_input_tokens = 0
+
+    def usage(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        self.input_tokens = _count(usage.get("prompt_tokens"))
+        self.output_tokens = _count(usage.get("completion_tokens"))
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        self.cached_input_tokens = _count(cached) or 0
+
+    def completion(self, body: object) -> None:
+        """A whole (non-streamed) ``chat.completion`` object."""
+        if not isinstance(body, dict):
+            raise _Incomplete(INCOMPLETE)
+        choices = body.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = first.get("message") if isinstance(first, dict) else None
+        if not isinstance(message, dict):
+            raise _Incomplete(INCOMPLETE)
+        self.parts.append(_text(message.get("content")))
+        self.usage(body.get("usage"))
+        self.complete = True
+
+    def line(self, line: bytes) -> bool:
+        """One SSE line (without its newline); True once ``[DONE]`` has been read."""
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line:
+            if line.startswith(b"data:"):
+                value = line[5:]
+                self.data.append(value[1:] if value.startswith(b" ") else value)
+            return False  # other fields (event, id, retry) and ":" comments carry nothing we use
+        return self.dispatch()
+
+    def dispatch(self) -> bool:
+        """The event whose lines have been read; True when it is ``[DONE]``."""
+        if not self.data:
+            return False
+        data = self.data[0] if len(self.data) == 1 else b"\n".join(self.data)
+        self.data = []
+        if data.startswith(b"[DONE]"):
+            return True
+        self.chunk(json.loads(data))
+        return False
+
+    def chunk(self, chunk: object) -> None:
+        """One ``chat.completion.chunk``; an ``error`` field is a failure reported mid-stream."""
+        if not isinstance(chunk, dict):
+            raise _Incomplete("stream event is not a JSON object")
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else None
+            raise _Incomplete(str(message or "an error occurred during streaming"))
+        usage = chunk.get("usage")
+        if usage is not None:
+            self.usage(usage)
+        choices = chunk.get("choices") or ()
+        if not isinstance(choices, list | tuple):
+            raise _Incomplete("stream event has no list of choices")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise _Incomplete("stream event choice is not a JSON object")
+            delta = choice.get("delta")
+            content = _text(delta.get("content")) if isinstance(delta, dict) else ""
+            if content:
+                if self.first_token_at is None:
+                    self.first_token_at = self.clock()
+                self.parts.append(content)
+            if choice.get("finish_reason") is not None:
+                self.complete = True
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(content: object) -> str:
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise _Incomplete("message content is not a string")
+    return content
+
+
+class HttpTransport:
+    """Sends attempts with one ``aiohttp.ClientSession``; the key stays in its default headers."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        concurrency: int,
+        timeout_s: float,
+        clock: Clock,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._models_url = base_url.rstrip("/") + "/models"
+        self._api_key = api_key
+        self._concurrency = max(1, concurrency)  # aiohttp reads a limit of 0 as "no limit"
+        self._timeout_s = timeout_s
+        self._clock = clock
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Built on first use, because aiohttp binds a session to the running event loop.
+        self._session = aiohttp.ClientSession(
+            # A pool as large as the concurrency, so the pool never becomes a hidden cap.
+            connector=aiohttp.TCPConnector(limit=self._concurrency),
+            # The same limits as OpenAITransport: the whole attempt, and at most 10 s to connect.
+            timeout=aiohttp.ClientTimeout(
+                total=self._timeout_s, sock_connect=min(10.0, self._timeout_s)
+            ),
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
+            trace_configs=[aiohttp_tracing()],
+        )
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def warm_up(self, connections: int) -> None:
+        """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
+        session = self._session or self._open()
+
+        async def list_models() -> None:
+            async with session.get(self._models_url) as response:
+                await response.read()
+
+        await open_connections(connections, list_models)
+
+    async def send(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
+    ) -> Attempt:
+        started = self._clock()
+        wire = WireTimes(self._clock)
+        session = self._session or self._open()
+        request: dict[str, Any] = {"model": model, "messages": messages}
+        if max_tokens is not None:
+            request["max_tokens"] = max_tokens
+        if stream:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        answer = _Answer(self._clock)
+        try:
+            async with session.post(
+                self._url, data=json.dumps(request).encode(), trace_request_ctx=wire
+            ) as response:
+                if response.status >= 400:
+                    return await self._status_error(response, started, wire)
+                if stream:
+                    await _read_events(response, answer)
+                else:
+                    answer.completion(json.loads(await response.read()))
+        except TimeoutError:  # before aiohttp.ClientError: its timeout errors are both
+            message = f"no complete answer within {self._timeout_s:g} s"
+            return self._failed(retry.TIMEOUT, None, message, started, answer, wire)
+        except aiohttp.ClientError as error:
+            # The SDK's APIConnectionError: nothing, or only part of the body, came back.
+            kind = retry.STREAM_CUT if answer.first_token_at is not None else retry.CONNECTION
+            message = f"{type(error).__name__}: {error}"
+            return self._failed(kind, None, message, started, answer, wire)
+        except ValueError as error:  # bad JSON or bad UTF-8, or _Incomplete
+            kind = retry.STREAM_CUT if stream else retry.MALFORMED
+            message = (
+                str(error) if isinstance(error, _Incomplete) else f"{type(error).__name__}: {error}"
+            )
+            return self._failed(kind, 200, message, started, answer, wire)
+        ended = self._clock()
+        if not answer.complete:
+            kind = retry.STREAM_CUT if stream else retry.MALFORMED
+            return self._failed(kind, 200, INCOMPLETE, started, answer, wire)
+        return Attempt(
+            kind="ok",
+            retryable=False,
+            http_status=200,
+            error=None,
+            hint_s=None,
+            text="".join(answer.parts),
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            cached_input_tokens=answer.cached_input_tokens,
+            started_at_s=started,
+            first_token_at_s=answer.first_token_at,
+            ended_at_s=ended,
+            sent_at_s=wire.sent_at_s,
+            connect_s=wire.connect_s,
+        )
+
+    async def _status_error(
+        self, response: aiohttp.ClientResponse, started: float, wire: WireTimes
+    ) -> Attempt:
+        text = (await response.read()).decode("utf-8", "replace").strip()
+        body: object = text
+        with contextlib.suppress(ValueError):
+            body = json.loads(text)
+        if isinstance(body, dict):
+            body = body.get("error", body)  # what the SDK hands on as ``APIStatusError.body``
+        status = response.status
+        verdict = retry.classify_status(status, body)
+        message = retry.error_message(body, f"HTTP {status}")
+        hint = retry.retry_hint_s(response.headers)
+        return failed_attempt(
+            verdict,
+            status,
+            redact(message, self._api_key),
+            hint_s=hint,
+            started_at_s=started,
+            first_token_at_s=None,
+            ended_at_s=self._clock(),
+            limits=retry.advertised_limits(response.headers),
+            wire=wire,
+        )
+
+    def _failed(
+        self,
+        kind: str,
+        http_status: int | None,
+        message: str,
+        started: float,
+        answer: _Answer,
+        wire: WireTimes,
+    ) -> Attempt:
+        return failed_attempt(
+            retry.Classified(kind, True),  # no answer, or a broken one: worth another try
+            http_status,
+            redact(message, self._api_key),
+            hint_s=None,
+            started_at_s=started,
+            first_token_at_s=answer.first_token_at,
+            ended_at_s=self._clock(),
+            wire=wire,
+        )
+
+
+async def _read_events(response: aiohttp.ClientResponse, answer: _Answer) -> None:
+    """Feed the SSE body to ``answer`` line by line, until ``[DONE]`` or the end of the body."""
+    pending = b""  # a line not finished in the bytes read so far
+    async for chunk in response.content.iter_any():
+        lines = (pending + chunk if pending else chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if answer.line(line):
+                await _drain(response)
+                return
+    if pending:
+        answer.line(pending)
+    answer.dispatch()  # a last event the server did not end with a blank line
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read what follows ``[DONE]`` briefly, so the connection can be reused; never fail."""
+    if response.content.at_eof():
+        return
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+        async with asyncio.timeout(DRAIN_S):
+            await response.content.read()

@@ -1,0 +1,324 @@
+"""The transport: one chat request attempt through the official ``openai`` SDK.
+
+The SDK's own retries are off (``max_retries=0``) so that every attempt is seen, timed and counted
+by the runner; its connection pool is sized to the concurrency so it never silently caps it.
+Every failure comes back as an ``Attempt`` value, never as an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import httpx2
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+
+from llmsweep.errors import TargetError
+from llmsweep.transport import classify as retry
+from llmsweep.transport.tracing import (
+    Clock,
+    WireTimes,
+    open_connections,
+    sdk_tracing,
+    trace_httpx_request,
+)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt's outcome. ``kind`` is "ok" or an error kind from ``transport.classify``."""
+
+    kind: str
+    retryable: bool
+    http_status: int | None
+    error: str | None
+    hint_s: float | None  # the server's retry hint, when it gave one
+    text: str | None
+    input_tokens: int | None  # None: the answer carried no usage
+    output_tokens: int | None
+    cached_input_tokens: int
+    started_at_s: float
+    first_token_at_s: float | None
+    ended_at_s: float
+    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
+    sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
+    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+def failed_attempt(
+    verdict: retry.Classified,
+    http_status: int | None,
+    error: str,
+    *,
+    hint_s: float | None,
+    started_at_s: float,
+    first_token_at_s: float | None,
+    ended_at_s: float,
+    limits: retry.Limits | None = None,
+    wire: WireTimes | None = None,
+) -> Attempt:
+    """An attempt that got no usable answer (``error`` must already be free of secrets)."""
+    return Attempt(
+        kind=verdict.kind,
+        retryable=verdict.retryable,
+        http_status=http_status,
+        error=error,
+        hint_s=hint_s,
+        text=None,
+        input_tokens=None,
+        output_tokens=None,
+        cached_input_tokens=0,
+        started_at_s=started_at_s,
+        first_token_at_s=first_token_at_s,
+        ended_at_s=ended_at_s,
+        limits=limits,
+        sent_at_s=wire.sent_at_s if wire is not None else None,
+        connect_s=wire.connect_s if wire is not None else 0.0,
+    )
+
+
+class Transport(Protocol):
+    async def send(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
+    ) -> Attempt: ...
+
+    async def warm_up(self, connections: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int = 0
+
+
+def _usage_of(usage: Any) -> _Usage:
+    if usage is None:
+        return _Usage()
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or 0
+    return _Usage(usage.prompt_tokens, usage.completion_tokens, int(cached))
+
+
+class OpenAITransport:
+    """Sends attempts with ``openai.AsyncOpenAI``; the API key stays inside the SDK client."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        concurrency: int,
+        timeout_s: float,
+        clock: Clock,
+    ) -> None:
+        self._api_key = api_key
+        self._timeout_s = timeout_s
+        self._clock = clock
+        limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=0,
+            timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+            http_client=openai.DefaultAsyncHttpxClient(
+                limits=limits, event_hooks={"request": [trace_httpx_request]}
+            ),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def warm_up(self, connections: int) -> None:
+        """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
+        await open_connections(connections, self._client.models.list)
+
+    async def send(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
+    ) -> Attempt:
+        wire = WireTimes(self._clock)
+        with sdk_tracing(wire):
+            return await self._send(model, messages, max_tokens, stream, wire)
+
+    async def _send(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        wire: WireTimes,
+    ) -> Attempt:
+        started = self._clock()
+        first_token: list[float] = []
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                if stream:
+                    text, usage, complete = await self._stream(
+                        model, messages, max_tokens, first_token
+                    )
+                else:
+                    text, usage, complete = await self._once(model, messages, max_tokens)
+        except openai.APIStatusError as error:
+            verdict = retry.classify_status(error.status_code, error.body)
+            message = retry.error_message(error.body, f"HTTP {error.status_code}")
+            headers = dict(error.response.headers)
+            return self._failed(
+                verdict,
+                error.status_code,
+                message,
+                retry.retry_hint_s(headers),
+                started,
+                first_token,
+                wire,
+                retry.advertised_limits(headers),
+            )
+        except (TimeoutError, openai.APITimeoutError):
+            verdict = retry.Classified(retry.TIMEOUT, True)
+            message = f"no complete answer within {self._timeout_s:g} s"
+            return self._failed(verdict, None, message, None, started, first_token, wire)
+        except openai.APIConnectionError as error:
+            kind = retry.STREAM_CUT if first_token else retry.CONNECTION
+            cause = error.__cause__ or error
+            message = f"{type(cause).__name__}: {cause}"
+            return self._failed(
+                retry.Classified(kind, True), None, message, None, started, first_token, wire
+            )
+        except (httpx2.HTTPError, openai.APIError, json.JSONDecodeError, ValueError) as error:
+            kind = retry.STREAM_CUT if stream else retry.MALFORMED
+            message = f"{type(error).__name__}: {error}"
+            return self._failed(
+                retry.Classified(kind, True), 200, message, None, started, first_token, wire
+            )
+        ended = self._clock()
+        if not complete:
+            kind = retry.STREAM_CUT if stream else retry.MALFORMED
+            verdict = retry.Classified(kind, True)
+            return self._failed(
+                verdict, 200, "answer ended before completion", None, started, first_token, wire
+            )
+        return Attempt(
+            kind="ok",
+            retryable=False,
+            http_status=200,
+            error=None,
+            hint_s=None,
+            text=text,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            started_at_s=started,
+            first_token_at_s=first_token[0] if first_token else None,
+            ended_at_s=ended,
+            sent_at_s=wire.sent_at_s,
+            connect_s=wire.connect_s,
+        )
+
+    async def _once(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None
+    ) -> tuple[str, _Usage, bool]:
+        completion = await self._client.chat.completions.create(
+            model=model,
+            messages=_sdk_messages(messages),
+            max_tokens=max_tokens,
+        )
+        choices = getattr(completion, "choices", None)
+        if not choices or getattr(choices[0], "message", None) is None:
+            return "", _Usage(), False
+        return choices[0].message.content or "", _usage_of(completion.usage), True
+
+    async def _stream(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        first_token: list[float],
+    ) -> tuple[str, _Usage, bool]:
+        parts: list[str] = []
+        usage = _Usage()
+        finished = False
+        stream = await self._client.chat.completions.create(
+            model=model,
+            messages=_sdk_messages(messages),
+            max_tokens=max_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        async with stream:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = _usage_of(chunk.usage)
+                for choice in chunk.choices:
+                    content = choice.delta.content if choice.delta else None
+                    if content:
+                        if not first_token:
+                            first_token.append(self._clock())
+                        parts.append(content)
+                    if choice.finish_reason is not None:
+                        finished = True
+        return "".join(parts), usage, finished
+
+    def _failed(
+        self,
+        verdict: retry.Classified,
+        http_status: int | None,
+        message: str,
+        hint_s: float | None,
+        started: float,
+        first_token: list[float],
+        wire: WireTimes,
+        limits: retry.Limits | None = None,
+    ) -> Attempt:
+        return failed_attempt(
+            verdict,
+            http_status,
+            redact(message, self._api_key),
+            hint_s=hint_s,
+            started_at_s=started,
+            first_token_at_s=first_token[0] if first_token else None,
+            ended_at_s=self._clock(),
+            limits=limits,
+            wire=wire,
+        )
+
+
+def _sdk_messages(messages: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:
+    # Prompts were validated when read (role and string content); the SDK's TypedDicts only
+    # restate that shape.
+    return cast("list[ChatCompletionMessageParam]", messages)
+
+
+def redact(text: str, secret: str) -> str:
+    """Remove a secret from a message that might echo it (some servers quote the bad key)."""
+    if len(secret) >= 4 and secret in text:
+        return text.replace(secret, "***")
+    return text
+
+
+async def probe(base_url: str, api_key: str, *, timeout_s: float = 5.0) -> None:
+    """Fail fast, before any prompt is sent, on a target that cannot be used at all."""
+    client = openai.AsyncOpenAI(
+        base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s
+    )
+    try:
+        await client.models.list()
+    except openai.AuthenticationError:
+        raise TargetError(f"{base_url} rejected the API key (HTTP 401)") from None
+    except openai.PermissionDeniedError:
+        raise TargetError(f"{base_url} refused access (HTTP 403)") from None
+    except (openai.APIConnectionError, openai.APITimeoutError) as error:
+        cause = error.__cause__ or error
+        detail = redact(f"{type(cause).__name__}: {cause}", api_key)
+        raise TargetError(f"cannot reach {base_url} ({detail})") from None
+    except openai.APIStatusError:
+        pass  # reachable; some OpenAI-compatible servers have no /models
+    finally:
+        await client.close()

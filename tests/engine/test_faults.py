@@ -1,0 +1,108 @@
+"""The fault matrix, mixed: every prompt ends in exactly one record, and what the engine counted
+equals what the simulator says it injected."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import StartSimulator
+from engine_helpers import fixed_profile, prompts, run_all
+from llmsweep.engine.runner import RunSettings
+from llmsweep.session.sweep import SweepConfig
+from llmsweep.simulator import FaultRates
+from llmsweep.transport.classify import BackoffPolicy
+from session.test_sweep import sweep
+
+RETRYABLE = (
+    "error_500",
+    "error_503",
+    "disconnect",
+    "hang",
+    "malformed_json",
+    "rate_limit_429",
+    "rate_limit_429_nohint",
+)
+FAST_BACKOFF = BackoffPolicy(base_s=0.005, cap_s=0.02)
+
+
+def mixed(total: float, *, stream: bool) -> FaultRates:
+    kinds = [*RETRYABLE, "missing_usage", *(["stream_cut"] if stream else [])]
+    share = total / len(kinds)
+    return FaultRates(**dict.fromkeys(kinds, share), hang_s=60.0, retry_after_s=0.05)
+
+
+def injected_retryable(stats: dict[str, object], *, stream: bool) -> int:
+    faults = stats["faults"]
+    assert isinstance(faults, dict)
+    kinds = [*RETRYABLE, *(["stream_cut"] if stream else [])]
+    return sum(int(faults[kind]) for kind in kinds)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_mixed_faults_at_30_percent(start_simulator: StartSimulator, stream: bool) -> None:
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005, tokens=12), faults=mixed(0.3, stream=stream), seed=11
+    )
+    settings = RunSettings(
+        "gpt-4o", 16, stream=stream, timeout_s=0.5, max_retries=20, backoff=FAST_BACKOFF
+    )
+    items = prompts(150, max_tokens=12)
+    records, runner = await run_all(sim, settings, items)
+    stats = sim.stats()
+    assert sorted(r.prompt_id for r in records) == sorted(p.id for p in items)
+    assert all(r.ok for r in records), {r.status for r in records if not r.ok}
+    assert sum(r.attempts for r in records) == stats["requests"]
+    assert sum(r.attempts - 1 for r in records) == injected_retryable(stats, stream=stream)
+    rate_limited = stats["rate_limited"]
+    assert isinstance(rate_limited, dict)
+    injected_429 = rate_limited["injected"] + rate_limited["injected_nohint"]
+    assert sum(r.rate_limited for r in records) == runner.progress.rate_limited == injected_429
+    faults = stats["faults"]
+    assert isinstance(faults, dict)
+    assert sum(not r.usage_reported for r in records) == faults["missing_usage"] > 0
+
+
+async def test_sweep_summary_counts_equal_the_simulators(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005), faults=mixed(0.15, stream=False), seed=5
+    )
+    # The sweep uses the default backoff (0.5 s base): fewer faults keep this test short.
+    config = SweepConfig(
+        "synthetic:40:20:5", ("gpt-4o",), (1, 4, 16), timeout_s=0.3, max_retries=20
+    )
+    summary = await sweep(sim, config, tmp_path / "r")
+    stats = sim.stats()
+    cells = summary["cells"]
+    assert [c["requests"] for c in cells] == [40, 40, 40]
+    assert sum(c["attempts"] for c in cells) == stats["requests"]
+    assert sum(c["retries"] for c in cells) == injected_retryable(stats, stream=False)
+    rate_limited = stats["rate_limited"]
+    assert isinstance(rate_limited, dict)
+    assert sum(c["rate_limited"] for c in cells) == (
+        rate_limited["injected"] + rate_limited["injected_nohint"]
+    )
+    assert sum(c["usage_estimated"] for c in cells) == stats["faults"]["missing_usage"]  # type: ignore[index]
+
+
+async def test_soak_thousands_of_requests_at_a_mixed_fault_rate(
+    start_simulator: StartSimulator,
+) -> None:
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.01, tokens=3),
+        latency_scale=0.0,
+        faults=mixed(0.2, stream=False),
+        seed=99,
+    )
+    settings = RunSettings("gpt-4o", 64, timeout_s=0.5, max_retries=30, backoff=FAST_BACKOFF)
+    items = prompts(3000, max_tokens=3)
+    began = time.monotonic()
+    records, _ = await run_all(sim, settings, items)
+    assert time.monotonic() - began < 90
+    assert len(records) == 3000 and len({r.prompt_id for r in records}) == 3000
+    assert all(r.ok for r in records)
+    assert sum(r.attempts for r in records) == sim.stats()["requests"]

@@ -1,0 +1,193 @@
+"""The harness self-check: loop lag, client CPU, and the client-bound verdict.
+
+The last two tests run the real engine: the SDK transport against a zero-latency simulator at
+concurrency 64 must be flagged client-bound; a slow fixed-latency server at concurrency 4 must
+not. Both have a wide margin (see each test) so a loaded machine does not flip them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from conftest import StartSimulator
+from engine_helpers import fixed_profile, prompts, run_all
+from llmsweep.analysis.stats import percentile
+from llmsweep.engine.harness import (
+    HarnessMeasurement,
+    LoopLag,
+    LoopLagMonitor,
+    client_bound,
+    client_bound_reasons,
+    combine,
+    measure_harness,
+    remedy,
+)
+from llmsweep.engine.runner import RunSettings
+
+
+def _measurement(*, lag_p95_s: float, cpu_s: float, wall_s: float = 10.0) -> HarnessMeasurement:
+    lag = LoopLag(samples=100, p50_s=lag_p95_s / 2, p95_s=lag_p95_s, max_s=lag_p95_s, mean_s=0)
+    return HarnessMeasurement(
+        requests=100, cpu_s=cpu_s, cpu_s_per_request=cpu_s / 100, wall_s=wall_s, loop_lag=lag
+    )
+
+
+@pytest.mark.parametrize(
+    ("lag_p95_s", "cpu_s", "latency_p50_s", "bound"),
+    [
+        (0.001, 0.5, 0.2, False),  # 0.5% of the latency, 5% of a core
+        (0.009, 0.5, 0.2, False),  # 4.5%: just under the 5% rule
+        (0.011, 0.5, 0.2, True),  # 5.5%: just over it
+        (0.001, 0.99, 0.2, False),  # 9.9% of a core
+        (0.001, 1.0, 0.2, True),  # 10% of a core: requests queue behind the client
+        (0.050, 9.5, 0.2, True),  # both
+    ],
+)
+def test_client_bound_rule(
+    lag_p95_s: float, cpu_s: float, latency_p50_s: float, bound: bool
+) -> None:
+    measurement = _measurement(lag_p95_s=lag_p95_s, cpu_s=cpu_s)
+    assert client_bound(measurement, latency_p50_s) is bound
+    assert bool(client_bound_reasons(measurement, latency_p50_s)) is bound
+
+
+@pytest.mark.parametrize(
+    ("dispatch_lag_p95_s", "bound"),
+    [(None, False), (0.009, False), (0.011, True)],  # 4.5% and 5.5% of a 0.2 s median
+)
+def test_dispatch_lag_rule(dispatch_lag_p95_s: float | None, bound: bool) -> None:
+    quiet = _measurement(lag_p95_s=0.001, cpu_s=0.5)  # neither other rule fires
+    reasons = client_bound_reasons(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s)
+    assert client_bound(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s) is bound
+    assert [reason.startswith("dispatch lag p95 11.0 ms") for reason in reasons] == (
+        [True] if bound else []
+    )
+
+
+def test_threshold_is_adjustable_and_reasons_say_why() -> None:
+    measurement = _measurement(lag_p95_s=0.011, cpu_s=9.5)
+    assert not client_bound(_measurement(lag_p95_s=0.011, cpu_s=0.5), 0.2, threshold=0.1)
+    lag_reason, cpu_reason = client_bound_reasons(measurement, 0.2)
+    assert "11.0 ms" in lag_reason and "5%" in lag_reason and "200.0 ms" in lag_reason
+    assert "95%" in cpu_reason
+    assert remedy("openai", 8) == (
+        "use the lean client (--client http), lower the level or split it over processes "
+        "(--processes N); otherwise read the numbers as lower bounds"
+    )
+    assert remedy("http", 8) == (
+        "lower the level or split it over processes (--processes N); otherwise read the "
+        "numbers as lower bounds"
+    )
+    assert remedy("openai", 1) == (
+        "use the lean client (--client http); otherwise read the numbers as lower bounds"
+    )
+    assert remedy("http", 1) == "read the numbers as lower bounds"  # nothing lower or to split
+
+
+def test_sessions_of_a_resumed_cell_combine() -> None:
+    # 100 requests over 10 s with 0.5 s of CPU, then 20 over 2 s with 0.7 s (a busier session):
+    # 1.2 s over 12 s is 10% of a core; the worse session's lag stands for both.
+    first = _measurement(lag_p95_s=0.001, cpu_s=0.5)
+    lag = LoopLag(samples=20, p50_s=0.002, p95_s=0.004, max_s=0.005, mean_s=0.003)
+    second = HarnessMeasurement(
+        requests=20, cpu_s=0.7, cpu_s_per_request=0.035, wall_s=2.0, loop_lag=lag
+    )
+    both = combine([first, second])
+    assert (both.requests, both.wall_s) == (120, 12.0)
+    assert both.cpu_s == pytest.approx(1.2)
+    assert both.cpu_s_per_request == pytest.approx(0.01)
+    assert both.cpu_share == pytest.approx(0.1)
+    assert (both.loop_lag.samples, both.loop_lag.p95_s, both.loop_lag.max_s) == (120, 0.004, 0.005)
+    assert both.loop_lag.mean_s == pytest.approx((100 * 0 + 20 * 0.003) / 120)
+    assert combine([first]) == first
+
+
+def test_measurement_round_trips_through_json() -> None:
+    measurement = _measurement(lag_p95_s=0.004, cpu_s=2.5)
+    line = json.dumps(measurement.to_dict())
+    assert HarnessMeasurement.from_dict(json.loads(line)) == measurement
+    empty = HarnessMeasurement(0, 0.0, None, 0.0, LoopLag(0, 0.0, 0.0, 0.0, 0.0))
+    assert HarnessMeasurement.from_dict(json.loads(json.dumps(empty.to_dict()))) == empty
+    assert empty.cpu_share == 0.0
+
+
+async def test_monitor_sees_a_blocked_loop() -> None:
+    async with LoopLagMonitor(interval_s=0.005) as monitor:
+        await asyncio.sleep(0.05)  # idle: let it take some samples
+        time.sleep(0.12)  # block the loop
+        await asyncio.sleep(0.02)
+    lag = monitor.summary()
+    assert lag.samples == len(monitor.samples_s) >= 3
+    assert lag.max_s >= 0.1  # the one late wake
+    assert lag.p50_s < 0.05  # most wakes were on time
+    assert 0 <= lag.p50_s <= lag.p95_s <= lag.max_s and lag.mean_s > 0
+
+
+async def test_monitor_counts_a_loop_blocked_to_the_end() -> None:
+    async with LoopLagMonitor(interval_s=0.01) as monitor:
+        time.sleep(0.05)  # never yields: the ticker cannot wake before the block ends
+    assert monitor.summary().max_s >= 0.035
+
+
+def test_monitor_rejects_a_bad_interval() -> None:
+    with pytest.raises(ValueError, match="interval_s"):
+        LoopLagMonitor(interval_s=0)
+
+
+async def test_measure_harness_counts_cpu_and_wall() -> None:
+    async with measure_harness() as probe:
+        busy_until = time.process_time() + 0.1
+        while time.process_time() < busy_until:  # burn 0.1 s of CPU on the loop
+            pass
+        await asyncio.sleep(0.1)  # then idle
+        inside = probe.result(requests=4)
+    after = probe.result(requests=4)
+    assert after == probe.result(requests=4)  # frozen once the block ended
+    assert inside.wall_s <= after.wall_s
+    assert after.wall_s >= 0.2 and 0.1 <= after.cpu_s <= after.wall_s
+    assert after.cpu_s_per_request == pytest.approx(after.cpu_s / 4)
+    assert probe.result(requests=0).cpu_s_per_request is None
+    assert after.loop_lag.max_s >= 0.09  # the busy spell held the ticker back
+
+
+async def test_self_check_fires_when_the_sdk_saturates_the_loop(
+    start_simulator: StartSimulator,
+) -> None:
+    # Zero server latency, 64 in flight, the SDK's ~2.5 ms of CPU per request, and the simulator
+    # on the same loop: the loop is busy the whole run (CPU near one core), and the median
+    # latency is mostly time spent queued in the client. Either rule alone would fire.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05), latency_scale=0.0, seed=1)
+    async with measure_harness() as probe:
+        records, _ = await run_all(
+            sim, RunSettings("gpt-4o", 64), prompts(400), transport_kind="openai"
+        )
+    measurement = probe.result(requests=len(records))
+    assert all(r.ok for r in records) and len(records) == 400
+    latency_p50_s = percentile([r.latency_s for r in records], 50)
+    reasons = client_bound_reasons(measurement, latency_p50_s)
+    assert client_bound(measurement, latency_p50_s), (measurement, latency_p50_s)
+    assert reasons
+    # The requests themselves show it too: they waited for this client before going out.
+    lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
+    assert lag_p95_s > 0.05 * latency_p50_s, (lag_p95_s, latency_p50_s)
+
+
+async def test_self_check_stays_quiet_for_a_slow_server(start_simulator: StartSimulator) -> None:
+    # 0.4 s per request at concurrency 4: the 5% rule allows 20 ms of lag, an idle loop shows
+    # about 1 ms, and the client uses a few percent of a core.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.4, tokens=5), seed=1)
+    async with measure_harness() as probe:
+        records, _ = await run_all(
+            sim, RunSettings("gpt-4o", 4), prompts(12, max_tokens=5), transport_kind="openai"
+        )
+    measurement = probe.result(requests=len(records))
+    latency_p50_s = percentile([r.latency_s for r in records], 50)
+    assert latency_p50_s >= 0.4
+    lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
+    assert not client_bound(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s), (
+        client_bound_reasons(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s)
+    )
