@@ -27,13 +27,16 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 
-from llmsweep.analysis.stats import busy_s, percentile
-from llmsweep.engine.harness import HarnessMeasurement, client_bound, measure_harness
+from llmsweep.analysis.client_bound import client_bound
+from llmsweep.analysis.stats import busy_s
+from llmsweep.engine.harness import measure_harness
 from llmsweep.engine.processes import EngineFactory, harness_of
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.percentile import percentile
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
+from llmsweep.store.harness import HarnessMeasurement
 
 MODEL = "gpt-4o-mini"
 SATURATED = 0.95  # speedup / ideal below this: the client no longer scales

@@ -34,7 +34,6 @@ import contextlib
 import gc
 import os
 import platform
-import random
 import re
 import shlex
 import subprocess
@@ -50,11 +49,15 @@ from pathlib import Path
 from typing import IO
 
 from llmsweep.cli.progress import ProgressView
-from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
-from llmsweep.transport.sdk import OpenAITransport
+from llmsweep.session.run import execute_run
+from llmsweep.session.session import Session
+from llmsweep.session.target import TargetSpec
+from llmsweep.settings import ClientOptions
+from llmsweep.simulator import SimulatorConfig
+from llmsweep.store.runfile import RunOutcome, plan_run
 
 MODEL = "gpt-4o-mini"
 IN_TOKENS = 20
@@ -343,19 +346,9 @@ async def _run_in_process(
     spec = f"synthetic:{n}:{IN_TOKENS}:{OUT_TOKENS}"
     out = workdir / "explain.jsonl"
     plan = plan_run(spec, out, model=MODEL, seed=0, resume=False, force=True)
-    transport = OpenAITransport(
-        base_url=base_url,
-        api_key="sk-bench-dummy",
-        concurrency=concurrency,
-        timeout_s=120.0,
-        clock=time.monotonic,
-    )
-    runner = Runner(
-        RunSettings(model=MODEL, concurrency=concurrency),
-        transport,
-        tokenizer_for(MODEL),
-        rng=random.Random(0),
-    )
+    settings = RunSettings(model=MODEL, concurrency=concurrency)
+    target = TargetSpec(base_url, "sk-bench-dummy", SimulatorConfig())
+    session = Session(target, ClientOptions(client="openai", warm_up=False))
     marks = {n // 5, n * 9 // 10}
     done = 0
 
@@ -368,11 +361,19 @@ async def _run_in_process(
 
     try:
         # With the progress bar, as ``llmsweep run`` does, so nothing the CLI keeps is missed.
-        with ProgressView() as view:
-            view.track(f"{MODEL} c={concurrency}", plan.todo, runner.progress)
-            return await execute_run(plan, runner, on_record=lambda _: on_record(view))
+        async with session:
+            with ProgressView() as view:
+                return await execute_run(
+                    plan,
+                    settings,
+                    session,
+                    cost_fn=None,
+                    on_engine=lambda engine, todo: view.track(
+                        f"{MODEL} c={concurrency}", todo, engine.progress
+                    ),
+                    on_record=lambda _: on_record(view),
+                )
     finally:
-        await transport.aclose()
         out.unlink(missing_ok=True)
 
 

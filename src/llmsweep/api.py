@@ -1,6 +1,7 @@
-"""The library entry point: send prompts through the engine and get their records back.
+"""The library entry points: the same sessions the command line runs, without the printing.
 
     records = llmsweep.run_prompts_sync(["Hello", "Hi"], model="gpt-4o-mini", concurrency=4)
+    result = llmsweep.sweep("demo", models=["gpt-4o-mini"], levels=[1, 2, 4, 8])
 
 With no ``base_url`` and no ``api_key`` the built-in simulator (in its own process) is the
 target, as on the command line.
@@ -9,36 +10,57 @@ target, as on the command line.
 from __future__ import annotations
 
 import asyncio
-import random
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import aclosing
+from dataclasses import fields
 from decimal import Decimal
-from typing import TypedDict, Unpack
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
-from llmsweep.engine.runner import CostFn, Runner, RunSettings
+from llmsweep.analysis.result import SweepResult, analyse
+from llmsweep.cost.pricing import Pricer
+from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
-from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import TargetSpec, make_transport, open_target
+from llmsweep.report.writer import write_report
+from llmsweep.session.session import Session
+from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.target import TargetSpec
+from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
-from llmsweep.transport.sdk import probe
 
 
 class RunOptions(TypedDict, total=False):
-    """Optional settings; the defaults are the command line's."""
+    """Optional settings; each default is the command line's (``llmsweep.settings``)."""
 
     rpm: float | None  # client-side limits
     tpm: float | None
     max_retries: int
     timeout_s: float  # one attempt
-    max_tokens: int | None  # for prompts without their own
+    max_tokens: int | None  # for prompts that do not set their own
     stream: bool
-    max_cost_usd: Decimal | None  # needs cost_fn
-    cost_fn: CostFn | None  # (input, output, cached input tokens) -> USD
+    max_cost_usd: Decimal | None  # needs cost_fn (run) or a known price (sweep)
+    cost_fn: CostFn | None  # run only: (input, output, cached input tokens) -> USD
     base_url: str | None  # None and no api_key: the built-in simulator
     api_key: str | None
     client: str  # "openai" (the SDK) or "http" (the lean client)
+    processes: int
     seed: int
     simulator: SimulatorConfig | None  # how the built-in simulator behaves
+
+
+def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
+    """The option groups the sessions take, from the flat keyword options."""
+    given: dict[str, Any] = dict(options)
+    request = RequestOptions(
+        **{f.name: given[f.name] for f in fields(RequestOptions) if f.name in given}
+    )
+    client = ClientOptions(
+        **{f.name: given[f.name] for f in fields(ClientOptions) if f.name in given}
+    )
+    simulator = options.get("simulator") or SimulatorConfig(seed=client.seed)
+    spec = TargetSpec(options.get("base_url"), options.get("api_key"), simulator)
+    return request, client, spec
 
 
 def as_prompts(prompts: Iterable[Prompt | str]) -> Iterable[Prompt]:
@@ -58,43 +80,18 @@ async def iter_prompts(
     **options: Unpack[RunOptions],
 ) -> AsyncIterator[Record]:
     """Yield one record per prompt as each completes (async). Options: see ``RunOptions``."""
-    settings = RunSettings(
-        model=model,
-        concurrency=concurrency,
-        rpm=options.get("rpm"),
-        tpm=options.get("tpm"),
-        max_retries=options.get("max_retries", 6),
-        timeout_s=options.get("timeout_s", 120.0),
-        max_tokens=options.get("max_tokens"),
-        stream=options.get("stream", False),
-        max_cost_usd=options.get("max_cost_usd"),
-    )
-    base_url, api_key = options.get("base_url"), options.get("api_key")
-    seed = options.get("seed", 0)
-    spec = TargetSpec(base_url, api_key, options.get("simulator") or SimulatorConfig(seed=seed))
-    async with open_target(spec) as (target, key):
-        url = base_url or target.base_url
-        if not target.simulated:
-            await probe(url, key)
-        transport = make_transport(
-            options.get("client", "openai"),
-            base_url=url,
-            api_key=key,
-            concurrency=concurrency,
-            timeout_s=settings.timeout_s,
-        )
-        runner = Runner(
+    request, client, spec = _groups(options)
+    settings = RunSettings.at_level(request, model, concurrency)
+    async with Session(spec, client) as session:
+        records = session.records(
             settings,
-            transport,
-            tokenizer_for(model),
+            as_prompts(prompts),
+            seed=client.seed,
             cost_fn=options.get("cost_fn"),
-            rng=random.Random(seed),
         )
-        try:
-            async for record in runner.run(as_prompts(prompts)):
+        async with aclosing(records):
+            async for record in records:
                 yield record
-        finally:
-            await transport.aclose()
 
 
 async def run_prompts(
@@ -110,3 +107,44 @@ def run_prompts_sync(
 ) -> list[Record]:
     """``run_prompts`` for code without an event loop."""
     return asyncio.run(run_prompts(prompts, model=model, concurrency=concurrency, **options))
+
+
+def sweep(
+    prompts: str,
+    *,
+    models: Sequence[str],
+    levels: Sequence[int] = (1, 2, 4, 8, 16),
+    out_dir: str | Path | None = None,
+    repeats: int = 1,
+    sample: int | None = None,
+    pricer: Pricer | None = None,
+    resume: bool = False,
+    force: bool = False,
+    **options: Unpack[RunOptions],
+) -> SweepResult:
+    """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
+    write the report folder, and return the summary (levels, cells, recommendations).
+
+    It sends as the command line does, without asking: mind ``max_cost_usd`` on a real target.
+    """
+    request, client, spec = _groups(options)
+    config = SweepConfig(
+        prompts=prompts,
+        models=tuple(dict.fromkeys(models)),
+        levels=parse_levels(",".join(str(level) for level in levels)),
+        repeats=repeats,
+        sample=sample,
+        **request.request_fields(),
+        **client.client_fields(),
+    )
+    folder = Path(out_dir) if out_dir is not None else None
+    plan = plan_sweep(config, pricer or Pricer(), folder, resume=resume, force=force)
+
+    async def main() -> None:
+        async with Session(spec, config) as session:
+            await execute_sweep(plan, session, resume=resume, force=force)
+
+    asyncio.run(main())
+    result = analyse(plan.folder.read())
+    write_report(plan.folder.path, result)
+    return result

@@ -9,31 +9,27 @@ import math
 import statistics
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmsweep.analysis.recommend import (
-    cost_comparison,
-    format_usd,
-    recommend,
-)
-from llmsweep.analysis.stats import (
+from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.recommend import cost_comparison, recommend
+from llmsweep.analysis.stats import LevelSummary, busy_s, summarize_cells, summarize_levels
+from llmsweep.cost.money import format_usd
+from llmsweep.percentile import percentile
+from llmsweep.report.summary import (
     CSV_COLUMNS,
     SUMMARY_SCHEMA_VERSION,
-    LevelSummary,
-    busy_s,
-    percentile,
-    rate_limit_ceiling_rps,
-    summarize_cells,
-    summarize_levels,
     summary_to_csv,
     summary_to_json,
 )
 from llmsweep.report.warnings import sweep_warnings
+from llmsweep.store.harness import HarnessMeasurement, LoopLag
 from llmsweep.store.records import Record
+from llmsweep.store.sweepdir import CellKey
+from meta_helpers import make_meta, result_of
 
 
 def rec(
@@ -111,8 +107,18 @@ def cell(
     ]
 
 
-def levels_of(records: list[Record], meta: dict[str, Any] | None = None) -> list[LevelSummary]:
-    return summarize_levels(summarize_cells(records), meta or {})
+def levels_of(
+    records: list[Record],
+    limits: RateLimits = NO_LIMITS,
+    busy: tuple[CellKey, ...] = (),
+) -> list[LevelSummary]:
+    """Levels of ``records``; the cells in ``busy`` had a client that used half a core."""
+    return summarize_levels(summarize_cells(records, limits, {key: BUSY for key in busy}))
+
+
+QUIET_LOOP = LoopLag(samples=100, p50_s=0.0, p95_s=0.0, max_s=0.0, mean_s=0.0)
+BUSY = HarnessMeasurement(requests=10, cpu_s=0.5, cpu_s_per_request=0.05, wall_s=1.0,
+                          loop_lag=QUIET_LOOP)  # fmt: skip
 
 
 # --- percentile -------------------------------------------------------------------------------
@@ -243,20 +249,27 @@ def test_level_takes_medians_and_spread_over_repeats() -> None:
 
 
 def test_rate_limit_ceiling_from_rpm_and_tpm() -> None:
-    assert rate_limit_ceiling_rps(120, None, 150) == 2.0
-    assert rate_limit_ceiling_rps(None, 6000, 150) == pytest.approx(6000 / 60 / 150)
-    assert rate_limit_ceiling_rps(120, 6000, 150) == pytest.approx(2 / 3)  # tpm binds
-    assert rate_limit_ceiling_rps(None, None, 150) is None
+    assert rate_limit_ceiling_rps(RateLimits(120, None), 150) == 2.0
+    assert rate_limit_ceiling_rps(RateLimits(None, 6000), 150) == pytest.approx(6000 / 60 / 150)
+    assert rate_limit_ceiling_rps(RateLimits(120, 6000), 150) == pytest.approx(2 / 3)  # tpm
+    assert rate_limit_ceiling_rps(NO_LIMITS, 150) is None
 
 
-def test_level_ceiling_uses_input_plus_max_tokens_and_per_model_limits() -> None:
+def test_level_ceiling_charges_input_plus_max_tokens_as_the_limiter_does() -> None:
     records = cell("m", 1, prompts=4, wall_s=4.0) + cell("m", 4, prompts=4, wall_s=2.0)
-    meta = {"config": {"rpm": {"m": 600}, "tpm": 12000, "max_tokens": 50}}
-    sequential, burst = levels_of(records, meta)
+    asked = [replace(record, max_tokens=50) for record in records]
+    sequential, burst = levels_of(asked, RateLimits(rpm=600, tpm=12000))
     # 100 input + 50 max_tokens = 150 tokens a request: 12000 / 60 / 150 = 1.333 req/s < 10 req/s
     assert burst.ceiling_rps == pytest.approx(12000 / 60 / 150)
     assert burst.speedup_ceiling == pytest.approx((12000 / 60 / 150) / sequential.throughput_rps)
-    assert levels_of(records, {"config": {"rpm": None}})[0].ceiling_rps is None
+    # Without max_tokens the limiter charges 256 assumed output tokens, not the measured 50.
+    unasked = levels_of(records, RateLimits(tpm=12000))[1]
+    assert unasked.ceiling_rps == pytest.approx(12000 / 60 / (100 + 256))
+    assert levels_of(records)[0].ceiling_rps is None
+
+    meta = make_meta(models=("m",), rpm=900.0)  # the simulator's own limit is 600: it binds
+    limits_meta = replace(meta, target=replace(meta.target, rpm=600))
+    assert result_of(asked, limits_meta).levels[1].ceiling_rps == pytest.approx(10.0)
 
 
 def test_dispatch_lag_p95_per_cell_and_median_per_level() -> None:
@@ -269,25 +282,29 @@ def test_dispatch_lag_p95_per_cell_and_median_per_level() -> None:
     second = [lagged(f"p{i}", 1, 0.002) for i in range(5)]
     cells = summarize_cells(first + second)
     assert [cell.dispatch_lag_p95_s for cell in cells] == [pytest.approx(0.038), 0.002]
-    (level,) = summarize_levels(cells, {})
+    (level,) = summarize_levels(cells)
     assert level.dispatch_lag_p95_s == pytest.approx(0.020)  # median of 38 and 2 ms
     assert summarize_cells([rec("old")])[0].dispatch_lag_p95_s is None  # an older record
 
 
-def test_client_bound_is_carried_through() -> None:
-    cells = summarize_cells(cell("m", 1, prompts=2, wall_s=1.0) + cell("m", 8, prompts=2, wall_s=1))
-    levels = summarize_levels(cells, {}, {("m", 8): True})
+def test_client_bound_is_judged_once_per_cell_and_carried_to_its_level() -> None:
+    records = cell("m", 1, prompts=2, wall_s=1.0) + cell("m", 8, prompts=2, wall_s=1)
+    cells = summarize_cells(records, NO_LIMITS, {("m", 8, 0): BUSY})
+    assert [cell.client_bound.bound for cell in cells] == [False, True]
+    assert cells[0].client_bound.text() == "no: no harness measurement"
+    assert cells[1].client_bound.text() == "yes: the client process used 50% of a CPU core"
+    levels = summarize_levels(cells)
     assert [level.client_bound for level in levels] == [False, True]
 
 
 def test_summary_json_is_stable_and_keeps_money_exact() -> None:
-    cells = summarize_cells(tiny_sweep())
-    levels = summarize_levels(cells, {})
-    text = summary_to_json(levels, cells, {"tool_version": "0.1.0"}, {"m": 4})
-    assert text == summary_to_json(levels, cells, {"tool_version": "0.1.0"}, {"m": 4})
+    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4)))
+    text = summary_to_json(result)
+    assert text == summary_to_json(result_of(reversed(tiny_sweep()), result.meta))
     data = json.loads(text)
     assert data["schema_version"] == SUMMARY_SCHEMA_VERSION
     assert data["recommended_concurrency"] == {"m": 4}
+    assert data["meta"]["tool_version"] == "0.1.0"
     assert data["levels"][0]["cost_usd"] == "0.004"
     assert data["cells"][0]["wall_s"] == 4.0
     assert list(data) == sorted(data)
@@ -324,7 +341,7 @@ def knee_sweep(prompts: int = 40, repeats: int = 1) -> list[Record]:
 
 
 def test_recommendation_lands_at_the_knee_with_numbers() -> None:
-    levels = levels_of(knee_sweep(), {"config": {"rpm": 180}})
+    levels = levels_of(knee_sweep(), RateLimits(rpm=180))
     (choice,) = recommend(levels)
     assert choice.level == 4
     assert choice.explanation == (
@@ -335,7 +352,7 @@ def test_recommendation_lands_at_the_knee_with_numbers() -> None:
 
 
 def test_stricter_fraction_moves_the_pick_past_the_429s() -> None:
-    levels = levels_of(knee_sweep(), {"config": {"rpm": 180}})
+    levels = levels_of(knee_sweep(), RateLimits(rpm=180))
     (choice,) = recommend(levels, fraction=0.99, max_429_rate=0.2)
     assert choice.level == 8
 
@@ -353,9 +370,8 @@ def test_no_level_meets_thresholds_says_what_to_loosen() -> None:
 
 def test_warnings_fire_for_few_prompts_one_repeat_spread_client_bound_and_simulation() -> None:
     records = cell("m", 1, prompts=5, wall_s=10.0) + cell("m", 1, prompts=5, wall_s=14.0, repeat=1)
-    cells = summarize_cells(records)
-    levels = summarize_levels(cells, {}, {("m", 1): True})
-    meta = {"target": {"kind": "simulator", "profile": "gpt-4o", "latency_scale": 0.05}}
+    levels = levels_of(records, busy=(("m", 1, 0),))
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=5, repeats=2)
     run_wide = " ".join(sweep_warnings(levels, meta))
     assert "simulated target (profile gpt-4o, latency scale 0.05)" in run_wide
     assert "Only 5 prompts per cell" in run_wide and "--sample" in run_wide
@@ -363,7 +379,8 @@ def test_warnings_fire_for_few_prompts_one_repeat_spread_client_bound_and_simula
     spread, bound = choice.warnings
     assert "varied by up to 33%" in spread and "--repeats" in spread
     assert "concurrency 1" in bound and "bottleneck" in bound
-    single = " ".join(sweep_warnings(levels_of(cell("m", 1, prompts=30, wall_s=3.0)), {}))
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=30)
+    single = " ".join(sweep_warnings(levels_of(cell("m", 1, prompts=30, wall_s=3.0)), meta))
     assert "ran once" in single and "--repeats 3" in single
 
 
@@ -402,7 +419,5 @@ def test_a_level_at_the_rate_ceiling_is_not_blamed_on_the_client(rpm: int, bound
     parallel = [
         rec(f"p{i}", concurrency=4, queued=i * 0.05, end=i * 0.05 + 0.05) for i in range(10)
     ]  # 10 prompts in 0.5 s: 20 req/s, the ceiling of 1,200 RPM
-    levels = summarize_levels(
-        summarize_cells(sequential + parallel), {"config": {"rpm": rpm}}, {("m", 4): True}
-    )
+    levels = levels_of(sequential + parallel, RateLimits(rpm=rpm), busy=(("m", 4, 0),))
     assert [level.client_bound for level in levels] == [False, bound]

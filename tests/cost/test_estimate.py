@@ -13,17 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from llmsweep.cli import cli, main
-from llmsweep.cost.estimate import (
-    DEFAULT_OUTPUT_TOKENS,
-    JSON_FIELDS,
-    estimate,
-    format_usd,
-    rows_to_json,
-)
+from llmsweep.cost.estimate import JSON_FIELDS, estimate, rows_to_json
+from llmsweep.cost.money import format_usd
 from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.errors import PricingError
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -41,7 +37,7 @@ def test_counts_and_costs_equal_per_prompt_sums(pricer: Pricer) -> None:
     for row in rows:
         tokenizer = tokenizer_for(row.model)
         inputs = [tokenizer.count_chat(p.messages) for p in prompts]
-        outputs = [p.max_tokens or DEFAULT_OUTPUT_TOKENS for p in prompts]
+        outputs = [p.max_tokens or ASSUMED_OUTPUT_TOKENS for p in prompts]
         assert row.prompts == len(prompts)
         assert row.input_tokens == sum(inputs)
         assert row.output_tokens == sum(outputs)
@@ -78,7 +74,7 @@ def test_output_tokens_flag_then_max_tokens_then_default(pricer: Pricer, tmp_pat
     path = tmp_path / "p.jsonl"
     path.write_text('{"prompt": "a", "max_tokens": 10}\n{"prompt": "b"}\n', encoding="utf-8")
     row = estimate(load_prompts(str(path)), ["gpt-4o"], pricer=pricer)[0]
-    assert row.output_tokens == 10 + DEFAULT_OUTPUT_TOKENS
+    assert row.output_tokens == 10 + ASSUMED_OUTPUT_TOKENS
     assert row.default_output_prompts == 1
     row = estimate(load_prompts(str(path)), ["gpt-4o"], pricer=pricer, output_tokens=5)[0]
     assert row.output_tokens == 10
@@ -128,12 +124,14 @@ def test_json_has_exactly_the_documented_fields_and_exact_money(pricer: Pricer) 
     assert data[1]["batch_total_cost_usd"] is None
 
 
-def test_format_usd() -> None:
+def test_money_is_written_one_way_with_half_up_rounding() -> None:
+    # One definition for the estimate table, the CLI and the report: $2.345 reads $2.35 in
+    # each (it read $2.34 in one and $2.35 in the other when each had its own).
+    assert format_usd(Decimal("2.345")) == "$2.35"
     assert format_usd(Decimal("1234.5")) == "$1,234.50"
-    assert format_usd(Decimal("0.0625")) == "$0.06250"
-    assert format_usd(Decimal("0.0000123456")) == "$0.00001235"
+    assert format_usd(Decimal("0.0625")) == "$0.0625"
+    assert format_usd(Decimal("0.0000123456")) == "$0.0000123"
     assert format_usd(Decimal(0)) == "$0"
-    assert format_usd(None) == "no batch price"
 
 
 def test_estimate_json_command() -> None:

@@ -12,7 +12,8 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmsweep.cost.pricing import Pricer, load_price_file, user_price
+from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import load_price_file, user_price
 from llmsweep.errors import InputError, PricingError, UsageError
 
 # A fixed instant: the data holds dated price changes (gpt-4o's batch price starts 2026-10-14).

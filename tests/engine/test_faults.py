@@ -11,7 +11,7 @@ import pytest
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
 from llmsweep.engine.runner import RunSettings
-from llmsweep.session.sweep import SweepConfig
+from llmsweep.settings import SweepConfig
 from llmsweep.simulator import FaultRates
 from llmsweep.transport.classify import BackoffPolicy
 from session.test_sweep import sweep
@@ -73,7 +73,11 @@ async def test_sweep_summary_counts_equal_the_simulators(
     )
     # The sweep uses the default backoff (0.5 s base): fewer faults keep this test short.
     config = SweepConfig(
-        "synthetic:40:20:5", ("gpt-4o",), (1, 4, 16), timeout_s=0.3, max_retries=20
+        prompts="synthetic:40:20:5",
+        models=("gpt-4o",),
+        levels=(1, 4, 16),
+        timeout_s=0.3,
+        max_retries=20,
     )
     summary = await sweep(sim, config, tmp_path / "r")
     stats = sim.stats()

@@ -15,18 +15,11 @@ import pytest
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
-from llmsweep.analysis.stats import percentile
-from llmsweep.engine.harness import (
-    HarnessMeasurement,
-    LoopLag,
-    LoopLagMonitor,
-    client_bound,
-    client_bound_reasons,
-    combine,
-    measure_harness,
-    remedy,
-)
+from llmsweep.analysis.client_bound import client_bound, client_bound_reasons, remedy
+from llmsweep.engine.harness import LoopLagMonitor, measure_harness
 from llmsweep.engine.runner import RunSettings
+from llmsweep.percentile import percentile
+from llmsweep.store.harness import HarnessMeasurement, LoopLag, combine
 
 
 def _measurement(*, lag_p95_s: float, cpu_s: float, wall_s: float = 10.0) -> HarnessMeasurement:

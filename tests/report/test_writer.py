@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from llmsweep.analysis.recommend import recommend
-from llmsweep.analysis.stats import summarize_cells, summarize_levels
 from llmsweep.report.charts.cost import label_groups
 from llmsweep.report.charts.performance import (
     CHART_TITLES,
@@ -21,7 +19,9 @@ from llmsweep.report.charts.performance import (
     wall_time_chart,
 )
 from llmsweep.report.writer import render_html, render_markdown, write_report
+from llmsweep.store.harness import HarnessMeasurement, LoopLag
 from llmsweep.store.records import Record
+from meta_helpers import make_estimate, make_meta, result_of, with_config
 
 EVIL_MODEL = "<script>alert('model')</script>"
 EVIL_PROMPT = "<script>alert('prompt')</script>"
@@ -69,35 +69,20 @@ def sweep() -> list[Record]:
     ]
 
 
-META: dict[str, Any] = {
-    "schema_version": 1,
-    "tool_version": "0.1.0",
-    "created_at": "2025-01-02T03:04:05Z",
-    "config": {
-        "models": ["gpt-4o", EVIL_MODEL],
-        "levels": [1, 2, 4, 8],
-        "repeats": 2,
-        "rpm": 240,
-        "tpm": None,
-        "max_tokens": 64,
-        "seed": 7,
-        "prompt_count": 20,
-    },
-    "target": {
-        "kind": "simulator",
-        "base_url": "http://127.0.0.1:8123/v1",
-        "profile": "gpt-4o",
-        "latency_scale": 0.05,
-    },
-    "pricing": {"source": "built-in table", "data_date": "2025-01-01"},
-    "estimates": {"gpt-4o": {"total_cost_usd": "0.04", "batch_total_cost_usd": "0.02"}},
-}
+META = make_meta(
+    models=("gpt-4o", EVIL_MODEL),
+    repeats=2,
+    rpm=240,
+    max_tokens=64,
+    seed=7,
+    estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+)
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    write_report(out, sweep(), META)
+    write_report(out, result_of(sweep(), META))
     return out
 
 
@@ -111,7 +96,7 @@ def test_write_report_writes_every_output(report_dir: Path) -> None:
 
 
 def test_rerendering_gives_identical_bytes(report_dir: Path, tmp_path: Path) -> None:
-    paths = write_report(tmp_path, list(reversed(sweep())), META)
+    paths = write_report(tmp_path, result_of(list(reversed(sweep())), META))
     assert paths
     for path in paths:
         relative = path.relative_to(tmp_path)
@@ -162,9 +147,8 @@ def test_summary_json_carries_the_recommendation(report_dir: Path) -> None:
 
 
 def test_renderers_are_pure() -> None:
-    cells = summarize_cells(sweep())
-    levels = summarize_levels(cells, META)
-    recommendations = recommend(levels)
+    result = result_of(sweep(), META)
+    cells, levels, recommendations = result.cells, result.levels, result.recommendations
     charts = {"speedup": b"\x89PNG fake"}
     first = render_html(levels, cells, recommendations, META, charts)
     assert first == render_html(levels, cells, recommendations, META, charts)
@@ -179,14 +163,12 @@ def test_harness_section_gives_each_cells_measures_and_verdict(tmp_path: Path) -
         for level in (1, 2)
         for index in range(20)
     ]
-    lag = {"samples": 50, "p50_s": 0.0005, "p95_s": 0.001, "max_s": 0.002, "mean_s": 0.0006}
-    harness = [
-        {"model": "gpt-4o", "concurrency": level, "repeat": 0, "requests": 20, "cpu_s": 0.4,
-         "cpu_s_per_request": 0.02, "wall_s": 20.0 / level, "loop_lag": lag}
+    lag = LoopLag(samples=50, p50_s=0.0005, p95_s=0.001, max_s=0.002, mean_s=0.0006)
+    harness = {
+        ("gpt-4o", level, 0): HarnessMeasurement(20, 0.4, 0.02, 20.0 / level, lag)
         for level in (1, 2)
-    ]  # fmt: skip
-    meta = {**META, "config": {**META["config"], "client": "http"}, "harness": harness}
-    write_report(tmp_path, records, meta)
+    }
+    write_report(tmp_path, result_of(records, with_config(META, client="http"), harness))
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     section = markdown[markdown.index("## Measurement harness") :]
     assert "--client http, 1 process; measured" in section
@@ -197,15 +179,15 @@ def test_harness_section_gives_each_cells_measures_and_verdict(tmp_path: Path) -
     assert '<section id="harness">' in html and "dispatch lag p95 60.0 ms" in html
 
 
-def test_report_survives_sparse_meta_and_no_records(tmp_path: Path) -> None:
-    write_report(tmp_path / "sparse", sweep()[:40], {})
+def test_report_survives_few_records_and_none(tmp_path: Path) -> None:
+    write_report(tmp_path / "sparse", result_of(sweep()[:40]))
     assert "About this report" in (tmp_path / "sparse" / "report.html").read_text("utf-8")
-    write_report(tmp_path / "empty", [], {})
+    write_report(tmp_path / "empty", result_of([]))
     assert "No charts" in (tmp_path / "empty" / "report.md").read_text("utf-8")
 
 
 def test_charts_name_the_simulated_target_and_keep_model_colours() -> None:
-    levels = summarize_levels(summarize_cells(sweep()), META)
+    levels = result_of(sweep(), META).levels
     charts = build_charts(levels, recommend(levels), META)
     assert list(charts) == list(CHART_TITLES)
     for figure in charts.values():
@@ -216,7 +198,7 @@ def test_charts_name_the_simulated_target_and_keep_model_colours() -> None:
 
 
 def test_svg_and_png_bytes_are_reproducible() -> None:
-    levels = summarize_levels(summarize_cells(sweep()), META)
+    levels = result_of(sweep(), META).levels
     svg = figure_bytes(wall_time_chart(levels, META), "svg")
     assert svg == figure_bytes(wall_time_chart(levels, META), "svg")
     assert b"<dc:date>" not in svg

@@ -3,52 +3,37 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
-from llmsweep.engine.processes import EngineFactory
+from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.inputs.prompts import Prompt
-from llmsweep.session.sweep import (
-    SweepConfig,
-    build_meta,
-    prepare_out_dir,
-    render_report,
-    run_sweep,
-    select_prompts,
-)
-from llmsweep.simulator import FaultRates, Simulator
+from llmsweep.report.writer import render_folder
+from llmsweep.session.session import Session
+from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.target import TargetSpec
+from llmsweep.settings import SweepConfig
+from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
 
-
-def flat_cost(model: str, input_tokens: int, output_tokens: int, cached: int) -> Decimal:
-    return Decimal(input_tokens + 2 * output_tokens) / 1_000_000
+# $1 per million input tokens, $2 per million output tokens.
+PRICER = Pricer({"gpt-4o": UserPrice(Decimal(1), Decimal(2))})
 
 
 async def sweep(
     sim: Simulator, config: SweepConfig, out_dir: Path, prompts: list[Prompt] | None = None
 ) -> dict[str, Any]:
-    chosen = prompts if prompts is not None else select_prompts(config)
-    meta = build_meta(
-        config,
-        target={
-            "kind": "simulator",
-            "base_url": sim.base_url,
-            "profile": "fixed",
-            "latency_scale": 1.0,
-        },
-        pricing={"source": "test prices", "data_date": "n/a"},
-        estimates={},
-        prompt_count=len(chosen),
-        created_at="2026-01-01T00:00:00Z",
-    )
-    state = prepare_out_dir(out_dir, meta, resume=False, force=False)
-
-    engines = EngineFactory(config.client, sim.base_url, "sk-test", config.processes)
-    stopped = await run_sweep(config, chosen, out_dir, state, engines=engines, cost_fn=flat_cost)
+    plan = plan_sweep(config, PRICER, out_dir, resume=False, force=False)
+    if prompts is not None:
+        plan = replace(plan, prompts=prompts)
+    spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
+    async with Session(spec, config) as session:
+        stopped = await execute_sweep(plan, session, resume=False, force=False)
     assert stopped is None
-    render_report(out_dir)
+    render_folder(out_dir)
     summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
     return summary
 
@@ -63,7 +48,9 @@ async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
     # Capacity 4, 0.2 s per request: 16 prompts take 16, 8, 4, 4 rounds at levels 1, 2, 4, 8.
     # The lean client keeps the harness (sharing this loop with the simulator) out of the way.
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.2, tokens=5, capacity=4))
-    config = SweepConfig("synthetic:16:20:5", ("gpt-4o",), (1, 2, 4, 8), client="http")
+    config = SweepConfig(
+        prompts="synthetic:16:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8), client="http"
+    )
     levels = by_level(await sweep(sim, config, tmp_path / "r"), "gpt-4o")
     for level in (1, 2, 4):
         assert abs(levels[level]["speedup"] - level) <= 0.1 * level, levels[level]
@@ -82,7 +69,9 @@ async def test_rate_limit_bends_the_curve_and_the_recommendation_lands_at_the_kn
 ) -> None:
     # Sequential: 10 req/s. RPM 1200 = 20 req/s caps every level from 2 up.
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5), rpm=1200)
-    config = SweepConfig("synthetic:30:20:5", ("gpt-4o",), (1, 2, 4, 8), rpm=1200)
+    config = SweepConfig(
+        prompts="synthetic:30:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8), rpm=1200
+    )
     summary = await sweep(sim, config, tmp_path / "r")
     levels = by_level(summary, "gpt-4o")
     for level in (2, 4, 8):
@@ -99,12 +88,12 @@ async def test_report_rerenders_byte_for_byte_and_escapes_prompt_text(
         profile=fixed_profile(ttft_s=0.01), faults=FaultRates(error_500=1.0)
     )
     evil = Prompt("<script>alert(1)</script>", [{"role": "user", "content": "hi"}], 5)
-    config = SweepConfig("demo", ("gpt-4o",), (1, 2), max_retries=0)
+    config = SweepConfig(prompts="demo", models=("gpt-4o",), levels=(1, 2), max_retries=0)
     out = tmp_path / "r"
     await sweep(sim, config, out, prompts=[evil])
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != "records.jsonl")
     before = {p: p.read_bytes() for p in files}
-    render_report(out)
+    render_folder(out)
     assert {p: p.read_bytes() for p in files} == before
     html = (out / "report.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -117,7 +106,9 @@ async def test_processes_split_the_level_and_merge_the_records(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5))
-    config = SweepConfig("synthetic:48:20:5", ("gpt-4o",), (1, 8), processes=2, client="http")
+    config = SweepConfig(
+        prompts="synthetic:48:20:5", models=("gpt-4o",), levels=(1, 8), processes=2, client="http"
+    )
     summary = await sweep(sim, config, tmp_path / "r")
     levels = by_level(summary, "gpt-4o")
     assert [lvl["requests"] for lvl in levels.values()] == [48, 48]

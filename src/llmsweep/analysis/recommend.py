@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from llmsweep.analysis.ceiling import at_ceiling
+from llmsweep.analysis.client_bound import remedy
 from llmsweep.analysis.stats import LevelSummary, per_1k_prompts_usd
-from llmsweep.engine.harness import remedy
+from llmsweep.cost.money import format_usd
 
 MAX_WALL_SPREAD = 0.2
 
@@ -30,16 +32,6 @@ class Recommendation:
     level: int | None  # None when no level met the thresholds
     explanation: str
     warnings: tuple[str, ...]  # about this model; run-wide: report_warnings.sweep_warnings
-
-
-def format_usd(value: Decimal) -> str:
-    """Dollars: cents from $1 up, three significant digits below (so $0.000420 stays legible)."""
-    if value == 0:
-        return "$0"
-    decimals = 2 if abs(value) >= 1 else 2 - value.adjusted()
-    # Explicit rounding: Decimal formatting would otherwise follow the caller's context.
-    rounded = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return f"${rounded:,f}"
 
 
 def format_rps(value: float) -> str:
@@ -142,9 +134,7 @@ def _beyond(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
     if not higher:
         return f"{level} is the highest level measured, so higher levels may still help"
     ceiling = chosen.ceiling_rps
-    # Only claim the ceiling binds when throughput is near it; a throughput well above it means
-    # the configured limits were not what bounded this run.
-    if ceiling is not None and 0.85 * ceiling <= chosen.throughput_rps <= 1.15 * ceiling:
+    if ceiling is not None and at_ceiling(chosen.throughput_rps, ceiling):
         clause = (
             f"beyond {level} the rate-limit ceiling of {format_rps(ceiling)} req/s caps throughput"
         )

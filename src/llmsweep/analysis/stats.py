@@ -1,50 +1,27 @@
 """Pure summaries of a sweep: per-cell and per-level numbers and rate-limit ceilings.
 
 Everything here is a function of records (and the run's metadata), so a report re-renders from
-``records.jsonl`` alone. Percentiles use one method everywhere, :data:`PERCENTILE_METHOD`.
+``records.jsonl`` alone. Percentiles use one method everywhere (:mod:`llmsweep.percentile`).
 Counts and costs of a level are totals over its repeats; its timings are medians over repeats.
-JSON and CSV output live in :mod:`llmsweep.report.summary` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Any
 
-# Re-exported ("X as X") so callers find the whole summary API in one module.
-from llmsweep.report.summary import CSV_COLUMNS as CSV_COLUMNS
-from llmsweep.report.summary import PERCENTILE_METHOD as PERCENTILE_METHOD
-from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION as SUMMARY_SCHEMA_VERSION
-from llmsweep.report.summary import summary_to_csv as summary_to_csv
-from llmsweep.report.summary import summary_to_json as summary_to_json
+from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, judge_cell
+from llmsweep.percentile import percentile
+from llmsweep.settings import charged_tokens
+from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.records import Record, iter_latest
 
 _MICRO_USD = Decimal("0.000001")
-AT_CEILING = 0.9  # throughput this close to the rate-limit ceiling is explained by it
 _FAILURE_EXAMPLES_PER_CELL = 3
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0 <= q <= 100) by Hyndman-Fan type 7.
-
-    With the values sorted as x[0..n-1], h = (n - 1) * q / 100 and the result is
-    x[floor h] + (h - floor h) * (x[floor h + 1] - x[floor h]). One value is its own percentile.
-    """
-    if not values:
-        raise ValueError("percentile of no values")
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile q must be within [0, 100], got {q}")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = math.floor(rank)
-    lower, upper = ordered[low], ordered[min(low + 1, len(ordered) - 1)]
-    # Clamping keeps float rounding from stepping past the neighbours, so the result stays
-    # monotone in q and inside [min, max].
-    return min(max(lower + (rank - low) * (upper - lower), lower), upper)
+CellKey = tuple[str, int, int]  # (model, concurrency, repeat)
 
 
 def _median_or_none(values: Sequence[float | None]) -> float | None:
@@ -98,8 +75,11 @@ class CellSummary:
     failures: dict[str, int]  # failed prompts by status kind
     queue_wait_mean_s: float
     dispatch_lag_p95_s: float | None  # the client's own delay before sending (records.Record)
-    charged_tokens_per_request: float  # ok prompts: input + max_tokens asked (else output)
+    charged_tokens_per_request: float  # ok prompts: settings.charged_tokens
     failure_examples: tuple[tuple[str, str, str], ...]  # (prompt id, status, error), a few
+    ceiling_rps: float | None = None  # the model's rate-limit ceiling (analysis.ceiling)
+    harness: HarnessMeasurement | None = None  # what the client cost in this cell
+    client_bound: ClientBound = NOT_MEASURED  # the one verdict (analysis.client_bound)
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -124,16 +104,46 @@ def busy_s(records: Iterable[Record]) -> float:
     return total_s + close_s - open_s
 
 
-def summarize_cells(records: Iterable[Record]) -> list[CellSummary]:
-    """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest."""
-    groups: dict[tuple[str, int, int], list[Record]] = {}
+def summarize_cells(
+    records: Iterable[Record],
+    limits: RateLimits = NO_LIMITS,
+    harness: Mapping[CellKey, HarnessMeasurement] | None = None,
+) -> list[CellSummary]:
+    """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
+
+    Each cell carries its model's rate-limit ceiling under ``limits`` and, where ``harness``
+    measured it, the client-bound verdict."""
+    groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
     # Records sorted by prompt id: float sums then do not depend on the order of the file.
-    return [
+    cells = [
         _summarize_cell(key, sorted(groups[key], key=lambda record: record.prompt_id))
         for key in sorted(groups)
     ]
+    ceilings = {
+        model: _model_ceiling_rps([c for c in cells if c.model == model], limits)
+        for model in {cell.model for cell in cells}
+    }
+    measured = harness or {}
+    return [_judged(cell, ceilings[cell.model], measured.get(_key(cell))) for cell in cells]
+
+
+def _key(cell: CellSummary) -> CellKey:
+    return (cell.model, cell.concurrency, cell.repeat)
+
+
+def _judged(
+    cell: CellSummary, ceiling_rps: float | None, measurement: HarnessMeasurement | None
+) -> CellSummary:
+    verdict = judge_cell(
+        measurement,
+        cell.latency_p50_s,
+        cell.dispatch_lag_p95_s,
+        cell.throughput_rps,
+        ceiling_rps,
+    )
+    return replace(cell, ceiling_rps=ceiling_rps, harness=measurement, client_bound=verdict)
 
 
 def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSummary:
@@ -176,13 +186,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         queue_wait_mean_s=sum(r.queue_wait_s for r in records) / len(records),
         dispatch_lag_p95_s=percentile(lags, 95) if lags else None,
         charged_tokens_per_request=(
-            sum(
-                r.input_tokens + (r.output_tokens if r.max_tokens is None else r.max_tokens)
-                for r in ok
-            )
-            / len(ok)
-            if ok
-            else 0.0
+            sum(charged_tokens(r.input_tokens, r.max_tokens) for r in ok) / len(ok) if ok else 0.0
         ),
         failure_examples=tuple(examples[:_FAILURE_EXAMPLES_PER_CELL]),
     )
@@ -233,70 +237,27 @@ class LevelSummary:
     dispatch_lag_p95_s: float | None  # median over repeats
     ceiling_rps: float | None  # rate-limit ceiling on throughput, from the configured limits
     speedup_ceiling: float | None  # ceiling_rps / sequential throughput
-    client_bound: bool  # the harness, not the target, limited this level
+    client_bound: bool  # any of its cells' verdicts (analysis.client_bound)
 
 
-def rate_limit_ceiling_rps(
-    rpm: float | None, tpm: float | None, charged_tokens_per_request: float
-) -> float | None:
-    """Most requests per second the limits allow: min(rpm / 60, tpm / 60 / charged tokens)."""
-    bounds = []
-    if rpm is not None:
-        bounds.append(rpm / 60)
-    if tpm is not None and charged_tokens_per_request > 0:
-        bounds.append(tpm / 60 / charged_tokens_per_request)
-    return min(bounds) if bounds else None
-
-
-def _config_number(config: Mapping[str, Any], key: str, model: str) -> float | None:
-    # A limit is one number for every model or a {model: number} mapping.
-    value = config.get(key)
-    if isinstance(value, Mapping):
-        value = value.get(model)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _limit(meta: Mapping[str, Any], key: str, model: str) -> float | None:
-    """The tighter of the client's limit (config) and the server's, where the report knows it
-    (the simulator's own limits are in ``meta["target"]``)."""
-    known = [
-        number
-        for source in (meta.get("config") or {}, meta.get("target") or {})
-        if (number := _config_number(source, key, model)) is not None
-    ]
-    return min(known) if known else None
-
-
-def _model_ceiling_rps(cells: list[CellSummary], meta: Mapping[str, Any]) -> float | None:
-    model = cells[0].model
-    # Limiters charge input + the max_tokens asked, up front (records keep both); without
-    # max_tokens the measured output tokens are the best stand-in.
+def _model_ceiling_rps(cells: list[CellSummary], limits: RateLimits) -> float | None:
+    # What the limiter charged each succeeded request, averaged over the model's cells.
     charged = [c.charged_tokens_per_request for c in cells if c.succeeded]
-    mean_charged = sum(charged) / len(charged) if charged else 0.0
-    return rate_limit_ceiling_rps(
-        _limit(meta, "rpm", model), _limit(meta, "tpm", model), mean_charged
-    )
+    return rate_limit_ceiling_rps(limits, sum(charged) / len(charged) if charged else 0.0)
 
 
-def summarize_levels(
-    cells: Sequence[CellSummary],
-    meta: Mapping[str, Any],
-    client_bound: Mapping[tuple[str, int], bool] | None = None,
-) -> list[LevelSummary]:
-    """One summary per (model, concurrency), sorted; limits from ``meta`` (see ``_limit``)."""
+def summarize_levels(cells: Sequence[CellSummary]) -> list[LevelSummary]:
+    """One summary per (model, concurrency), sorted."""
     by_level: dict[tuple[str, int], list[CellSummary]] = {}
     for cell in cells:
         by_level.setdefault((cell.model, cell.concurrency), []).append(cell)
     levels: list[LevelSummary] = []
     for model in sorted({model for model, _ in by_level}):
-        model_cells = [cell for cell in cells if cell.model == model]
-        ceiling_rps = _model_ceiling_rps(model_cells, meta)
         sequential = by_level.get((model, 1))
         seq_wall_s = percentile([c.wall_s for c in sequential], 50) if sequential else None
         seq_rps = percentile([c.throughput_rps for c in sequential], 50) if sequential else None
         for key in sorted(k for k in by_level if k[0] == model):
-            bound = bool(client_bound and client_bound.get(key, False))
-            levels.append(_summarize_level(by_level[key], seq_wall_s, seq_rps, ceiling_rps, bound))
+            levels.append(_summarize_level(by_level[key], seq_wall_s, seq_rps))
     return levels
 
 
@@ -308,10 +269,9 @@ def _summarize_level(
     cells: list[CellSummary],
     seq_wall_s: float | None,
     seq_rps: float | None,
-    ceiling_rps: float | None,
-    client_bound: bool,
 ) -> LevelSummary:
     first = cells[0]
+    ceiling_rps = first.ceiling_rps
     walls = [cell.wall_s for cell in cells]
     rps = [cell.throughput_rps for cell in cells]
     wall_s = percentile(walls, 50)
@@ -365,7 +325,5 @@ def _summarize_level(
         dispatch_lag_p95_s=_median_or_none([cell.dispatch_lag_p95_s for cell in cells]),
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
-        # At the rate-limit ceiling the limit, not the client, explains the throughput.
-        client_bound=client_bound
-        and not (ceiling_rps is not None and percentile(rps, 50) >= AT_CEILING * ceiling_rps),
+        client_bound=any(cell.client_bound.bound for cell in cells),
     )

@@ -8,12 +8,12 @@ import click
 
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
-    make_pricer,
     positive_int,
 )
-from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS
 from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 
 
 @cli.command("estimate")
@@ -66,7 +66,7 @@ def estimate_command(
     from llmsweep.inputs.prompts import load_prompts
 
     names = list(dict.fromkeys(models))
-    pricer = make_pricer(names, price_file, price_in, price_out)
+    pricer = pricer_from_flags(names, price_file, price_in, price_out)
     rows = estimate(
         load_prompts(prompts, seed=seed), names, pricer=pricer, output_tokens=output_tokens
     )
@@ -83,7 +83,7 @@ def estimate_command(
         assumed = "output assumed to be each prompt's max_tokens"
         if rows and rows[0].default_output_prompts:
             defaulted = rows[0].default_output_prompts
-            assumed += f" ({DEFAULT_OUTPUT_TOKENS} tokens for the {defaulted:,} that set none)"
+            assumed += f" ({ASSUMED_OUTPUT_TOKENS} tokens for the {defaulted:,} that set none)"
     notes = [
         f"ESTIMATES, not bills: input tokens counted per model; {assumed}.",
         f"Prices: {pricer.data_date()}.",

@@ -6,7 +6,8 @@ import asyncio
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,9 +15,17 @@ from typing import Any, TypeVar
 import click
 
 from llmsweep.cli.app import err
-from llmsweep.cost.pricing import Pricer, load_price_file, user_price
+from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
-from llmsweep.session.target import CLIENTS, TargetSpec, public_url, spec_from_env
+from llmsweep.session.target import TargetSpec, public_url, spec_from_env
+from llmsweep.settings import (
+    CLIENTS,
+    DEFAULT_API_KEY_ENV,
+    ClientOptions,
+    RequestOptions,
+    refuse_split_budget,
+)
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     Profile,
@@ -63,7 +72,7 @@ target_options = compose(
     ),
     click.option(
         "--api-key-env",
-        default="OPENAI_API_KEY",
+        default=DEFAULT_API_KEY_ENV,
         show_default=True,
         help="Environment variable holding the API key (never a flag: keys in "
         "command lines end up in shell history).",
@@ -88,7 +97,7 @@ engine_options = compose(
     click.option(
         "--processes",
         type=positive_int,
-        default=1,
+        default=ClientOptions.processes,
         show_default=True,
         help="Worker processes per level, each with its share of the concurrency and limits: "
         "for levels one event loop cannot drive (see the client-bound warning).",
@@ -96,7 +105,7 @@ engine_options = compose(
     click.option(
         "--client",
         type=click.Choice(CLIENTS),
-        default="openai",
+        default=ClientOptions.client,
         show_default=True,
         help="openai: the official SDK (what production code uses); http: a lean aiohttp "
         "client, for fast servers where the SDK's CPU cost would set the curve.",
@@ -111,7 +120,7 @@ engine_options = compose(
     click.option(
         "--max-retries",
         type=click.IntRange(min=0),
-        default=6,
+        default=RequestOptions.max_retries,
         show_default=True,
         help="Retries per prompt after its first attempt (429s, 5xx, timeouts, cut streams).",
     ),
@@ -119,7 +128,7 @@ engine_options = compose(
         "--timeout",
         "timeout_s",
         type=positive_float,
-        default=120.0,
+        default=RequestOptions.timeout_s,
         show_default=True,
         help="Seconds one attempt may take.",
     ),
@@ -128,7 +137,7 @@ engine_options = compose(
     ),
     click.option(
         "--stream/--no-stream",
-        default=False,
+        default=RequestOptions.stream,
         show_default=True,
         help="Stream answers and measure time to first token.",
     ),
@@ -140,7 +149,7 @@ engine_options = compose(
     click.option(
         "--seed",
         type=int,
-        default=0,
+        default=ClientOptions.seed,
         show_default=True,
         help="Seed for jitter, synthetic prompts and the simulator.",
     ),
@@ -162,39 +171,41 @@ engine_options = compose(
 )
 
 
-def make_pricer(
-    models: list[str], price_file: str | None, price_in: float | None, price_out: float | None
-) -> Pricer:
-    overrides = dict(load_price_file(price_file)) if price_file else {}
-    if (price_in is None) != (price_out is None):
-        raise UsageError("--price-in and --price-out go together")
-    if price_in is not None and price_out is not None:
-        if len(models) != 1:
-            raise UsageError("--price-in/--price-out need exactly one --model")
-        overrides[models[0]] = user_price(price_in, price_out)
-    pricer = Pricer(overrides)
-    for model in models:
-        pricer.pricing(model)  # unknown model: fail now, with close names, before any request
-    return pricer
+@dataclass(frozen=True)
+class CommonFlags:
+    """The flags ``run`` and ``sweep`` share, as the library's option groups."""
+
+    request: RequestOptions
+    client: ClientOptions
+    target: TargetSpec
+    pricer: Pricer
 
 
-def target_spec(
-    base_url: str | None,
-    api_key_env: str,
-    sim_profile: str | None,
-    latency_scale: float,
-    sim_rpm: int | None,
-    sim_tpm: int | None,
-    seed: int,
-) -> TargetSpec:
-    config = SimulatorConfig(
-        profile=profile_from_flag(sim_profile),
-        rpm=sim_rpm,
-        tpm=sim_tpm,
-        seed=seed,
-        latency_scale=latency_scale,
+def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags:
+    """Turn the parsed ``target_options`` and ``engine_options`` into option groups; every
+    check that can fail happens here, before anything is sent."""
+    max_cost = flags["max_cost"]
+    request = RequestOptions(
+        rpm=flags["rpm"],
+        tpm=flags["tpm"],
+        max_retries=flags["max_retries"],
+        timeout_s=flags["timeout_s"],
+        max_tokens=flags["max_tokens"],
+        stream=flags["stream"],
+        max_cost_usd=None if max_cost is None else Decimal(str(max_cost)),
     )
-    return spec_from_env(base_url, api_key_env, config)
+    client = ClientOptions(client=flags["client"], processes=flags["processes"], seed=flags["seed"])
+    refuse_split_budget(client.processes, request.max_cost_usd)
+    simulator = SimulatorConfig(
+        profile=profile_from_flag(flags["sim_profile"]),
+        rpm=flags["sim_rpm"],
+        tpm=flags["sim_tpm"],
+        seed=client.seed,
+        latency_scale=flags["latency_scale"],
+    )
+    target = spec_from_env(flags["base_url"], flags["api_key_env"], simulator)
+    pricer = pricer_from_flags(models, flags["price_file"], flags["price_in"], flags["price_out"])
+    return CommonFlags(request, client, target, pricer)
 
 
 def run_async(
@@ -240,12 +251,3 @@ def resume_command(out: Path, out_flag: str = "--out") -> str:
     if out_flag not in sys.argv:
         extra += [out_flag, str(out)]
     return command_line(extra, drop=["--force"])  # --force would throw the records away
-
-
-def price(
-    pricer: Pricer, model: str, input_tokens: int, output_tokens: int, cached: int
-) -> Decimal:
-    """A model's actual cost from usage; partial() of it is the engine's cost function."""
-    return pricer.cost_usd(
-        model, input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=cached
-    )

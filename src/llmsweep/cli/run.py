@@ -3,44 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import sys
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
-from llmsweep.analysis import stats
+from llmsweep.analysis.client_bound import judge_cell, remedy
 from llmsweep.analysis.stats import per_1k_prompts_usd
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
+    common_flags,
     engine_options,
-    make_pricer,
     positive_int,
-    price,
     resume_command,
     run_async,
     target_options,
-    target_spec,
 )
 from llmsweep.cli.progress import ProgressView
-from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS
-from llmsweep.cost.estimate import estimate as estimate_rows
-from llmsweep.engine.harness import (
-    HarnessMeasurement,
-    client_bound_reasons,
-    measure_harness,
-    remedy,
-)
-from llmsweep.engine.processes import EngineFactory, harness_of, refuse_split_budget
-from llmsweep.engine.runner import Engine, RunSettings
+from llmsweep.cost.estimate import estimate
+from llmsweep.cost.money import format_usd
+from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import open_target
-from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
-from llmsweep.transport.sdk import probe
+from llmsweep.percentile import percentile
+from llmsweep.session.run import budget_left, execute_run
+from llmsweep.session.session import Session
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
+from llmsweep.store.runfile import RunOutcome, plan_run
 
 
 @cli.command()
@@ -77,44 +68,14 @@ def run(
     out_path: Path | None,
     resume: bool,
     force: bool,
-    base_url: str | None,
-    api_key_env: str,
-    sim_profile: str | None,
-    latency_scale: float,
-    sim_rpm: int | None,
-    sim_tpm: int | None,
-    processes: int,
-    client: str,
-    rpm: float | None,
-    tpm: float | None,
-    max_retries: int,
-    timeout_s: float,
-    max_tokens: int | None,
-    stream: bool,
-    max_cost: float | None,
-    seed: int,
-    price_file: str | None,
-    price_in: float | None,
-    price_out: float | None,
+    **flags: Any,
 ) -> None:
     """Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting."""
     if len(models) > 1:
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models
-    refuse_split_budget(processes, max_cost)
-    settings = RunSettings(
-        model=model,
-        concurrency=concurrency,
-        rpm=rpm,
-        tpm=tpm,
-        max_retries=max_retries,
-        timeout_s=timeout_s,
-        max_tokens=max_tokens,
-        stream=stream,
-        max_cost_usd=Decimal(str(max_cost)) if max_cost is not None else None,
-    )
-    pricer = make_pricer([model], price_file, price_in, price_out)
-    spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
+    common = common_flags(models, flags)
+    settings = RunSettings.at_level(common.request, model, concurrency)
     # Only letters, digits, dot, dash and underscore: "synthetic:100:20:5" or "org/model" would
     # make awkward (or, on Windows, invalid) file names.
     name = re.sub(r"[^\w.-]", "_", f"{Path(prompts).stem}.{model}")
@@ -123,20 +84,12 @@ def run(
         prompts,
         out,
         model=model,
-        seed=seed,
+        seed=common.client.seed,
         resume=resume,
         force=force,
-        context_window=pricer.pricing(model).context_window,
+        context_window=common.pricer.pricing(model).context_window,
     )
-    if settings.max_cost_usd is not None and plan.spent_usd:
-        # The cap covers what the records in --out already cost, not just this session.
-        left = settings.max_cost_usd - plan.spent_usd
-        if left <= 0:
-            raise UsageError(
-                f"--max-cost {max_cost:g}: ${plan.spent_usd:.4f} already spent by "
-                f"the records in {out}; raise it to continue"
-            )
-        settings = replace(settings, max_cost_usd=left)
+    settings = budget_left(settings, plan)
     if plan.torn_lines:
         err(f"llmsweep: {out}: dropped {plan.torn_lines} torn last line(s) left by a hard stop")
     if plan.todo == 0:
@@ -148,75 +101,77 @@ def run(
             f"llmsweep: no exact tokenizer for {model}: token estimates use "
             f"{tokenizer.encoding_name}"
         )
-    (row,) = estimate_rows(
+    (row,) = estimate(
         plan.prompts(),
         [model],
-        pricer=pricer,
-        default_output_tokens=max_tokens or DEFAULT_OUTPUT_TOKENS,
+        pricer=common.pricer,
+        default_output_tokens=settings.max_tokens or ASSUMED_OUTPUT_TOKENS,
     )
     err(
-        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost ${row.total_cost_usd:.4f} "
+        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost "
+        f"{format_usd(row.total_cost_usd)} "
         f"(estimate: {'exact' if row.tokens_exact else 'approximate'} input tokens, "
         "output at max tokens)"
     )
-    runner_box: list[Engine] = []
-    harness: list[HarnessMeasurement] = []
+    session = Session(common.target, common.client)
 
     async def main() -> RunOutcome:
-        async with open_target(spec) as (target, api_key):
-            err(f"llmsweep: target: {target.label()}")
-            if not target.simulated:
-                await probe(spec.base_url or target.base_url, api_key)
-            engines = EngineFactory(client, spec.base_url or target.base_url, api_key, processes)
-            cost_fn = functools.partial(price, pricer, model)
-            async with engines.open(settings, seed=seed, cost_fn=cost_fn) as runner:
-                runner_box.append(runner)
-                # As a sweep does: the run's own figures then show its steady state, not a
-                # burst of connects and first-use costs (and on a resume of a huge file it
-                # costs nothing worth mentioning).
-                await runner.warm_up()
-                with ProgressView() as view:
-                    view.track(f"{model} c={concurrency}", plan.todo, runner.progress)
-                    async with measure_harness() as harness_probe:
-                        outcome = await execute_run(plan, runner, on_record=lambda _: view.update())
-                harness.append(harness_of(runner, harness_probe))
-                return outcome
-
-    def wind_down() -> None:
-        if runner_box:
-            runner_box[0].stop("interrupted")
+        async with session:
+            err(f"llmsweep: target: {session.target.where()}")
+            with ProgressView() as view:
+                return await execute_run(
+                    plan,
+                    settings,
+                    session,
+                    cost_fn=common.pricer.cost_fn(model),
+                    on_engine=lambda engine, todo: view.track(
+                        f"{model} c={concurrency}", todo, engine.progress
+                    ),
+                    on_record=lambda _: view.update(),
+                )
 
     resume_cmd = resume_command(out)
     try:
-        outcome = run_async(main, wind_down)
+        outcome = run_async(main, session.stop)
     except asyncio.CancelledError:
         err(f"llmsweep: interrupted; records so far are in {out}. Continue with:\n  {resume_cmd}")
         sys.exit(130)
     err(run_summary(outcome))
-    paced = runner_box[0].progress if runner_box else None
+    paced = session.progress
     if paced is not None and (paced.paced_rpm or paced.paced_tpm):
         err(
             f"llmsweep: after the first 429, paced to the limits the server advertised "
             f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
             "to pace from the start"
         )
-    if harness and outcome.latencies_s:
-        lags = outcome.dispatch_lags_s
-        reasons = client_bound_reasons(
-            harness[0],
-            stats.percentile(outcome.latencies_s, 50),
-            dispatch_lag_p95_s=stats.percentile(lags, 95) if lags else None,
+    _warn_about_harness(outcome, common.client.client, concurrency)
+    _report_stop(outcome, settings, resume_cmd)
+
+
+def _warn_about_harness(outcome: RunOutcome, client: str, concurrency: int) -> None:
+    if not outcome.latencies_s:
+        return
+    lags = outcome.dispatch_lags_s
+    verdict = judge_cell(
+        outcome.harness,
+        percentile(outcome.latencies_s, 50),
+        percentile(lags, 95) if lags else None,
+        outcome.statuses["ok"] / outcome.wall_s if outcome.wall_s > 0 else 0.0,
+        None,
+    )
+    if verdict.bound:
+        err(
+            f"llmsweep: warning: the client, not the API, may have set these numbers "
+            f"({'; '.join(verdict.reasons)}): {remedy(client, concurrency)}"
         )
-        if reasons:
-            err(
-                f"llmsweep: warning: the client, not the API, may have set these numbers "
-                f"({'; '.join(reasons)}): {remedy(client, concurrency)}"
-            )
+
+
+def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) -> None:
     if outcome.stopped == "auth":
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
     if outcome.stopped == "budget" and outcome.done == 0:
         raise UsageError(
-            f"--max-cost {max_cost:g}: not enough for one more request at its max "
+            f"--max-cost {settings.max_cost_usd}: not enough for one more request at its max "
             "tokens; raise it to continue"
         )
     if outcome.remaining:
@@ -240,17 +195,17 @@ def run_summary(outcome: RunOutcome) -> str:
     if wall > 0:
         lines.append(f"wall {wall:.2f} s (measured), throughput {ok / wall:.2f} ok req/s")
     if outcome.latencies_s:
-        p50 = stats.percentile(outcome.latencies_s, 50)
-        p95 = stats.percentile(outcome.latencies_s, 95)
+        p50 = percentile(outcome.latencies_s, 50)
+        p95 = percentile(outcome.latencies_s, 95)
         lines.append(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s (measured, ok requests)")
     if outcome.dispatch_lags_s:
-        lag_p95 = stats.percentile(outcome.dispatch_lags_s, 95)
+        lag_p95 = percentile(outcome.dispatch_lags_s, 95)
         lines.append(f"dispatch lag p95 {lag_p95 * 1000:.1f} ms (measured: this client's delay)")
     lines.append(
-        f"cost ${outcome.cost_usd:.4f} (actual, from the usage the API returned), "
-        f"${per_1k_prompts_usd(outcome.cost_usd, done):.4f} per 1k prompts"
+        f"cost {format_usd(outcome.cost_usd)} (actual, from the usage the API returned), "
+        f"{format_usd(per_1k_prompts_usd(outcome.cost_usd, done))} per 1k prompts"
         + (
-            f", of which ${outcome.failed_cost_usd:.4f} on failed prompts"
+            f", of which {format_usd(outcome.failed_cost_usd)} on failed prompts"
             if outcome.failed_cost_usd
             else ""
         )

@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
-from dataclasses import asdict
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
     command_line,
+    common_flags,
     engine_options,
-    make_pricer,
     positive_int,
-    price,
     resume_command,
     run_async,
     target_options,
-    target_spec,
 )
 from llmsweep.cli.progress import ProgressView
-from llmsweep.cost.estimate import DEFAULT_OUTPUT_TOKENS, row_to_dict
-from llmsweep.cost.estimate import estimate as estimate_rows
-from llmsweep.engine.processes import EngineFactory
-from llmsweep.engine.runner import Engine
+from llmsweep.cost.money import format_usd
 from llmsweep.errors import TargetError
-from llmsweep.session.sweep import (
-    SweepConfig,
-    build_meta,
-    check_out_dir,
-    parse_levels,
-    prepare_out_dir,
-    render_report,
-    run_sweep,
-    select_prompts,
-)
-from llmsweep.session.target import OPENAI_BASE_URL, open_target, public_url
-from llmsweep.transport.sdk import probe
+from llmsweep.report.writer import render_folder
+from llmsweep.session.session import Session
+from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.target import OPENAI_BASE_URL, public_url
+from llmsweep.settings import SweepConfig, parse_levels
+from llmsweep.store.sweepdir import SweepState
 
 
 @cli.command()
@@ -89,130 +75,72 @@ def sweep(
     resume: bool,
     force: bool,
     yes: bool,
-    base_url: str | None,
-    api_key_env: str,
-    sim_profile: str | None,
-    latency_scale: float,
-    sim_rpm: int | None,
-    sim_tpm: int | None,
-    processes: int,
-    client: str,
-    rpm: float | None,
-    tpm: float | None,
-    max_retries: int,
-    timeout_s: float,
-    max_tokens: int | None,
-    stream: bool,
-    max_cost: float | None,
-    seed: int,
-    price_file: str | None,
-    price_in: float | None,
-    price_out: float | None,
+    **flags: Any,
 ) -> None:
     """Run PROMPTS at each concurrency level for each model; write a report folder."""
+    models = tuple(dict.fromkeys(models))
+    common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
-        models=tuple(dict.fromkeys(models)),
+        models=models,
         levels=parse_levels(levels_text),
         repeats=repeats,
         sample=sample,
-        rpm=rpm,
-        tpm=tpm,
-        max_tokens=max_tokens,
-        stream=stream,
-        max_retries=max_retries,
-        timeout_s=timeout_s,
-        seed=seed,
-        client=client,
-        processes=processes,
-        max_cost_usd=str(Decimal(str(max_cost))) if max_cost is not None else None,
+        **common.request.request_fields(),
+        **common.client.client_fields(),
     )
-    pricer = make_pricer(list(config.models), price_file, price_in, price_out)
-    spec = target_spec(base_url, api_key_env, sim_profile, latency_scale, sim_rpm, sim_tpm, seed)
-    chosen = select_prompts(config)
-    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    folder = out_dir or Path("reports") / f"{created[:19].replace(':', '')}-{Path(prompts).stem}"
-    # Before the estimate and any confirmation: a folder this sweep cannot continue is refused.
-    check_out_dir(
-        folder, {**asdict(config), "prompt_count": len(chosen)}, resume=resume, force=force
-    )
-    rows = estimate_rows(
-        chosen,
-        list(config.models),
-        pricer=pricer,
-        default_output_tokens=max_tokens or DEFAULT_OUTPUT_TOKENS,
-    )
-    passes = len(config.levels) * config.repeats
-    total_usd = sum((row.total_cost_usd for row in rows), Decimal(0)) * passes
+    plan = plan_sweep(config, common.pricer, out_dir, resume=resume, force=force)
+    total = format_usd(plan.estimated_usd)
     err(
-        f"llmsweep: {len(chosen)} prompts x {len(config.levels)} levels x {config.repeats} "
-        f"repeat(s) x {len(config.models)} model(s); estimated cost ${total_usd:.4f} "
+        f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
+        f"repeat(s) x {len(config.models)} model(s); estimated cost {total} "
         "(estimate: exact input tokens, output at max tokens)"
     )
-    if not spec.simulated and not yes:
+    if not common.target.simulated and not yes:
         click.confirm(
-            f"Send these requests to {public_url(spec.base_url or OPENAI_BASE_URL)}, "
-            f"spending up to about ${total_usd:.4f} (estimate)?",
+            f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
+            f"spending up to about {total} (estimate)?",
             abort=True,
             err=True,
         )
-    runners: list[Engine] = []
+    folder = plan.folder.path
+    session = Session(common.target, config)
+
+    def on_state(state: SweepState) -> None:
+        if state.torn_lines:
+            err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
     async def main() -> str | None:
-        async with open_target(spec) as (target, api_key):
-            err(f"llmsweep: target: {target.label()}")
-            if not target.simulated:
-                await probe(spec.base_url or target.base_url, api_key)
-            meta = build_meta(
-                config,
-                target=target.to_dict(),
-                created_at=created,
-                pricing={
-                    "source": pricer.source_summary(list(config.models)),
-                    "data_date": pricer.data_date(),
-                },
-                estimates={row.model: row_to_dict(row) for row in rows},
-                prompt_count=len(chosen),
-                command=command_line(),
-            )
-            state = prepare_out_dir(folder, meta, resume=resume, force=force)
-            if state.torn_lines:
-                err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
-
-            engines = EngineFactory(client, spec.base_url or target.base_url, api_key, processes)
-
+        async with session:
+            err(f"llmsweep: target: {session.target.where()}")
             with ProgressView() as view:
-
-                def on_runner(runner: Engine, cell: tuple[str, int, int], todo: int) -> None:
-                    runners[:] = [runner]
-                    model, level, repeat = cell
-                    view.track(f"{model} c={level} r{repeat + 1}", todo, runner.progress)
-
-                return await run_sweep(
-                    config,
-                    chosen,
-                    folder,
-                    state,
-                    engines=engines,
-                    cost_fn=functools.partial(price, pricer),
-                    on_runner=on_runner,
+                return await execute_sweep(
+                    plan,
+                    session,
+                    resume=resume,
+                    force=force,
+                    command=command_line(),
+                    on_state=on_state,
+                    on_cell=lambda engine, cell, todo: view.track(
+                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}", todo, engine.progress
+                    ),
                     on_record=lambda _: view.update(),
                 )
 
-    def wind_down() -> None:
-        for runner in runners:
-            runner.stop("interrupted")
-
     resume_cmd = resume_command(folder, out_flag="--out-dir")
     try:
-        stopped = run_async(main, wind_down)
+        stopped = run_async(main, session.stop)
     except asyncio.CancelledError:
         err(
             f"llmsweep: interrupted; records so far are in {folder}. Continue with:\n  {resume_cmd}"
         )
         sys.exit(130)
-    paths = render_report(folder)
+    paths = render_folder(folder)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
+    _report_stop(stopped, resume_cmd)
+
+
+def _report_stop(stopped: str | None, resume_cmd: str) -> None:
     if stopped == "budget":
         err(
             "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more request at "
@@ -234,5 +162,5 @@ def sweep(
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def report(folder: Path) -> None:
     """Re-render a sweep's report from its records.jsonl and meta.json; sends nothing."""
-    paths = render_report(folder)
+    paths = render_folder(folder)
     click.echo(f"{len(paths)} files written to {folder}")

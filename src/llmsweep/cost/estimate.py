@@ -3,7 +3,7 @@
 Input tokens are counted exactly with each model's tokenizer (a stand-in encoding, flagged
 ``tokens_exact=False``, where tiktoken has none). Output tokens cannot be known in advance, so
 each prompt is assumed to produce ``output_tokens`` if given, else its ``max_tokens``, else
-``DEFAULT_OUTPUT_TOKENS``. A ``max_tokens`` is a ceiling, not a forecast, so the output
+``ASSUMED_OUTPUT_TOKENS``. A ``max_tokens`` is a ceiling, not a forecast, so the output
 cost is an upper bound there; every output states the assumption.
 
 Prompts are streamed in batches of ``BATCH_SIZE`` and counted once per distinct encoding, so
@@ -22,12 +22,13 @@ from itertools import islice
 
 from rich.table import Table
 
+from llmsweep.cost.money import format_usd
 from llmsweep.cost.pricing import ModelPricing, Pricer
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer, tokenizer_for
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 
-DEFAULT_OUTPUT_TOKENS = 256
 BATCH_SIZE = 1_000
 # A per-1k-prompt average need not terminate as a decimal; a billionth of a dollar is plenty.
 _PER_1K_QUANTUM = Decimal("1e-9")
@@ -87,7 +88,7 @@ def estimate(
     *,
     pricer: Pricer,
     output_tokens: int | None = None,
-    default_output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    default_output_tokens: int = ASSUMED_OUTPUT_TOKENS,
 ) -> list[EstimateRow]:
     """One row per model (duplicates dropped), in the order given.
 
@@ -179,15 +180,8 @@ def rows_to_json(rows: Sequence[EstimateRow]) -> str:
     return json.dumps([row_to_dict(row) for row in rows], indent=2)
 
 
-def format_usd(value: Decimal | None) -> str:
-    """Cents from $1 up, four significant digits below (a prompt can cost $0.000012)."""
-    if value is None:
-        return "no batch price"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.{max(2, 3 - value.adjusted())}f}"
+def _usd(value: Decimal | None) -> str:
+    return "no batch price" if value is None else format_usd(value)
 
 
 def estimate_table(rows: Sequence[EstimateRow]) -> Table:
@@ -203,11 +197,11 @@ def estimate_table(rows: Sequence[EstimateRow]) -> Table:
             f"{row.prompts:,}",
             f"{row.input_tokens:,}",
             f"{row.output_tokens:,}",
-            format_usd(row.input_cost_usd),
-            format_usd(row.output_cost_usd),
-            format_usd(row.total_cost_usd),
-            format_usd(row.cost_per_1k_prompts_usd),
-            format_usd(row.batch_total_cost_usd),
+            _usd(row.input_cost_usd),
+            _usd(row.output_cost_usd),
+            _usd(row.total_cost_usd),
+            _usd(row.cost_per_1k_prompts_usd),
+            _usd(row.batch_total_cost_usd),
             tokens,
         )
     return table

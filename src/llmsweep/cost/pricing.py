@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 
 import genai_prices
 from genai_prices import Usage, calc_price, data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, PriceContext, Provider, TieredPrices
 
-from llmsweep.errors import InputError, PricingError, UsageError
+from llmsweep.errors import PricingError, UsageError
+from llmsweep.settings import CostFn
 
 _BATCH: PriceContext = {"processing": "batch"}
 _MTOK = Decimal(1_000_000)
-_PRICE_KEYS = {"input", "output", "cached_input"}
 
 
 @dataclass(frozen=True)
@@ -77,67 +76,6 @@ class Cost:
     input_usd: Decimal
     output_usd: Decimal
     total_usd: Decimal
-
-
-def parse_usd(value: object, what: str) -> Decimal:
-    """A finite, non-negative price; ``UsageError`` naming ``what`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise UsageError(f"{what}: expected a number of USD per million tokens, got {value!r}")
-    try:
-        # str() first so a TOML float such as 0.2 becomes Decimal("0.2"), not its binary value.
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise UsageError(f"{what}: {value!r} is not a number") from None
-    if not price.is_finite() or price < 0:
-        raise UsageError(f"{what}: must be a finite, non-negative number, got {value!r}")
-    return price
-
-
-def user_price(input_per_mtok_usd: object, output_per_mtok_usd: object) -> UserPrice:
-    """The price given on the command line for one model (``--price-in``/``--price-out``)."""
-    return UserPrice(
-        parse_usd(input_per_mtok_usd, "--price-in"), parse_usd(output_per_mtok_usd, "--price-out")
-    )
-
-
-def load_price_file(path: str) -> dict[str, UserPrice]:
-    """Read ``[models."name"] input = 0.2, output = 0.6, cached_input = 0.1`` ($ per Mtok)."""
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError(path, "no such price file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(path, f"cannot be read ({error.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(path, f"not valid TOML ({error})") from None
-    models = data.get("models")
-    if set(data) != {"models"} or not isinstance(models, dict) or not models:
-        raise InputError(path, 'expected only [models."NAME"] tables with input and output prices')
-    prices: dict[str, UserPrice] = {}
-    for name, entry in models.items():
-        if not isinstance(entry, dict):
-            raise InputError(path, f"models.{name}: expected a table")
-        unknown = set(entry) - _PRICE_KEYS
-        missing = {"input", "output"} - set(entry)
-        if unknown or missing:
-            problem = "unknown" if unknown else "missing"
-            keys = ", ".join(sorted(unknown or missing))
-            # [models.gpt-4.1] nests a table "1" under "gpt-4": the name needs quotes.
-            dotted = any(isinstance(value, dict) for value in entry.values())
-            hint = ' (quote names with dots: [models."gpt-4.1"])' if dotted else ""
-            raise InputError(path, f"models.{name}: {problem} key(s) {keys}{hint}")
-        try:
-            cached = entry.get("cached_input")
-            prices[name] = UserPrice(
-                parse_usd(entry["input"], f"models.{name}.input"),
-                parse_usd(entry["output"], f"models.{name}.output"),
-                None if cached is None else parse_usd(cached, f"models.{name}.cached_input"),
-                f"user price file {path}",
-            )
-        except UsageError as error:
-            raise InputError(path, str(error)) from None
-    return prices
 
 
 @dataclass(frozen=True)
@@ -214,6 +152,19 @@ class Pricer:
             price_context=_BATCH if batch else None,
         )
         return Cost(result.input_price, result.output_price, result.total_price)
+
+    def cost_fn(self, model: str) -> CostFn:
+        """``model``'s actual cost from usage: the engine's cost function."""
+
+        def cost(input_tokens: int, output_tokens: int, cached_input_tokens: int) -> Decimal:
+            return self.cost_usd(
+                model,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cached_input_tokens=cached_input_tokens,
+            )
+
+        return cost
 
     def cost_usd(
         self,

@@ -16,7 +16,7 @@ figures per cell (one run at one concurrency level) show it:
   busy share is roughly the share of time requests wait behind it. This catches the lock-step
   waves that loop lag misses (measured: 10% of a core already costs 5% or more of speedup).
 
-``client_bound`` turns these into a verdict; see its docstring for the rule.
+``analysis.client_bound`` turns these into a verdict; see its docstring for the rule.
 """
 
 from __future__ import annotations
@@ -25,30 +25,13 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any
 
-from llmsweep.analysis.stats import CellSummary, percentile
+from llmsweep.percentile import percentile
+from llmsweep.store.harness import HarnessMeasurement, LoopLag
 
 Clock = Callable[[], float]
-LAG_THRESHOLD = 0.05  # dispatch/loop-lag p95 as a share of the median latency (client_bound)
-# Share of one core above which requests measurably queue behind the client's own work. Set from
-# bench/bench_fidelity.py (reports/benchmarks.md): wherever the client used 10% of a core or
-# more, speedup fell 5-30% short of ideal, while loop lag stayed under 5% of latency.
-CPU_BUSY = 0.10
-
-
-@dataclass(frozen=True)
-class LoopLag:
-    """Summary of the loop-lag samples of one cell, in seconds."""
-
-    samples: int
-    p50_s: float
-    p95_s: float
-    max_s: float
-    mean_s: float
 
 
 class LoopLagMonitor:
@@ -109,66 +92,6 @@ class LoopLagMonitor:
         )
 
 
-@dataclass(frozen=True)
-class HarnessMeasurement:
-    """What the harness cost during one cell. ``cpu_s_per_request`` is None for no requests."""
-
-    requests: int
-    cpu_s: float
-    cpu_s_per_request: float | None
-    wall_s: float
-    loop_lag: LoopLag
-
-    @property
-    def cpu_share(self) -> float:
-        """Process CPU time over wall time: 1.0 is one core busy all the cell."""
-        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> HarnessMeasurement:
-        lag = data["loop_lag"]
-        per_request = data.get("cpu_s_per_request")
-        return cls(
-            requests=int(data["requests"]),
-            cpu_s=float(data["cpu_s"]),
-            cpu_s_per_request=None if per_request is None else float(per_request),
-            wall_s=float(data["wall_s"]),
-            loop_lag=LoopLag(
-                samples=int(lag["samples"]),
-                p50_s=float(lag["p50_s"]),
-                p95_s=float(lag["p95_s"]),
-                max_s=float(lag["max_s"]),
-                mean_s=float(lag["mean_s"]),
-            ),
-        )
-
-
-def combine(parts: Sequence[HarnessMeasurement]) -> HarnessMeasurement:
-    """One cell measured over several sessions (a resumed sweep): times and counts add up; the
-    lag percentiles are the worst session's, since those of separate samples cannot be merged
-    exactly and the check should not lose a bad session in a good one."""
-    requests = sum(part.requests for part in parts)
-    cpu_s = math.fsum(part.cpu_s for part in parts)
-    samples = sum(part.loop_lag.samples for part in parts)
-    weighted = math.fsum(part.loop_lag.mean_s * part.loop_lag.samples for part in parts)
-    return HarnessMeasurement(
-        requests=requests,
-        cpu_s=cpu_s,
-        cpu_s_per_request=cpu_s / requests if requests else None,
-        wall_s=math.fsum(part.wall_s for part in parts),
-        loop_lag=LoopLag(
-            samples=samples,
-            p50_s=max(part.loop_lag.p50_s for part in parts),
-            p95_s=max(part.loop_lag.p95_s for part in parts),
-            max_s=max(part.loop_lag.max_s for part in parts),
-            mean_s=weighted / samples if samples else 0.0,
-        ),
-    )
-
-
 class HarnessProbe:
     """Yielded by ``measure_harness``; ``result()`` works inside the block or after it."""
 
@@ -213,75 +136,3 @@ async def measure_harness(
             yield probe
         finally:
             probe.finish()
-
-
-def client_bound_reasons(
-    measurement: HarnessMeasurement,
-    latency_p50_s: float,
-    *,
-    dispatch_lag_p95_s: float | None = None,
-    threshold: float = LAG_THRESHOLD,
-) -> list[str]:
-    """Why the client, not the server, may have set this cell's numbers; empty when it did not.
-
-    The rule, any of:
-
-    - dispatch-lag p95 (over the cell's records) > ``threshold`` x the cell's median request
-      latency (5% by default): one request in twenty lost that much to this client before it
-      was even sent.
-    - loop-lag p95 > ``threshold`` x the median latency. Every request waits behind the loop
-      about one lag to go out and one to be seen back, so at 5% the measured latency (and
-      throughput, through it) is already off by up to about a tenth.
-    - process CPU >= 10% of wall time: requests queue behind the loop's own work about that
-      share of the time (see ``CPU_BUSY``).
-    """
-    reasons: list[str] = []
-    if dispatch_lag_p95_s is not None and dispatch_lag_p95_s > threshold * latency_p50_s:
-        reasons.append(
-            f"dispatch lag p95 {dispatch_lag_p95_s * 1000:.1f} ms is over {threshold:.0%} of "
-            f"the median latency ({latency_p50_s * 1000:.1f} ms)"
-        )
-    lag_s = measurement.loop_lag.p95_s
-    if lag_s > threshold * latency_p50_s:
-        reasons.append(
-            f"event-loop lag p95 {lag_s * 1000:.1f} ms is over {threshold:.0%} of the median "
-            f"latency ({latency_p50_s * 1000:.1f} ms)"
-        )
-    if measurement.cpu_share >= CPU_BUSY:
-        reasons.append(f"the client process used {measurement.cpu_share:.0%} of a CPU core")
-    return reasons
-
-
-def cell_client_bound_reasons(cell: CellSummary, measurement: HarnessMeasurement) -> list[str]:
-    """The rule above for one cell of a sweep: its own median latency and dispatch lag."""
-    if cell.latency_p50_s is None:  # nothing succeeded: no latency to judge against
-        return []
-    return client_bound_reasons(
-        measurement, cell.latency_p50_s, dispatch_lag_p95_s=cell.dispatch_lag_p95_s
-    )
-
-
-def client_bound(
-    measurement: HarnessMeasurement,
-    latency_p50_s: float,
-    *,
-    dispatch_lag_p95_s: float | None = None,
-    threshold: float = LAG_THRESHOLD,
-) -> bool:
-    """True when this cell measured the client's limit rather than the API's (rule above)."""
-    reasons = client_bound_reasons(
-        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s, threshold=threshold
-    )
-    return bool(reasons)
-
-
-def remedy(client: str, level: int) -> str:
-    """What to do about a client-bound cell at ``level`` measured with ``client``."""
-    actions = [] if client == "http" else ["use the lean client (--client http)"]
-    if level > 1:  # one request at a time can neither go lower nor be split over processes
-        actions += ["lower the level", "split it over processes (--processes N)"]
-    fallback = "read the numbers as lower bounds"
-    if not actions:
-        return fallback
-    listed = ", ".join(actions[:-1]) + (" or " if len(actions) > 1 else "") + actions[-1]
-    return f"{listed}; otherwise {fallback}"

@@ -17,24 +17,24 @@ import multiprocessing
 import os
 import random
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from queue import Empty
 from typing import Any
 
-from llmsweep.engine.harness import HarnessMeasurement, HarnessProbe, measure_harness
+from llmsweep.engine.harness import HarnessProbe, measure_harness
 from llmsweep.engine.runner import Engine, Runner, RunProgress, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.session.target import make_transport
+from llmsweep.settings import CostFn, refuse_split_budget
+from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.records import Record, record_from_dict
 
-CostFn = Callable[[int, int, int], Decimal]
 STOP_SIGNAL = signal.SIGUSR1  # parent -> worker: stop taking prompts, finish those in flight
 
 
@@ -50,13 +50,6 @@ class WorkerJob:
     api_key: str = field(repr=False)  # never in a repr or a traceback
     seed: int
     warm_up: bool = False  # open the connections before the start barrier
-
-
-def refuse_split_budget(processes: int, max_cost: object) -> None:
-    """A budget is kept by one engine against its own spending; split over processes it could
-    be overspent. Callers check early, before anything is sent; ``ProcessPool`` as a backstop."""
-    if processes > 1 and max_cost is not None:
-        raise UsageError("--max-cost needs one process: a budget cannot be split safely")
 
 
 def share(settings: RunSettings, processes: int, index: int) -> RunSettings:

@@ -14,50 +14,41 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
+from llmsweep.settings import CostFn, RequestOptions, charged_tokens
 from llmsweep.store.records import Record, Span
 from llmsweep.transport import classify as retry
 from llmsweep.transport.sdk import Attempt, Transport
 
-# When neither the prompt nor the settings give max_tokens, the TPM limiter has to charge
-# *something* for the answer; this is what it assumes (the server may charge more and 429).
-ASSUMED_OUTPUT_TOKENS = 256
-CostFn = Callable[[int, int, int], Decimal]  # (input, output, cached input tokens) -> USD
-
 
 @dataclass(frozen=True)
-class RunSettings:
+class RunSettings(RequestOptions):
+    """One run at one level: the shared request options plus what only the engine needs."""
+
     model: str
     concurrency: int
-    rpm: float | None = None
-    tpm: float | None = None
-    max_retries: int = 6
-    timeout_s: float = 120.0  # one attempt, connect to last byte
-    deadline_s: float = 900.0  # one prompt, all attempts and waits included
-    max_tokens: int | None = None  # for prompts that do not set their own
-    stream: bool = False
-    max_cost_usd: Decimal | None = None
     repeat: int = 0
     keep_text: bool = True
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: retry.BackoffPolicy = field(default_factory=retry.BackoffPolicy)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
-        for name, value in (("--rpm", self.rpm), ("--tpm", self.tpm)):
-            if value is not None and value <= 0:
-                raise UsageError(f"{name} must be positive")
-        if self.max_retries < 0:
-            raise UsageError("--max-retries must be 0 or more")
-        if self.timeout_s <= 0:
-            raise UsageError("--timeout must be positive")
+
+    @classmethod
+    def at_level(
+        cls, options: RequestOptions, model: str, concurrency: int, **extra: Any
+    ) -> RunSettings:
+        """The settings for one level of ``options``: the one place they are copied over."""
+        return cls(model=model, concurrency=concurrency, **{**options.request_fields(), **extra})
 
 
 @dataclass
@@ -215,7 +206,7 @@ class Runner:
         reserve = self._reserve_budget(input_estimate, max_tokens)
         if reserve is None:
             return None
-        charge = input_estimate + (max_tokens or ASSUMED_OUTPUT_TOKENS)
+        charge = charged_tokens(input_estimate, max_tokens)
         attempts = rate_limited = 0
         backoff_s = 0.0
         try:

@@ -3,23 +3,17 @@ it, rather than the API, set the cell's numbers (plain text, escaped by each ren
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from llmsweep.analysis.client_bound import CPU_BUSY, LAG_THRESHOLD
 from llmsweep.analysis.recommend import format_pct
 from llmsweep.analysis.stats import CellSummary
-from llmsweep.engine.harness import (
-    CPU_BUSY,
-    LAG_THRESHOLD,
-    HarnessMeasurement,
-    cell_client_bound_reasons,
-)
 from llmsweep.report.sections import DASH, Table, seconds
+from llmsweep.store.meta import SweepMeta
 
 
-def harness_intro(meta: Mapping[str, Any]) -> str:
-    config = meta.get("config") or {}
-    processes = config.get("processes") or 1
+def harness_intro(meta: SweepMeta) -> str:
+    processes = meta.config.processes
     split = (
         f" With --processes {processes}, a row gives its worst worker's figures; levels below "
         f"{processes} ran one process per concurrent request."
@@ -28,7 +22,7 @@ def harness_intro(meta: Mapping[str, Any]) -> str:
     )
     return (
         f"What the client on this machine cost in each cell (--client "
-        f"{config.get('client', 'openai')}, {processes} process{'es' if processes > 1 else ''}"
+        f"{meta.config.client}, {processes} process{'es' if processes > 1 else ''}"
         "; measured). Dispatch lag: from the moment a request was allowed out to the moment it "
         "was written to the socket, new connections excluded, i.e. what it waited for this "
         "client. Loop lag: how late the client's event loop ran a 10 ms timer, i.e. what "
@@ -40,20 +34,14 @@ def harness_intro(meta: Mapping[str, Any]) -> str:
     )
 
 
-def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Table | None:
-    """Per cell: the client's CPU, event-loop lag, dispatch lag, and the self-check's verdict."""
-    lines = {
-        (str(line["model"]), int(line["concurrency"]), int(line["repeat"])): line
-        for line in meta.get("harness") or []
-    }
+def harness_table(cells: Sequence[CellSummary]) -> Table | None:
+    """Per cell: the client's CPU, event-loop lag, dispatch lag, and its client-bound verdict."""
     rows = []
     for cell in cells:  # in (model, concurrency, repeat) order
-        line = lines.get((cell.model, cell.concurrency, cell.repeat))
-        if line is None:
+        measured = cell.harness
+        if measured is None:
             continue
-        measured = HarnessMeasurement.from_dict(line)
         lag_ms = cell.dispatch_lag_p95_s
-        reasons = cell_client_bound_reasons(cell, measured)
         per_request = measured.cpu_s_per_request
         rows.append(
             (
@@ -65,7 +53,7 @@ def harness_table(cells: Sequence[CellSummary], meta: Mapping[str, Any]) -> Tabl
                 f"{measured.loop_lag.p95_s * 1000:.1f}",
                 DASH if lag_ms is None else f"{lag_ms * 1000:.1f}",
                 seconds(cell.latency_p50_s),
-                "yes: " + "; ".join(reasons) if reasons else "no",
+                cell.client_bound.text(),
             )
         )
     if not rows:

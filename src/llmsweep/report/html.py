@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
 
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.stats import CellSummary, LevelSummary
@@ -25,6 +24,7 @@ from llmsweep.report.sections import (
     verdicts,
     warnings,
 )
+from llmsweep.store.meta import SweepMeta
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -84,7 +84,7 @@ def render_html(
     levels: Sequence[LevelSummary],
     cells: Sequence[CellSummary],
     recommendations: Sequence[Recommendation],
-    meta: Mapping[str, Any],
+    meta: SweepMeta,
     chart_png_bytes: Mapping[str, bytes],
 ) -> str:
     """The full report page. Same inputs give the same text, byte for byte."""
@@ -105,8 +105,8 @@ def render_html(
         f"<style>{_CSS}</style>\n</head>\n<body>",
         f"<h1>{escape(heading)}</h1>",
         f'<p class="sub">{escape(subtitle(meta))}</p>',
-        f'<p class="sub">Regenerate: <code>{escape(str(meta["command"]))}</code></p>'
-        if meta.get("command")
+        f'<p class="sub">Regenerate: <code>{escape(meta.command)}</code></p>'
+        if meta.command
         else "",
         '<section id="verdict">\n<h2>Verdict</h2>',
         _list(verdicts(levels, recommendations), "verdict"),
@@ -123,7 +123,7 @@ def render_html(
     if examples is not None:
         parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
         parts += ["</section>"]
-    harness = harness_table(cells, meta)
+    harness = harness_table(cells)
     if harness is not None:
         parts += ['<section id="harness">\n<h2>Measurement harness</h2>']
         parts += [f"<p>{escape(harness_intro(meta))}</p>", _table(harness), "</section>"]

@@ -7,7 +7,7 @@ prompt id can never inject markup. The meta keys read are listed in :mod:`llmswe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,17 +15,16 @@ from llmsweep.analysis.recommend import (
     Recommendation,
     format_pct,
     format_rps,
-    format_usd,
     levels_by_model,
     model_cost_per_1k_usd,
 )
-from llmsweep.analysis.stats import (
-    PERCENTILE_METHOD,
-    SUMMARY_SCHEMA_VERSION,
-    CellSummary,
-    LevelSummary,
-)
-from llmsweep.report.warnings import simulated_label, sweep_warnings
+from llmsweep.analysis.stats import CellSummary, LevelSummary
+from llmsweep.cost.money import format_usd
+from llmsweep.percentile import PERCENTILE_METHOD
+from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
+from llmsweep.report.warnings import sweep_warnings
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
+from llmsweep.store.meta import SweepMeta
 
 _TIMES = "\N{MULTIPLICATION SIGN}"
 DASH = "\N{EN DASH}"  # ranges, and "no value" in the table
@@ -45,11 +44,8 @@ def title(levels: Sequence[LevelSummary]) -> str:
     return f"llmsweep concurrency report: {models}"
 
 
-def subtitle(meta: Mapping[str, Any]) -> str:
-    target = meta.get("target") or {}
-    where = simulated_label(meta) if target.get("kind") == "simulator" else "real API"
-    created = meta.get("created_at")
-    return f"Run created {created} against a {where}." if created else f"Run against a {where}."
+def subtitle(meta: SweepMeta) -> str:
+    return f"Run created {meta.created_at} against a {meta.target.label()}."
 
 
 def verdicts(
@@ -78,7 +74,7 @@ def verdicts(
 def warnings(
     levels: Sequence[LevelSummary],
     recommendations: Sequence[Recommendation],
-    meta: Mapping[str, Any],
+    meta: SweepMeta,
 ) -> list[str]:
     """Run-wide warnings first, then each model's."""
     return [*sweep_warnings(levels, meta), *(w for rec in recommendations for w in rec.warnings)]
@@ -191,13 +187,9 @@ def _target_host(base_url: Any) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
-def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
+def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
     """(label, text) pairs for "About this report"."""
-    config = meta.get("config") or {}
-    target = meta.get("target") or {}
-    pricing = meta.get("pricing") or {}
-    simulated = target.get("kind") == "simulator"
-    kind = simulated_label(meta) if simulated else "real API"
+    config = meta.config
     estimated = sum(level.usage_estimated for level in levels)
     usage = (
         f"{estimated} prompts had no usage from the API, so their tokens were counted locally"
@@ -207,16 +199,16 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
     return [
         (
             "Schema versions",
-            f"summary {SUMMARY_SCHEMA_VERSION}, run metadata {_plain(meta.get('schema_version'))}",
+            f"summary {SUMMARY_SCHEMA_VERSION}, run metadata {meta.schema_version}",
         ),
-        ("Tool version", f"llmsweep {_plain(meta.get('tool_version'))}"),
-        ("Created at", _plain(meta.get("created_at"))),
-        ("Target", f"{kind} at {_target_host(target.get('base_url'))}"),
-        ("Seed", _plain(config.get("seed"))),
-        ("Config", _plain({key: value for key, value in config.items() if key != "seed"})),
+        ("Tool version", f"llmsweep {meta.tool_version}"),
+        ("Created at", meta.created_at),
+        ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
+        ("Seed", str(config.seed)),
+        ("Config", _plain({k: v for k, v in asdict(config).items() if k != "seed"})),
         (
             "Prices",
-            f"{_plain(pricing.get('source'))}; {_plain(pricing.get('data_date'))}",
+            f"{meta.price_source}; {meta.price_date}",
         ),
         (
             "Measured",
@@ -228,12 +220,14 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
             "Connections",
             "opened before each cell's clock started (one GET /models per connection, no "
             "tokens), as load generators do, so no cell pays for a burst of connects"
-            if config.get("warm_up")
+            if config.warm_up
             else "opened by each cell's first requests, inside the measured time",
         ),
         (
             "Computed",
-            "wall time = last end - first queue time of a cell; throughput = succeeded "
+            "wall time = the time at least one of a cell's prompts was under way (first "
+            "queue time to last end, less any idle gap between resumed sessions); "
+            "throughput = succeeded "
             "/ wall time; speedup = median concurrency-1 wall / median wall; efficiency "
             "= speedup / concurrency; latency percentiles over succeeded requests' last "
             "attempt. Per level, timings are medians over repeats and counts and costs "
@@ -241,9 +235,10 @@ def about(meta: Mapping[str, Any], levels: Sequence[LevelSummary]) -> list[tuple
         ),
         (
             "Rate-limit ceiling",
-            "min(rpm / 60, tpm / 60 / (mean input tokens + max_tokens)) "
-            "requests/s from the configured limits; measured output tokens "
-            "stand in when max_tokens was not set.",
+            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tighter of the "
+            "client's and the simulator's limits; a request is charged its input tokens + "
+            f"max_tokens ({ASSUMED_OUTPUT_TOKENS} when none was set), as the client's limiter "
+            "charges it.",
         ),
         (
             "Cost",

@@ -15,14 +15,13 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from llmsweep.percentile import PERCENTILE_METHOD
+
 if TYPE_CHECKING:
-    from llmsweep.analysis.stats import CellSummary, LevelSummary
+    from llmsweep.analysis.result import SweepResult
+    from llmsweep.analysis.stats import LevelSummary
 
 SUMMARY_SCHEMA_VERSION = 1
-# Lives here, next to the schema, because summary.json records it; analysis.stats re-exports it.
-PERCENTILE_METHOD = (
-    "linear interpolation between closest ranks (Hyndman-Fan type 7, NumPy's default)"
-)
 
 
 def _jsonable(value: Any) -> Any:
@@ -40,20 +39,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def summary_to_json(
-    levels: Sequence[LevelSummary],
-    cells: Sequence[CellSummary],
-    meta: Mapping[str, Any],
-    recommended: Mapping[str, int | None] | None = None,
-) -> str:
+def summary_to_json(result: SweepResult) -> str:
     """The whole summary as JSON text, byte-stable for the same input."""
     document = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "percentile_method": PERCENTILE_METHOD,
-        "meta": meta,
-        "recommended_concurrency": dict(recommended or {}),
-        "levels": [asdict(level) for level in levels],
-        "cells": [asdict(cell) for cell in cells],
+        "meta": json.loads(result.meta.to_json()),
+        "recommended_concurrency": result.recommended,
+        "levels": [asdict(level) for level in result.levels],
+        "cells": [asdict(cell) for cell in result.cells],
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"

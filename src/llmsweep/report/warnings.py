@@ -3,26 +3,25 @@ estimated usage, missing prices, and a sweep that did not finish (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from llmsweep.analysis.stats import LevelSummary
+from llmsweep.store.meta import SweepMeta
 
 MIN_PROMPTS_PER_CELL = 20
 
 
-def sweep_warnings(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> list[str]:
+def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
     """Warnings about the whole run: simulated target, too few prompts or repeats, estimates."""
     warnings = []
-    target = meta.get("target") or {}
-    if target.get("kind") == "simulator":
+    if meta.target.simulated:
         warnings.append(
-            f"This is a {simulated_label(meta)}: timings come from the simulator's model of the "
+            f"This is a {meta.target.label()}: timings come from the simulator's model of the "
             f"API, not the API; rerun against the real endpoint before relying on them."
         )
-    unfinished = unfinished_levels(levels, meta.get("config") or {})
+    unfinished = unfinished_levels(levels, meta)
     if unfinished:
-        how = _RESUME_ADVICE.get(str(meta.get("stopped")), _RESUME_ADVICE["interrupted"])
+        how = _RESUME_ADVICE.get(str(meta.stopped), _RESUME_ADVICE["interrupted"])
         parts = [
             f"{model} @ {level} ({f'{have} of {want} prompts' if have else 'not run'})"
             for model, level, have, want in unfinished
@@ -68,27 +67,15 @@ _RESUME_ADVICE = {
 
 
 def unfinished_levels(
-    levels: Sequence[LevelSummary], config: Mapping[str, Any]
+    levels: Sequence[LevelSummary], meta: SweepMeta
 ) -> list[tuple[str, int, int, int]]:
     """(model, level, prompts recorded, prompts wanted) for each configured level that has
     fewer records than prompts x repeats: a sweep stopped early."""
-    models, wanted = config.get("models"), config.get("levels")
-    prompts, repeats = config.get("prompt_count"), config.get("repeats") or 1
-    if not (isinstance(models, list) and isinstance(wanted, list) and isinstance(prompts, int)):
-        return []  # an older or partial meta.json: nothing to compare against
+    wanted = meta.prompt_count * meta.config.repeats
     have = {(level.model, level.concurrency): level.requests for level in levels}
     return [
-        (model, level, have.get((model, level), 0), prompts * repeats)
-        for model in models
-        for level in wanted
-        if have.get((model, level), 0) < prompts * repeats
+        (model, level, have.get((model, level), 0), wanted)
+        for model in meta.config.models
+        for level in meta.config.levels
+        if have.get((model, level), 0) < wanted
     ]
-
-
-def simulated_label(meta: Mapping[str, Any]) -> str:
-    """'simulated target (profile X, latency scale Y)' from ``meta["target"]``."""
-    target = meta.get("target") or {}
-    return (
-        f"simulated target (profile {target.get('profile') or 'per model'}, "
-        f"latency scale {target.get('latency_scale', 'unknown')})"
-    )

@@ -1,40 +1,25 @@
 """Write a sweep's report folder from its records and metadata, deterministically.
 
-``write_report`` is a pure function of (records, meta) plus the files it writes: the same inputs
+``write_report`` is a pure function of a ``SweepResult`` plus the files it writes: the same inputs
 give the same bytes in every file, because nothing reads the clock or the environment at render
 time (any "created at" comes from meta).
 
-Meta keys read (all optional; a missing key shows as "none" or drops what depends on it):
-
-- ``schema_version``, ``tool_version``, ``created_at``: shown in "About this report".
-- ``config``: shown in full (it must already be free of secrets); ``seed`` shown on its own;
-  ``rpm``, ``tpm``, ``max_tokens`` (a number, or ``{model: number}``) give the rate-limit
-  ceiling; ``prompt_count`` turns whole-set cost estimates into per-1k-prompt ones.
-- ``target``: ``kind`` ("simulator" or "real"), ``base_url`` (only host and port are shown),
-  ``profile`` and ``latency_scale`` (named on every chart when simulated).
-- ``pricing``: ``source`` and ``data_date``.
-- ``estimates``: ``{model: {"total_cost_usd", "batch_total_cost_usd", "prompts"}}`` for one
-  pass over the prompt set, money as decimal strings; drawn next to the actual cost.
-- ``client_bound``: ``[{"model": str, "concurrency": int}, ...]``, levels the harness (not the
-  target) limited; they are flagged, not measured, here.
+What it reads is one ``analysis.result.SweepResult``: records, harness and the typed
+``store.meta.SweepMeta``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
 
-from llmsweep.analysis.recommend import Recommendation, cost_comparison, recommend
+from llmsweep.analysis.recommend import Recommendation, cost_comparison
+from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.analysis.stats import (
     CellSummary,
     LevelSummary,
-    summarize_cells,
-    summarize_levels,
-    summary_to_csv,
-    summary_to_json,
 )
 from llmsweep.errors import OutputError
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
@@ -50,7 +35,10 @@ from llmsweep.report.sections import (
     verdicts,
     warnings,
 )
-from llmsweep.store.records import Record, write_atomic, write_chunks_atomic
+from llmsweep.report.summary import summary_to_csv, summary_to_json
+from llmsweep.store.meta import SweepMeta
+from llmsweep.store.records import write_atomic, write_chunks_atomic
+from llmsweep.store.sweepdir import SweepFolder
 
 # Characters Markdown would read as markup; escaped so user text (model names, prompt ids,
 # errors) renders as typed. HTML-special characters are escaped too, since many Markdown
@@ -83,13 +71,13 @@ def render_markdown(
     levels: Sequence[LevelSummary],
     cells: Sequence[CellSummary],
     recommendations: Sequence[Recommendation],
-    meta: Mapping[str, Any],
+    meta: SweepMeta,
     chart_files: Mapping[str, str],
 ) -> str:
     """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
     lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
-    if meta.get("command"):
-        lines += [f"Regenerate: `{meta['command']}`", ""]
+    if meta.command:
+        lines += [f"Regenerate: `{meta.command}`", ""]
     lines += ["## Verdict", ""]
     lines += _md_list(verdicts(levels, recommendations))
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
@@ -106,7 +94,7 @@ def render_markdown(
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
-    harness = harness_table(cells, meta)
+    harness = harness_table(cells)
     if harness is not None:
         lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
         lines += _md_table(harness)
@@ -115,23 +103,24 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _client_bound(meta: Mapping[str, Any]) -> dict[tuple[str, int], bool]:
-    flagged: dict[tuple[str, int], bool] = {}
-    for entry in meta.get("client_bound") or []:
-        if isinstance(entry, Mapping) and isinstance(entry.get("concurrency"), int):
-            flagged[(str(entry.get("model")), entry["concurrency"])] = True
-    return flagged
+def render_folder(out_dir: Path) -> list[Path]:
+    """Re-render every report file from the sweep folder's records, harness and meta; sends
+    nothing."""
+    return write_report(out_dir, analyse(SweepFolder(out_dir).read()))
 
 
-def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, Any]) -> list[Path]:
+def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
     """Write summary.json, summary.csv, charts/*.png and *.svg, report.md and report.html.
 
-    Returns the paths written, in that order. Re-running on the same records and meta rewrites
-    every file with identical bytes.
+    Returns the paths written, in that order. Re-running on the same result rewrites every
+    file with identical bytes.
     """
-    cells = summarize_cells(records)
-    levels = summarize_levels(cells, meta, _client_bound(meta))
-    recommendations = recommend(levels, client=str((meta.get("config") or {}).get("client")))
+    meta, cells, levels, recommendations = (
+        result.meta,
+        result.cells,
+        result.levels,
+        result.recommendations,
+    )
     figures = build_charts(levels, recommendations, meta)
     chart_dir = out_dir / "charts"
     try:
@@ -144,8 +133,7 @@ def write_report(out_dir: Path, records: Iterable[Record], meta: Mapping[str, An
         write_atomic(path, text)
         written.append(path)
 
-    recommended = {rec.model: rec.level for rec in recommendations}
-    write_text(out_dir / "summary.json", summary_to_json(levels, cells, meta, recommended))
+    write_text(out_dir / "summary.json", summary_to_json(result))
     write_text(out_dir / "summary.csv", summary_to_csv(levels))
     png_bytes: dict[str, bytes] = {}
     for name, figure in figures.items():

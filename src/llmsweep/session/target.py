@@ -1,7 +1,7 @@
 """Where requests go: a real OpenAI-compatible server, or the built-in simulator by default.
 
-The API key is kept apart from ``TargetInfo`` so that what describes a target in records and
-reports can never carry it.
+The API key is kept apart from ``store.meta.TargetInfo`` so that what describes a target in
+records and reports can never carry it.
 """
 
 from __future__ import annotations
@@ -21,42 +21,13 @@ from urllib.parse import urlsplit, urlunsplit
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs import tokens
 from llmsweep.simulator import SimulatorConfig, serve_forever
+from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
 from llmsweep.transport.http import HttpTransport
 from llmsweep.transport.sdk import OpenAITransport, Transport
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
 START_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class TargetInfo:
-    """What a report says about the target: never a key, never credentials in the URL."""
-
-    base_url: str
-    simulated: bool
-    profile: str | None = None
-    latency_scale: float | None = None
-    rpm: int | None = None  # the simulator's own limits; unknown for a real target
-    tpm: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": "simulator" if self.simulated else "real",
-            "base_url": self.base_url,
-            "profile": self.profile,
-            "latency_scale": self.latency_scale,
-            "rpm": self.rpm,
-            "tpm": self.tpm,
-        }
-
-    def label(self) -> str:
-        if self.simulated:
-            return (
-                f"built-in simulator (profile {self.profile or 'per model'}, "
-                f"latency scale {self.latency_scale:g}) at {self.base_url}"
-            )
-        return f"real target {self.base_url}"
 
 
 @dataclass(frozen=True)
@@ -125,12 +96,14 @@ async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]
     if not spec.simulated:
         url = spec.base_url or OPENAI_BASE_URL
         # Local servers (Ollama, llama.cpp, vLLM) accept any key; the SDK insists on one.
-        yield TargetInfo(public_url(url), simulated=False), spec.api_key or "none"
+        yield TargetInfo(REAL, public_url(url)), spec.api_key or "none"
         return
     config = spec.simulator
     async with simulator_process(config) as base_url:
         profile = config.profile.name if config.profile is not None else None
-        info = TargetInfo(base_url, True, profile, config.latency_scale, config.rpm, config.tpm)
+        info = TargetInfo(
+            SIMULATOR, base_url, profile, config.latency_scale, config.rpm, config.tpm
+        )
         yield info, SIMULATOR_KEY
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from llmsweep.engine.runner import Engine
 from llmsweep.errors import InputError, OutputError
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.store.records import Record, RecordFile, RecordWriter, Span, write_chunks_atomic
+from llmsweep.store.harness import HarnessMeasurement
+from llmsweep.store.records import Record, RecordFile, Span, write_chunks_atomic
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,7 @@ class RunOutcome:
     stopped: str | None = None
     cost_usd: Decimal = Decimal(0)
     failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
+    harness: HarnessMeasurement | None = None  # what the client cost during the run
 
     @property
     def done(self) -> int:
@@ -159,25 +160,6 @@ class RunOutcome:
         else:
             self.failed_cost_usd += record.cost
         self.span.add(record)
-
-
-async def execute_run(
-    plan: RunPlan, runner: Engine, on_record: Callable[[Record], None] | None = None
-) -> RunOutcome:
-    """Send the plan's prompts through ``runner``, appending each record as it completes."""
-    outcome = RunOutcome(plan)
-    try:
-        with RecordWriter(plan.out_path) as writer:
-            async for record in runner.run(plan.prompts()):
-                writer.write(record)
-                outcome.add(record)
-                if on_record is not None:
-                    on_record(record)
-    finally:
-        outcome.stopped = runner.progress.stopped
-        if plan.had_records:
-            compact(plan.out_path)
-    return outcome
 
 
 def compact(path: Path) -> None:

@@ -7,7 +7,7 @@ global registry of open figures, while a bare Figure is a plain value collected 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from matplotlib import rc_context
@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from llmsweep.report.warnings import simulated_label
+from llmsweep.store.meta import SweepMeta
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -48,11 +48,10 @@ def new_figure(ncols: int = 1) -> tuple[Figure, list[Axes]]:
     return figure, [figure.add_subplot(1, ncols, column + 1) for column in range(ncols)]
 
 
-def set_title(figure: Figure, text: str, meta: Mapping[str, Any]) -> None:
+def set_title(figure: Figure, text: str, meta: SweepMeta) -> None:
     """The chart title, with a second line saying so when the target was simulated."""
-    target = meta.get("target") or {}
-    if target.get("kind") == "simulator":
-        text = f"{text}\n{simulated_label(meta)}"
+    if meta.target.simulated:
+        text = f"{text}\n{meta.target.label()}"
     figure.suptitle(text, fontsize=11)
 
 

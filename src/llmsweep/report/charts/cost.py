@@ -7,38 +7,31 @@ Costs are shown per 1k prompts so estimates (made for one pass over the prompt s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Sequence
+from decimal import Decimal
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from llmsweep.analysis.recommend import format_usd, levels_by_model, model_cost_per_1k_usd
+from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
 from llmsweep.analysis.stats import LevelSummary, per_1k_prompts_usd
+from llmsweep.cost.money import format_usd
 from llmsweep.report.charts.base import GREY, model_colors, new_figure, plain_log_axis, set_title
+from llmsweep.store.meta import SweepMeta
 
 _BAR_KINDS = (("estimate", 0.45, "//"), ("actual", 1.0, ""), ("batch estimate", 0.45, ".."))
 
 
-def estimate_per_1k_usd(meta: Mapping[str, Any], model: str, key: str) -> Decimal | None:
-    """A pre-run estimate per 1k prompts from ``meta["estimates"][model][key]``, if given.
-
-    ``key`` is a whole-prompt-set total ("total_cost_usd", "batch_total_cost_usd"); it is divided
-    by the estimate's "prompts", else by ``meta["config"]["prompt_count"]``.
-    """
-    entry = (meta.get("estimates") or {}).get(model) or {}
-    prompts = entry.get("prompts") or (meta.get("config") or {}).get("prompt_count")
-    if entry.get(key) is None or not isinstance(prompts, int) or prompts <= 0:
+def estimate_per_1k_usd(meta: SweepMeta, model: str, batch: bool = False) -> Decimal | None:
+    """The pre-run estimate per 1k prompts (at batch prices with ``batch``), if there is one."""
+    estimate = meta.estimates.get(model)
+    if estimate is None or estimate.prompts <= 0:
         return None
-    try:
-        total_usd = Decimal(str(entry[key]))
-    except InvalidOperation:
-        return None
-    return per_1k_prompts_usd(total_usd, prompts)
+    total_usd = estimate.batch_total_cost_usd if batch else estimate.total_cost_usd
+    return None if total_usd is None else per_1k_prompts_usd(total_usd, estimate.prompts)
 
 
-def cost_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+def cost_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     """Per model: pre-run estimate, measured actual and batch-price estimate, per 1k prompts."""
     figure, (axes,) = new_figure()
     grouped = levels_by_model(levels)
@@ -46,9 +39,9 @@ def cost_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figur
     width = 0.27
     for index, (model, rows) in enumerate(grouped.items()):
         values = (
-            estimate_per_1k_usd(meta, model, "total_cost_usd"),
+            estimate_per_1k_usd(meta, model),
             model_cost_per_1k_usd(rows),
-            estimate_per_1k_usd(meta, model, "batch_total_cost_usd"),
+            estimate_per_1k_usd(meta, model, batch=True),
         )
         for offset, ((_, alpha, hatch), value) in enumerate(zip(_BAR_KINDS, values, strict=True)):
             if value is None:
@@ -107,7 +100,7 @@ def _near(a: float, b: float, within: float) -> bool:
     return abs(math.log(a / b)) <= math.log1p(within)
 
 
-def tradeoff_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+def tradeoff_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     """Every (model, level) as wall time vs cost per 1k prompts; the Pareto front circled."""
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])

@@ -7,8 +7,7 @@ bars. Shared helpers live in :mod:`llmsweep.report.charts.base`, the cost charts
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
@@ -31,6 +30,7 @@ from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
 from llmsweep.report.charts.cost import pareto_front as pareto_front
 from llmsweep.report.charts.cost import tradeoff_chart as tradeoff_chart
+from llmsweep.store.meta import SweepMeta
 
 # Chart names (file stems) in report order, with the caption the report shows.
 CHART_TITLES = {
@@ -44,7 +44,7 @@ CHART_TITLES = {
 _TIMES = "\N{MULTIPLICATION SIGN}"
 
 
-def wall_time_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+def wall_time_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
     for model, rows in levels_by_model(levels).items():
@@ -68,7 +68,7 @@ def wall_time_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> 
 def speedup_chart(
     levels: Sequence[LevelSummary],
     recommendations: Sequence[Recommendation],
-    meta: Mapping[str, Any],
+    meta: SweepMeta,
 ) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
@@ -152,7 +152,7 @@ def speedup_chart(
     return figure
 
 
-def failure_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, (left, right) = new_figure(ncols=2)
     colors = model_colors([level.model for level in levels])
     for model, rows in levels_by_model(levels).items():
@@ -175,7 +175,7 @@ def failure_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Fi
     return figure
 
 
-def latency_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Figure:
+def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
     styles = (("p50", "-", "o"), ("p95", "--", "s"), ("p99", ":", "^"))
@@ -210,7 +210,7 @@ def latency_chart(levels: Sequence[LevelSummary], meta: Mapping[str, Any]) -> Fi
 def build_charts(
     levels: Sequence[LevelSummary],
     recommendations: Sequence[Recommendation],
-    meta: Mapping[str, Any],
+    meta: SweepMeta,
 ) -> dict[str, Figure]:
     """Every chart that has data, keyed by the names in :data:`CHART_TITLES`, in that order."""
     if not levels:
@@ -223,7 +223,7 @@ def build_charts(
             "failures": failure_chart(levels, meta),
             "latency": latency_chart(levels, meta),
         }
-        if priced or meta.get("estimates"):
+        if priced or meta.estimates:
             charts["cost"] = cost_chart(levels, meta)
         if priced:
             charts["tradeoff"] = tradeoff_chart(levels, meta)

@@ -1,0 +1,55 @@
+"""The rate-limit ceiling on throughput, and when a measured throughput is at it (pure).
+
+Defined once: the summary draws the ceiling, the client-bound verdict exempts a cell at it, and
+the recommendation says it caps throughput, all through ``at_ceiling``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmsweep.store.meta import SweepMeta
+
+# Throughput within this share of the ceiling (either side) is explained by the ceiling; further
+# above it, the limits assumed were not what bounded the run.
+AT_CEILING = 0.9
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """The tighter of the client's and the server's limits, where known."""
+
+    rpm: float | None = None
+    tpm: float | None = None
+
+
+NO_LIMITS = RateLimits()
+
+
+def limits_of(meta: SweepMeta) -> RateLimits:
+    """The client's limits (the sweep's config) against the simulator's own (its target)."""
+
+    def tighter(*values: float | None) -> float | None:
+        known = [value for value in values if value is not None]
+        return min(known) if known else None
+
+    config, target = meta.config, meta.target
+    return RateLimits(tighter(config.rpm, target.rpm), tighter(config.tpm, target.tpm))
+
+
+def rate_limit_ceiling_rps(limits: RateLimits, charged_tokens_per_request: float) -> float | None:
+    """Most requests per second the limits allow: min(rpm / 60, tpm / 60 / charged tokens),
+    with the tokens a request is charged by ``settings.charged_tokens``."""
+    bounds = []
+    if limits.rpm is not None:
+        bounds.append(limits.rpm / 60)
+    if limits.tpm is not None and charged_tokens_per_request > 0:
+        bounds.append(limits.tpm / 60 / charged_tokens_per_request)
+    return min(bounds) if bounds else None
+
+
+def at_ceiling(throughput_rps: float, ceiling_rps: float | None) -> bool:
+    """Whether the ceiling explains this throughput."""
+    if ceiling_rps is None or ceiling_rps <= 0:
+        return False
+    return AT_CEILING <= throughput_rps / ceiling_rps <= 1 / AT_CEILING

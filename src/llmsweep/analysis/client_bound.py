@@ -1,0 +1,119 @@
+"""The client-bound verdict: when this machine, not the API, set a cell's numbers.
+
+Defined here once; the verdict is computed once per cell (``analysis.stats``) and every part of
+the report and the CLI reads it from there. What is measured is described in
+``engine.harness``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmsweep.analysis.ceiling import at_ceiling
+from llmsweep.store.harness import HarnessMeasurement
+
+LAG_THRESHOLD = 0.05  # dispatch/loop-lag p95 as a share of the median latency (client_bound)
+# Share of one core above which requests measurably queue behind the client's own work. Set from
+# bench/bench_fidelity.py (reports/benchmarks.md): wherever the client used 10% of a core or
+# more, speedup fell 5-30% short of ideal, while loop lag stayed under 5% of latency.
+CPU_BUSY = 0.10
+
+
+def client_bound_reasons(
+    measurement: HarnessMeasurement,
+    latency_p50_s: float,
+    *,
+    dispatch_lag_p95_s: float | None = None,
+    threshold: float = LAG_THRESHOLD,
+) -> list[str]:
+    """Why the client, not the server, may have set this cell's numbers; empty when it did not.
+
+    The rule, any of:
+
+    - dispatch-lag p95 (over the cell's records) > ``threshold`` x the cell's median request
+      latency (5% by default): one request in twenty lost that much to this client before it
+      was even sent.
+    - loop-lag p95 > ``threshold`` x the median latency. Every request waits behind the loop
+      about one lag to go out and one to be seen back, so at 5% the measured latency (and
+      throughput, through it) is already off by up to about a tenth.
+    - process CPU >= 10% of wall time: requests queue behind the loop's own work about that
+      share of the time (see ``CPU_BUSY``).
+    """
+    reasons: list[str] = []
+    if dispatch_lag_p95_s is not None and dispatch_lag_p95_s > threshold * latency_p50_s:
+        reasons.append(
+            f"dispatch lag p95 {dispatch_lag_p95_s * 1000:.1f} ms is over {threshold:.0%} of "
+            f"the median latency ({latency_p50_s * 1000:.1f} ms)"
+        )
+    lag_s = measurement.loop_lag.p95_s
+    if lag_s > threshold * latency_p50_s:
+        reasons.append(
+            f"event-loop lag p95 {lag_s * 1000:.1f} ms is over {threshold:.0%} of the median "
+            f"latency ({latency_p50_s * 1000:.1f} ms)"
+        )
+    if measurement.cpu_share >= CPU_BUSY:
+        reasons.append(f"the client process used {measurement.cpu_share:.0%} of a CPU core")
+    return reasons
+
+
+@dataclass(frozen=True)
+class ClientBound:
+    """One cell's verdict, computed once (``judge_cell``) and read by every part of the report."""
+
+    bound: bool
+    reasons: tuple[str, ...] = ()  # why it is bound, or why the rule fired yet does not apply
+
+    def text(self) -> str:
+        if self.bound:
+            return "yes: " + "; ".join(self.reasons)
+        return "no" + (": " + "; ".join(self.reasons) if self.reasons else "")
+
+
+NOT_MEASURED = ClientBound(False, ("no harness measurement",))
+
+
+def judge_cell(
+    measurement: HarnessMeasurement | None,
+    latency_p50_s: float | None,
+    dispatch_lag_p95_s: float | None,
+    throughput_rps: float,
+    ceiling_rps: float | None,
+) -> ClientBound:
+    """The rule above for one cell, except where the rate-limit ceiling explains its throughput
+    (the limit, not the client, then set it)."""
+    if measurement is None:
+        return NOT_MEASURED
+    if latency_p50_s is None:  # nothing succeeded: no latency to judge against
+        return ClientBound(False)
+    reasons = client_bound_reasons(
+        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s
+    )
+    if reasons and at_ceiling(throughput_rps, ceiling_rps):
+        return ClientBound(False, ("at the rate-limit ceiling, which explains it", *reasons))
+    return ClientBound(bool(reasons), tuple(reasons))
+
+
+def client_bound(
+    measurement: HarnessMeasurement,
+    latency_p50_s: float,
+    *,
+    dispatch_lag_p95_s: float | None = None,
+    threshold: float = LAG_THRESHOLD,
+) -> bool:
+    """True when this cell measured the client's limit rather than the API's (rule above)."""
+    reasons = client_bound_reasons(
+        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s, threshold=threshold
+    )
+    return bool(reasons)
+
+
+def remedy(client: str, level: int) -> str:
+    """What to do about a client-bound cell at ``level`` measured with ``client``."""
+    actions = [] if client == "http" else ["use the lean client (--client http)"]
+    if level > 1:  # one request at a time can neither go lower nor be split over processes
+        actions += ["lower the level", "split it over processes (--processes N)"]
+    fallback = "read the numbers as lower bounds"
+    if not actions:
+        return fallback
+    listed = ", ".join(actions[:-1]) + (" or " if len(actions) > 1 else "") + actions[-1]
+    return f"{listed}; otherwise {fallback}"

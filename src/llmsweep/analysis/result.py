@@ -1,0 +1,31 @@
+"""One result struct that feeds every exporter (summary files, Markdown, HTML, charts, the
+library API): a pure function of what a sweep's folder holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.recommend import Recommendation, recommend
+from llmsweep.analysis.stats import CellSummary, LevelSummary, summarize_cells, summarize_levels
+from llmsweep.store.meta import SweepMeta
+from llmsweep.store.sweepdir import SweepData
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    meta: SweepMeta
+    cells: list[CellSummary]
+    levels: list[LevelSummary]
+    recommendations: list[Recommendation]
+
+    @property
+    def recommended(self) -> dict[str, int | None]:
+        """The recommended concurrency per model (None where no level met the thresholds)."""
+        return {rec.model: rec.level for rec in self.recommendations}
+
+
+def analyse(data: SweepData) -> SweepResult:
+    cells = summarize_cells(data.records, limits_of(data.meta), data.harness)
+    levels = summarize_levels(cells)
+    return SweepResult(data.meta, cells, levels, recommend(levels, client=data.meta.config.client))

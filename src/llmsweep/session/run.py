@@ -1,0 +1,70 @@
+"""``run``'s job: one prompt file at one setting, in a ``Session``, records to a JSONL file.
+
+Each record is appended and flushed as it completes. A resume skips prompts whose latest record
+is ``ok``; at the end the file is rewritten (atomically) so that each prompt appears exactly
+once, with its latest outcome (``store.runfile``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import aclosing
+from dataclasses import replace
+
+from llmsweep.cost.money import format_usd
+from llmsweep.engine.runner import RunSettings
+from llmsweep.errors import UsageError
+from llmsweep.session.session import OnEngine, Session
+from llmsweep.settings import CostFn
+from llmsweep.store.records import Record, RecordWriter
+from llmsweep.store.runfile import RunOutcome, RunPlan, compact
+
+
+def budget_left(settings: RunSettings, plan: RunPlan) -> RunSettings:
+    """The cap covers what the records already in the output cost, not just this session."""
+    cap = settings.max_cost_usd
+    if cap is None or not plan.spent_usd:
+        return settings
+    left = cap - plan.spent_usd
+    if left <= 0:
+        raise UsageError(
+            f"--max-cost {cap}: {format_usd(plan.spent_usd)} already spent by the records in "
+            f"{plan.out_path}; raise it to continue"
+        )
+    return replace(settings, max_cost_usd=left)
+
+
+async def execute_run(
+    plan: RunPlan,
+    settings: RunSettings,
+    session: Session,
+    *,
+    cost_fn: CostFn | None,
+    on_engine: OnEngine | None = None,
+    on_record: Callable[[Record], None] | None = None,
+) -> RunOutcome:
+    """Send the plan's prompts, appending each record as it completes."""
+    outcome = RunOutcome(plan)
+    try:
+        with RecordWriter(plan.out_path) as writer:
+            records = session.records(
+                settings,
+                plan.prompts(),
+                todo=plan.todo,
+                seed=session.client.seed,
+                cost_fn=cost_fn,
+                on_engine=on_engine,
+            )
+            # Closed here, in this task, even when writing fails: not later by the collector.
+            async with aclosing(records):
+                async for record in records:
+                    writer.write(record)
+                    outcome.add(record)
+                    if on_record is not None:
+                        on_record(record)
+    finally:
+        outcome.stopped = session.stopped
+        outcome.harness = session.harness
+        if plan.had_records:
+            compact(plan.out_path)
+    return outcome

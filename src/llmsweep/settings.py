@@ -1,0 +1,128 @@
+"""Every setting a run or a sweep takes, with its default, defined once.
+
+The command line, the library API, the sweep's metadata and the engine all read these option
+groups; none of them restates a default. ``charged_tokens`` is the one rule for what a request
+is charged against a tokens-per-minute limit: the engine's limiter charges it, the rate-limit
+ceiling divides by it and the cost estimate assumes the same output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+from llmsweep.errors import UsageError
+
+# Without max_tokens a limiter still has to charge *something* for the answer, and an estimate
+# has to assume some output: both take this (the server may charge more, and answer longer).
+ASSUMED_OUTPUT_TOKENS = 256
+
+# What a request cost, from its usage: (input, output, cached input tokens) -> USD.
+CostFn = Callable[[int, int, int], Decimal]
+
+CLIENTS = ("openai", "http")  # the SDK (what production code uses) and the lean aiohttp client
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+
+
+def charged_tokens(input_tokens: int, max_tokens: int | None) -> int:
+    """Tokens a request is charged up front against a TPM limit: input + max_tokens asked."""
+    return input_tokens + (max_tokens or ASSUMED_OUTPUT_TOKENS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestOptions:
+    """How each request is sent and limited: the engine flags ``run`` and ``sweep`` share."""
+
+    rpm: float | None = None  # client-side limits; None: no limit
+    tpm: float | None = None
+    max_retries: int = 6  # after the first attempt
+    timeout_s: float = 120.0  # one attempt, connect to last byte
+    deadline_s: float = 900.0  # one prompt, all attempts and waits included
+    max_tokens: int | None = None  # for prompts that do not set their own
+    stream: bool = False
+    max_cost_usd: Decimal | None = None  # budget cap; None: no cap
+
+    def __post_init__(self) -> None:
+        for name, value in (("--rpm", self.rpm), ("--tpm", self.tpm)):
+            if value is not None and value <= 0:
+                raise UsageError(f"{name} must be positive")
+        if self.max_retries < 0:
+            raise UsageError("--max-retries must be 0 or more")
+        if self.timeout_s <= 0:
+            raise UsageError("--timeout must be positive")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise UsageError("--max-tokens must be at least 1")
+        if self.max_cost_usd is not None and self.max_cost_usd <= 0:
+            raise UsageError("--max-cost must be positive")
+
+    def request_fields(self) -> dict[str, Any]:
+        """This group's own fields, to build another group that extends it."""
+        return {f.name: getattr(self, f.name) for f in fields(RequestOptions)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientOptions:
+    """Which client sends, over how many processes, seeded how."""
+
+    client: str = "openai"
+    processes: int = 1
+    seed: int = 0
+    # Open each cell's connections before its clock starts (one GET /models per connection, as
+    # load generators do); kept in a sweep's config so its report says whether cells started warm.
+    warm_up: bool = True
+
+    def __post_init__(self) -> None:
+        if self.client not in CLIENTS:
+            raise UsageError(f"--client {self.client!r}: choose one of {', '.join(CLIENTS)}")
+        if self.processes < 1:
+            raise UsageError("--processes must be at least 1")
+
+    def client_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(ClientOptions)}
+
+
+def refuse_split_budget(processes: int, max_cost: object) -> None:
+    """A budget is kept by one engine against its own spending; split over processes it could
+    be overspent. Checked before anything is sent."""
+    if processes > 1 and max_cost is not None:
+        raise UsageError("--max-cost needs one process: a budget cannot be split safely")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepConfig(RequestOptions, ClientOptions):
+    """What a sweep runs; stored in its ``meta.json``, so a resume can be checked against it."""
+
+    prompts: str
+    models: tuple[str, ...]
+    levels: tuple[int, ...]
+    repeats: int = 1
+    sample: int | None = None
+
+    def __post_init__(self) -> None:
+        RequestOptions.__post_init__(self)
+        ClientOptions.__post_init__(self)
+        if not self.models:
+            raise UsageError("--model: give at least one model")
+        refuse_split_budget(self.processes, self.max_cost_usd)
+        if not self.levels or min(self.levels) < 1:
+            raise UsageError("--concurrency: levels must be positive integers")
+        if self.repeats < 1:
+            raise UsageError("--repeats must be at least 1")
+
+    def cells(self) -> list[tuple[str, int, int]]:
+        return [
+            (m, lvl, r) for m in self.models for lvl in self.levels for r in range(self.repeats)
+        ]
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    """'1,2,4,8' -> (1, 2, 4, 8), sorted, with the sequential baseline 1 always included."""
+    try:
+        levels = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise UsageError(f"--concurrency {text!r}: expected integers like 1,2,4,8") from None
+    if not levels or min(levels) < 1:
+        raise UsageError(f"--concurrency {text!r}: levels must be positive integers")
+    return tuple(sorted(levels | {1}))

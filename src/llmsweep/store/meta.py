@@ -1,0 +1,169 @@
+"""A sweep's ``meta.json``: what the report says about itself, typed and versioned.
+
+Everything after a sweep is a pure function of its records and this object. The file carries
+``schema_version``; a file of another version is refused with a message, never read wrongly
+(as pyperf refuses benchmark files of another format).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from llmsweep.errors import InputError
+from llmsweep.settings import SweepConfig
+
+META_SCHEMA_VERSION = 2
+SIMULATOR = "simulator"
+REAL = "real"
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What a report says about the target: never a key, never credentials in the URL."""
+
+    kind: str  # SIMULATOR or REAL
+    base_url: str
+    profile: str | None = None  # the simulator's settings; None for a real target
+    latency_scale: float | None = None
+    rpm: int | None = None  # the simulator's own limits; unknown for a real target
+    tpm: int | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.kind == SIMULATOR
+
+    def where(self) -> str:
+        """What the CLI says it sends to."""
+        if self.simulated:
+            return f"built-in simulator {self._settings()} at {self.base_url}"
+        return f"real target {self.base_url}"
+
+    def label(self) -> str:
+        """What every report and chart calls the target."""
+        return f"simulated target {self._settings()}" if self.simulated else "real API"
+
+    def _settings(self) -> str:
+        return f"(profile {self.profile or 'per model'}, latency scale {self.latency_scale:g})"
+
+
+@dataclass(frozen=True)
+class ModelEstimate:
+    """A model's pre-run estimate for one pass over the prompt set (USD)."""
+
+    model: str
+    prompts: int
+    input_tokens: int
+    output_tokens: int
+    input_cost_usd: Decimal
+    output_cost_usd: Decimal
+    total_cost_usd: Decimal
+    cost_per_1k_prompts_usd: Decimal
+    batch_total_cost_usd: Decimal | None  # None: the model has no batch price
+    tokens_exact: bool
+    price_source: str
+
+
+@dataclass(frozen=True)
+class SweepMeta:
+    config: SweepConfig
+    prompt_count: int  # prompts in each cell
+    target: TargetInfo
+    price_source: str
+    price_date: str
+    estimates: dict[str, ModelEstimate]
+    created_at: str
+    tool_version: str
+    command: str | None = None
+    stopped: str | None = None  # why the sweep stopped early ("budget", ...); None: it did not
+    schema_version: int = field(default=META_SCHEMA_VERSION)
+
+    def with_stop(self, reason: str | None) -> SweepMeta:
+        return replace(self, stopped=reason)
+
+    def to_json(self) -> str:
+        return json.dumps(_plain(asdict(self)), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, path: str) -> SweepMeta:
+        """Parse ``meta.json``; another schema version or a malformed file is an InputError."""
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise InputError(path, f"unreadable ({error})") from None
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != META_SCHEMA_VERSION:
+            raise InputError(
+                path,
+                f"written with metadata schema {version}; this llmsweep reads schema "
+                f"{META_SCHEMA_VERSION}: rerun the sweep into a new --out-dir",
+            )
+        try:
+            return cls(
+                config=_config(data["config"]),
+                prompt_count=int(data["prompt_count"]),
+                target=TargetInfo(**data["target"]),
+                price_source=str(data["price_source"]),
+                price_date=str(data["price_date"]),
+                estimates={k: _estimate(v) for k, v in data["estimates"].items()},
+                created_at=str(data["created_at"]),
+                tool_version=str(data["tool_version"]),
+                command=data.get("command"),
+                stopped=data.get("stopped"),
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+            raise InputError(path, f"not valid sweep metadata ({error!r})") from None
+
+    @classmethod
+    def load(cls, path: Path) -> SweepMeta:
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            raise InputError(str(path), "missing: not a sweep folder") from None
+        except OSError as error:
+            raise InputError(str(path), f"unreadable ({error.strerror})") from None
+        return cls.from_json(text, str(path))
+
+
+def config_changes(before: SweepConfig, now: SweepConfig) -> list[str]:
+    """What differs between two configs, less the budget: after a budget stop, raising it is
+    exactly what a resume must be allowed to do."""
+    return [
+        f"{f.name} {_plain(getattr(before, f.name))!r} -> {_plain(getattr(now, f.name))!r}"
+        for f in fields(SweepConfig)
+        if f.name != "max_cost_usd" and getattr(before, f.name) != getattr(now, f.name)
+    ]
+
+
+def _plain(value: Any) -> Any:
+    """JSON values: money as exact decimal strings, tuples as lists."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _config(data: dict[str, Any]) -> SweepConfig:
+    cost = data.get("max_cost_usd")
+    return SweepConfig(
+        **{
+            **data,
+            "models": tuple(data["models"]),
+            "levels": tuple(data["levels"]),
+            "max_cost_usd": None if cost is None else Decimal(cost),
+        }
+    )
+
+
+def _estimate(data: dict[str, Any]) -> ModelEstimate:
+    money = {f.name for f in fields(ModelEstimate) if f.name.endswith("_usd")}
+    values: dict[str, Any] = {
+        k: (None if v is None else Decimal(v)) if k in money else v for k, v in data.items()
+    }
+    return ModelEstimate(**values)
