@@ -11,8 +11,8 @@ from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.settings import SweepConfig
 from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.meta import SIMULATOR, ModelEstimate, SweepMeta, TargetInfo
-from llmsweep.store.records import Record
-from llmsweep.store.sweepdir import CellKey, SweepData
+from llmsweep.store.records import CellKey, Record
+from llmsweep.store.sweepdir import SweepData
 
 
 def make_estimate(model: str, total_usd: str, batch_usd: str | None, prompts: int) -> ModelEstimate:

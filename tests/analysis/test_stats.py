@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import cost_comparison, recommend
-from llmsweep.analysis.stats import LevelSummary, busy_s, summarize_cells, summarize_levels
+from llmsweep.analysis.stats import busy_s, summarize_cells
 from llmsweep.cost.money import format_usd
 from llmsweep.percentile import percentile
 from llmsweep.report.summary import (
@@ -27,8 +28,7 @@ from llmsweep.report.summary import (
 )
 from llmsweep.report.warnings import sweep_warnings
 from llmsweep.store.harness import HarnessMeasurement, LoopLag
-from llmsweep.store.records import Record
-from llmsweep.store.sweepdir import CellKey
+from llmsweep.store.records import CellKey, Record
 from meta_helpers import make_meta, result_of
 
 

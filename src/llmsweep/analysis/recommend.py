@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
 from llmsweep.analysis.client_bound import remedy
-from llmsweep.analysis.stats import LevelSummary, per_1k_prompts_usd
-from llmsweep.cost.money import format_usd
+from llmsweep.analysis.levels import LevelSummary
+from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 
 MAX_WALL_SPREAD = 0.2
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
-from llmsweep.analysis.stats import CellSummary, LevelSummary, summarize_cells, summarize_levels
+from llmsweep.analysis.stats import CellSummary, summarize_cells
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.sweepdir import SweepData
 

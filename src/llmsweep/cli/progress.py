@@ -14,7 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from llmsweep.engine.runner import RunProgress
+from llmsweep.engine.progress import RunProgress
 
 
 class ProgressView:

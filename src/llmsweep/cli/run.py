@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from llmsweep.analysis.client_bound import judge_cell, remedy
-from llmsweep.analysis.stats import per_1k_prompts_usd
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
     common_flags,
@@ -23,7 +22,7 @@ from llmsweep.cli.options import (
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import estimate
-from llmsweep.cost.money import format_usd
+from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+
+_MICRO_USD = Decimal("0.000001")
 
 
 def format_usd(value: Decimal) -> str:
@@ -16,3 +19,17 @@ def format_usd(value: Decimal) -> str:
     decimals = 2 if abs(value) >= 1 else 2 - value.adjusted()
     rounded = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return f"${rounded:,f}"
+
+
+def sum_usd(values: Iterable[Decimal]) -> Decimal:
+    # A fixed, generous precision keeps sums exact whatever the caller's decimal context says.
+    with localcontext(prec=60):
+        return sum(values, Decimal(0))
+
+
+def per_1k_prompts_usd(cost_usd: Decimal, requests: int) -> Decimal:
+    """Cost per 1000 prompts, to the micro-dollar (exact input, one explicit rounding)."""
+    if requests == 0:
+        return Decimal(0)
+    with localcontext(prec=60):
+        return (cost_usd * 1000 / requests).quantize(_MICRO_USD, rounding=ROUND_HALF_EVEN)

@@ -26,7 +26,8 @@ from queue import Empty
 from typing import Any
 
 from llmsweep.engine.harness import HarnessProbe, measure_harness
-from llmsweep.engine.runner import Engine, Runner, RunProgress, RunSettings
+from llmsweep.engine.progress import RunProgress
+from llmsweep.engine.runner import Engine, Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import tokenizer_for

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from aiolimiter import AsyncLimiter
-
+from llmsweep.engine.pacing import Pacer
+from llmsweep.engine.progress import RunProgress
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens
-from llmsweep.store.records import Record, Span
+from llmsweep.store.records import Record
 from llmsweep.transport import classify as retry
 from llmsweep.transport.sdk import Attempt, Transport
 
@@ -49,52 +49,6 @@ class RunSettings(RequestOptions):
     ) -> RunSettings:
         """The settings for one level of ``options``: the one place they are copied over."""
         return cls(model=model, concurrency=concurrency, **{**options.request_fields(), **extra})
-
-
-@dataclass
-class RunProgress:
-    """Live counters for a progress display; the records remain the truth."""
-
-    done: int = 0
-    ok: int = 0
-    failed: int = 0
-    attempts: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    in_flight: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
-    stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
-    paced_rpm: int | None = None  # limits adopted from the server's 429 headers (see _pace_to)
-    paced_tpm: int | None = None
-    # The records' own span, so that a live rate leaves out start-up and warm-up, as the
-    # report's does.
-    span: Span = field(default_factory=Span)
-
-    @property
-    def ok_per_s(self) -> float:
-        """Succeeded prompts per second over the records' span so far (the report's rate)."""
-        span_s = self.span.seconds
-        return self.ok / span_s if span_s > 0 else 0.0
-
-    def add(self, record: Record) -> None:
-        """Count a finished prompt (attempt counters are kept live by the engine itself)."""
-        self.span.add(record)
-        self.done += 1
-        self.ok += record.ok
-        self.failed += not record.ok
-        self.input_tokens += record.input_tokens
-        self.output_tokens += record.output_tokens
-        self.cost_usd += record.cost
-
-
-def _limiter(per_minute: float, bucket_s: float) -> AsyncLimiter:
-    # aiolimiter lets a full bucket through at once, so a bucket of a minute's worth would burst
-    # far past the rate; a bucket of ``bucket_s`` keeps it smooth. At least 1, since acquire(n)
-    # raises when n exceeds the bucket.
-    capacity = max(1.0, per_minute / 60 * bucket_s)
-    return AsyncLimiter(capacity, capacity * 60 / per_minute)
 
 
 class Engine(Protocol):
@@ -130,11 +84,7 @@ class Runner:
         self._cost_fn = cost_fn
         self._rng = rng if rng is not None else random.Random(0)
         self._clock = clock
-        # One request at a time for RPM (perfectly smooth); a tenth of a second's worth for TPM,
-        # charged in bucket-sized pieces.
-        self._rpm = _limiter(settings.rpm, 0.0) if settings.rpm else None
-        self._tpm = _limiter(settings.tpm, 0.1) if settings.tpm else None
-        self._pause_until = 0.0
+        self._pacer = Pacer(settings.rpm, settings.tpm, share=settings.pace_share, clock=clock)
         self._stopping = False
         self._reserved_usd = Decimal(0)  # budget held by requests in flight
         if settings.max_cost_usd is not None and cost_fn is None:
@@ -211,7 +161,7 @@ class Runner:
         backoff_s = 0.0
         try:
             while True:
-                await self._wait_for_turn(charge)
+                await self._pacer.wait_for_turn(charge)
                 attempts += 1
                 self.progress.attempts += 1
                 self.progress.in_flight += 1
@@ -224,7 +174,9 @@ class Runner:
                 if attempt.kind == retry.RATE_LIMITED:
                     rate_limited += 1
                     self.progress.rate_limited += 1
-                    self._pace_to(attempt.limits)
+                    adopted = self._pacer.adopt(attempt.limits)
+                    self.progress.paced_rpm = self.progress.paced_rpm or adopted[0]
+                    self.progress.paced_tpm = self.progress.paced_tpm or adopted[1]
                 if attempt.kind == retry.AUTH:
                     self.stop("auth")  # every other prompt would fail the same way
                 delay = self._retry_delay(attempt, attempts, queued)
@@ -253,43 +205,6 @@ class Runner:
         self._reserved_usd += worst
         return worst
 
-    def _pace_to(self, limits: retry.Limits | None) -> None:
-        """After a 429, pace to the limits the server advertises where the user set none.
-
-        Retrying on hints alone, a pool of workers hits the limit again as soon as the budget
-        refills and most of its attempts are wasted; a limiter at the server's own rate avoids
-        the collisions. The user's --rpm/--tpm, when given, are never overridden.
-        """
-        if limits is None:
-            return
-        rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
-        share = self.settings.pace_share
-        if rpm and self._rpm is None:
-            self._rpm = _limiter(rpm / share, 0.0)
-            self.progress.paced_rpm = rpm
-        if tpm and self._tpm is None:
-            self._tpm = _limiter(tpm / share, 0.1)
-            self.progress.paced_tpm = tpm
-
-    async def _wait_for_turn(self, charge_tokens: int) -> None:
-        """Wait out any 429 pause and the RPM/TPM limiters."""
-        await self._sleep_out_pause()
-        if self._rpm is not None:
-            await self._rpm.acquire(1)
-        if self._tpm is not None:
-            # acquire(n) raises when n exceeds the bucket: take a large charge in bucket-sized
-            # pieces. There is no refund, matching servers that charge max_tokens up front.
-            left = float(charge_tokens)
-            while left > 0:
-                piece = min(left, self._tpm.max_rate)
-                await self._tpm.acquire(piece)
-                left -= piece
-        await self._sleep_out_pause()
-
-    async def _sleep_out_pause(self) -> None:
-        while (remaining := self._pause_until - self._clock()) > 0:
-            await asyncio.sleep(remaining)
-
     def _retry_delay(self, attempt: Attempt, attempts: int, queued: float) -> float | None:
         """Seconds to wait before retrying, or None when this attempt is the last."""
         if attempt.ok or not attempt.retryable or self._stopping:
@@ -303,8 +218,7 @@ class Runner:
         if attempt.kind == retry.RATE_LIMITED:
             # Everyone waits out the server's hint; only this worker also sleeps its own growing
             # jitter, so one late retry cannot pause the whole pool for up to the backoff cap.
-            pause_s = attempt.hint_s if attempt.hint_s is not None else delay
-            self._pause_until = max(self._pause_until, now + pause_s)
+            self._pacer.pause_until(now + (attempt.hint_s if attempt.hint_s is not None else delay))
         return delay
 
     def _record(

@@ -10,8 +10,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
-from llmsweep.analysis.stats import CellSummary, LevelSummary
+from llmsweep.analysis.stats import CellSummary
 from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.sections import (

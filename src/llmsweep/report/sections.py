@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import (
     Recommendation,
     format_pct,
@@ -18,7 +19,7 @@ from llmsweep.analysis.recommend import (
     levels_by_model,
     model_cost_per_1k_usd,
 )
-from llmsweep.analysis.stats import CellSummary, LevelSummary
+from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
+    from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
-    from llmsweep.analysis.stats import LevelSummary
 
 SUMMARY_SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from llmsweep.analysis.stats import LevelSummary
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.store.meta import SweepMeta
 
 MIN_PROMPTS_PER_CELL = 20

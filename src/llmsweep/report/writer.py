@@ -15,12 +15,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
-from llmsweep.analysis.stats import (
-    CellSummary,
-    LevelSummary,
-)
+from llmsweep.analysis.stats import CellSummary
 from llmsweep.errors import OutputError
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.report.harness import harness_intro, harness_table

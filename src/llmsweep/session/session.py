@@ -14,7 +14,8 @@ from types import TracebackType
 
 from llmsweep.engine.harness import measure_harness
 from llmsweep.engine.processes import EngineFactory, harness_of
-from llmsweep.engine.runner import Engine, RunProgress, RunSettings
+from llmsweep.engine.progress import RunProgress
+from llmsweep.engine.runner import Engine, RunSettings
 from llmsweep.errors import LlmsweepError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.session.target import TargetSpec, open_target

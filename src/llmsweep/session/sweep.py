@@ -24,8 +24,8 @@ from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig
 from llmsweep.store.meta import ModelEstimate, SweepMeta, TargetInfo
-from llmsweep.store.records import Record, RecordWriter
-from llmsweep.store.sweepdir import CellKey, SweepFolder, SweepState
+from llmsweep.store.records import CellKey, Record, RecordWriter
+from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 OnCell = Callable[[Engine, CellKey, int], None]  # an engine about to run a cell's ``todo``
 OnRecord = Callable[[Record], None]

@@ -19,6 +19,7 @@ from llmsweep.errors import InputError, OutputError
 
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
+CellKey = tuple[str, int, int]  # (model, concurrency, repeat): one sweep cell
 
 
 @dataclass(frozen=True)

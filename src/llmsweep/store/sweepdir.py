@@ -15,9 +15,14 @@ from llmsweep.errors import InputError, OutputError
 from llmsweep.settings import SweepConfig
 from llmsweep.store.harness import HarnessMeasurement, combine
 from llmsweep.store.meta import SweepMeta, config_changes
-from llmsweep.store.records import Record, append_line, iter_latest, read_records, write_atomic
-
-CellKey = tuple[str, int, int]  # (model, concurrency, repeat)
+from llmsweep.store.records import (
+    CellKey,
+    Record,
+    append_line,
+    iter_latest,
+    read_records,
+    write_atomic,
+)
 
 
 @dataclass

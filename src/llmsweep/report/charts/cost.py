@@ -13,9 +13,9 @@ from decimal import Decimal
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
-from llmsweep.analysis.stats import LevelSummary, per_1k_prompts_usd
-from llmsweep.cost.money import format_usd
+from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.report.charts.base import GREY, model_colors, new_figure, plain_log_axis, set_title
 from llmsweep.store.meta import SweepMeta
 

@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
-from llmsweep.analysis.stats import LevelSummary
 from llmsweep.report.charts.base import (
     GREY,
     STYLE,
