@@ -13,6 +13,7 @@ import click
 from llmsweep.analysis.client_bound import judge_cell, remedy
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
+    CommonFlags,
     common_flags,
     engine_options,
     positive_int,
@@ -30,7 +31,7 @@ from llmsweep.percentile import percentile
 from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
-from llmsweep.store.runfile import RunOutcome, plan_run
+from llmsweep.store.runfile import RunOutcome, RunPlan, plan_run
 
 
 @cli.command()
@@ -75,6 +76,57 @@ def run(
     (model,) = models
     common = common_flags(models, flags)
     settings = RunSettings.at_level(common.request, model, concurrency)
+    plan, settings = _plan(prompts, out_path, resume, force, settings, common)
+    if plan.todo == 0:
+        return
+    session = Session(common.target, common.client)
+
+    async def main() -> RunOutcome:
+        async with session:
+            err(f"llmsweep: target: {session.target.where()}")
+            with ProgressView() as view:
+                return await execute_run(
+                    plan,
+                    settings,
+                    session,
+                    cost_fn=common.pricer.cost_fn(model),
+                    on_engine=lambda engine, todo: view.track(
+                        f"{model} c={concurrency}", todo, engine.progress
+                    ),
+                    on_record=lambda _: view.update(),
+                )
+
+    resume_cmd = resume_command(plan.out_path)
+    try:
+        outcome = run_async(main, session.stop)
+    except asyncio.CancelledError:
+        err(
+            f"llmsweep: interrupted; records so far are in {plan.out_path}. "
+            f"Continue with:\n  {resume_cmd}"
+        )
+        sys.exit(130)
+    err(run_summary(outcome))
+    paced = session.progress
+    if paced is not None and (paced.paced_rpm or paced.paced_tpm):
+        err(
+            f"llmsweep: after the first 429, paced to the limits the server advertised "
+            f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
+            "to pace from the start"
+        )
+    _warn_about_harness(outcome, common.client.client, concurrency)
+    _report_stop(outcome, settings, resume_cmd)
+
+
+def _plan(
+    prompts: str,
+    out_path: Path | None,
+    resume: bool,
+    force: bool,
+    settings: RunSettings,
+    common: CommonFlags,
+) -> tuple[RunPlan, RunSettings]:
+    """Everything checked before a request is sent, and what it would cost (printed)."""
+    model = settings.model
     # Only letters, digits, dot, dash and underscore: "synthetic:100:20:5" or "org/model" would
     # make awkward (or, on Windows, invalid) file names.
     name = re.sub(r"[^\w.-]", "_", f"{Path(prompts).stem}.{model}")
@@ -93,7 +145,7 @@ def run(
         err(f"llmsweep: {out}: dropped {plan.torn_lines} torn last line(s) left by a hard stop")
     if plan.todo == 0:
         err(f"llmsweep: all {plan.total} prompts in {out} are already ok; nothing to send")
-        return
+        return plan, settings
     tokenizer = tokenizer_for(model)
     if not tokenizer.exact:
         err(
@@ -112,39 +164,7 @@ def run(
         f"(estimate: {'exact' if row.tokens_exact else 'approximate'} input tokens, "
         "output at max tokens)"
     )
-    session = Session(common.target, common.client)
-
-    async def main() -> RunOutcome:
-        async with session:
-            err(f"llmsweep: target: {session.target.where()}")
-            with ProgressView() as view:
-                return await execute_run(
-                    plan,
-                    settings,
-                    session,
-                    cost_fn=common.pricer.cost_fn(model),
-                    on_engine=lambda engine, todo: view.track(
-                        f"{model} c={concurrency}", todo, engine.progress
-                    ),
-                    on_record=lambda _: view.update(),
-                )
-
-    resume_cmd = resume_command(out)
-    try:
-        outcome = run_async(main, session.stop)
-    except asyncio.CancelledError:
-        err(f"llmsweep: interrupted; records so far are in {out}. Continue with:\n  {resume_cmd}")
-        sys.exit(130)
-    err(run_summary(outcome))
-    paced = session.progress
-    if paced is not None and (paced.paced_rpm or paced.paced_tpm):
-        err(
-            f"llmsweep: after the first 429, paced to the limits the server advertised "
-            f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
-            "to pace from the start"
-        )
-    _warn_about_harness(outcome, common.client.client, concurrency)
-    _report_stop(outcome, settings, resume_cmd)
+    return plan, settings
 
 
 def _warn_about_harness(outcome: RunOutcome, client: str, concurrency: int) -> None:

@@ -11,6 +11,7 @@ import click
 
 from llmsweep.cli.app import cli, err
 from llmsweep.cli.options import (
+    CommonFlags,
     command_line,
     common_flags,
     engine_options,
@@ -24,7 +25,7 @@ from llmsweep.cost.money import format_usd
 from llmsweep.errors import TargetError
 from llmsweep.report.writer import render_folder
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.sweep import SweepPlan, execute_sweep, plan_sweep
 from llmsweep.session.target import OPENAI_BASE_URL, public_url
 from llmsweep.settings import SweepConfig, parse_levels
 from llmsweep.store.sweepdir import SweepState
@@ -90,19 +91,7 @@ def sweep(
         **common.client.client_fields(),
     )
     plan = plan_sweep(config, common.pricer, out_dir, resume=resume, force=force)
-    total = format_usd(plan.estimated_usd)
-    err(
-        f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
-        f"repeat(s) x {len(config.models)} model(s); estimated cost {total} "
-        "(estimate: exact input tokens, output at max tokens)"
-    )
-    if not common.target.simulated and not yes:
-        click.confirm(
-            f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
-            f"spending up to about {total} (estimate)?",
-            abort=True,
-            err=True,
-        )
+    _confirm(plan, common, yes)
     folder = plan.folder.path
     session = Session(common.target, config)
 
@@ -138,6 +127,24 @@ def sweep(
     paths = render_folder(folder)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
     _report_stop(stopped, resume_cmd)
+
+
+def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
+    """Say what the sweep will send and cost; ask first when a real target would bill it."""
+    config = plan.config
+    total = format_usd(plan.estimated_usd)
+    err(
+        f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
+        f"repeat(s) x {len(config.models)} model(s); estimated cost {total} "
+        "(estimate: exact input tokens, output at max tokens)"
+    )
+    if not common.target.simulated and not yes:
+        click.confirm(
+            f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
+            f"spending up to about {total} (estimate)?",
+            abort=True,
+            err=True,
+        )
 
 
 def _report_stop(stopped: str | None, resume_cmd: str) -> None:

@@ -69,22 +69,7 @@ def plan_run(
     if had_records and force and not resume:
         out_path.unlink()
         had_records = False
-    latest_ok: dict[str, bool] = {}  # prompt id -> its latest record's success
-    spent = Decimal(0)
-    torn = 0
-    if had_records:
-        existing = RecordFile(out_path)
-        models: set[str] = set()
-        for record in existing:
-            latest_ok[record.prompt_id] = record.ok
-            models.add(record.model)
-            spent += record.cost
-        torn = existing.torn_lines
-        if models - {model}:
-            raise OutputError(
-                f"{out_path} holds a run of {', '.join(sorted(models))}, not "
-                f"{model}: use another --out or --force"
-            )
+    latest_ok, spent, torn = _existing(out_path, model) if had_records else ({}, Decimal(0), 0)
     strangers = set(latest_ok)  # recorded ids not (yet) found among the prompts
     total = 0
     tokenizer = tokenizer_for(model)
@@ -108,6 +93,24 @@ def plan_run(
         )
     done = frozenset(pid for pid, ok in latest_ok.items() if ok)
     return RunPlan(prompts_spec, out_path, seed, total, done, torn, had_records, spent)
+
+
+def _existing(out_path: Path, model: str) -> tuple[dict[str, bool], Decimal, int]:
+    """Each prompt's latest success in an output, what it cost, and its torn lines."""
+    latest_ok: dict[str, bool] = {}  # prompt id -> its latest record's success
+    spent = Decimal(0)
+    existing = RecordFile(out_path)
+    models: set[str] = set()
+    for record in existing:
+        latest_ok[record.prompt_id] = record.ok
+        models.add(record.model)
+        spent += record.cost
+    if models - {model}:
+        raise OutputError(
+            f"{out_path} holds a run of {', '.join(sorted(models))}, not "
+            f"{model}: use another --out or --force"
+        )
+    return latest_ok, spent, existing.torn_lines
 
 
 def _refuse_another_model(out_path: Path, model: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -91,48 +92,17 @@ def speedup_chart(
         )
         ceiling = rows[0].speedup_ceiling
         if ceiling is not None:
-            # Models often share one account limit: stack their labels instead of overprinting.
-            stacked = sum(1 for other in ceilings if abs(other / ceiling - 1) < 0.1)
-            ceilings.append(ceiling)
-            axes.axhline(ceiling, color=colors[model], ls=":", lw=1.5)
-            axes.annotate(
-                f"{model} rate-limit ceiling {ceiling:.1f}{_TIMES}",
-                (1, ceiling),
-                xycoords=("axes fraction", "data"),
-                xytext=(-2, 2 + 10 * stacked),
-                textcoords="offset points",
-                ha="right",
-                va="bottom",
-                color=colors[model],
-                fontsize=7,
-            )
+            _draw_ceiling(axes, model, ceiling, colors[model], ceilings)
         picked = next((row for row in rows if row.concurrency == chosen.get(model)), None)
         if picked is not None:
-            axes.plot(
-                picked.concurrency,
-                picked.speedup or 0.0,
-                marker="*",
-                ms=16,
-                color=colors[model],
-                mec="black",
-                ls="none",
-                zorder=4,
-            )
+            _star(axes, picked.concurrency, picked.speedup or 0.0, colors[model])
     if any(level.speedup_ceiling is not None for level in levels):
         extra_handles.append(Line2D([], [], color=GREY, ls=":", label="rate-limit ceiling"))
     if any(rec.level is not None for rec in recommendations):
         extra_handles.append(
-            Line2D(
-                [],
-                [],
-                color=GREY,
-                marker="*",
-                ms=12,
-                mec="black",
-                ls="none",
-                label="recommended level",
-            )
-        )
+            Line2D([], [], color=GREY, marker="*", ms=12, mec="black", ls="none",
+                   label="recommended level")
+        )  # fmt: skip
     level_axis(axes, concurrencies)
     axes.set_yscale("log", base=2)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}{_TIMES}"))
@@ -150,6 +120,30 @@ def speedup_chart(
     axes.legend(handles=[*handles, *extra_handles], loc="upper left")
     set_title(figure, "Speedup vs concurrency (higher is better)", meta)
     return figure
+
+
+def _draw_ceiling(axes: Axes, model: str, ceiling: float, color: str, drawn: list[float]) -> None:
+    """A model's rate-limit ceiling as a dotted line with its label. Models often share one
+    account limit: labels of nearly equal ceilings stack instead of overprinting."""
+    stacked = sum(1 for other in drawn if abs(other / ceiling - 1) < 0.1)
+    drawn.append(ceiling)
+    axes.axhline(ceiling, color=color, ls=":", lw=1.5)
+    axes.annotate(
+        f"{model} rate-limit ceiling {ceiling:.1f}{_TIMES}",
+        (1, ceiling),
+        xycoords=("axes fraction", "data"),
+        xytext=(-2, 2 + 10 * stacked),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        color=color,
+        fontsize=7,
+    )
+
+
+def _star(axes: Axes, x: float, y: float, color: str) -> None:
+    """The recommended level."""
+    axes.plot(x, y, marker="*", ms=16, color=color, mec="black", ls="none", zorder=4)
 
 
 def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
