@@ -54,7 +54,7 @@ from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.inputs.prompts import load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
-from llmsweep.transport.sdk import OpenAITransport
+from llmsweep.transport import make_transport
 
 MODEL = "gpt-4o-mini"
 IN_TOKENS = 20
@@ -343,12 +343,12 @@ async def _run_in_process(
     spec = f"synthetic:{n}:{IN_TOKENS}:{OUT_TOKENS}"
     out = workdir / "explain.jsonl"
     plan = plan_run(spec, out, model=MODEL, seed=0, resume=False, force=True)
-    transport = OpenAITransport(
+    transport = make_transport(
+        "openai",
         base_url=base_url,
         api_key="sk-bench-dummy",
         concurrency=concurrency,
         timeout_s=120.0,
-        clock=time.monotonic,
     )
     runner = Runner(
         RunSettings(model=MODEL, concurrency=concurrency),

@@ -17,10 +17,10 @@ from typing import TypedDict, Unpack
 from llmsweep.engine.runner import CostFn, Runner, RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import TargetSpec, make_transport, open_target
+from llmsweep.session.target import TargetSpec, open_target
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
-from llmsweep.transport.sdk import probe
+from llmsweep.transport import make_transport, probe
 
 
 class RunOptions(TypedDict, total=False):

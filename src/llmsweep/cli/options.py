@@ -16,13 +16,14 @@ import click
 from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer, load_price_file, user_price
 from llmsweep.errors import UsageError
-from llmsweep.session.target import CLIENTS, TargetSpec, public_url, spec_from_env
+from llmsweep.session.target import TargetSpec, public_url, spec_from_env
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     Profile,
     SimulatorConfig,
     load_profile,
 )
+from llmsweep.transport import CLIENTS
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")

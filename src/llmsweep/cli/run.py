@@ -40,7 +40,7 @@ from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.session.target import open_target
 from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
-from llmsweep.transport.sdk import probe
+from llmsweep.transport import probe
 
 
 @cli.command()

@@ -41,7 +41,7 @@ from llmsweep.session.sweep import (
     select_prompts,
 )
 from llmsweep.session.target import OPENAI_BASE_URL, open_target, public_url
-from llmsweep.transport.sdk import probe
+from llmsweep.transport import probe
 
 
 @cli.command()

@@ -31,8 +31,8 @@ from llmsweep.engine.runner import Engine, Runner, RunProgress, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import make_transport
 from llmsweep.store.records import Record, record_from_dict
+from llmsweep.transport import make_transport
 
 CostFn = Callable[[int, int, int], Decimal]
 STOP_SIGNAL = signal.SIGUSR1  # parent -> worker: stop taking prompts, finish those in flight

@@ -18,12 +18,13 @@ from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
+from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.store.records import Record, Span
 from llmsweep.transport import classify as retry
-from llmsweep.transport.sdk import Attempt, Transport
+from llmsweep.transport.base import Attempt, Transport
 
 # When neither the prompt nor the settings give max_tokens, the TPM limiter has to charge
 # *something* for the answer; this is what it assumes (the server may charge more and 429).
@@ -46,7 +47,7 @@ class RunSettings:
     repeat: int = 0
     keep_text: bool = True
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
-    backoff: retry.BackoffPolicy = field(default_factory=retry.BackoffPolicy)
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -21,8 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs import tokens
 from llmsweep.simulator import SimulatorConfig, serve_forever
-from llmsweep.transport.http import HttpTransport
-from llmsweep.transport.sdk import OpenAITransport, Transport
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
@@ -86,29 +84,6 @@ def spec_from_env(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"--base-url {url!r} is not an http(s) URL")
     return TargetSpec(url, key, simulator)
-
-
-# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
-# when the SDK's CPU cost per request would make the client the bottleneck.
-TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
-    "openai": OpenAITransport,
-    "http": HttpTransport,
-}
-CLIENTS = tuple(TRANSPORTS)
-
-
-def make_transport(
-    client: str, *, base_url: str, api_key: str, concurrency: int, timeout_s: float
-) -> Transport:
-    if client not in TRANSPORTS:
-        raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
-    return TRANSPORTS[client](
-        base_url=base_url,
-        api_key=api_key,
-        concurrency=concurrency,
-        timeout_s=timeout_s,
-        clock=time.monotonic,
-    )
 
 
 def public_url(url: str) -> str:
