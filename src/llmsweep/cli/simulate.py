@@ -15,7 +15,7 @@ from llmsweep.cli.options import (
     profile_from_flag,
 )
 from llmsweep.errors import TargetError, UsageError
-from llmsweep.session.target import count_prompt_tokens
+from llmsweep.session.serve import count_prompt_tokens
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     TIER_PRESETS,
