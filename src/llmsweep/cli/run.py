@@ -14,7 +14,7 @@ import click
 
 from llmsweep.analysis import stats
 from llmsweep.analysis.stats import per_1k_prompts_usd
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     engine_options,
     make_pricer,
@@ -43,7 +43,7 @@ from llmsweep.store.runfile import RunOutcome, execute_run, plan_run
 from llmsweep.transport import probe
 
 
-@cli.command()
+@click.command()
 @click.argument("prompts")
 @click.option(
     "--model",

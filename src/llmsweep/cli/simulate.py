@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     positive_float,
     positive_int,
@@ -38,7 +38,7 @@ def fault_option(kind: str, what: str) -> Callable[[F], F]:
     )
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--host",
     default="127.0.0.1",

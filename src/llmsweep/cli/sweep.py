@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     command_line,
     engine_options,
@@ -44,7 +44,7 @@ from llmsweep.session.target import OPENAI_BASE_URL, open_target, public_url
 from llmsweep.transport import probe
 
 
-@cli.command()
+@click.command()
 @click.argument("prompts")
 @click.option(
     "--model",
@@ -230,7 +230,7 @@ def sweep(
             sys.exit(130)
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def report(folder: Path) -> None:
     """Re-render a sweep's report from its records.jsonl and meta.json; sends nothing."""
