@@ -20,6 +20,7 @@ import pytest
 from llmsweep.errors import TargetError
 from llmsweep.session import target
 from llmsweep.simulator import SimulatorConfig
+from proc_helpers import children, stat
 
 README = Path(__file__).parents[2] / "README.md"
 _CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
@@ -30,26 +31,8 @@ def _models(base_url: str) -> list[str]:
         return [model["id"] for model in json.load(answer)["data"]]
 
 
-def _stat(pid: int) -> tuple[int, int]:
-    """(parent pid, process group) of a live process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[1]), int(fields[2])
-
-
 def _simulator_children() -> list[int]:
-    """This process's children that run the simulator."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            parent, _ = _stat(int(entry.name))
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue  # gone meanwhile
-        if parent == os.getpid() and b"llmsweep.session.serve" in command:
-            found.append(int(entry.name))
-    return found
+    return children("llmsweep.session.serve")
 
 
 def _refused(base_url: str) -> bool:
@@ -66,7 +49,7 @@ async def test_simulator_runs_in_its_own_process_group_and_stops_after() -> None
         assert not base_url.endswith(":0/v1")  # port 0 asked the system for a free one
         assert "gpt-4o" in await asyncio.to_thread(_models, base_url)
         (child,) = _simulator_children()
-        _, group = _stat(child)
+        _, group = stat(child)
         assert group == child != os.getpgid(0)  # out of the terminal's Ctrl-C
     assert _simulator_children() == []  # stopped and reaped
     assert _refused(base_url)

@@ -1,10 +1,8 @@
 """The built-in simulator's own process: ``python -m llmsweep.session.serve``.
 
-``session.target`` starts it with ``subprocess``, not ``multiprocessing``: a "spawn" child
-re-imports the caller's ``__main__``, which breaks (or re-runs) a plain script that uses the
-library without an ``if __name__ == "__main__"`` guard. The parent writes the pickled
-``SimulatorConfig`` to this process's stdin; it prints the server's base URL on stdout once it
-listens, and serves until SIGTERM (or SIGINT), then shuts down cleanly.
+Started by ``session.target`` (a fresh interpreter: see ``llmsweep.child``). It reads the
+pickled ``SimulatorConfig`` from stdin, prints the server's base URL on stdout once it listens,
+and serves until SIGTERM (or SIGINT), then shuts down cleanly; or until its parent is gone.
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ import contextlib
 import os
 import pickle
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
+from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.simulator import SimulatorConfig
 
@@ -114,18 +114,16 @@ async def simulator_process(config: SimulatorConfig) -> AsyncIterator[str]:
 
     Its own process, not this event loop: a server sharing the client's loop and CPU would be
     measured as part of the client (latency, loop lag, CPU per request) and would slow it down.
-    A fresh interpreter (``session.serve``), not a multiprocessing child, which would re-import
-    the caller's ``__main__``. Its own process group: a Ctrl-C meant for llmsweep must not stop
+    A fresh interpreter (``session.serve``; see ``llmsweep.child``), not a multiprocessing
+    child. Its own process group: a Ctrl-C meant for llmsweep must not stop
     the server while the requests in flight are given their grace period.
     """
     process = subprocess.Popen(
-        # -P: the caller's sys.path, as given below, not the working directory first.
-        [sys.executable, "-P", "-m", "llmsweep.session.serve"],
+        python_command("llmsweep.session.serve"),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         process_group=0,
-        # The same llmsweep and dependencies as this process, however it found them.
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=python_env(),
     )
     assert process.stdin is not None and process.stdout is not None
     try:
