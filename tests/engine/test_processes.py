@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -85,6 +86,57 @@ async def main() -> None:
 
 asyncio.run(main())
 """
+
+
+ABANDONING_PARENT = """
+import asyncio, sys
+
+sys.path.insert(0, {tests!r})
+from proc_helpers import children
+from llmsweep.engine.processes import ProcessPool
+from llmsweep.engine.runner import RunSettings
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.session.target import simulator_process
+from llmsweep.simulator import SimulatorConfig
+
+
+async def main() -> None:
+    async with simulator_process(SimulatorConfig()) as base_url:
+        settings = RunSettings("gpt-4o", 4, max_tokens=5)
+        pool = ProcessPool(
+            settings, processes=2, client="http", base_url=base_url, api_key="sk-test", seed=0
+        )
+        async for _ in pool.run(load_prompts("synthetic:400:20:5", seed=0)):
+            print(*children("llmsweep.engine.worker"), flush=True)
+            await asyncio.sleep(3600)
+
+
+asyncio.run(main())
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = ABANDONING_PARENT.format(tests=str(Path(__file__).parents[1]))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_CLEAN_ENV
+    )
+    assert parent.stdout is not None
+    try:
+        workers = [int(pid) for pid in (await asyncio.to_thread(parent.stdout.readline)).split()]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)  # no cleanup runs: each worker must notice alone
+        parent.wait()
+        parent.stdout.close()
+    while not all(_ended(pid) for pid in workers):  # the test's timeout bounds this
+        await asyncio.sleep(0.2)
 
 
 def test_processes_work_from_a_plain_script(tmp_path: Path) -> None:

@@ -157,7 +157,7 @@ class ProcessPool:
         finally:
             for process in self._workers:
                 if process.stdin is not None:
-                    process.stdin.close()  # one still waiting for the go ends instead
+                    process.stdin.close()  # a worker still running or waiting ends
             for process in self._workers:
                 await _reap(process)  # its reader drains it meanwhile, so it can end
             for reader in readers:
@@ -230,13 +230,13 @@ async def _read(process: Process, messages: Messages) -> None:
 
 
 async def _release(processes: Sequence[Process]) -> None:
-    """Let every worker, warmed up and waiting, start sending."""
+    """Let every worker, warmed up and waiting, start sending (its stdin stays open: its end
+    ends the worker)."""
     for process in processes:
         assert process.stdin is not None
         with contextlib.suppress(ConnectionError):  # one that died is reported by its reader
             process.stdin.write(b"g")
             await process.stdin.drain()
-            process.stdin.close()
 
 
 async def _reap(process: Process) -> None:

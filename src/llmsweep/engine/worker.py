@@ -2,7 +2,8 @@
 
 It reads its pickled ``WorkerJob`` from stdin, warms up, says it is ready and waits for the
 parent's go (one byte on stdin), runs the ordinary engine on its prompts and sends every record
-back, then its harness measurement, as JSON lines on stdout (``[kind, payload]``).
+back, then its harness measurement, as JSON lines on stdout (``[kind, payload]``). The end of
+its stdin ends it.
 """
 
 from __future__ import annotations
@@ -74,11 +75,24 @@ async def _work(job: WorkerJob, channel: Channel) -> None:
         # Start together: a staggered start skews wall time. No go (the parent is gone): stop.
         if not await asyncio.to_thread(sys.stdin.buffer.read, 1):
             return
+        _end_with_input()
         async with measure_harness() as probe:
             async for record in runner.run(job.prompts):
                 channel.send("record", asdict(record))
     measured = probe.result(requests=runner.progress.attempts).to_dict()
     channel.send("done", (measured, runner.progress.stopped))
+
+
+def _end_with_input() -> None:
+    """End (SIGTERM, as multiprocessing ended its daemon children) once stdin ends: the parent
+    closes it when the run is over or failed, and the system when the parent is gone, so a
+    worker is never left behind sending to no one."""
+
+    def watch() -> None:
+        sys.stdin.buffer.read()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == "__main__":
