@@ -2,7 +2,7 @@
 
 The contract is in ``base``; ``make_transport`` is the one place that imports a concrete
 transport, and only the one asked for, so openai and httpx load only for ``--client openai``
-and aiohttp only for ``--client http`` (the CLI's ``--help`` and ``prices`` load neither).
+and aiohttp only for ``--client http`` (or as a part of openai); ``--help`` loads neither.
 """
 
 from __future__ import annotations
