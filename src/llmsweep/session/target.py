@@ -115,8 +115,8 @@ async def simulator_process(config: SimulatorConfig) -> AsyncIterator[str]:
     Its own process, not this event loop: a server sharing the client's loop and CPU would be
     measured as part of the client (latency, loop lag, CPU per request) and would slow it down.
     A fresh interpreter (``session.serve``; see ``llmsweep.child``), not a multiprocessing
-    child. Its own process group: a Ctrl-C meant for llmsweep must not stop
-    the server while the requests in flight are given their grace period.
+    child. In its own process group: a Ctrl-C meant for llmsweep must not stop the server while
+    the requests in flight are given their grace period.
     """
     process = subprocess.Popen(
         python_command("llmsweep.session.serve"),

@@ -112,36 +112,9 @@ class OpenAITransport:
                 else:
                     text, usage = await self._once(model, messages, max_tokens)
         except openai.APIStatusError as error:
-            headers = dict(error.response.headers)
-            return failed_attempt(
-                retry.classify_status(error.status_code, error.body),
-                error.status_code,
-                redact(retry.error_message(error.body, f"HTTP {error.status_code}"), self._api_key),
-                hint_s=retry.retry_hint_s(headers),
-                started_at_s=started,
-                first_token_at_s=None,
-                ended_at_s=self._clock(),
-                limits=retry.advertised_limits(headers),
-                wire=wire,
-            )
+            return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
-            verdict, status, message = retry.failure_verdict(
-                error,
-                FAILURES,
-                stream=stream,
-                answered=bool(first_token),
-                timeout_s=self._timeout_s,
-            )
-            return failed_attempt(
-                verdict,
-                status,
-                redact(message, self._api_key),
-                hint_s=None,
-                started_at_s=started,
-                first_token_at_s=first_token[0] if first_token else None,
-                ended_at_s=self._clock(),
-                wire=wire,
-            )
+            return self._failed(error, stream, started, first_token, wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -157,6 +130,45 @@ class OpenAITransport:
             ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
+        )
+
+    def _status_error(
+        self, error: openai.APIStatusError, started: float, wire: WireTimes
+    ) -> Attempt:
+        headers = dict(error.response.headers)
+        message = retry.error_message(error.body, f"HTTP {error.status_code}")
+        return failed_attempt(
+            retry.classify_status(error.status_code, error.body),
+            error.status_code,
+            redact(message, self._api_key),
+            hint_s=retry.retry_hint_s(headers),
+            started_at_s=started,
+            first_token_at_s=None,  # the SDK raises it before reading any of the body
+            ended_at_s=self._clock(),
+            limits=retry.advertised_limits(headers),
+            wire=wire,
+        )
+
+    def _failed(
+        self,
+        error: Exception,
+        stream: bool,
+        started: float,
+        first_token: list[float],
+        wire: WireTimes,
+    ) -> Attempt:
+        verdict, status, message = retry.failure_verdict(
+            error, FAILURES, stream=stream, answered=bool(first_token), timeout_s=self._timeout_s
+        )
+        return failed_attempt(
+            verdict,
+            status,
+            redact(message, self._api_key),
+            hint_s=None,
+            started_at_s=started,
+            first_token_at_s=first_token[0] if first_token else None,
+            ended_at_s=self._clock(),
+            wire=wire,
         )
 
     async def _once(
