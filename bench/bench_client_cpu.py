@@ -28,8 +28,7 @@ import aiohttp
 
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig, serve_forever
-from llmsweep.transport.http import HttpTransport
-from llmsweep.transport.sdk import OpenAITransport
+from llmsweep.transport import make_transport
 
 MODEL = "gpt-4o-mini"
 MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Say hello to the visitor briefly."}]
@@ -80,13 +79,8 @@ async def _bare(base_url: str, total: int, concurrency: int) -> float:
 
 
 async def _transport(kind: str, base_url: str, total: int, concurrency: int) -> float:
-    cls = HttpTransport if kind == "http" else OpenAITransport
-    transport = cls(
-        base_url=base_url,
-        api_key="sk-bench",
-        concurrency=concurrency,
-        timeout_s=30,
-        clock=time.monotonic,
+    transport = make_transport(
+        kind, base_url=base_url, api_key="sk-bench", concurrency=concurrency, timeout_s=30
     )
 
     async def send() -> object:

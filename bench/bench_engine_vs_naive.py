@@ -36,7 +36,7 @@ from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.store.records import Record
-from llmsweep.transport.sdk import OpenAITransport
+from llmsweep.transport import make_transport
 from naive import run_naive
 
 API_KEY = "sk-bench"  # the simulator only uses it to pick a rate-limit bucket
@@ -73,12 +73,12 @@ def server_stats(base_url: str) -> dict[str, object]:
 async def run_engine(
     prompts: list[Prompt], base_url: str, settings: RunSettings, seed: int
 ) -> tuple[float, int, int, int, str]:
-    transport = OpenAITransport(
+    transport = make_transport(
+        "openai",
         base_url=base_url,
         api_key=API_KEY,
         concurrency=settings.concurrency,
         timeout_s=settings.timeout_s,
-        clock=time.monotonic,
     )
     runner = Runner(settings, transport, tokenizer_for(settings.model), rng=random.Random(seed))
     statuses: Counter[str] = Counter()

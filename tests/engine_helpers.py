@@ -9,10 +9,10 @@ from decimal import Decimal
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import make_transport
 from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
 from llmsweep.store.records import Record
-from llmsweep.transport.sdk import Transport
+from llmsweep.transport import make_transport
+from llmsweep.transport.base import Transport
 
 FIXED = BUILTIN_PROFILES["fixed"]
 

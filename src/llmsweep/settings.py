@@ -22,7 +22,9 @@ ASSUMED_OUTPUT_TOKENS = 256
 # What a request cost, from its usage: (input, output, cached input tokens) -> USD.
 CostFn = Callable[[int, int, int], Decimal]
 
-CLIENTS = ("openai", "http")  # the SDK (what production code uses) and the lean aiohttp client
+# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
+# when the SDK's CPU cost per request would make the client the bottleneck.
+CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 
 

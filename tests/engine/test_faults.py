@@ -10,10 +10,10 @@ import pytest
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
+from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import RunSettings
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import FaultRates
-from llmsweep.transport.classify import BackoffPolicy
 from session.test_sweep import sweep
 
 RETRYABLE = (

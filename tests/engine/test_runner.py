@@ -9,10 +9,10 @@ import pytest
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, make_runner, prompts, run_all
+from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import FaultRates
-from llmsweep.transport.classify import BackoffPolicy
 
 # Both transports, SDK and lean aiohttp, must pass every engine test.
 pytestmark = pytest.mark.parametrize("client", ["openai", "http"])

@@ -1,12 +1,8 @@
-"""Retry classification and waits: pure functions on hand-made server answers."""
+"""Error classification and server hints: pure functions on hand-made answers and errors."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from llmsweep.transport import classify as retry
 
@@ -111,22 +107,61 @@ def test_hint_prefers_retry_after_ms_then_retry_after_then_exhausted_reset() -> 
     assert retry.retry_hint_s({"retry-after": "garbage"}) is None
 
 
-@given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=2**32))
-def test_full_jitter_stays_within_the_capped_exponential(retry_number: int, seed: int) -> None:
-    policy = retry.BackoffPolicy(base_s=0.5, cap_s=8.0)
-    delay = policy.delay_s(retry_number, random.Random(seed), None)
-    assert 0 <= delay <= min(8.0, 0.5 * 2 ** (retry_number - 1))
-
-
-@given(st.floats(min_value=0, max_value=600), st.integers(min_value=0, max_value=2**32))
-def test_a_server_hint_is_a_floor(hint_s: float, seed: int) -> None:
-    delay = retry.BackoffPolicy().delay_s(1, random.Random(seed), hint_s)
-    assert hint_s <= delay <= hint_s + 1.0
-
-
 def test_advertised_limits() -> None:
     headers = {"X-RateLimit-Limit-Requests": "500", "x-ratelimit-limit-tokens": "30000"}
     assert retry.advertised_limits(headers) == retry.Limits(500, 30000)
     assert retry.advertised_limits({"x-ratelimit-limit-requests": "60"}) == retry.Limits(60, None)
     assert retry.advertised_limits({"x-ratelimit-limit-tokens": "soon"}) is None
     assert retry.advertised_limits({}) is None
+
+
+class _Wrapper(Exception):
+    """A library error that wraps its cause, as the SDK's APIConnectionError does."""
+
+
+class _Timeout(TimeoutError, _Wrapper):
+    """A class that is two things at once, as aiohttp's timeout errors are."""
+
+
+EXCEPTIONS: retry.ExceptionMap = {
+    TimeoutError: retry.Failure.TIMEOUT,
+    _Wrapper: retry.Failure.CONNECTION,
+    ValueError: retry.Failure.MALFORMED,
+}
+
+
+def _wrapped(cause: Exception) -> _Wrapper:
+    try:
+        raise _Wrapper("Connection error.") from cause
+    except _Wrapper as error:
+        return error
+
+
+@pytest.mark.parametrize(
+    ("error", "stream", "answered", "expected"),
+    [
+        (TimeoutError(), False, False, ("timeout", None, "no complete answer within 2.5 s")),
+        (_Timeout(), True, True, ("timeout", None, "no complete answer within 2.5 s")),
+        (_Wrapper("reset"), False, False, ("connection", None, "_Wrapper: reset")),
+        (_Wrapper("reset"), True, False, ("connection", None, "_Wrapper: reset")),
+        (_Wrapper("reset"), True, True, ("stream_cut", None, "_Wrapper: reset")),
+        (_wrapped(OSError("refused")), False, False, ("connection", None, "OSError: refused")),
+        (ValueError("bad"), False, False, ("malformed", 200, "ValueError: bad")),
+        (ValueError("bad"), True, True, ("stream_cut", 200, "ValueError: bad")),
+        (
+            retry.IncompleteAnswer(retry.INCOMPLETE),
+            False,
+            False,
+            ("malformed", 200, retry.INCOMPLETE),
+        ),
+        (retry.IncompleteAnswer("overloaded"), True, False, ("stream_cut", 200, "overloaded")),
+    ],
+)
+def test_one_verdict_for_every_failure(
+    error: Exception, stream: bool, answered: bool, expected: tuple[str, int | None, str]
+) -> None:
+    verdict, status, message = retry.failure_verdict(
+        error, EXCEPTIONS, stream=stream, answered=answered, timeout_s=2.5
+    )
+    assert verdict.retryable
+    assert (verdict.kind, status, message) == expected

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from llmsweep.transport.base import Attempt, Transport
 from llmsweep.transport.http import HttpTransport
-from llmsweep.transport.sdk import Attempt, OpenAITransport, Transport
+from llmsweep.transport.sdk import OpenAITransport
 
 KEY = "sk-secret-key-1234"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,6 +1,8 @@
-"""Command line: parse, call the library, print. The only package that prints or exits."""
+"""Command line: parse, call the library, print. The only package that prints or exits.
 
-from llmsweep.cli import cost, run, simulate, sweep
+Commands are imported when used (see ``app.COMMANDS``), not here.
+"""
+
 from llmsweep.cli.app import cli, main
 
-__all__ = ["cli", "cost", "main", "run", "simulate", "sweep"]
+__all__ = ["cli", "main"]

@@ -1,7 +1,14 @@
-"""The ``llmsweep`` command group and its entry point: every error becomes one line."""
+"""The ``llmsweep`` command group and its entry point: every error becomes one line.
+
+The group is lazy: it knows each command's name, where it is defined and its one-line help, and
+imports a command's module only when that command runs or shows its own ``--help``. So
+``llmsweep --help`` and ``--version`` load no HTTP client, no charts and no tokenizer, and a
+command loads only what it uses.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -9,13 +16,68 @@ import click
 from llmsweep import __version__
 from llmsweep.errors import LlmsweepError
 
+# Command name -> ("module:attribute" of its click command, its help's first line). A test
+# holds each line to the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "estimate": (
+        "llmsweep.cli.cost:estimate_command",
+        "Estimate what PROMPTS would cost on each --model; sends nothing.",
+    ),
+    "prices": (
+        "llmsweep.cli.cost:prices_command",
+        "List models with USD per million tokens: all, or those matching PATTERN (text or glob).",
+    ),
+    "report": (
+        "llmsweep.cli.sweep:report",
+        "Re-render a sweep's report from its records.jsonl and meta.json; sends nothing.",
+    ),
+    "run": (
+        "llmsweep.cli.run:run",
+        "Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting.",
+    ),
+    "simulate": (
+        "llmsweep.cli.simulate:simulate",
+        "Serve the built-in OpenAI-compatible simulator until Ctrl-C.",
+    ),
+    "sweep": (
+        "llmsweep.cli.sweep:sweep",
+        "Run PROMPTS at each concurrency level for each model; write a report folder.",
+    ),
+}
+
 
 def err(message: str) -> None:
     """Progress, warnings and notes go to stderr; results go to files (or stdout when asked)."""
     click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported from ``COMMANDS`` when first needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name][0].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name][0]} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own layout and shortening, from the table: listing commands imports none.
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=summary).get_short_help_str(limit))
+            for name, (_, summary) in sorted(COMMANDS.items())
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="llmsweep")
 def cli() -> None:
     """Measure how much parallelism buys against LLM chat APIs, and what it costs."""

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     positive_int,
 )
@@ -16,7 +16,7 @@ from llmsweep.errors import UsageError
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 
 
-@cli.command("estimate")
+@click.command("estimate")
 @click.argument("prompts")
 @click.option(
     "--model", "models", multiple=True, required=True, help="Model to price; repeat for several."
@@ -106,7 +106,7 @@ def estimate_command(
         console.print(note, highlight=False, markup=False)
 
 
-@cli.command("prices")
+@click.command("prices")
 @click.argument("pattern", required=False)
 def prices_command(pattern: str | None) -> None:
     """List models with USD per million tokens: all, or those matching PATTERN (text or glob)."""

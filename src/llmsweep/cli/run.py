@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from llmsweep.analysis.client_bound import judge_cell, remedy
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     CommonFlags,
     common_flags,
@@ -34,7 +34,7 @@ from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.runfile import RunOutcome, RunPlan, plan_run
 
 
-@cli.command()
+@click.command()
 @click.argument("prompts")
 @click.option(
     "--model",

@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 
 import click
 
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     positive_float,
     positive_int,
     profile_from_flag,
 )
 from llmsweep.errors import TargetError, UsageError
-from llmsweep.session.target import count_prompt_tokens
+from llmsweep.session.serve import count_prompt_tokens
 from llmsweep.simulator import (
     BUILTIN_PROFILES,
     TIER_PRESETS,
@@ -38,7 +38,7 @@ def fault_option(kind: str, what: str) -> Callable[[F], F]:
     )
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--host",
     default="127.0.0.1",

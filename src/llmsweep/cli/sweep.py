@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from llmsweep.cli.app import cli, err
+from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     CommonFlags,
     command_line,
@@ -31,7 +31,7 @@ from llmsweep.settings import SweepConfig, parse_levels
 from llmsweep.store.sweepdir import SweepState
 
 
-@cli.command()
+@click.command()
 @click.argument("prompts")
 @click.option(
     "--model",
@@ -165,7 +165,7 @@ def _report_stop(stopped: str | None, resume_cmd: str) -> None:
             sys.exit(130)
 
 
-@cli.command()
+@click.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def report(folder: Path) -> None:
     """Re-render a sweep's report from its records.jsonl and meta.json; sends nothing."""

@@ -1,9 +1,11 @@
 """Scale past one event loop: one level's prompts split across worker processes.
 
 Each worker runs the ordinary engine (``Runner``) on its share of the prompts with its share of
-the concurrency and of the rate limits; all start together (a barrier), and their records come
-back to this process, which prices them and writes them, as for one process. The worker
-function takes only picklable values, so another backend (e.g. Ray) could run it unchanged.
+the concurrency and of the rate limits; all start together (released once every one is ready),
+and their records come back to this process, which prices them and writes them, as for one
+process. A worker is a fresh interpreter running ``engine.worker`` (see ``llmsweep.child``: not
+a multiprocessing child, which would re-import the caller's ``__main__``); its job, only
+picklable values, goes to its stdin, and its messages come back as JSON lines on its stdout.
 
 Not shared between workers: the pause after a 429 (each worker pauses on its own) and the
 budget cap (``--max-cost`` is refused with more than one process).
@@ -13,30 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
+import json
 import os
+import pickle
 import random
 import signal
+from asyncio.subprocess import PIPE, Process
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field, replace
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
-from queue import Empty
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llmsweep.engine.harness import HarnessProbe, measure_harness
+from llmsweep.child import python_command, python_env
+from llmsweep.engine.harness import HarnessProbe
 from llmsweep.engine.progress import RunProgress
 from llmsweep.engine.runner import Engine, Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.session.target import make_transport
 from llmsweep.settings import CostFn, refuse_split_budget
 from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.records import Record, record_from_dict
+from llmsweep.transport import make_transport
 
 STOP_SIGNAL = signal.SIGUSR1  # parent -> worker: stop taking prompts, finish those in flight
+MESSAGE_LIMIT = 1 << 28  # longest message line: a record with a long answer's text
+Messages = asyncio.Queue[tuple[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -96,20 +100,18 @@ class ProcessPool:
         self._api_key = api_key
         self._seed = seed
         self._cost_fn = cost_fn
-        self._context = multiprocessing.get_context("spawn")  # fork is unsafe under a loop
-        self._workers: Sequence[multiprocessing.process.BaseProcess] = ()
+        self._workers: list[Process] = []
         self._warm_up = False
 
     def stop(self, reason: str = "interrupted") -> None:
         """Ask every worker to wind down (stop taking prompts, finish those in flight).
 
-        A signal rather than a shared multiprocessing Event: a worker killed while waiting on
-        an Event's condition leaves it so that ``set()`` blocks forever.
+        A signal: it reaches a worker whatever it is doing, and needs nothing shared.
         """
         if self.progress.stopped is None:
             self.progress.stopped = reason
         for process in self._workers:
-            if process.pid is not None and process.exitcode is None:
+            if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, STOP_SIGNAL)
 
@@ -123,40 +125,42 @@ class ProcessPool:
 
     async def run(self, source: Iterable[Prompt]) -> AsyncIterator[Record]:
         prompts = list(source)  # to deal them out; a run with --processes holds its prompts
-        queue: Queue[tuple[str, Any]] = self._context.Queue()
-        barrier = self._context.Barrier(self._processes)
-        workers = [
-            self._context.Process(
-                target=work,
-                args=(self._job(index, prompts[index :: self._processes]), queue, barrier),
-                daemon=True,
-            )
-            for index in range(self._processes)
-        ]
-        for process in workers:
-            process.start()
-        self._workers = workers
+        count = self._processes
+        messages: Messages = asyncio.Queue()
+        readers: list[asyncio.Task[None]] = []
         try:
-            finished = 0
-            while finished < len(workers):
-                kind, payload = await asyncio.to_thread(_next_message, queue, workers)
+            for index in range(count):
+                self._workers.append(await _start(self._job(index, prompts[index::count])))
+                readers.append(asyncio.create_task(_read(self._workers[-1], messages)))
+            ready = finished = 0
+            while finished < count:
+                kind, payload = await messages.get()
                 if kind == "record":
                     record = self._adopt(record_from_dict(payload))
                     self._count(record)
                     yield record
+                elif kind == "ready":
+                    ready += 1
+                    if ready == count:  # start together: a staggered start skews wall time
+                        await _release(self._workers)
                 elif kind == "done":
                     finished += 1
-                    measurement, stopped = payload
-                    self.harness.append(HarnessMeasurement.from_dict(measurement))
-                    if stopped is not None and self.progress.stopped is None:
-                        self.stop(stopped)
+                    self._finished(*payload)
                 else:
                     raise LlmsweepError(f"a worker process failed: {payload}")
         finally:
-            for process in workers:
-                await asyncio.to_thread(process.join, 10)
-                if process.is_alive():
-                    process.kill()
+            for process in self._workers:
+                if process.stdin is not None:
+                    process.stdin.close()  # a worker still running or waiting ends
+            for process in self._workers:
+                await _reap(process)  # its reader drains it meanwhile, so it can end
+            for reader in readers:
+                reader.cancel()
+
+    def _finished(self, measurement: dict[str, Any], stopped: str | None) -> None:
+        self.harness.append(HarnessMeasurement.from_dict(measurement))
+        if stopped is not None and self.progress.stopped is None:
+            self.stop(stopped)
 
     def _job(self, index: int, prompts: list[Prompt]) -> WorkerJob:
         settings = share(self.settings, self._processes, index)
@@ -192,48 +196,53 @@ class ProcessPool:
         self.progress.rate_limited += record.rate_limited
 
 
-def _next_message(
-    queue: Queue[tuple[str, Any]], workers: Sequence[multiprocessing.process.BaseProcess]
-) -> tuple[str, Any]:
-    """The next message from the workers, or an error as soon as one died without a word."""
-    while True:
-        # A killed worker sends nothing: look for one before each message, not only when idle,
-        # or the others' records would hide it until they finished.
-        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-        if dead:
-            return ("error", f"it exited with code {dead[0]}")
-        try:
-            return queue.get(timeout=1.0)
-        except Empty:
-            continue
+async def _start(job: WorkerJob) -> Process:
+    process = await asyncio.create_subprocess_exec(
+        *python_command("llmsweep.engine.worker"),
+        stdin=PIPE,
+        stdout=PIPE,
+        env=python_env(),
+        limit=MESSAGE_LIMIT,
+    )
+    assert process.stdin is not None
+    process.stdin.write(pickle.dumps(job))
+    await process.stdin.drain()
+    return process
 
 
-def work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> None:
-    """A worker process: run the engine on ``job`` and send back every record."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    signal.signal(STOP_SIGNAL, signal.SIG_IGN)  # until the engine exists to be stopped
+async def _read(process: Process, messages: Messages) -> None:
+    """Hand on one worker's messages; one that ends without a last word has failed."""
+    assert process.stdout is not None
+    last_word = False
+    async for line in process.stdout:
+        kind, payload = json.loads(line)
+        last_word = last_word or kind in ("done", "error")
+        messages.put_nowait((kind, payload))
+    if not last_word:
+        # Said at once, not after the others finish: their records would hide it until then.
+        messages.put_nowait(("error", f"it exited with code {await process.wait()}"))
+
+
+async def _release(processes: Sequence[Process]) -> None:
+    """Let every worker, warmed up and waiting, start sending (its stdin stays open: its end
+    ends the worker)."""
+    for process in processes:
+        assert process.stdin is not None
+        with contextlib.suppress(ConnectionError):  # one that died is reported by its reader
+            process.stdin.write(b"g")
+            await process.stdin.drain()
+
+
+async def _reap(process: Process) -> None:
     try:
-        asyncio.run(_work(job, queue, barrier))
-    except BaseException as error:  # report, never die silently: the parent waits for us
-        queue.put(("error", f"{type(error).__name__}: {error}"))
-
-
-async def _work(job: WorkerJob, queue: Queue[tuple[str, Any]], barrier: Barrier) -> None:
-    rng = random.Random(f"{job.seed}:{job.index}")
-    async with _local_runner(job.client, job.base_url, job.api_key, job.settings, rng) as runner:
-        asyncio.get_running_loop().add_signal_handler(STOP_SIGNAL, runner.stop)
-        if job.warm_up:
-            await runner.warm_up()
-        await asyncio.to_thread(barrier.wait)  # start together: a staggered start skews wall
-        async with measure_harness() as probe:
-            async for record in runner.run(job.prompts):
-                queue.put(("record", asdict(record)))
-    measured = probe.result(requests=runner.progress.attempts).to_dict()
-    queue.put(("done", (measured, runner.progress.stopped)))
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 @asynccontextmanager
-async def _local_runner(
+async def local_runner(
     client: str,
     base_url: str,
     api_key: str,
@@ -282,7 +291,7 @@ class EngineFactory:
             )
             return
         rng = random.Random(seed)
-        async with _local_runner(
+        async with local_runner(
             self.client, self.base_url, self.api_key, settings, rng, cost_fn
         ) as runner:
             yield runner

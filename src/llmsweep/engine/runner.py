@@ -18,13 +18,14 @@ from typing import Any, Protocol
 
 from llmsweep.engine.pacing import Pacer
 from llmsweep.engine.progress import RunProgress
+from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens
 from llmsweep.store.records import Record
 from llmsweep.transport import classify as retry
-from llmsweep.transport.sdk import Attempt, Transport
+from llmsweep.transport.base import Attempt, Transport
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class RunSettings(RequestOptions):
     repeat: int = 0
     keep_text: bool = True
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
-    backoff: retry.BackoffPolicy = field(default_factory=retry.BackoffPolicy)
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tiktoken
-import tiktoken.model
+if TYPE_CHECKING:  # imported where used: commands that count no tokens do not load it
+    import tiktoken
 
 # tiktoken's own download addresses and expected hashes (tiktoken_ext/openai_public.py).
 _BLOBS = {
@@ -128,11 +129,15 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         # An unwritable cache is no error here: tiktoken's own path may still work (or download).
         with contextlib.suppress(OSError):
             _seed_tiktoken_cache(name)
+    import tiktoken
+
     return tiktoken.get_encoding(name)
 
 
 def encoding_name_for(model: str) -> tuple[str, bool]:
     """The encoding tiktoken maps ``model`` to, and whether that mapping is exact."""
+    import tiktoken.model
+
     bare = model.split("/")[-1]  # "openai/gpt-4o" -> "gpt-4o"
     try:
         return tiktoken.model.encoding_name_for_model(bare), True

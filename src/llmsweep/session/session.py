@@ -23,7 +23,7 @@ from llmsweep.settings import ClientOptions, CostFn
 from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.meta import TargetInfo
 from llmsweep.store.records import Record
-from llmsweep.transport.sdk import probe
+from llmsweep.transport import probe
 
 OnEngine = Callable[[Engine, int], None]  # an engine about to run ``todo`` prompts
 

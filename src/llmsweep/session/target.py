@@ -7,23 +7,20 @@ records and reports can never carry it.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import contextlib
 import os
-import signal
-import threading
-import time
+import pickle
+import subprocess
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
+from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
-from llmsweep.inputs import tokens
-from llmsweep.simulator import SimulatorConfig, serve_forever
+from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
-from llmsweep.transport.http import HttpTransport
-from llmsweep.transport.sdk import OpenAITransport, Transport
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
@@ -59,29 +56,6 @@ def spec_from_env(
     return TargetSpec(url, key, simulator)
 
 
-# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
-# when the SDK's CPU cost per request would make the client the bottleneck.
-TRANSPORTS: dict[str, type[OpenAITransport] | type[HttpTransport]] = {
-    "openai": OpenAITransport,
-    "http": HttpTransport,
-}
-CLIENTS = tuple(TRANSPORTS)
-
-
-def make_transport(
-    client: str, *, base_url: str, api_key: str, concurrency: int, timeout_s: float
-) -> Transport:
-    if client not in TRANSPORTS:
-        raise UsageError(f"--client {client!r}: expected one of {', '.join(CLIENTS)}")
-    return TRANSPORTS[client](
-        base_url=base_url,
-        api_key=api_key,
-        concurrency=concurrency,
-        timeout_s=timeout_s,
-        clock=time.monotonic,
-    )
-
-
 def public_url(url: str) -> str:
     """The URL without user:password and query, so a report never leaks credentials."""
     parts = urlsplit(url)
@@ -113,44 +87,42 @@ async def simulator_process(config: SimulatorConfig) -> AsyncIterator[str]:
 
     Its own process, not this event loop: a server sharing the client's loop and CPU would be
     measured as part of the client (latency, loop lag, CPU per request) and would slow it down.
+    A fresh interpreter (``session.serve``; see ``llmsweep.child``), not a multiprocessing
+    child. In its own process group: a Ctrl-C meant for llmsweep must not stop the server while
+    the requests in flight are given their grace period.
     """
-    context = multiprocessing.get_context("spawn")  # fork is unsafe under a running event loop
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_serve, args=(config, sender), daemon=True)
-    process.start()
-    sender.close()
+    process = subprocess.Popen(
+        python_command("llmsweep.session.serve"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        process_group=0,
+        env=python_env(),
+    )
+    assert process.stdin is not None and process.stdout is not None
     try:
-        if not await asyncio.to_thread(receiver.poll, START_TIMEOUT_S):
-            raise TargetError(f"the built-in simulator did not start within {START_TIMEOUT_S} s")
+        await asyncio.to_thread(_send_config, process.stdin, config)
         try:
-            base_url: str = receiver.recv()
-        except EOFError:
-            raise TargetError("the built-in simulator failed to start") from None
-        yield base_url
+            line = await asyncio.wait_for(
+                asyncio.to_thread(process.stdout.readline), START_TIMEOUT_S
+            )
+        except TimeoutError:
+            raise TargetError(
+                f"the built-in simulator did not start within {START_TIMEOUT_S} s"
+            ) from None
+        if not line.strip():
+            raise TargetError("the built-in simulator failed to start")
+        yield line.decode().strip()
     finally:
         process.terminate()  # SIGTERM: the simulator shuts down cleanly
-        await asyncio.to_thread(process.join, 10)
-        if process.is_alive():
+        try:
+            await asyncio.to_thread(process.wait, 10)
+        except subprocess.TimeoutExpired:
             process.kill()
-        receiver.close()
+            await asyncio.to_thread(process.wait)
+        process.stdout.close()
 
 
-def _serve(config: SimulatorConfig, sender: Connection) -> None:
-    # Leave the terminal's process group: a Ctrl-C meant for llmsweep must not stop the server
-    # while the requests in flight are given their grace period.
-    os.setpgid(0, 0)
-    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    serve_forever(config, count_prompt_tokens, sender.send)
-
-
-def _stop_when_orphaned(parent_pid: int) -> None:
-    # Out of the terminal's process group, nothing would stop this server if llmsweep were
-    # killed outright (SIGKILL runs no cleanup): notice the parent is gone, and stop.
-    while os.getppid() == parent_pid:
-        time.sleep(0.5)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def count_prompt_tokens(messages: list[dict[str, object]], model: str) -> int:
-    """The counter injected into the simulator: exactly how OpenAI counts chat input."""
-    return tokens.tokenizer_for(model).count_chat(messages)
+def _send_config(stdin: IO[bytes], config: SimulatorConfig) -> None:
+    # A child that died first is reported when its URL does not come.
+    with contextlib.suppress(BrokenPipeError), stdin:
+        pickle.dump(config, stdin)

@@ -4,13 +4,20 @@ Realistic latency (lognormal time to first token, steady output speed), a finite
 requests generated at once with a FIFO queue behind it, OpenAI's rate limits and error shapes,
 and injectable faults — all reproducible from a seed. It imports nothing else from llmsweep: the
 prompt token counter is passed in.
+
+The server itself (aiohttp) is imported on first use of ``Simulator`` or ``serve_forever``:
+configuring a simulator, or a command that starts none, does not pay for it.
 """
+
+from typing import TYPE_CHECKING
 
 from llmsweep.simulator.config import PromptCounter, SimulatorConfig
 from llmsweep.simulator.faults import FAULT_KINDS, FaultKind, FaultRates
 from llmsweep.simulator.profiles import BUILTIN_PROFILES, Profile, builtin_profile_for, load_profile
 from llmsweep.simulator.ratelimit import TIER_PRESETS
-from llmsweep.simulator.server import Simulator, serve_forever
+
+if TYPE_CHECKING:
+    from llmsweep.simulator.server import Simulator, serve_forever
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -26,3 +33,11 @@ __all__ = [
     "load_profile",
     "serve_forever",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("Simulator", "serve_forever"):
+        from llmsweep.simulator import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,14 @@
-"""Which failures to retry, and how long to wait: server hints first, else capped full jitter.
+"""What went wrong with an attempt, whether to retry it, and the server's hints and limits.
 
-Pure functions: no I/O, no clock, randomness only through the ``random.Random`` passed in.
+Pure functions: no I/O, no clock, no HTTP library. Each transport maps its library's exceptions
+to the few library-neutral ``Failure``s here, and ``failure_verdict`` alone turns those into an
+attempt's error kind, retryability, status and message, so the transports cannot disagree.
 """
 
 from __future__ import annotations
 
 import email.utils
-import random
+import enum
 import re
 import time
 from collections.abc import Mapping
@@ -83,6 +85,48 @@ def error_message(body: object, fallback: str) -> str:
     return " ".join(text.split())[:300]
 
 
+class Failure(enum.Enum):
+    """What went wrong, in no HTTP library's terms, when no error status came back."""
+
+    TIMEOUT = "no complete answer within the attempt's timeout"
+    CONNECTION = "the connection failed, or closed before the answer was complete"
+    MALFORMED = "a 200 answer that is not a whole chat completion"
+
+
+# A transport's table from its library's exception classes to failures. The first class that
+# matches wins, so a class that is two things at once goes first as the one it means (aiohttp's
+# timeout errors are ClientErrors too; the SDK's APITimeoutError is an APIConnectionError).
+ExceptionMap = Mapping[type[Exception], Failure]
+
+INCOMPLETE = "answer ended before completion"
+
+
+class IncompleteAnswer(ValueError):
+    """A 200 answer that is no whole chat completion: the wrong shape, an error event mid-stream,
+    or an end before the finish. A ValueError, as the JSON errors it is classified with."""
+
+
+def failure_verdict(
+    error: Exception, exceptions: ExceptionMap, *, stream: bool, answered: bool, timeout_s: float
+) -> tuple[Classified, int | None, str]:
+    """Kind and retryability, HTTP status and message of an attempt that raised ``error``.
+
+    ``error`` is an instance of one of the table's classes; ``answered``: part of the answer's
+    text had arrived. Each of these is worth another try: nothing, or a broken answer, came back.
+    """
+    failure = next(failure for kind, failure in exceptions.items() if isinstance(error, kind))
+    if failure is Failure.TIMEOUT:
+        return Classified(TIMEOUT, True), None, f"no complete answer within {timeout_s:g} s"
+    if failure is Failure.CONNECTION:
+        cause = error.__cause__ or error  # what a library wrapped ("Connection error." says little)
+        kind = STREAM_CUT if answered else CONNECTION
+        return Classified(kind, True), None, f"{type(cause).__name__}: {cause}"
+    kind = STREAM_CUT if stream else MALFORMED
+    if isinstance(error, IncompleteAnswer):
+        return Classified(kind, True), 200, str(error)
+    return Classified(kind, True), 200, f"{type(error).__name__}: {error}"
+
+
 def parse_go_duration(text: str) -> float | None:
     """Seconds in an OpenAI reset header: ``1s``, ``6m0s``, ``12ms``, ``1m30.5s`` or a number."""
     text = text.strip()
@@ -148,21 +192,3 @@ def advertised_limits(headers: Mapping[str, str]) -> Limits | None:
 
     limits = Limits(number("requests"), number("tokens"))
     return limits if limits.requests_per_minute or limits.tokens_per_minute else None
-
-
-@dataclass(frozen=True)
-class BackoffPolicy:
-    """Exponential backoff with full jitter (AWS architecture blog's 'Full Jitter'), capped."""
-
-    base_s: float = 0.5
-    cap_s: float = 30.0
-
-    def delay_s(self, retry_number: int, rng: random.Random, hint_s: float | None) -> float:
-        """Wait before retry ``retry_number`` (1 = first retry). A server hint is a floor.
-
-        The jitter still grows with each retry on top of a hint: a hint says when the budget
-        refills, not that every waiting worker fits in it, so equal hints would make them all
-        collide again at the same instant.
-        """
-        jitter = rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (retry_number - 1)))
-        return jitter if hint_s is None else hint_s + jitter

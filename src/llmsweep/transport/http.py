@@ -5,8 +5,10 @@ httpx layers, pydantic models; reports/benchmarks.md), so at a few hundred reque
 the event loop saturates and a benchmark measures its own client instead of the API. This
 transport sends the body the SDK sends, parses each answer with one ``json.loads`` into plain
 dicts, and classifies every outcome into exactly the ``Attempt`` that ``OpenAITransport`` gives
-for it (tests hold the two side by side), for about a twelfth of the CPU. Like
-``OpenAITransport`` it never raises for a failed attempt.
+for it (both turn their library's exceptions into an attempt through ``classify``'s one
+``failure_verdict``; tests hold the two side by side), for about a twelfth of the CPU. Like
+``OpenAITransport`` it never raises for a failed attempt. Only the transport factory imports
+this module, so aiohttp loads only for ``--client http``.
 """
 
 from __future__ import annotations
@@ -19,17 +21,22 @@ from typing import Any
 import aiohttp
 
 from llmsweep.transport import classify as retry
-from llmsweep.transport.sdk import Attempt, failed_attempt, redact
+from llmsweep.transport.base import Attempt, failed_attempt, redact
+from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
 from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
 # connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
 DRAIN_S = 0.1
-INCOMPLETE = "answer ended before completion"  # OpenAITransport's words for the same outcome
 
-
-class _Incomplete(ValueError):
-    """A 200 answer that is not a chat completion (wrong shape, or an error event mid-stream)."""
+# aiohttp's exceptions as library-neutral failures (an HTTP error status is classified apart).
+# A ClientError is the SDK's APIConnectionError: nothing, or only part of the body, came back.
+# A ValueError is bad JSON, bad UTF-8 or an ``IncompleteAnswer``.
+FAILURES: retry.ExceptionMap = {
+    TimeoutError: retry.Failure.TIMEOUT,  # first: aiohttp's timeout errors are ClientErrors too
+    aiohttp.ClientError: retry.Failure.CONNECTION,
+    ValueError: retry.Failure.MALFORMED,
+}
 
 
 class _Answer:
@@ -68,12 +75,12 @@ class _Answer:
     def completion(self, body: object) -> None:
         """A whole (non-streamed) ``chat.completion`` object."""
         if not isinstance(body, dict):
-            raise _Incomplete(INCOMPLETE)
+            raise IncompleteAnswer(INCOMPLETE)
         choices = body.get("choices")
         first = choices[0] if isinstance(choices, list) and choices else None
         message = first.get("message") if isinstance(first, dict) else None
         if not isinstance(message, dict):
-            raise _Incomplete(INCOMPLETE)
+            raise IncompleteAnswer(INCOMPLETE)
         self.parts.append(_text(message.get("content")))
         self.usage(body.get("usage"))
         self.complete = True
@@ -103,20 +110,20 @@ class _Answer:
     def chunk(self, chunk: object) -> None:
         """One ``chat.completion.chunk``; an ``error`` field is a failure reported mid-stream."""
         if not isinstance(chunk, dict):
-            raise _Incomplete("stream event is not a JSON object")
+            raise IncompleteAnswer("stream event is not a JSON object")
         error = chunk.get("error")
         if error:
             message = error.get("message") if isinstance(error, dict) else None
-            raise _Incomplete(str(message or "an error occurred during streaming"))
+            raise IncompleteAnswer(str(message or "an error occurred during streaming"))
         usage = chunk.get("usage")
         if usage is not None:
             self.usage(usage)
         choices = chunk.get("choices") or ()
         if not isinstance(choices, list | tuple):
-            raise _Incomplete("stream event has no list of choices")
+            raise IncompleteAnswer("stream event has no list of choices")
         for choice in choices:
             if not isinstance(choice, dict):
-                raise _Incomplete("stream event choice is not a JSON object")
+                raise IncompleteAnswer("stream event choice is not a JSON object")
             delta = choice.get("delta")
             content = _text(delta.get("content")) if isinstance(delta, dict) else ""
             if content:
@@ -135,7 +142,7 @@ def _text(content: object) -> str:
     if content is None:
         return ""
     if not isinstance(content, str):
-        raise _Incomplete("message content is not a string")
+        raise IncompleteAnswer("message content is not a string")
     return content
 
 
@@ -215,24 +222,10 @@ class HttpTransport:
                     await _read_events(response, answer)
                 else:
                     answer.completion(json.loads(await response.read()))
-        except TimeoutError:  # before aiohttp.ClientError: its timeout errors are both
-            message = f"no complete answer within {self._timeout_s:g} s"
-            return self._failed(retry.TIMEOUT, None, message, started, answer, wire)
-        except aiohttp.ClientError as error:
-            # The SDK's APIConnectionError: nothing, or only part of the body, came back.
-            kind = retry.STREAM_CUT if answer.first_token_at is not None else retry.CONNECTION
-            message = f"{type(error).__name__}: {error}"
-            return self._failed(kind, None, message, started, answer, wire)
-        except ValueError as error:  # bad JSON or bad UTF-8, or _Incomplete
-            kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            message = (
-                str(error) if isinstance(error, _Incomplete) else f"{type(error).__name__}: {error}"
-            )
-            return self._failed(kind, 200, message, started, answer, wire)
-        ended = self._clock()
-        if not answer.complete:
-            kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            return self._failed(kind, 200, INCOMPLETE, started, answer, wire)
+            if not answer.complete:
+                raise IncompleteAnswer(INCOMPLETE)
+        except tuple(FAILURES) as error:
+            return self._failed(error, stream, started, answer, wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -245,7 +238,7 @@ class HttpTransport:
             cached_input_tokens=answer.cached_input_tokens,
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
-            ended_at_s=ended,
+            ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
         )
@@ -276,17 +269,15 @@ class HttpTransport:
         )
 
     def _failed(
-        self,
-        kind: str,
-        http_status: int | None,
-        message: str,
-        started: float,
-        answer: _Answer,
-        wire: WireTimes,
+        self, error: Exception, stream: bool, started: float, answer: _Answer, wire: WireTimes
     ) -> Attempt:
+        answered = answer.first_token_at is not None
+        verdict, status, message = retry.failure_verdict(
+            error, FAILURES, stream=stream, answered=answered, timeout_s=self._timeout_s
+        )
         return failed_attempt(
-            retry.Classified(kind, True),  # no answer, or a broken one: worth another try
-            http_status,
+            verdict,
+            status,
             redact(message, self._api_key),
             hint_s=None,
             started_at_s=started,

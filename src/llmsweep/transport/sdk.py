@@ -2,15 +2,15 @@
 
 The SDK's own retries are off (``max_retries=0``) so that every attempt is seen, timed and counted
 by the runner; its connection pool is sized to the concurrency so it never silently caps it.
-Every failure comes back as an ``Attempt`` value, never as an exception.
+Every failure comes back as an ``Attempt`` value, never as an exception. Only the transport
+factory imports this module, so openai and httpx load only for ``--client openai``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import httpx2
 import openai
@@ -18,6 +18,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from llmsweep.errors import TargetError
 from llmsweep.transport import classify as retry
+from llmsweep.transport.base import Attempt, failed_attempt, redact
 from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
@@ -26,72 +27,17 @@ from llmsweep.transport.tracing import (
     trace_httpx_request,
 )
 
-
-@dataclass(frozen=True)
-class Attempt:
-    """One HTTP attempt's outcome. ``kind`` is "ok" or an error kind from ``transport.classify``."""
-
-    kind: str
-    retryable: bool
-    http_status: int | None
-    error: str | None
-    hint_s: float | None  # the server's retry hint, when it gave one
-    text: str | None
-    input_tokens: int | None  # None: the answer carried no usage
-    output_tokens: int | None
-    cached_input_tokens: int
-    started_at_s: float
-    first_token_at_s: float | None
-    ended_at_s: float
-    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
-    sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
-    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
-
-    @property
-    def ok(self) -> bool:
-        return self.kind == "ok"
-
-
-def failed_attempt(
-    verdict: retry.Classified,
-    http_status: int | None,
-    error: str,
-    *,
-    hint_s: float | None,
-    started_at_s: float,
-    first_token_at_s: float | None,
-    ended_at_s: float,
-    limits: retry.Limits | None = None,
-    wire: WireTimes | None = None,
-) -> Attempt:
-    """An attempt that got no usable answer (``error`` must already be free of secrets)."""
-    return Attempt(
-        kind=verdict.kind,
-        retryable=verdict.retryable,
-        http_status=http_status,
-        error=error,
-        hint_s=hint_s,
-        text=None,
-        input_tokens=None,
-        output_tokens=None,
-        cached_input_tokens=0,
-        started_at_s=started_at_s,
-        first_token_at_s=first_token_at_s,
-        ended_at_s=ended_at_s,
-        limits=limits,
-        sent_at_s=wire.sent_at_s if wire is not None else None,
-        connect_s=wire.connect_s if wire is not None else 0.0,
-    )
-
-
-class Transport(Protocol):
-    async def send(
-        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
-    ) -> Attempt: ...
-
-    async def warm_up(self, connections: int) -> None: ...
-
-    async def aclose(self) -> None: ...
+# The SDK's exceptions as library-neutral failures (an HTTP error status is classified apart).
+# Errors while a stream is read come unwrapped from httpx; a ValueError is bad JSON or an
+# ``IncompleteAnswer``.
+FAILURES: retry.ExceptionMap = {
+    TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around the whole attempt
+    openai.APITimeoutError: retry.Failure.TIMEOUT,  # before APIConnectionError, its base
+    openai.APIConnectionError: retry.Failure.CONNECTION,
+    httpx2.HTTPError: retry.Failure.MALFORMED,
+    openai.APIError: retry.Failure.MALFORMED,
+    ValueError: retry.Failure.MALFORMED,
+}
 
 
 @dataclass(frozen=True)
@@ -162,49 +108,13 @@ class OpenAITransport:
         try:
             async with asyncio.timeout(self._timeout_s):
                 if stream:
-                    text, usage, complete = await self._stream(
-                        model, messages, max_tokens, first_token
-                    )
+                    text, usage = await self._stream(model, messages, max_tokens, first_token)
                 else:
-                    text, usage, complete = await self._once(model, messages, max_tokens)
+                    text, usage = await self._once(model, messages, max_tokens)
         except openai.APIStatusError as error:
-            verdict = retry.classify_status(error.status_code, error.body)
-            message = retry.error_message(error.body, f"HTTP {error.status_code}")
-            headers = dict(error.response.headers)
-            return self._failed(
-                verdict,
-                error.status_code,
-                message,
-                retry.retry_hint_s(headers),
-                started,
-                first_token,
-                wire,
-                retry.advertised_limits(headers),
-            )
-        except (TimeoutError, openai.APITimeoutError):
-            verdict = retry.Classified(retry.TIMEOUT, True)
-            message = f"no complete answer within {self._timeout_s:g} s"
-            return self._failed(verdict, None, message, None, started, first_token, wire)
-        except openai.APIConnectionError as error:
-            kind = retry.STREAM_CUT if first_token else retry.CONNECTION
-            cause = error.__cause__ or error
-            message = f"{type(cause).__name__}: {cause}"
-            return self._failed(
-                retry.Classified(kind, True), None, message, None, started, first_token, wire
-            )
-        except (httpx2.HTTPError, openai.APIError, json.JSONDecodeError, ValueError) as error:
-            kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            message = f"{type(error).__name__}: {error}"
-            return self._failed(
-                retry.Classified(kind, True), 200, message, None, started, first_token, wire
-            )
-        ended = self._clock()
-        if not complete:
-            kind = retry.STREAM_CUT if stream else retry.MALFORMED
-            verdict = retry.Classified(kind, True)
-            return self._failed(
-                verdict, 200, "answer ended before completion", None, started, first_token, wire
-            )
+            return self._status_error(error, started, wire)
+        except tuple(FAILURES) as error:
+            return self._failed(error, stream, started, first_token, wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -217,14 +127,53 @@ class OpenAITransport:
             cached_input_tokens=usage.cached_input_tokens,
             started_at_s=started,
             first_token_at_s=first_token[0] if first_token else None,
-            ended_at_s=ended,
+            ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
         )
 
+    def _status_error(
+        self, error: openai.APIStatusError, started: float, wire: WireTimes
+    ) -> Attempt:
+        headers = dict(error.response.headers)
+        message = retry.error_message(error.body, f"HTTP {error.status_code}")
+        return failed_attempt(
+            retry.classify_status(error.status_code, error.body),
+            error.status_code,
+            redact(message, self._api_key),
+            hint_s=retry.retry_hint_s(headers),
+            started_at_s=started,
+            first_token_at_s=None,  # the SDK raises it before reading any of the body
+            ended_at_s=self._clock(),
+            limits=retry.advertised_limits(headers),
+            wire=wire,
+        )
+
+    def _failed(
+        self,
+        error: Exception,
+        stream: bool,
+        started: float,
+        first_token: list[float],
+        wire: WireTimes,
+    ) -> Attempt:
+        verdict, status, message = retry.failure_verdict(
+            error, FAILURES, stream=stream, answered=bool(first_token), timeout_s=self._timeout_s
+        )
+        return failed_attempt(
+            verdict,
+            status,
+            redact(message, self._api_key),
+            hint_s=None,
+            started_at_s=started,
+            first_token_at_s=first_token[0] if first_token else None,
+            ended_at_s=self._clock(),
+            wire=wire,
+        )
+
     async def _once(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None
-    ) -> tuple[str, _Usage, bool]:
+    ) -> tuple[str, _Usage]:
         completion = await self._client.chat.completions.create(
             model=model,
             messages=_sdk_messages(messages),
@@ -232,8 +181,8 @@ class OpenAITransport:
         )
         choices = getattr(completion, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
-            return "", _Usage(), False
-        return choices[0].message.content or "", _usage_of(completion.usage), True
+            raise retry.IncompleteAnswer(retry.INCOMPLETE)
+        return choices[0].message.content or "", _usage_of(completion.usage)
 
     async def _stream(
         self,
@@ -241,7 +190,7 @@ class OpenAITransport:
         messages: list[dict[str, Any]],
         max_tokens: int | None,
         first_token: list[float],
-    ) -> tuple[str, _Usage, bool]:
+    ) -> tuple[str, _Usage]:
         parts: list[str] = []
         usage = _Usage()
         finished = False
@@ -264,43 +213,15 @@ class OpenAITransport:
                         parts.append(content)
                     if choice.finish_reason is not None:
                         finished = True
-        return "".join(parts), usage, finished
-
-    def _failed(
-        self,
-        verdict: retry.Classified,
-        http_status: int | None,
-        message: str,
-        hint_s: float | None,
-        started: float,
-        first_token: list[float],
-        wire: WireTimes,
-        limits: retry.Limits | None = None,
-    ) -> Attempt:
-        return failed_attempt(
-            verdict,
-            http_status,
-            redact(message, self._api_key),
-            hint_s=hint_s,
-            started_at_s=started,
-            first_token_at_s=first_token[0] if first_token else None,
-            ended_at_s=self._clock(),
-            limits=limits,
-            wire=wire,
-        )
+        if not finished:
+            raise retry.IncompleteAnswer(retry.INCOMPLETE)
+        return "".join(parts), usage
 
 
 def _sdk_messages(messages: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:
     # Prompts were validated when read (role and string content); the SDK's TypedDicts only
     # restate that shape.
     return cast("list[ChatCompletionMessageParam]", messages)
-
-
-def redact(text: str, secret: str) -> str:
-    """Remove a secret from a message that might echo it (some servers quote the bad key)."""
-    if len(secret) >= 4 and secret in text:
-        return text.replace(secret, "***")
-    return text
 
 
 async def probe(base_url: str, api_key: str, *, timeout_s: float = 5.0) -> None:

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-import httpx2
+if TYPE_CHECKING:  # each library is imported by its own transport, never by the other's
+    import aiohttp
+    import httpx2
 
 Clock = Callable[[], float]
 
@@ -81,6 +82,7 @@ async def trace_httpx_request(request: httpx2.Request) -> None:
 def aiohttp_tracing() -> aiohttp.TraceConfig:
     """aiohttp's tracing, feeding each chat request's ``WireTimes`` (its ``trace_request_ctx``;
     other requests, the warm-up's, carry none)."""
+    import aiohttp
 
     async def connecting(_: object, context: SimpleNamespace, __: object) -> None:
         if isinstance(wire := context.trace_request_ctx, WireTimes):

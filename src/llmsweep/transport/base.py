@@ -1,0 +1,90 @@
+"""The transport contract: what the engine asks of a transport, and what one attempt gives back.
+
+Apart from every transport (as httpx keeps its ``BaseTransport`` apart from its transports) so
+that the engine, the factory and the tests depend on this small module, never on a transport's
+HTTP library. Every failure comes back as an ``Attempt`` value, never as an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from llmsweep.transport import classify as retry
+
+if TYPE_CHECKING:
+    from llmsweep.transport.tracing import WireTimes
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt's outcome. ``kind`` is "ok" or an error kind from ``transport.classify``."""
+
+    kind: str
+    retryable: bool
+    http_status: int | None
+    error: str | None
+    hint_s: float | None  # the server's retry hint, when it gave one
+    text: str | None
+    input_tokens: int | None  # None: the answer carried no usage
+    output_tokens: int | None
+    cached_input_tokens: int
+    started_at_s: float
+    first_token_at_s: float | None
+    ended_at_s: float
+    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
+    sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
+    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "ok"
+
+
+def failed_attempt(
+    verdict: retry.Classified,
+    http_status: int | None,
+    error: str,
+    *,
+    hint_s: float | None,
+    started_at_s: float,
+    first_token_at_s: float | None,
+    ended_at_s: float,
+    limits: retry.Limits | None = None,
+    wire: WireTimes | None = None,
+) -> Attempt:
+    """An attempt that got no usable answer (``error`` must already be free of secrets)."""
+    return Attempt(
+        kind=verdict.kind,
+        retryable=verdict.retryable,
+        http_status=http_status,
+        error=error,
+        hint_s=hint_s,
+        text=None,
+        input_tokens=None,
+        output_tokens=None,
+        cached_input_tokens=0,
+        started_at_s=started_at_s,
+        first_token_at_s=first_token_at_s,
+        ended_at_s=ended_at_s,
+        limits=limits,
+        sent_at_s=wire.sent_at_s if wire is not None else None,
+        connect_s=wire.connect_s if wire is not None else 0.0,
+    )
+
+
+class Transport(Protocol):
+    async def send(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
+    ) -> Attempt: ...
+
+    async def warm_up(self, connections: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def redact(text: str, secret: str) -> str:
+    """Remove a secret from a message that might echo it (some servers quote the bad key)."""
+    if len(secret) >= 4 and secret in text:
+        return text.replace(secret, "***")
+    return text

@@ -1,0 +1,157 @@
+"""Worker processes (``--processes N``): failures reported, stops obeyed, usable from a script."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import StartSimulator
+from engine_helpers import fixed_profile, prompts
+from llmsweep.engine.processes import ProcessPool
+from llmsweep.engine.runner import RunSettings
+from llmsweep.errors import LlmsweepError
+from proc_helpers import children
+
+_CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+
+
+def _pool(base_url: str, *, client: str = "http", concurrency: int = 4) -> ProcessPool:
+    settings = RunSettings("gpt-4o", concurrency, max_tokens=5)
+    return ProcessPool(
+        settings, processes=2, client=client, base_url=base_url, api_key="sk-test", seed=0
+    )
+
+
+def _workers() -> list[int]:
+    return children("llmsweep.engine.worker")
+
+
+async def test_a_worker_that_fails_is_an_error(start_simulator: StartSimulator) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+    pool = _pool(sim.base_url, client="no-such-client")  # each worker fails to make its client
+    with pytest.raises(LlmsweepError, match="a worker process failed: UsageError: --client"):
+        _ = [record async for record in pool.run(prompts(8))]
+    assert _workers() == []
+
+
+async def test_a_worker_killed_outright_is_an_error(start_simulator: StartSimulator) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05))
+    pool = _pool(sim.base_url)
+    with pytest.raises(LlmsweepError, match="exited with code -9"):
+        async for _ in pool.run(prompts(400)):
+            for pid in _workers()[:1]:
+                os.kill(pid, signal.SIGKILL)
+    assert _workers() == []
+
+
+async def test_stop_lets_the_workers_finish_what_is_in_flight(
+    start_simulator: StartSimulator,
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05))
+    pool = _pool(sim.base_url)
+    records = []
+    async for record in pool.run(prompts(400)):
+        records.append(record)
+        pool.stop()
+    assert pool.progress.stopped == "interrupted"
+    assert all(record.ok and record.concurrency == 4 for record in records)
+    assert len(pool.harness) == 2  # both workers ended with their measurement
+    assert _workers() == []
+
+
+SCRIPT = """
+import asyncio
+
+from llmsweep.engine.processes import EngineFactory
+from llmsweep.engine.runner import RunSettings
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.session.target import simulator_process
+from llmsweep.simulator import SimulatorConfig
+
+
+async def main() -> None:
+    async with simulator_process(SimulatorConfig(latency_scale=0.01)) as base_url:
+        engines = EngineFactory("http", base_url, "sk-test", processes=2)
+        settings = RunSettings("gpt-4o", 4, max_tokens=5)
+        async with engines.open(settings, seed=0, cost_fn=None) as engine:
+            async for record in engine.run(load_prompts("synthetic:6:20:5", seed=0)):
+                print(record.prompt_id, record.status)
+
+
+asyncio.run(main())
+"""
+
+
+ABANDONING_PARENT = """
+import asyncio, sys
+
+sys.path.insert(0, {tests!r})
+from proc_helpers import children
+from llmsweep.engine.processes import ProcessPool
+from llmsweep.engine.runner import RunSettings
+from llmsweep.inputs.prompts import load_prompts
+from llmsweep.session.target import simulator_process
+from llmsweep.simulator import SimulatorConfig
+
+
+async def main() -> None:
+    async with simulator_process(SimulatorConfig()) as base_url:
+        settings = RunSettings("gpt-4o", 4, max_tokens=5)
+        pool = ProcessPool(
+            settings, processes=2, client="http", base_url=base_url, api_key="sk-test", seed=0
+        )
+        async for _ in pool.run(load_prompts("synthetic:400:20:5", seed=0)):
+            print(*children("llmsweep.engine.worker"), flush=True)
+            await asyncio.sleep(3600)
+
+
+asyncio.run(main())
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = ABANDONING_PARENT.format(tests=str(Path(__file__).parents[1]))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_CLEAN_ENV
+    )
+    assert parent.stdout is not None
+    try:
+        workers = [int(pid) for pid in (await asyncio.to_thread(parent.stdout.readline)).split()]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)  # no cleanup runs: each worker must notice alone
+        parent.wait()
+        parent.stdout.close()
+    while not all(_ended(pid) for pid in workers):  # the test's timeout bounds this
+        await asyncio.sleep(0.2)
+
+
+def test_processes_work_from_a_plain_script(tmp_path: Path) -> None:
+    """No ``if __name__ == "__main__"`` guard: a worker must not re-import the script."""
+    (tmp_path / "script.py").write_text(SCRIPT)
+    done = subprocess.run(
+        [sys.executable, "script.py"],
+        cwd=tmp_path,
+        env=_CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 6, done.stdout  # each record once: the script ran once
+    assert {line.split()[1] for line in lines} == {"ok"}
