@@ -1,14 +1,16 @@
 """The harness self-check: loop lag, client CPU, and the client-bound verdict.
 
 The last two tests run the real engine: the SDK transport against a zero-latency simulator at
-concurrency 64 must be flagged client-bound; a slow fixed-latency server at concurrency 4 must
-not. Both have a wide margin (see each test) so a loaded machine does not flip them.
+concurrency 64 must be flagged client-bound; the lean client against a slow fixed-latency server
+at concurrency 4 must not. Both have a wide margin (see each test) so a loaded machine does not
+flip them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 
 import pytest
@@ -17,9 +19,13 @@ from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
 from llmsweep.analysis.client_bound import client_bound, client_bound_reasons, remedy
 from llmsweep.engine.harness import LoopLagMonitor, measure_harness
-from llmsweep.engine.runner import RunSettings
+from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.percentile import percentile
+from llmsweep.session.target import simulator_process
+from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.harness import HarnessMeasurement, LoopLag, combine
+from llmsweep.transport import make_transport
 
 
 def _measurement(*, lag_p95_s: float, cpu_s: float, wall_s: float = 10.0) -> HarnessMeasurement:
@@ -169,17 +175,28 @@ async def test_self_check_fires_when_the_sdk_saturates_the_loop(
     assert lag_p95_s > 0.05 * latency_p50_s, (lag_p95_s, latency_p50_s)
 
 
-async def test_self_check_stays_quiet_for_a_slow_server(start_simulator: StartSimulator) -> None:
-    # 0.4 s per request at concurrency 4: the 5% rule allows 20 ms of lag, an idle loop shows
-    # about 1 ms, and the client uses a few percent of a core.
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.4, tokens=5), seed=1)
-    async with measure_harness() as probe:
-        records, _ = await run_all(
-            sim, RunSettings("gpt-4o", 4), prompts(12, max_tokens=5), transport_kind="openai"
+async def test_self_check_stays_quiet_for_a_slow_server() -> None:
+    # 0.2 s per request at concurrency 4: the 5% rule allows 10 ms of lag, an idle loop shows
+    # about 1 ms, and the lean client uses about 1 ms of CPU a request, 2% of a core. As in a
+    # real run, the simulator has its own process (its CPU is not the client's) and the
+    # connections are warm. (The SDK costs about 6 ms a request at this low rate, 12% of a
+    # core, which the CPU rule flags: see the closing note of the architecture issue.)
+    config = SimulatorConfig(profile=fixed_profile(ttft_s=0.2, tokens=5), seed=1)
+    async with simulator_process(config) as base_url:
+        settings = RunSettings("gpt-4o", 4)
+        transport = make_transport(
+            "http", base_url=base_url, api_key="sk-test", concurrency=4, timeout_s=30.0
         )
+        runner = Runner(settings, transport, tokenizer_for("gpt-4o"), rng=random.Random(1))
+        try:
+            await runner.warm_up()
+            async with measure_harness() as probe:
+                records = [record async for record in runner.run(prompts(100, max_tokens=5))]
+        finally:
+            await transport.aclose()
     measurement = probe.result(requests=len(records))
     latency_p50_s = percentile([r.latency_s for r in records], 50)
-    assert latency_p50_s >= 0.4
+    assert latency_p50_s >= 0.2
     lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
     assert not client_bound(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s), (
         client_bound_reasons(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s)
