@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 import llmsweep
+from llmsweep.errors import OutputError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
 
@@ -25,3 +31,40 @@ def test_run_prompts_sync_on_the_default_simulator() -> None:
         ("p2", "ok", 7),
     ]
     assert all(r.usage_reported and 0 < r.output_tokens <= 7 for r in records)
+
+
+def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = llmsweep.sweep(
+        "synthetic:12:20:5",
+        models=["gpt-4o-mini"],
+        levels=[4],
+        out_dir=out,
+        latency_scale=0.01,
+        client="http",
+        max_tokens=5,
+    )
+    # The sequential baseline is always added, as on the command line.
+    assert [(level.model, level.concurrency) for level in result.levels] == [
+        ("gpt-4o-mini", 1),
+        ("gpt-4o-mini", 4),
+    ]
+    assert all(level.requests == 12 and level.failed == 0 for level in result.levels)
+    assert result.meta.target.simulated and result.meta.prompt_count == 12
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    assert summary["recommended_concurrency"] == result.recommended
+    assert (out / "report.html").exists()
+    # The folder holds that sweep: a second call needs resume (nothing left to send) or force.
+    with pytest.raises(OutputError, match="already holds a sweep"):
+        llmsweep.sweep("synthetic:12:20:5", models=["gpt-4o-mini"], levels=[4], out_dir=out)
+    again = llmsweep.sweep(
+        "synthetic:12:20:5",
+        models=["gpt-4o-mini"],
+        levels=[4],
+        out_dir=out,
+        latency_scale=0.01,
+        client="http",
+        max_tokens=5,
+        resume=True,
+    )
+    assert again.levels == result.levels

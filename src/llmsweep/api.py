@@ -47,6 +47,7 @@ class RunOptions(TypedDict, total=False):
     processes: int
     seed: int
     simulator: SimulatorConfig | None  # how the built-in simulator behaves
+    latency_scale: float  # the built-in simulator's, when no ``simulator`` is given
 
 
 def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
@@ -58,7 +59,9 @@ def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetS
     client = ClientOptions(
         **{f.name: given[f.name] for f in fields(ClientOptions) if f.name in given}
     )
-    simulator = options.get("simulator") or SimulatorConfig(seed=client.seed)
+    simulator = options.get("simulator") or SimulatorConfig(
+        seed=client.seed, latency_scale=options.get("latency_scale", 1.0)
+    )
     spec = TargetSpec(options.get("base_url"), options.get("api_key"), simulator)
     return request, client, spec
 
