@@ -26,7 +26,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "simulator": set(),  # runs standalone: nothing else from the package
     "inputs": BASE,
     "transport": BASE,
-    "cost": BASE | {"inputs"},
+    "cost": BASE | {"inputs", "store"},
     "store": BASE | {"inputs"},
     "engine": BASE | {"inputs", "transport", "store"},
     "analysis": BASE | {"store", "cost"},

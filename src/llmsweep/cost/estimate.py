@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from itertools import islice
 
@@ -28,42 +28,21 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer, tokenizer_for
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
+from llmsweep.store.meta import ModelEstimate
 
 BATCH_SIZE = 1_000
 # A per-1k-prompt average need not terminate as a decimal; a billionth of a dollar is plenty.
 _PER_1K_QUANTUM = Decimal("1e-9")
-# The fields of ``rows_to_json``, in order; money is a string there so it stays exact.
-JSON_FIELDS = (
-    "model",
-    "prompts",
-    "input_tokens",
-    "output_tokens",
-    "input_cost_usd",
-    "output_cost_usd",
-    "total_cost_usd",
-    "cost_per_1k_prompts_usd",
-    "batch_total_cost_usd",
-    "tokens_exact",
-    "price_source",
-)
+# The fields of ``rows_to_json``, in order, as a sweep's metadata keeps them; money is a string
+# there so it stays exact.
+JSON_FIELDS = tuple(f.name for f in fields(ModelEstimate))
 
 
 @dataclass(frozen=True)
-class EstimateRow:
-    """The estimated cost of a prompt set on one model. Money in USD."""
+class EstimateRow(ModelEstimate):
+    """The estimated cost of a prompt set on one model (USD), with what notes and warnings
+    need besides (not in the JSON)."""
 
-    model: str
-    prompts: int
-    input_tokens: int
-    output_tokens: int
-    input_cost_usd: Decimal
-    output_cost_usd: Decimal
-    total_cost_usd: Decimal
-    cost_per_1k_prompts_usd: Decimal
-    batch_total_cost_usd: Decimal | None  # None: the model has no batch price
-    tokens_exact: bool
-    price_source: str
-    # For notes and warnings (not in the JSON):
     encoding: str = ""
     context_window: int | None = None
     oversized_prompts: int = 0  # prompts whose input exceeds context_window

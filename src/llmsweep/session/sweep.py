@@ -23,7 +23,7 @@ from llmsweep.engine.runner import Engine, RunSettings
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig
-from llmsweep.store.meta import ModelEstimate, SweepMeta, TargetInfo
+from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
@@ -57,27 +57,11 @@ class SweepPlan:
             target=target,
             price_source=self.pricer.source_summary(models),
             price_date=self.pricer.data_date(),
-            estimates={row.model: model_estimate(row) for row in self.estimates},
+            estimates={row.model: row.kept() for row in self.estimates},
             created_at=self.created_at,
             tool_version=__version__,
             command=command,
         )
-
-
-def model_estimate(row: EstimateRow) -> ModelEstimate:
-    return ModelEstimate(
-        model=row.model,
-        prompts=row.prompts,
-        input_tokens=row.input_tokens,
-        output_tokens=row.output_tokens,
-        input_cost_usd=row.input_cost_usd,
-        output_cost_usd=row.output_cost_usd,
-        total_cost_usd=row.total_cost_usd,
-        cost_per_1k_prompts_usd=row.cost_per_1k_prompts_usd,
-        batch_total_cost_usd=row.batch_total_cost_usd,
-        tokens_exact=row.tokens_exact,
-        price_source=row.price_source,
-    )
 
 
 def select_prompts(config: SweepConfig) -> list[Prompt]:

@@ -66,6 +66,10 @@ class ModelEstimate:
     tokens_exact: bool
     price_source: str
 
+    def kept(self) -> ModelEstimate:
+        """Just these fields, of an estimate that carries more (``cost.estimate.EstimateRow``)."""
+        return ModelEstimate(**{f.name: getattr(self, f.name) for f in fields(ModelEstimate)})
+
 
 @dataclass(frozen=True)
 class SweepMeta:
