@@ -68,3 +68,30 @@ def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None
         resume=True,
     )
     assert again.levels == result.levels
+
+
+def test_each_prompt_gets_the_same_answer_length_at_every_level_and_repeat(
+    tmp_path: Path,
+) -> None:
+    # The simulator draws an answer's length from the prompt, not from the arrival order, so a
+    # prompt costs the same whatever the concurrency: levels compare like with like.
+    out = tmp_path / "sweep"
+    llmsweep.sweep(
+        "demo",
+        models=["gpt-4o-mini"],
+        levels=[4, 12],
+        repeats=2,
+        out_dir=out,
+        latency_scale=0.002,
+        client="http",
+    )
+    lengths: dict[str, set[int]] = {}
+    cells: set[tuple[int, int]] = set()
+    for line in (out / "records.jsonl").read_text("utf-8").splitlines():
+        record = json.loads(line)
+        assert record["status"] == "ok"
+        lengths.setdefault(record["prompt_id"], set()).add(record["output_tokens"])
+        cells.add((record["concurrency"], record["repeat"]))
+    assert cells == {(level, repeat) for level in (1, 4, 12) for repeat in (0, 1)}
+    assert len(lengths) == 36 and all(len(seen) == 1 for seen in lengths.values())
+    assert len({next(iter(seen)) for seen in lengths.values()}) > 5  # lengths still vary

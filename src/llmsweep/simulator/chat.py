@@ -1,8 +1,10 @@
 """``POST /v1/chat/completions``: validation, injected faults, rate limits, queueing, generation.
 
-Per attempt, in arrival order, the endpoint draws exactly five uniforms from the server's one
-``random.Random``: fault, time to first token, answer length, text offset, cut point. A
-sequential client therefore sees the same answers, delays and faults for the same seed.
+Per attempt, in arrival order, the endpoint draws exactly three uniforms from the server's one
+``random.Random``: fault, time to first token, cut point. A sequential client therefore sees the
+same delays and faults for the same seed. The answer itself (its length and text) is a function
+of (seed, model, messages) alone: the same prompt gets the same answer, and so costs the same, at
+every concurrency level and in every repeat, whatever order the requests arrive in.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import math
 import random
 import time
@@ -109,7 +112,8 @@ class ChatEndpoint:
 
         rng = self._rng
         fault = self._config.faults.pick(rng.random())
-        ttft_q, length_q, offset_q, cut_q = rng.random(), rng.random(), rng.random(), rng.random()
+        ttft_q, cut_q = rng.random(), rng.random()
+        length_q, offset_q = self._answer_quantiles(chat)
         if fault in EARLY_FAULTS:
             self._stats.faults[fault] += 1
             return await self._early_fault(request, fault, chat.model)
@@ -144,6 +148,16 @@ class ChatEndpoint:
         if chat.stream:
             return await answer_stream(request, plan, self._stats, chat.include_usage)
         return await answer_whole(request, plan, self._stats)
+
+    def _answer_quantiles(self, chat: ChatRequest) -> tuple[float, float]:
+        """Two uniforms in (0, 1) for the answer's length and text offset, from a hash of (seed,
+        model, messages): the prompt, not the arrival order, decides the answer."""
+        key = json.dumps(
+            [self._config.seed, chat.model, chat.messages], sort_keys=True, separators=(",", ":")
+        )
+        digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+        halves = int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big")
+        return (halves[0] + 0.5) / 2**64, (halves[1] + 0.5) / 2**64
 
     def _prompt_tokens(self, raw: bytes, chat: ChatRequest) -> int:
         """The injected counter's answer, remembered per request body: a sweep sends the same
