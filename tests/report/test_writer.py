@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_estimate, make_meta, result_of, with_config
 from llmsweep.analysis.recommend import recommend
 from llmsweep.report.charts.cost import label_groups
 from llmsweep.report.charts.performance import (
@@ -21,7 +22,6 @@ from llmsweep.report.charts.performance import (
 from llmsweep.report.writer import render_html, render_markdown, write_report
 from llmsweep.store.harness import HarnessMeasurement, LoopLag
 from llmsweep.store.records import Record
-from meta_helpers import make_estimate, make_meta, result_of, with_config
 
 EVIL_MODEL = "<script>alert('model')</script>"
 EVIL_PROMPT = "<script>alert('prompt')</script>"

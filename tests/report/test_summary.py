@@ -1,0 +1,61 @@
+"""summary.json and summary.csv: stable text, exact money, one row per level."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from decimal import Decimal
+
+from factories import levels_of, make_meta, result_of, tiny_sweep
+from llmsweep.report.summary import (
+    CSV_COLUMNS,
+    SUMMARY_SCHEMA_VERSION,
+    _jsonable,
+    summary_to_csv,
+    summary_to_json,
+)
+
+
+def test_summary_json_is_stable_and_keeps_money_exact() -> None:
+    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4)))
+    text = summary_to_json(result)
+    assert text == summary_to_json(result_of(reversed(tiny_sweep()), result.meta))
+    data = json.loads(text)
+    assert data["schema_version"] == SUMMARY_SCHEMA_VERSION
+    assert data["recommended_concurrency"] == {"m": 4}
+    assert data["meta"]["tool_version"] == "0.1.0"
+    assert data["levels"][0]["cost_usd"] == "0.004"
+    assert data["cells"][0]["wall_s"] == 4.0
+    assert list(data) == sorted(data)
+
+
+def test_summary_json_writes_floats_to_nine_digits_and_decimals_in_full() -> None:
+    # The meta is typed now (store.meta), so these values go to the one conversion directly.
+    values = {
+        "sum": 0.1 + 0.2,  # 0.30000000000000004 would depend on the order of a sum
+        "third": 1 / 3,
+        "nan": math.nan,
+        "usd": Decimal("1E-7"),  # str() would give "1E-7"
+        "pair": (1, "a"),
+        "flag": True,
+    }
+    assert _jsonable(values) == {
+        "sum": 0.3,
+        "third": 0.333333333,
+        "nan": None,
+        "usd": "0.0000001",
+        "pair": [1, "a"],
+        "flag": True,
+    }
+    data = json.loads(summary_to_json(result_of([])))
+    assert (data["levels"], data["cells"], data["recommended_concurrency"]) == ([], [], {})
+
+
+def test_summary_csv_has_one_row_per_level_with_unit_columns() -> None:
+    rows = list(csv.DictReader(io.StringIO(summary_to_csv(levels_of(tiny_sweep())))))
+    assert len(rows) == 3
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert rows[2]["speedup"] == "4.0" and rows[2]["cost_usd"] == "0.004"
+    assert rows[0]["ttft_p50_s"] == "" and rows[0]["client_bound"] == "False"

@@ -1,0 +1,63 @@
+"""Run-wide warnings on hand-worked levels: simulation, small samples, unfinished sweeps."""
+
+from __future__ import annotations
+
+from factories import levels_of, make_cell, make_meta, make_record
+from llmsweep.report.warnings import sweep_warnings, unfinished_levels
+from llmsweep.store.meta import REAL, TargetInfo
+
+
+def test_warnings_fire_for_few_prompts_one_repeat_and_simulation() -> None:
+    records = make_cell("m", 1, prompts=5, wall_s=10.0) + make_cell(
+        "m", 1, prompts=5, wall_s=14.0, repeat=1
+    )
+    levels = levels_of(records, busy=(("m", 1, 0),))
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=5, repeats=2)
+    run_wide = " ".join(sweep_warnings(levels, meta))
+    assert "simulated target (profile gpt-4o, latency scale 0.05)" in run_wide
+    assert "Only 5 prompts per cell" in run_wide and "--sample" in run_wide
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=30)
+    single = " ".join(sweep_warnings(levels_of(make_cell("m", 1, prompts=30, wall_s=3.0)), meta))
+    assert "ran once" in single and "--repeats 3" in single
+
+
+def test_a_full_sweep_of_the_real_api_with_repeats_warns_of_nothing() -> None:
+    records = make_cell("m", 1, prompts=20, wall_s=4.0) + make_cell(
+        "m", 1, prompts=20, wall_s=4.0, repeat=1
+    )
+    real = TargetInfo(REAL, "https://api.example.com/v1")
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=20, repeats=2, target=real)
+    assert sweep_warnings(levels_of(records), meta) == []
+
+
+def test_unfinished_levels_count_what_each_configured_level_lacks() -> None:
+    # 10 prompts x 2 repeats = 20 wanted per level: level 1 has them, level 2 has 12, 4 none.
+    records = [
+        *make_cell("m", 1, prompts=10, wall_s=1.0),
+        *make_cell("m", 1, prompts=10, wall_s=1.0, repeat=1),
+        *make_cell("m", 2, prompts=10, wall_s=1.0),
+        *make_cell("m", 2, prompts=2, wall_s=1.0, repeat=1),
+    ]
+    meta = make_meta(models=("m",), levels=(1, 2, 4), prompt_count=10, repeats=2)
+    levels = levels_of(records)
+    assert unfinished_levels(levels, meta) == [("m", 2, 12, 20), ("m", 4, 0, 20)]
+    (warning,) = [
+        w for w in sweep_warnings(levels, meta.with_stop("budget")) if "did not finish" in w
+    ]
+    assert warning.startswith(
+        "The sweep did not finish: m @ 2 (12 of 20 prompts), m @ 4 (not run). The --max-cost "
+        "budget ran out: raise --max-cost and rerun the same command with --resume;"
+    )
+
+
+def test_estimated_usage_and_missing_prices_are_counted() -> None:
+    records = [
+        make_record(prompt_id=f"p{i}", usage_reported=i >= 3, ended_at_s=i + 1.0) for i in range(20)
+    ] + [
+        make_record(prompt_id=f"p{i}", model="local", cost_usd=None, ended_at_s=i + 1.0)
+        for i in range(20)
+    ]
+    meta = make_meta(models=("gpt-4o", "local"), levels=(1,), prompt_count=20)
+    text = " ".join(sweep_warnings(levels_of(records), meta))
+    assert "3 prompts got no token usage from the API" in text
+    assert "No price was known for local;" in text
