@@ -1,0 +1,62 @@
+"""The performance charts: which are drawn, what they name, and what they mark."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from factories import (
+    EVIL_MODEL,
+    REPORT_META,
+    levels_of,
+    make_cell,
+    make_estimate,
+    make_meta,
+    report_sweep,
+    result_of,
+)
+from llmsweep.analysis.recommend import Recommendation, recommend
+from llmsweep.report.charts.performance import (
+    CHART_TITLES,
+    build_charts,
+    model_colors,
+    speedup_chart,
+    wall_time_chart,
+)
+
+
+def test_charts_name_the_simulated_target_and_keep_model_colours() -> None:
+    levels = result_of(report_sweep(), REPORT_META).levels
+    charts = build_charts(levels, recommend(levels), REPORT_META)
+    assert list(charts) == list(CHART_TITLES)
+    for figure in charts.values():
+        assert "simulated target (profile gpt-4o, latency scale 0.05)" in figure.get_suptitle()
+    colors = model_colors(["gpt-4o", EVIL_MODEL])
+    lines = wall_time_chart(levels, REPORT_META).axes[0].get_lines()
+    assert {line.get_color() for line in lines} == set(colors.values())
+
+
+def test_cost_charts_only_with_prices_or_estimates() -> None:
+    unpriced = levels_of(make_cell("m", 1, prompts=2, wall_s=1.0, cost_usd=None))
+    meta = make_meta(models=("m",), levels=(1,))
+    assert list(build_charts(unpriced, [], meta)) == ["wall_time", "speedup", "failures", "latency"]
+    estimated = make_meta(
+        models=("m",), levels=(1,), estimates={"m": make_estimate("m", "1", None, 2)}
+    )
+    assert "cost" in build_charts(unpriced, [], estimated)
+    assert "tradeoff" not in build_charts(unpriced, [], estimated)  # nothing measured to trade
+    assert build_charts([], [], REPORT_META) == {}
+
+
+def test_speedup_chart_stars_the_recommended_level() -> None:
+    records = [r for level in (1, 2, 4) for r in make_cell("m", level, prompts=4, wall_s=4 / level)]
+    levels = levels_of(records)
+    meta = make_meta(models=("m",), levels=(1, 2, 4))
+    axes = speedup_chart(levels, [Recommendation("m", 2, "", ())], meta).axes[0]
+    (star,) = [line for line in axes.get_lines() if line.get_marker() == "*"]
+    assert np.asarray(star.get_xydata()).tolist() == [[2.0, 2.0]]  # at level 2, speedup 2
+
+
+def test_speedup_chart_says_so_without_a_sequential_level() -> None:
+    levels = levels_of(make_cell("m", 2, prompts=4, wall_s=2.0))
+    axes = speedup_chart(levels, [], make_meta(models=("m",), levels=(2,))).axes[0]
+    assert [text.get_text() for text in axes.texts] == ["no concurrency-1 level: speedup unknown"]
