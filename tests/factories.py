@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits
@@ -101,6 +102,11 @@ def make_record(**overrides: Unpack[RecordFields]) -> Record:
     values.setdefault("http_status", 200 if status == OK else None)
     values.setdefault("error", None if status == OK else f"{status} error")
     return Record(**values)
+
+
+def write_records(path: Path, records: Iterable[Record]) -> None:
+    """Write ``records`` as a records file holds them: one JSON line each."""
+    path.write_text("".join(record.to_json() + "\n" for record in records))
 
 
 def make_cell(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from llmsweep.errors import InputError, OutputError
+from factories import make_record
+from llmsweep.errors import InputError
 from llmsweep.store.records import (
     Record,
     RecordWriter,
@@ -17,33 +17,18 @@ from llmsweep.store.records import (
     write_atomic,
     write_chunks_atomic,
 )
-from llmsweep.store.runfile import compact, plan_run
 
 
 def make(prompt_id: str, status: str = "ok") -> Record:
-    return Record(
+    return make_record(
         prompt_id=prompt_id,
-        model="gpt-4o",
         concurrency=2,
-        repeat=0,
         status=status,
-        http_status=200,
-        attempts=1,
-        rate_limited=0,
-        error=None,
         queued_at_s=10.0,
         started_at_s=10.5,
-        first_token_at_s=None,
         ended_at_s=11.25,
-        latency_s=0.75,
-        ttft_s=None,
-        retry_wait_s=0.0,
-        queue_wait_s=0.5,
-        timed_attempt=1,
         input_tokens=12,
         output_tokens=30,
-        cached_input_tokens=0,
-        usage_reported=True,
         cost_usd="0.00032",
         response_text="hé <b>",
     )
@@ -106,29 +91,3 @@ def test_write_chunks_atomic_keeps_the_old_file_when_its_source_fails(tmp_path: 
         write_chunks_atomic(path, chunks())
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]  # no temp file left
-
-
-def test_compact_keeps_each_prompts_latest_line_in_completion_order(tmp_path: Path) -> None:
-    path = tmp_path / "r.jsonl"
-    lines = [make("a", "timeout"), make("b"), make("a"), replace(make("c"), latency_s=0.1)]
-    path.write_text("".join(r.to_json() + "\n" for r in lines))
-    compact(path)
-    assert read_records(path).records == lines[1:]  # a's retry replaced its failure, in place
-    before = path.stat().st_mtime_ns
-    compact(path)  # already one line per prompt: not rewritten
-    assert path.stat().st_mtime_ns == before
-
-
-def test_plan_streams_both_files_and_still_checks_them(tmp_path: Path) -> None:
-    out = tmp_path / "out.jsonl"
-    out.write_text(make("s3").to_json() + "\n" + make("s4", "timeout").to_json() + "\n")
-    plan = plan_run("synthetic:5:10:5", out, model="gpt-4o", seed=0, resume=True, force=False)
-    assert (plan.total, plan.todo, plan.done_ids) == (5, 4, frozenset({"s3"}))
-    assert plan.spent_usd == Decimal("0.00064")  # what both records already cost
-    with pytest.raises(OutputError, match="holds prompts that are not in synthetic:1:10:5"):
-        plan_run("synthetic:1:10:5", out, model="gpt-4o", seed=0, resume=True, force=False)
-    for resume in (True, False):  # without --resume too: resuming would not help
-        with pytest.raises(OutputError, match="holds a run of gpt-4o, not gpt-4o-mini"):
-            plan_run(
-                "synthetic:5:10:5", out, model="gpt-4o-mini", seed=0, resume=resume, force=False
-            )
