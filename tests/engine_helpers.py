@@ -1,15 +1,25 @@
-"""Run the real engine against a real simulator; shared by the engine tests."""
+"""Run the real engine against a real simulator, one run or a whole sweep; shared by the tests
+of the engine, the session and the store."""
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator
+from llmsweep.report.writer import render_folder
+from llmsweep.session.session import Session
+from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.target import TargetSpec
+from llmsweep.settings import SweepConfig
+from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator, SimulatorConfig
 from llmsweep.store.records import Record
 from llmsweep.transport import make_transport
 from llmsweep.transport.base import Transport
@@ -74,3 +84,28 @@ async def run_all(
         return [record async for record in runner.run(items)], runner
     finally:
         await transport.aclose()
+
+
+# $1 per million input tokens, $2 per million output tokens.
+PRICER = Pricer({"gpt-4o": UserPrice(Decimal(1), Decimal(2))})
+
+
+async def sweep(
+    sim: Simulator, config: SweepConfig, out_dir: Path, prompts: list[Prompt] | None = None
+) -> dict[str, Any]:
+    """Sweep ``config`` against ``sim`` into ``out_dir``, render the report, return its summary."""
+    plan = plan_sweep(config, PRICER, out_dir, resume=False, force=False)
+    if prompts is not None:
+        plan = replace(plan, prompts=prompts)
+    spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
+    async with Session(spec, config) as session:
+        stopped = await execute_sweep(plan, session, resume=False, force=False)
+    assert stopped is None
+    render_folder(out_dir)
+    summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
+    return summary
+
+
+def by_level(summary: dict[str, Any], model: str) -> dict[int, dict[str, Any]]:
+    """A sweep summary's levels of ``model``, by concurrency."""
+    return {lvl["concurrency"]: lvl for lvl in summary["levels"] if lvl["model"] == model}

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import StartSimulator
-from engine_helpers import fixed_profile, prompts, run_all
+from engine_helpers import fixed_profile, prompts, run_all, sweep
 from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import RunSettings
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import FaultRates
-from session.test_sweep import sweep
 
 RETRYABLE = (
     "error_500",

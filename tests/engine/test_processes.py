@@ -1,24 +1,86 @@
-"""Worker processes (``--processes N``): failures reported, stops obeyed, usable from a script."""
+"""Worker processes (``--processes N``): each worker's share of a level, refusals, records merged
+and priced here, failures reported, stops obeyed, usable from a script."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from conftest import StartSimulator
-from engine_helpers import fixed_profile, prompts
-from llmsweep.engine.processes import ProcessPool
-from llmsweep.engine.runner import RunSettings
-from llmsweep.errors import LlmsweepError
+from engine_helpers import by_level, fixed_profile, prompts, sweep
+from llmsweep.engine.processes import EngineFactory, ProcessPool, hash_seed, share
+from llmsweep.engine.runner import Runner, RunSettings
+from llmsweep.errors import LlmsweepError, UsageError
+from llmsweep.settings import SweepConfig
 from proc_helpers import children
 
 _CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+UNUSED_URL = "http://127.0.0.1:9/v1"  # nothing is sent: these tests stop before any request
+
+
+def test_each_worker_gets_its_share_of_the_level_and_of_the_limits() -> None:
+    settings = RunSettings("gpt-4o", 10, rpm=600, tpm=None)
+    shares = [share(settings, 3, index) for index in range(3)]
+    assert [s.concurrency for s in shares] == [4, 3, 3]  # 10 = 4 + 3 + 3
+    assert {(s.rpm, s.tpm, s.pace_share) for s in shares} == {(200.0, None, 3)}
+
+
+def test_a_pool_refuses_more_processes_than_slots_and_a_split_budget() -> None:
+    def pool(settings: RunSettings, processes: int) -> ProcessPool:
+        return ProcessPool(
+            settings, processes=processes, client="http", base_url=UNUSED_URL, api_key="k", seed=0
+        )
+
+    with pytest.raises(UsageError, match="--processes 3 exceeds the concurrency 2"):
+        pool(RunSettings("gpt-4o", 2), 3)
+    with pytest.raises(UsageError, match="--max-cost needs one process"):
+        pool(RunSettings("gpt-4o", 4, max_cost_usd=Decimal(1)), 2)
+
+
+async def test_a_level_below_the_process_count_runs_in_this_process() -> None:
+    engines = EngineFactory("http", UNUSED_URL, "sk-test", processes=2)
+    async with engines.open(RunSettings("gpt-4o", 1), seed="cell", cost_fn=None) as engine:
+        assert isinstance(engine, Runner)
+    async with engines.open(RunSettings("gpt-4o", 4), seed="cell", cost_fn=None) as engine:
+        assert isinstance(engine, ProcessPool)
+
+
+def test_a_string_seed_gives_the_same_number_in_another_process() -> None:
+    # Workers are fresh interpreters: a seed that hash() turned into a number would differ in each.
+    code = "from llmsweep.engine.processes import hash_seed; print(hash_seed('gpt-4o:8:0'))"
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert int(other.stdout) == hash_seed("gpt-4o:8:0")
+    assert hash_seed(7) == 7
+
+
+async def test_processes_split_the_level_and_merge_the_records(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5))
+    config = SweepConfig(
+        prompts="synthetic:48:20:5", models=("gpt-4o",), levels=(1, 8), processes=2, client="http"
+    )
+    summary = await sweep(sim, config, tmp_path / "r")
+    levels = by_level(summary, "gpt-4o")
+    assert [lvl["requests"] for lvl in levels.values()] == [48, 48]
+    assert all(lvl["failed"] == 0 for lvl in levels.values())
+    peak = sim.stats()["peak_in_flight"]
+    assert isinstance(peak, int) and peak <= 8  # two workers of 4 never exceed the level
+    assert 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]  # ideal 8, less the processes' share
+    records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
+    assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)
+    # Each worker opened its connections before the common start: no request paid a connect.
+    assert all(json.loads(line)["connect_s"] == 0.0 for line in records)
 
 
 def _pool(base_url: str, *, client: str = "http", concurrency: int = 4) -> ProcessPool:

@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from conftest import StartSimulator
-from engine_helpers import fixed_profile
-from llmsweep.cost.pricing import Pricer, UserPrice
+from engine_helpers import by_level, fixed_profile, sweep
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
-from llmsweep.session.session import Session
-from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec
 from llmsweep.settings import SweepConfig
-from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
-
-# $1 per million input tokens, $2 per million output tokens.
-PRICER = Pricer({"gpt-4o": UserPrice(Decimal(1), Decimal(2))})
-
-
-async def sweep(
-    sim: Simulator, config: SweepConfig, out_dir: Path, prompts: list[Prompt] | None = None
-) -> dict[str, Any]:
-    plan = plan_sweep(config, PRICER, out_dir, resume=False, force=False)
-    if prompts is not None:
-        plan = replace(plan, prompts=prompts)
-    spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
-    async with Session(spec, config) as session:
-        stopped = await execute_sweep(plan, session, resume=False, force=False)
-    assert stopped is None
-    render_folder(out_dir)
-    summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
-    return summary
-
-
-def by_level(summary: dict[str, Any], model: str) -> dict[int, dict[str, Any]]:
-    return {lvl["concurrency"]: lvl for lvl in summary["levels"] if lvl["model"] == model}
+from llmsweep.simulator import FaultRates
 
 
 async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
@@ -102,23 +73,3 @@ async def test_report_rerenders_byte_for_byte_and_escapes_prompt_text(
     for external in ('src="http', "src='http", 'href="http', "url(http", "@import"):
         assert external not in html
     assert 'src="data:image/png;base64,' in html
-
-
-async def test_processes_split_the_level_and_merge_the_records(
-    start_simulator: StartSimulator, tmp_path: Path
-) -> None:
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.1, tokens=5))
-    config = SweepConfig(
-        prompts="synthetic:48:20:5", models=("gpt-4o",), levels=(1, 8), processes=2, client="http"
-    )
-    summary = await sweep(sim, config, tmp_path / "r")
-    levels = by_level(summary, "gpt-4o")
-    assert [lvl["requests"] for lvl in levels.values()] == [48, 48]
-    assert all(lvl["failed"] == 0 for lvl in levels.values())
-    peak = sim.stats()["peak_in_flight"]
-    assert isinstance(peak, int) and peak <= 8  # two workers of 4 never exceed the level
-    assert 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]  # ideal 8, less the processes' share
-    records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
-    assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)
-    # Each worker opened its connections before the common start: no request paid a connect.
-    assert all(json.loads(line)["connect_s"] == 0.0 for line in records)
