@@ -1,4 +1,5 @@
-"""The built-in simulator's own process, and the library used from a plain script."""
+"""Where requests go: flags and environment, URLs without credentials, the built-in simulator's
+own process, and the library used from a plain script."""
 
 from __future__ import annotations
 
@@ -15,15 +16,71 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from llmsweep.errors import TargetError
+from llmsweep.errors import TargetError, UsageError
 from llmsweep.session import target
-from llmsweep.simulator import SimulatorConfig
+from llmsweep.session.target import (
+    SIMULATOR_KEY,
+    TargetSpec,
+    open_target,
+    public_url,
+    spec_from_env,
+)
+from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig
 from proc_helpers import children, stat
 
 README = Path(__file__).parents[2] / "README.md"
 _CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+SIM = SimulatorConfig(latency_scale=0.01)
+
+
+def test_no_url_and_no_key_means_the_simulator() -> None:
+    assert spec_from_env(None, "OPENAI_API_KEY", SIM, environ={}).simulated
+    empty = {"OPENAI_BASE_URL": "", "OPENAI_API_KEY": ""}  # set but empty: not given
+    assert spec_from_env(None, "OPENAI_API_KEY", SIM, environ=empty).simulated
+
+
+def test_the_flag_beats_the_environment_and_the_key_comes_from_the_named_variable() -> None:
+    env = {"OPENAI_BASE_URL": "http://env:1/v1", "OPENAI_API_KEY": "sk-default", "MINE": "sk-mine"}
+    spec = spec_from_env("http://flag:2/v1", "MINE", SIM, environ=env)
+    assert (spec.base_url, spec.api_key, spec.simulated) == ("http://flag:2/v1", "sk-mine", False)
+    from_env = spec_from_env(None, "OPENAI_API_KEY", SIM, environ=env)
+    assert (from_env.base_url, from_env.api_key) == ("http://env:1/v1", "sk-default")
+    with pytest.raises(UsageError, match="--base-url 'ftp://x/v1' is not an http"):
+        spec_from_env("ftp://x/v1", "OPENAI_API_KEY", SIM, environ={})
+
+
+def test_public_url_drops_credentials_query_and_fragment() -> None:
+    assert public_url("https://me:pw@api.example.com:8443/v1?key=sk-1#x") == (
+        "https://api.example.com:8443/v1"
+    )
+    assert public_url("http://localhost/v1") == "http://localhost/v1"
+
+
+async def test_a_real_target_is_described_without_its_credentials() -> None:
+    spec = TargetSpec("http://me:pw@127.0.0.1:9/v1", None, SIM)
+    async with open_target(spec) as (info, key):
+        assert (info.base_url, info.simulated, key) == ("http://127.0.0.1:9/v1", False, "none")
+
+
+async def test_the_simulator_runs_in_its_own_process_until_the_block_ends() -> None:
+    spec = TargetSpec(None, None, SimulatorConfig(profile=BUILTIN_PROFILES["fixed"], rpm=600))
+    headers = {"Authorization": f"Bearer {SIMULATOR_KEY}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with open_target(spec) as (info, key):
+            assert (info.simulated, info.profile, info.rpm, key) == (
+                True,
+                "fixed",
+                600,
+                SIMULATOR_KEY,
+            )
+            async with session.get(f"{info.base_url}/models") as response:
+                assert response.status == 200
+        with pytest.raises(aiohttp.ClientConnectionError):  # stopped with the block
+            async with session.get(f"{info.base_url}/models"):
+                pass
 
 
 def _models(base_url: str) -> list[str]:
