@@ -1,0 +1,84 @@
+"""``llmsweep estimate`` and ``llmsweep prices``: tables, JSON, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from llmsweep.cli import cli, main
+
+
+def test_estimate_json_command() -> None:
+    result = CliRunner().invoke(
+        cli, ["estimate", "demo", "--model", "gpt-4o", "--model", "gpt-4", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [item["model"] for item in data] == ["gpt-4o", "gpt-4"]
+    assert "ESTIMATES" in result.stderr
+
+
+def test_estimate_table_says_estimate_source_and_date() -> None:
+    result = CliRunner().invoke(
+        cli, ["estimate", "synthetic:20:50:10", "--model", "gpt-4o", "--model", "claude-sonnet-4-5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ESTIMATES" in result.stdout
+    assert "genai-prices" in result.stdout and "as in effect on" in result.stdout
+    assert "Tokens for claude-sonnet-4-5 are an estimate" in result.stdout
+
+
+def test_estimate_with_command_line_prices() -> None:
+    args = ["estimate", "demo", "--model", "my-llama", "--price-in", "1", "--price-out", "2"]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["price_source"] == "--price-in/--price-out"
+
+
+def test_prices_command_lists_matches() -> None:
+    result = CliRunner().invoke(cli, ["prices", "gpt-4o"])
+    assert result.exit_code == 0, result.output
+    assert "gpt-4o-mini" in result.stdout
+    assert "$2.5" in result.stdout
+    assert "genai-prices" in result.stdout
+
+
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """Through ``main()``, as the installed command runs: returns (exit code, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["llmsweep", *args])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    code = caught.value.code
+    return (code if isinstance(code, int) else 1), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "needle"),
+    [
+        ("estimate demo --model gpt-4oo", "did you mean: "),
+        ("estimate demo --model x --price-in -1 --price-out 1", "--price-in"),
+        ("estimate demo --model x --price-in 1 --price-out abc", "--price-out"),
+        ("estimate demo --model a --model b --price-in 1 --price-out 1", "exactly one --model"),
+        ("estimate demo --model gpt-4o --output-tokens 0", "--output-tokens"),
+        ("estimate demo --model gpt-4o --price-file /nonexistent.toml", "/nonexistent.toml"),
+        ("estimate synthetic:0:1:1 --model gpt-4o", "synthetic:N:IN:OUT"),
+        ("prices no-such-model-anywhere", "no model matches"),
+    ],
+)
+def test_errors_exit_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    needle: str,
+) -> None:
+    code, stderr = run_main(monkeypatch, capsys, *command.split())
+    assert code == 2
+    assert stderr.startswith("llmsweep: error: ")
+    assert stderr.count("\n") == 1
+    assert needle in stderr
+    assert "Traceback" not in stderr

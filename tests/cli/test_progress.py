@@ -1,0 +1,26 @@
+"""The progress line: done of total and the live counters, on stderr."""
+
+from __future__ import annotations
+
+import pytest
+
+from factories import make_record
+from llmsweep.cli.progress import ProgressView
+from llmsweep.engine.progress import RunProgress
+
+
+def test_the_bar_shows_the_counters_it_tracks(capsys: pytest.CaptureFixture[str]) -> None:
+    counters = RunProgress()
+    with ProgressView() as view:
+        view.update()  # nothing tracked yet: nothing to show
+        view.track("gpt-4o @ 4", 4, counters)
+        counters.add(make_record(prompt_id="p0", ended_at_s=1.0))
+        counters.add(make_record(prompt_id="p1", ended_at_s=2.0))
+        counters.add(make_record(prompt_id="p2", status="timeout", queued_at_s=0.5, ended_at_s=2.0))
+        counters.retries, counters.rate_limited = 2, 1  # the engine keeps these itself
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = [line for line in captured.err.splitlines() if "gpt-4o @ 4" in line]
+    # 2 ok over the records' 2 s span; 3 x (100 + 50) tokens; 3 x $0.001.
+    assert "3/4" in line
+    assert line.endswith("   1.0 ok req/s  retries 2  429s 1  failed 1  tokens 450  $0.0030")
