@@ -167,6 +167,15 @@ BUSY = HarnessMeasurement(requests=10, cpu_s=0.5, cpu_s_per_request=0.05, wall_s
                           loop_lag=QUIET_LOOP)  # fmt: skip
 
 
+def make_measurement(*, lag_p95_s: float, cpu_s: float, wall_s: float = 10.0) -> HarnessMeasurement:
+    """What the client cost over 100 requests: loop-lag p95 ``lag_p95_s`` (p50 half of it),
+    ``cpu_s`` of CPU in ``wall_s``."""
+    lag = LoopLag(samples=100, p50_s=lag_p95_s / 2, p95_s=lag_p95_s, max_s=lag_p95_s, mean_s=0)
+    return HarnessMeasurement(
+        requests=100, cpu_s=cpu_s, cpu_s_per_request=cpu_s / 100, wall_s=wall_s, loop_lag=lag
+    )
+
+
 def levels_of(
     records: list[Record],
     limits: RateLimits = NO_LIMITS,

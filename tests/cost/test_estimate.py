@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from llmsweep.cost.estimate import JSON_FIELDS, estimate, rows_to_json
-from llmsweep.cost.money import format_usd
 from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.errors import PricingError
 from llmsweep.inputs.prompts import Prompt, load_prompts
@@ -119,13 +118,3 @@ def test_json_has_exactly_the_documented_fields_and_exact_money(pricer: Pricer) 
     assert Decimal(data[0]["total_cost_usd"]) == rows[0].total_cost_usd
     assert isinstance(data[0]["input_tokens"], int)
     assert data[1]["batch_total_cost_usd"] is None
-
-
-def test_money_is_written_one_way_with_half_up_rounding() -> None:
-    # One definition for the estimate table, the CLI and the report: $2.345 reads $2.35 in
-    # each (it read $2.34 in one and $2.35 in the other when each had its own).
-    assert format_usd(Decimal("2.345")) == "$2.35"
-    assert format_usd(Decimal("1234.5")) == "$1,234.50"
-    assert format_usd(Decimal("0.0625")) == "$0.0625"
-    assert format_usd(Decimal("0.0000123456")) == "$0.0000123"
-    assert format_usd(Decimal(0)) == "$0"

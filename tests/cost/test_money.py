@@ -1,4 +1,4 @@
-"""How money is written: cents from $1 up, three significant digits below."""
+"""How money is written: cents from $1 up, three significant digits below, rounded half-up."""
 
 from __future__ import annotations
 
@@ -15,3 +15,13 @@ from llmsweep.cost.money import format_usd
 )
 def test_format_usd(usd: str, text: str) -> None:
     assert format_usd(Decimal(usd)) == text
+
+
+def test_money_is_written_one_way_with_half_up_rounding() -> None:
+    # One definition for the estimate table, the CLI and the report: $2.345 reads $2.35 in
+    # each (it read $2.34 in one and $2.35 in the other when each had its own).
+    assert format_usd(Decimal("2.345")) == "$2.35"
+    assert format_usd(Decimal("1234.5")) == "$1,234.50"
+    assert format_usd(Decimal("0.0625")) == "$0.0625"
+    assert format_usd(Decimal("0.0000123456")) == "$0.0000123"
+    assert format_usd(Decimal(0)) == "$0"

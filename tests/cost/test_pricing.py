@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import genai_prices
 import pytest
@@ -13,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmsweep.cost.pricing import Pricer
-from llmsweep.cost.user_prices import load_price_file, user_price
-from llmsweep.errors import InputError, PricingError, UsageError
+from llmsweep.errors import PricingError, UsageError
 
 # A fixed instant: the data holds dated price changes (gpt-4o's batch price starts 2026-10-14).
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -173,71 +171,6 @@ def test_data_date_names_the_package_version(pricer: Pricer) -> None:
     assert f"genai-prices {genai_prices.__version__}" in text
     assert "carries no date of its own" in text
     assert "2026-11-25" in text
-
-
-def write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "prices.toml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def test_price_file_overrides_and_adds_models(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        '[models."my-llama"]\ninput = 0.2\noutput = 0.6\ncached_input = 0.1\n\n'
-        '[models."gpt-4o"]\ninput = 1\noutput = 2\n',
-    )
-    pricer = Pricer(load_price_file(path), at=AT)
-    llama = pricer.pricing("my-llama")
-    assert llama.input_per_mtok_usd == Decimal("0.2")  # not 0.2000000000000000111...
-    assert llama.cached_input_per_mtok_usd == Decimal("0.1")
-    assert llama.batch_input_per_mtok_usd is None
-    assert llama.source == f"user price file {path}"
-    cost = pricer.cost_usd(
-        "my-llama", input_tokens=1000, output_tokens=1000, cached_input_tokens=500
-    )
-    assert cost == Decimal("0.00075")  # 500 x 0.2 + 500 x 0.1 + 1000 x 0.6, per million
-    assert pricer.cost_usd("gpt-4o", input_tokens=10**6, output_tokens=10**6) == Decimal(3)
-    assert pricer.pricing("gpt-4o").provider is None
-    with pytest.raises(PricingError, match="no batch price"):
-        pricer.cost_usd("my-llama", input_tokens=1, output_tokens=1, batch=True)
-    assert "user price file" in pricer.source_summary(["my-llama", "gpt-4o"])
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("[models.x\ninput = 1", "not valid TOML"),
-        ("[models.x]\ninput = 1\n", "missing key(s) output"),
-        ("[models.x]\ninput = 1\noutput = 2\nbatch = 3\n", "unknown key(s) batch"),
-        ("[models.x]\ninput = -1\noutput = 2\n", "non-negative"),
-        ('[models.x]\ninput = "cheap"\noutput = 2\n', "not a number"),
-        ("[models.x]\ninput = nan\noutput = 2\n", "finite"),
-        ("[models.gpt-4.1]\ninput = 1\noutput = 2\n", 'quote names with dots: [models."gpt-4.1"]'),
-        ("[other]\nx = 1\n", "expected only [models"),
-    ],
-)
-def test_price_file_problems_name_the_file(tmp_path: Path, text: str, problem: str) -> None:
-    path = write(tmp_path, text)
-    with pytest.raises(InputError) as caught:
-        load_price_file(path)
-    assert str(caught.value).startswith(f"{path}: ")
-    assert problem in str(caught.value)
-
-
-def test_missing_price_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such price file"):
-        load_price_file(str(tmp_path / "nope.toml"))
-
-
-def test_user_price_validates_each_flag() -> None:
-    assert user_price(0.2, "0.6").output_per_mtok_usd == Decimal("0.6")
-    with pytest.raises(UsageError, match="--price-in"):
-        user_price(-1, 1)
-    with pytest.raises(UsageError, match="--price-out"):
-        user_price(1, "abc")
-    with pytest.raises(UsageError, match="--price-in"):
-        user_price(float("inf"), 1)
 
 
 def test_find_lists_by_substring_and_glob(pricer: Pricer) -> None:

@@ -1,0 +1,60 @@
+"""The client-bound rule on hand-made measurements: lag, dispatch lag, CPU, and the remedy."""
+
+from __future__ import annotations
+
+import pytest
+
+from factories import make_measurement
+from llmsweep.analysis.client_bound import client_bound, client_bound_reasons, remedy
+
+
+@pytest.mark.parametrize(
+    ("lag_p95_s", "cpu_s", "latency_p50_s", "bound"),
+    [
+        (0.001, 0.5, 0.2, False),  # 0.5% of the latency, 5% of a core
+        (0.009, 0.5, 0.2, False),  # 4.5%: just under the 5% rule
+        (0.011, 0.5, 0.2, True),  # 5.5%: just over it
+        (0.001, 0.99, 0.2, False),  # 9.9% of a core
+        (0.001, 1.0, 0.2, True),  # 10% of a core: requests queue behind the client
+        (0.050, 9.5, 0.2, True),  # both
+    ],
+)
+def test_client_bound_rule(
+    lag_p95_s: float, cpu_s: float, latency_p50_s: float, bound: bool
+) -> None:
+    measurement = make_measurement(lag_p95_s=lag_p95_s, cpu_s=cpu_s)
+    assert client_bound(measurement, latency_p50_s) is bound
+    assert bool(client_bound_reasons(measurement, latency_p50_s)) is bound
+
+
+@pytest.mark.parametrize(
+    ("dispatch_lag_p95_s", "bound"),
+    [(None, False), (0.009, False), (0.011, True)],  # 4.5% and 5.5% of a 0.2 s median
+)
+def test_dispatch_lag_rule(dispatch_lag_p95_s: float | None, bound: bool) -> None:
+    quiet = make_measurement(lag_p95_s=0.001, cpu_s=0.5)  # neither other rule fires
+    reasons = client_bound_reasons(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s)
+    assert client_bound(quiet, 0.2, dispatch_lag_p95_s=dispatch_lag_p95_s) is bound
+    assert [reason.startswith("dispatch lag p95 11.0 ms") for reason in reasons] == (
+        [True] if bound else []
+    )
+
+
+def test_threshold_is_adjustable_and_reasons_say_why() -> None:
+    measurement = make_measurement(lag_p95_s=0.011, cpu_s=9.5)
+    assert not client_bound(make_measurement(lag_p95_s=0.011, cpu_s=0.5), 0.2, threshold=0.1)
+    lag_reason, cpu_reason = client_bound_reasons(measurement, 0.2)
+    assert "11.0 ms" in lag_reason and "5%" in lag_reason and "200.0 ms" in lag_reason
+    assert "95%" in cpu_reason
+    assert remedy("openai", 8) == (
+        "use the lean client (--client http), lower the level or split it over processes "
+        "(--processes N); otherwise read the numbers as lower bounds"
+    )
+    assert remedy("http", 8) == (
+        "lower the level or split it over processes (--processes N); otherwise read the "
+        "numbers as lower bounds"
+    )
+    assert remedy("openai", 1) == (
+        "use the lean client (--client http); otherwise read the numbers as lower bounds"
+    )
+    assert remedy("http", 1) == "read the numbers as lower bounds"  # nothing lower or to split
