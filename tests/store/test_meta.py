@@ -1,12 +1,24 @@
-"""A sweep's typed metadata: what it says about the target, never a key."""
+"""A sweep's typed metadata: what it says about the target (never a key), its exact JSON, and
+files of another schema refused."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from decimal import Decimal
 
-from factories import make_meta
-from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
+import pytest
+
+from factories import make_estimate, make_meta
+from llmsweep.errors import InputError
+from llmsweep.store.meta import (
+    META_SCHEMA_VERSION,
+    REAL,
+    SIMULATOR,
+    SweepMeta,
+    TargetInfo,
+    config_changes,
+)
 
 
 def test_target_info_never_carries_a_key() -> None:
@@ -28,3 +40,46 @@ def test_target_info_never_carries_a_key() -> None:
     real = TargetInfo(REAL, "https://api.example.com/v1")
     assert real.where() == "real target https://api.example.com/v1"
     assert real.label() == "real API"
+
+
+def test_meta_round_trips_through_its_json_with_money_exact() -> None:
+    meta = make_meta(
+        max_cost_usd=Decimal("1.50"),
+        estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+    )
+    meta = replace(meta, command="llmsweep sweep demo", stopped="budget")
+    text = meta.to_json()
+    assert SweepMeta.from_json(text, "meta.json") == meta
+    data = json.loads(text)
+    assert data["config"]["max_cost_usd"] == "1.50"  # a string: no binary float in between
+    assert data["config"]["levels"] == [1, 2, 4, 8]
+    assert data["estimates"]["gpt-4o"]["batch_total_cost_usd"] == "0.02"
+    assert data["schema_version"] == META_SCHEMA_VERSION
+
+
+def test_metadata_of_another_schema_or_malformed_is_refused_with_advice() -> None:
+    data = json.loads(make_meta().to_json())
+    older = META_SCHEMA_VERSION - 1
+    data["schema_version"] = older
+    advice = (
+        f"meta.json: written with metadata schema {older}; this llmsweep reads schema "
+        f"{META_SCHEMA_VERSION}: rerun the sweep into a new --out-dir"
+    )
+    with pytest.raises(InputError) as caught:
+        SweepMeta.from_json(json.dumps(data), "meta.json")
+    assert str(caught.value) == advice
+    with pytest.raises(InputError, match=r"^meta\.json: unreadable"):
+        SweepMeta.from_json("{", "meta.json")
+    data["schema_version"] = META_SCHEMA_VERSION
+    del data["target"]
+    with pytest.raises(InputError, match=r"^meta\.json: not valid sweep metadata"):
+        SweepMeta.from_json(json.dumps(data), "meta.json")
+
+
+def test_config_changes_name_each_field_but_never_the_budget() -> None:
+    before = make_meta(max_cost_usd=Decimal(1)).config
+    assert config_changes(before, replace(before, max_cost_usd=Decimal(5))) == []
+    assert config_changes(before, replace(before, levels=(1, 8), rpm=60.0)) == [
+        "rpm None -> 60.0",
+        "levels [1, 2, 4, 8] -> [1, 8]",
+    ]
