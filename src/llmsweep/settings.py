@@ -8,6 +8,7 @@ ceiling divides by it and the cost estimate assumes the same output.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -47,17 +48,21 @@ class RequestOptions:
     max_cost_usd: Decimal | None = None  # budget cap; None: no cap
 
     def __post_init__(self) -> None:
-        for name, value in (("--rpm", self.rpm), ("--tpm", self.tpm)):
-            if value is not None and value <= 0:
-                raise UsageError(f"{name} must be positive")
+        positive = (
+            ("--rpm", self.rpm),
+            ("--tpm", self.tpm),
+            ("--timeout", self.timeout_s),
+            ("deadline", self.deadline_s),
+            ("--max-cost", self.max_cost_usd),
+        )
+        for name, value in positive:
+            # Written so that NaN fails too (every comparison with NaN is false).
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise UsageError(f"{name} must be a positive number, got {value}")
         if self.max_retries < 0:
             raise UsageError("--max-retries must be 0 or more")
-        if self.timeout_s <= 0:
-            raise UsageError("--timeout must be positive")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise UsageError("--max-tokens must be at least 1")
-        if self.max_cost_usd is not None and self.max_cost_usd <= 0:
-            raise UsageError("--max-cost must be positive")
 
     def request_fields(self) -> dict[str, Any]:
         """This group's own fields, to build another group that extends it."""

@@ -88,7 +88,7 @@ class Session:
         *,
         seed: int | str,
         todo: int = 0,  # how many prompts, for ``on_engine`` (a progress bar's total)
-        cost_fn: CostFn | None,
+        cost_fn: CostFn | None = None,
         on_engine: OnEngine | None = None,
     ) -> AsyncGenerator[Record, None]:
         """Run ``prompts`` at ``settings`` and yield each record as it completes; afterwards
