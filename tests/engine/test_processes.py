@@ -20,9 +20,8 @@ from llmsweep.engine.processes import EngineFactory, ProcessPool, hash_seed, sha
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.settings import SweepConfig
-from proc_helpers import children
+from proc_helpers import CLEAN_ENV, children, run_script
 
-_CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
 UNUSED_URL = "http://127.0.0.1:9/v1"  # nothing is sent: these tests stop before any request
 
 
@@ -187,7 +186,7 @@ def _ended(pid: int) -> bool:
 async def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     script = ABANDONING_PARENT.format(tests=str(Path(__file__).parents[1]))
     parent = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=_CLEAN_ENV
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=CLEAN_ENV
     )
     assert parent.stdout is not None
     try:
@@ -203,16 +202,7 @@ async def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
 
 def test_processes_work_from_a_plain_script(tmp_path: Path) -> None:
     """No ``if __name__ == "__main__"`` guard: a worker must not re-import the script."""
-    (tmp_path / "script.py").write_text(SCRIPT)
-    done = subprocess.run(
-        [sys.executable, "script.py"],
-        cwd=tmp_path,
-        env=_CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
+    done = run_script(tmp_path, "script.py", SCRIPT)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 6, done.stdout  # each record once: the script ran once

@@ -29,10 +29,9 @@ from llmsweep.session.target import (
     spec_from_env,
 )
 from llmsweep.simulator import BUILTIN_PROFILES, SimulatorConfig
-from proc_helpers import children, stat
+from proc_helpers import children, run_script, stat
 
 README = Path(__file__).parents[2] / "README.md"
-_CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
 SIM = SimulatorConfig(latency_scale=0.01)
 
 
@@ -171,16 +170,7 @@ def test_readme_library_snippet_runs_as_a_plain_script(tmp_path: Path) -> None:
     """No ``if __name__ == "__main__"`` guard: the simulator must not re-import the script."""
     snippet = _readme_library_snippet()
     assert "__main__" not in snippet
-    (tmp_path / "example.py").write_text(snippet)
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        env=_CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
+    done = run_script(tmp_path, "example.py", snippet)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2, done.stdout  # one record per prompt, printed once
