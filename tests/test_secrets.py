@@ -105,3 +105,12 @@ async def test_a_401_stops_dispatching_and_the_error_is_redacted(
     assert 1 <= len(records) <= 4 and sim.stats()["requests"] == len(records)
     assert {(r.status, r.http_status, r.attempts) for r in records} == {("auth", 401, 1)}
     assert all(r.error == "Incorrect API key provided: ***." for r in records)
+
+
+def test_a_key_typed_as_the_variable_name_is_refused_and_not_echoed(tmp_path: Path) -> None:
+    done = llmsweep("run", "demo", "--api-key-env", CANARY, "--out", str(tmp_path / "o.jsonl"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("llmsweep: error: --api-key-env takes the NAME")
+    assert len(done.stderr.splitlines()) == 1
+    assert CANARY not in done.stderr + done.stdout
+    assert not (tmp_path / "o.jsonl").exists()  # refused before anything was sent or written

@@ -51,6 +51,16 @@ def test_the_flag_beats_the_environment_and_the_key_comes_from_the_named_variabl
         spec_from_env("ftp://x/v1", "OPENAI_API_KEY", SIM, environ={})
 
 
+def test_a_named_key_variable_must_be_set_and_a_key_given_instead_is_never_echoed() -> None:
+    # Falling back to the simulator would measure something else without a word.
+    with pytest.raises(UsageError, match="--api-key-env MY_KEY: no such environment variable"):
+        spec_from_env(None, "MY_KEY", SIM, environ={"OPENAI_API_KEY": "sk-default"})
+    key = "sk-proj-abc123"  # typed where the variable's name goes
+    with pytest.raises(UsageError, match="the NAME of an environment variable") as refused:
+        spec_from_env(None, key, SIM, environ={})
+    assert key not in str(refused.value)
+
+
 def test_public_url_drops_credentials_query_and_fragment() -> None:
     assert public_url("https://me:pw@api.example.com:8443/v1?key=sk-1#x") == (
         "https://api.example.com:8443/v1"

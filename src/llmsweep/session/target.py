@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import re
 import subprocess
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -19,12 +20,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
+from llmsweep.settings import DEFAULT_API_KEY_ENV
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
 START_TIMEOUT_S = 30.0
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,19 @@ def spec_from_env(
     simulator: SimulatorConfig,
     environ: Mapping[str, str] = os.environ,
 ) -> TargetSpec:
-    """Resolve flags and environment: ``--base-url``/OPENAI_BASE_URL, key from ``api_key_env``."""
+    """Resolve flags and environment: ``--base-url``/OPENAI_BASE_URL, key from ``api_key_env``.
+
+    A variable the user named must exist: falling back to the simulator (or to no key) would
+    measure something else without a word. A value that is no variable name is most likely the
+    key itself, so it is never echoed.
+    """
+    if not _ENV_NAME.fullmatch(api_key_env):
+        raise UsageError(
+            "--api-key-env takes the NAME of an environment variable holding the key, not the "
+            "key itself (put the key in a variable: command lines end up in shell history)"
+        )
+    if api_key_env != DEFAULT_API_KEY_ENV and not environ.get(api_key_env):
+        raise UsageError(f"--api-key-env {api_key_env}: no such environment variable is set")
     url = base_url or environ.get("OPENAI_BASE_URL") or None
     key = environ.get(api_key_env) or None
     if url is not None:
