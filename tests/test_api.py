@@ -35,15 +35,20 @@ def test_run_prompts_sync_on_the_default_simulator() -> None:
 
 def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    result = llmsweep.sweep(
-        "synthetic:12:20:5",
-        models=["gpt-4o-mini"],
-        levels=[4],
-        out_dir=out,
-        latency_scale=0.01,
-        client="http",
-        max_tokens=5,
-    )
+
+    def sweep(*, resume: bool = False) -> llmsweep.SweepResult:
+        return llmsweep.sweep(
+            "synthetic:12:20:5",
+            models=["gpt-4o-mini"],
+            levels=[4],
+            out_dir=out,
+            latency_scale=0.01,
+            client="http",
+            max_tokens=5,
+            resume=resume,
+        )
+
+    result = sweep()
     # The sequential baseline is always added, as on the command line.
     assert [(level.model, level.concurrency) for level in result.levels] == [
         ("gpt-4o-mini", 1),
@@ -57,16 +62,7 @@ def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None
     # The folder holds that sweep: a second call needs resume (nothing left to send) or force.
     with pytest.raises(OutputError, match="already holds a sweep"):
         llmsweep.sweep("synthetic:12:20:5", models=["gpt-4o-mini"], levels=[4], out_dir=out)
-    again = llmsweep.sweep(
-        "synthetic:12:20:5",
-        models=["gpt-4o-mini"],
-        levels=[4],
-        out_dir=out,
-        latency_scale=0.01,
-        client="http",
-        max_tokens=5,
-        resume=True,
-    )
+    again = sweep(resume=True)
     assert again.levels == result.levels
 
 
