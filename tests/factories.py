@@ -57,6 +57,8 @@ class RecordFields(TypedDict, total=False):
     dispatch_lag_s: float | None
     max_tokens: int | None
     response_text: str | None
+    retry_causes: tuple[str, ...]
+    retry_errors: tuple[str, ...]
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

@@ -179,6 +179,10 @@ async def test_retryable_faults_are_retried_to_success(
     injected = sim.stats()["faults"][fault]  # type: ignore[index]
     assert injected > 0
     assert sum(r.attempts - 1 for r in records) == injected
+    for record in records:  # an ok record still says why its earlier attempts failed
+        assert record.retry_causes == (kind,) * (record.attempts - 1)
+        assert len(record.retry_errors) == record.attempts - 1
+        assert all(record.retry_errors)
 
 
 async def test_stream_cut_is_retried(start_simulator: StartSimulator, client: str) -> None:

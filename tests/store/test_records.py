@@ -36,7 +36,8 @@ def make(prompt_id: str, status: str = "ok") -> Record:
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    records = [make("a"), replace(make("b", "timeout"), http_status=None, cost_usd=None)]
+    retried = replace(make("b", "timeout"), http_status=None, cost_usd=None, attempts=2)
+    records = [make("a"), replace(retried, retry_causes=("timeout",), retry_errors=("no answer",))]
     with RecordWriter(path) as writer:
         for record in records:
             writer.write(record)

@@ -160,6 +160,7 @@ class Runner:
         charge = charged_tokens(input_estimate, max_tokens)
         attempts = rate_limited = 0
         backoff_s = 0.0
+        earlier: list[Attempt] = []  # failed attempts that were followed by another
         try:
             while True:
                 await self._pacer.wait_for_turn(charge)
@@ -184,12 +185,13 @@ class Runner:
                 if delay is None:
                     break
                 self.progress.retries += 1
+                earlier.append(attempt)
                 backoff_s += delay
                 await asyncio.sleep(delay)
         finally:
             self._reserved_usd -= reserve
         return self._record(
-            prompt, queued, attempt, attempts, rate_limited, backoff_s, input_estimate
+            prompt, queued, attempt, attempts, rate_limited, backoff_s, input_estimate, earlier
         )
 
     def _reserve_budget(self, input_tokens: int, max_tokens: int | None) -> Decimal | None:
@@ -231,6 +233,7 @@ class Runner:
         rate_limited: int,
         backoff_s: float,
         input_estimate: int,
+        earlier: list[Attempt],
     ) -> Record:
         reported = attempt.input_tokens is not None and attempt.output_tokens is not None
         input_tokens = attempt.input_tokens if attempt.input_tokens is not None else input_estimate
@@ -278,4 +281,6 @@ class Runner:
             dispatch_lag_s=dispatch_lag,
             max_tokens=prompt.max_tokens or self.settings.max_tokens,
             response_text=attempt.text if self.settings.keep_text else None,
+            retry_causes=tuple(a.kind for a in earlier),
+            retry_errors=tuple(a.error or a.kind for a in earlier),
         )

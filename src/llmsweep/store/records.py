@@ -63,6 +63,11 @@ class Record:
     dispatch_lag_s: float | None = None  # sent - started - connect: the client's own delay
     max_tokens: int | None = None  # the max_tokens asked (rate limiters charge it up front)
     response_text: str | None = None
+    # Why each earlier attempt of this prompt failed, in order (an ok record keeps them too):
+    # ``retry_causes`` holds their kinds ("rate_limited", "timeout", ...), ``retry_errors`` the
+    # matching messages, without secrets. Empty when the first attempt was the last.
+    retry_causes: tuple[str, ...] = ()
+    retry_errors: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -86,8 +91,15 @@ class Record:
 _FIELDS = {f.name for f in fields(Record)}
 
 
+_TUPLES = ("retry_causes", "retry_errors")  # JSON gives lists; a frozen record keeps tuples
+
+
 def record_from_dict(data: dict[str, Any]) -> Record:
-    return Record(**{k: v for k, v in data.items() if k in _FIELDS})
+    kept = {k: v for k, v in data.items() if k in _FIELDS}
+    for name in _TUPLES:
+        if name in kept:
+            kept[name] = tuple(kept[name])
+    return Record(**kept)
 
 
 @dataclass
