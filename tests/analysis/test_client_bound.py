@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from factories import make_measurement
-from llmsweep.analysis.client_bound import client_bound, client_bound_reasons, remedy
+from llmsweep.analysis.client_bound import (
+    LevelBelow,
+    client_bound,
+    client_bound_reasons,
+    judge_cell,
+    remedy,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,3 +64,32 @@ def test_threshold_is_adjustable_and_reasons_say_why() -> None:
         "use the lean client (--client http); otherwise read the numbers as lower bounds"
     )
     assert remedy("http", 1) == "read the numbers as lower bounds"  # nothing lower or to split
+
+
+BUSY_CPU = make_measurement(lag_p95_s=0.004, cpu_s=2.0)  # 20% of a core, loop lag 4 ms
+
+
+@pytest.mark.parametrize(
+    ("throughput_rps", "latency_p50_s", "lag_p95_s", "bound"),
+    [
+        (4.1, 2.0, 0.004, False),  # flat throughput, latency doubled, lag 4 ms of 1 s growth
+        (4.5, 2.0, 0.004, True),  # throughput up 12.5%: not flat, the flag stands
+        (4.0, 2.0, 0.300, True),  # the client's lag (300 ms) is over a quarter of the growth
+        (8.0, 1.0, 0.004, True),  # throughput doubled: the rule's flag stands
+        (4.0, 0.9, 0.004, True),  # latency did not grow: nothing queued at the server
+    ],
+)
+def test_a_server_that_queues_explains_a_flagged_cell(
+    throughput_rps: float, latency_p50_s: float, lag_p95_s: float, bound: bool
+) -> None:
+    below = LevelBelow(concurrency=4, throughput_rps=4.0, latency_p50_s=1.0)
+    measurement = make_measurement(lag_p95_s=lag_p95_s, cpu_s=2.0)
+    verdict = judge_cell(measurement, latency_p50_s, None, throughput_rps, None, below)
+    assert verdict.bound is bound
+    assert verdict.reasons  # the CPU rule fired in every case: its reason is always kept
+    assert verdict.reasons[0].startswith("server-bound") is (not bound)
+
+
+def test_without_a_level_below_the_flag_stands() -> None:
+    assert judge_cell(BUSY_CPU, 2.0, None, 4.0, None, None).bound
+    assert not judge_cell(make_measurement(lag_p95_s=0.001, cpu_s=0.5), 2.0, None, 4.0, None).bound

@@ -89,3 +89,19 @@ def test_busy_time_leaves_out_the_gap_of_a_resumed_cell() -> None:
     assert busy_s(records) == 2.0 + 1.5
     assert busy_s(records[:2]) == 2.0
     assert summarize_cells(records)[0].wall_s == 3.5
+
+
+def test_a_level_whose_server_queued_the_extra_requests_is_not_client_bound() -> None:
+    # Level 2: four 1 s requests in two waves (2 req/s). Level 4: all four at once, each taking
+    # 2 s (still 2 req/s): the server queued them. The client used half a core at both.
+    waves = [
+        make_record(prompt_id=f"p{i}", concurrency=2, started_at_s=i // 2, ended_at_s=i // 2 + 1)
+        for i in range(4)
+    ]
+    at_once = [make_record(prompt_id=f"p{i}", concurrency=4, ended_at_s=2.0) for i in range(4)]
+    busy = {("gpt-4o", 2, 0): BUSY, ("gpt-4o", 4, 0): BUSY}
+    two, four = summarize_cells(waves + at_once, NO_LIMITS, busy)
+    assert two.client_bound.bound  # nothing below it to compare with
+    assert not four.client_bound.bound
+    assert four.client_bound.reasons[0].startswith("server-bound: throughput stayed flat")
+    assert "the client process used 50% of a CPU core" in four.client_bound.reasons

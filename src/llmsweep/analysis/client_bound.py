@@ -17,6 +17,21 @@ LAG_THRESHOLD = 0.05  # dispatch/loop-lag p95 as a share of the median latency (
 # bench/bench_fidelity.py (reports/benchmarks.md): wherever the client used 10% of a core or
 # more, speedup fell 5-30% short of ideal, while loop lag stayed under 5% of latency.
 CPU_BUSY = 0.10
+# Throughput within this share of the level below counts as flat (closed-loop noise between
+# cells of one sweep is a few percent; a real gain from doubling the level is far above it).
+FLAT_THROUGHPUT = 0.10
+# A server queues requests when the client's own lag explains under this share of the growth
+# in median latency over the level below (a saturated client grows its lags with the latency).
+CLIENT_SHARE_OF_GROWTH = 0.25
+
+
+@dataclass(frozen=True)
+class LevelBelow:
+    """What the next lower level of the same model and repeat measured."""
+
+    concurrency: int
+    throughput_rps: float
+    latency_p50_s: float
 
 
 def client_bound_reasons(
@@ -72,15 +87,35 @@ class ClientBound:
 NOT_MEASURED = ClientBound(False, ("no harness measurement",))
 
 
+def server_queued(
+    below: LevelBelow | None, throughput_rps: float, latency_p50_s: float, client_lag_s: float
+) -> str | None:
+    """Why the server, not this client, set a cell: against the level below, throughput stayed
+    flat while the median latency grew, and the client's own lag explains little of that
+    growth, so the added requests waited at the server. None when that is not what happened."""
+    if below is None or throughput_rps > below.throughput_rps * (1 + FLAT_THROUGHPUT):
+        return None
+    growth_s = latency_p50_s - below.latency_p50_s
+    if growth_s <= 0 or client_lag_s > CLIENT_SHARE_OF_GROWTH * growth_s:
+        return None
+    return (
+        f"server-bound: throughput stayed flat ({below.throughput_rps:.2f} req/s at "
+        f"{below.concurrency}, {throughput_rps:.2f} here) while median latency grew "
+        f"{growth_s * 1000:.0f} ms, of which this client's lag explains "
+        f"{client_lag_s * 1000:.1f} ms: requests queued at the server"
+    )
+
+
 def judge_cell(
     measurement: HarnessMeasurement | None,
     latency_p50_s: float | None,
     dispatch_lag_p95_s: float | None,
     throughput_rps: float,
     ceiling_rps: float | None,
+    below: LevelBelow | None = None,
 ) -> ClientBound:
-    """The rule above for one cell, except where the rate-limit ceiling explains its throughput
-    (the limit, not the client, then set it)."""
+    """The rule above for one cell, except where something else explains its numbers: the
+    rate-limit ceiling, or a server that queued requests (``server_queued``)."""
     if measurement is None:
         return NOT_MEASURED
     if latency_p50_s is None:  # nothing succeeded: no latency to judge against
@@ -90,6 +125,10 @@ def judge_cell(
     )
     if reasons and at_ceiling(throughput_rps, ceiling_rps):
         return ClientBound(False, ("at the rate-limit ceiling, which explains it", *reasons))
+    client_lag_s = max(measurement.loop_lag.p95_s, dispatch_lag_p95_s or 0.0)
+    queued = server_queued(below, throughput_rps, latency_p50_s, client_lag_s)
+    if reasons and queued is not None:
+        return ClientBound(False, (queued, *reasons))
     return ClientBound(bool(reasons), tuple(reasons))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
-from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, judge_cell
+from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, LevelBelow, judge_cell
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
 from llmsweep.percentile import percentile
 from llmsweep.settings import charged_tokens
@@ -106,15 +106,37 @@ def summarize_cells(
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}
-    return [_judged(cell, ceilings[cell.model], measured.get(_key(cell))) for cell in cells]
+    return [
+        _judged(cell, ceilings[cell.model], measured.get(_key(cell)), _below(cell, cells))
+        for cell in cells
+    ]
 
 
 def _key(cell: CellSummary) -> CellKey:
     return (cell.model, cell.concurrency, cell.repeat)
 
 
+def _below(cell: CellSummary, cells: list[CellSummary]) -> LevelBelow | None:
+    """The next lower level of the same model and repeat that had a latency to compare."""
+    lower = [
+        c
+        for c in cells
+        if (c.model, c.repeat) == (cell.model, cell.repeat)
+        and c.concurrency < cell.concurrency
+        and c.latency_p50_s is not None
+    ]
+    if not lower:
+        return None
+    below = max(lower, key=lambda c: c.concurrency)
+    assert below.latency_p50_s is not None
+    return LevelBelow(below.concurrency, below.throughput_rps, below.latency_p50_s)
+
+
 def _judged(
-    cell: CellSummary, ceiling_rps: float | None, measurement: HarnessMeasurement | None
+    cell: CellSummary,
+    ceiling_rps: float | None,
+    measurement: HarnessMeasurement | None,
+    below: LevelBelow | None,
 ) -> CellSummary:
     verdict = judge_cell(
         measurement,
@@ -122,6 +144,7 @@ def _judged(
         cell.dispatch_lag_p95_s,
         cell.throughput_rps,
         ceiling_rps,
+        below,
     )
     return replace(cell, ceiling_rps=ceiling_rps, harness=measurement, client_bound=verdict)
 
