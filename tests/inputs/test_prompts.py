@@ -40,8 +40,11 @@ def test_csv_and_text(tmp_path: Path) -> None:
     csv_spec = write(tmp_path, "p.csv", 'id,prompt\na,"hello, world"\n,second\n')
     assert [(p.id, p.messages[0]["content"]) for p in load_prompts(csv_spec)] == [
         ("a", "hello, world"),
-        ("3", "second"),
+        ("2", "second"),  # without an id: the data row's number, not the file's line
     ]
+    # A quoted prompt over two lines does not shift the ids of the rows after it.
+    multi = write(tmp_path, "m.csv", 'prompt\n"two\nlines"\nthird\n')
+    assert [p.id for p in load_prompts(multi)] == ["1", "2"]
     text_spec = write(tmp_path, "p.txt", "one\n\ntwo\n")
     assert [p.id for p in load_prompts(text_spec)] == ["1", "3"]
 
@@ -49,7 +52,11 @@ def test_csv_and_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("bad.jsonl", '{"prompt": "ok"}\n{"prompt": \n', "bad.jsonl:2: not valid JSON"),
+        (
+            "bad.jsonl",
+            '{"prompt": "ok"}\n{"prompt": \n',
+            "bad.jsonl:2: not valid JSON (Expecting value at column 12)",
+        ),
         ("list.jsonl", "[1, 2]\n", "list.jsonl:1: each line must be a JSON object"),
         ("type.jsonl", '{"prompt": 5}\n', "type.jsonl:1: 'prompt' must be a string"),
         ("both.jsonl", '{"prompt": "a", "messages": []}\n', "both.jsonl:1: give exactly one"),
@@ -71,7 +78,12 @@ def test_csv_and_text(tmp_path: Path) -> None:
         ),
         ("max.jsonl", '{"prompt": "a", "max_tokens": 0}\n', "max.jsonl:1: 'max_tokens' must be"),
         ("empty.jsonl", "\n\n", "empty.jsonl: holds no prompts"),
-        ("nocol.csv", "text\nhello\n", "nocol.csv:1: CSV needs a 'prompt' column"),
+        (
+            "nocol.csv",
+            "text,id\nhello,1\n",
+            "nocol.csv:1: CSV needs a 'prompt' column; its header has 'text', 'id'",
+        ),
+        ("empty.csv", "", "empty.csv: holds no prompts"),
         ("extra.csv", "prompt,colour\nhi,red\n", "extra.csv:1: unknown column(s): colour"),
         ("latin1.txt", b"ok\ncaf\xe9\n", "latin1.txt:2: is not valid UTF-8"),
     ],
@@ -87,8 +99,12 @@ def test_bad_files_name_file_and_line(
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such prompt file"):
+    with pytest.raises(InputError, match=r"no such prompt file$"):
         load_prompts(str(tmp_path / "nope.jsonl"))
+    write(tmp_path, "prompts.jsonl", '{"prompt": "hi"}\n')
+    with pytest.raises(InputError) as caught:  # a typo: the near name is suggested
+        load_prompts(str(tmp_path / "promts.jsonl"))
+    assert str(caught.value).endswith(f"did you mean {tmp_path / 'prompts.jsonl'}?")
     with pytest.raises(InputError, match="is a directory"):
         load_prompts(str(tmp_path))
 

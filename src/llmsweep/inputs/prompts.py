@@ -7,6 +7,7 @@ in memory twice. Every error names the file and the line.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import random
 from collections.abc import Iterator
@@ -48,7 +49,7 @@ def load_prompts(spec: str, *, seed: int = 0) -> Iterator[Prompt]:
         return _synthetic(spec, seed)
     path = Path(spec)
     if not path.exists():
-        raise InputError(spec, "no such prompt file")
+        raise InputError(spec, "no such prompt file" + _near_names(path))
     if path.is_dir():
         raise InputError(spec, "is a directory, not a prompt file")
     suffix = path.suffix.lower()
@@ -56,6 +57,21 @@ def load_prompts(spec: str, *, seed: int = 0) -> Iterator[Prompt]:
     if suffix == ".csv":
         reader = _read_csv
     return _with_unique_ids(_non_empty(reader(path), spec), spec)
+
+
+def _near_names(path: Path) -> str:
+    """ "; did you mean ...?" naming files beside ``path`` whose names are close to its name."""
+    folder = path.parent
+    try:
+        names = (
+            [entry.name for entry in folder.iterdir() if entry.is_file()] if folder.is_dir() else []
+        )
+    except OSError:  # an unreadable folder: nothing to suggest
+        return ""
+    near = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    return (
+        "; did you mean " + " or ".join(str(folder / name) for name in near) + "?" if near else ""
+    )
 
 
 def _non_empty(prompts: Iterator[Prompt], name: str) -> Iterator[Prompt]:
@@ -112,7 +128,9 @@ def _read_jsonl(path: Path) -> Iterator[Prompt]:
         try:
             row = json.loads(text)
         except json.JSONDecodeError as err:
-            raise InputError(name, f"not valid JSON ({err.msg})", number) from None
+            raise InputError(
+                name, f"not valid JSON ({err.msg} at column {err.colno})", number
+            ) from None
         if not isinstance(row, dict):
             raise InputError(name, "each line must be a JSON object", number)
         yield _prompt_from_row(row, name, number)
@@ -181,12 +199,17 @@ def _read_csv(path: Path) -> Iterator[Prompt]:
     reader = csv.DictReader(lines)
     try:
         fields = reader.fieldnames
-        if not fields or "prompt" not in fields:
-            raise InputError(name, "CSV needs a 'prompt' column in its header", 1)
+        if not fields:
+            return  # an empty file: _non_empty says it holds no prompts
+        if "prompt" not in fields:
+            found = ", ".join(repr(f) for f in fields)
+            raise InputError(name, f"CSV needs a 'prompt' column; its header has {found}", 1)
         unknown = set(fields) - {"prompt", "id", "max_tokens"}
         if unknown:
             raise InputError(name, f"unknown column(s): {', '.join(sorted(unknown))}", 1)
-        for row in reader:
+        # Without an 'id' column, a prompt's id is its data row's number (the first row under the
+        # header is "1"), whatever physical lines a quoted multi-line prompt spans.
+        for row_number, row in enumerate(reader, start=1):
             number = reader.line_num
             text = row.get("prompt")
             if text is None:
@@ -194,7 +217,7 @@ def _read_csv(path: Path) -> Iterator[Prompt]:
             raw_max = (row.get("max_tokens") or "").strip()
             if raw_max and not (raw_max.isdigit() and int(raw_max) > 0):
                 raise InputError(name, "'max_tokens' must be a positive integer", number)
-            prompt_id = row.get("id") or str(number)
+            prompt_id = row.get("id") or str(row_number)
             messages = [{"role": "user", "content": text}]
             yield _make(prompt_id, messages, int(raw_max) if raw_max else None, None, number, name)
     except csv.Error as err:
