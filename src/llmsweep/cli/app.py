@@ -25,15 +25,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "prices": (
         "llmsweep.cli.cost:prices_command",
-        "List models with USD per million tokens: all, or those matching PATTERN (text or glob).",
+        "List models' USD per million tokens: all, or matching PATTERN.",
     ),
     "report": (
         "llmsweep.cli.sweep:report",
-        "Re-render a sweep's report from its records.jsonl and meta.json; sends nothing.",
+        "Re-render a sweep folder's report from its records.",
     ),
     "run": (
         "llmsweep.cli.run:run",
-        "Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting.",
+        "Process PROMPTS at one setting, writing one record per prompt.",
     ),
     "simulate": (
         "llmsweep.cli.simulate:simulate",
@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sweep": (
         "llmsweep.cli.sweep:sweep",
-        "Run PROMPTS at each concurrency level for each model; write a report folder.",
+        "Run PROMPTS at each level for each model; write a report folder.",
     ),
 }
 

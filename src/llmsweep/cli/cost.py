@@ -58,7 +58,12 @@ def estimate_command(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Estimate what PROMPTS would cost on each --model; sends nothing."""
+    """Estimate what PROMPTS would cost on each --model; sends nothing.
+
+    \b
+    Example:
+      llmsweep estimate prompts.jsonl --model gpt-4o-mini --model gpt-4o
+    """
     # Imported here so other commands do not pay for loading tokenizers and table code.
     from rich.console import Console
 
@@ -109,7 +114,15 @@ def estimate_command(
 @click.command("prices")
 @click.argument("pattern", required=False)
 def prices_command(pattern: str | None) -> None:
-    """List models with USD per million tokens: all, or those matching PATTERN (text or glob)."""
+    """List models' USD per million tokens: all, or matching PATTERN.
+
+    PATTERN is part of a name or a glob; a model's price is in genai-prices' bundled snapshot.
+
+    \b
+    Examples:
+      llmsweep prices gpt-4o
+      llmsweep prices 'claude-*'
+    """
     from rich.console import Console
 
     from llmsweep.cost.estimate import prices_table

@@ -20,6 +20,7 @@ from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
 from llmsweep.session.target import TargetSpec, public_url, spec_from_env
 from llmsweep.settings import (
+    ASSUMED_OUTPUT_TOKENS,
     CLIENTS,
     DEFAULT_API_KEY_ENV,
     ClientOptions,
@@ -79,8 +80,8 @@ target_options = compose(
     ),
     click.option(
         "--sim-profile",
-        help="Simulator latency profile for every model: a built-in "
-        "name or a .toml file (default: each model's own built-in profile).",
+        help="Simulator latency profile for every model: a .toml file or one of "
+        f"{', '.join(sorted(BUILTIN_PROFILES))} (default: each model's own profile).",
     ),
     click.option(
         "--latency-scale",
@@ -89,8 +90,16 @@ target_options = compose(
         show_default=True,
         help="Simulator only: multiply every simulated latency (0.05 = 20x faster).",
     ),
-    click.option("--sim-rpm", type=positive_int, help="Simulator only: server-side RPM limit."),
-    click.option("--sim-tpm", type=positive_int, help="Simulator only: server-side TPM limit."),
+    click.option(
+        "--sim-rpm",
+        type=positive_int,
+        help="Simulator only: server-side requests-per-minute limit (default: none).",
+    ),
+    click.option(
+        "--sim-tpm",
+        type=positive_int,
+        help="Simulator only: server-side tokens-per-minute limit (default: none).",
+    ),
 )
 
 engine_options = compose(
@@ -110,12 +119,17 @@ engine_options = compose(
         help="openai: the official SDK (what production code uses); http: a lean aiohttp "
         "client, for fast servers where the SDK's CPU cost would set the curve.",
     ),
-    click.option("--rpm", type=positive_float, help="Client-side requests-per-minute limit."),
+    click.option(
+        "--rpm",
+        type=positive_float,
+        help="Client-side requests-per-minute limit (default: none; after a 429 the client "
+        "paces itself to the limit the server states).",
+    ),
     click.option(
         "--tpm",
         type=positive_float,
-        help="Client-side tokens-per-minute limit "
-        "(charges estimated prompt tokens + max tokens per attempt).",
+        help="Client-side tokens-per-minute limit (default: none); each attempt is charged "
+        f"its prompt tokens + max_tokens, or + {ASSUMED_OUTPUT_TOKENS} without max_tokens.",
     ),
     click.option(
         "--max-retries",
@@ -133,7 +147,10 @@ engine_options = compose(
         help="Seconds one attempt may take.",
     ),
     click.option(
-        "--max-tokens", type=positive_int, help="max_tokens for prompts that do not set their own."
+        "--max-tokens",
+        type=positive_int,
+        help="max_tokens for prompts that do not set their own (default: none sent; the server "
+        f"decides, and estimates assume {ASSUMED_OUTPUT_TOKENS} output tokens).",
     ),
     click.option(
         "--stream/--no-stream",

@@ -70,7 +70,15 @@ def run(
     force: bool,
     **flags: Any,
 ) -> None:
-    """Process a prompt file (JSONL, CSV, text, 'demo' or 'synthetic:N:IN:OUT') at one setting."""
+    """Process PROMPTS at one setting, writing one record per prompt.
+
+    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'.
+
+    \b
+    Examples:
+      llmsweep run prompts.jsonl --model gpt-4o-mini --concurrency 16 --out answers.jsonl
+      llmsweep run prompts.jsonl --model gpt-4o-mini --out answers.jsonl --resume
+    """
     if len(models) > 1:
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models

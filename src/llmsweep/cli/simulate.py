@@ -139,7 +139,12 @@ def simulate(
     seed: int,
     **fault_rates: float,
 ) -> None:
-    """Serve the built-in OpenAI-compatible simulator until Ctrl-C."""
+    """Serve the built-in OpenAI-compatible simulator until Ctrl-C.
+
+    \b
+    Example:
+      llmsweep simulate --port 8000 --profile gpt-4o --rpm 500
+    """
     if tier is not None:
         tier_rpm, tier_tpm = TIER_PRESETS[tier]
         rpm, tpm = rpm or tier_rpm, tpm or tier_tpm

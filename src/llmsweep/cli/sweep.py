@@ -78,7 +78,15 @@ def sweep(
     yes: bool,
     **flags: Any,
 ) -> None:
-    """Run PROMPTS at each concurrency level for each model; write a report folder."""
+    """Run PROMPTS at each level for each model; write a report folder.
+
+    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'.
+
+    \b
+    Examples:
+      llmsweep sweep demo --model gpt-4o-mini --levels 1,2,4,8
+      llmsweep sweep prompts.jsonl --model gpt-4o --base-url https://api.openai.com/v1
+    """
     models = tuple(dict.fromkeys(models))
     common = common_flags(models, flags)
     config = SweepConfig(
@@ -168,6 +176,13 @@ def _report_stop(stopped: str | None, resume_cmd: str) -> None:
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 def report(folder: Path) -> None:
-    """Re-render a sweep's report from its records.jsonl and meta.json; sends nothing."""
+    """Re-render a sweep folder's report from its records.
+
+    Reads FOLDER's records.jsonl and meta.json and writes its report files again.
+
+    \b
+    Example:
+      llmsweep report reports/example
+    """
     paths = render_folder(folder)
     click.echo(f"{len(paths)} files written to {folder}")
