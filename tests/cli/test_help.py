@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from click.testing import CliRunner
 
@@ -16,9 +18,16 @@ def help_of(*command: str) -> str:
 
 
 @pytest.mark.parametrize("command", sorted(app.COMMANDS))
-def test_every_command_shows_an_example(command: str) -> None:
-    text = help_of(command)
-    assert "Example" in text and f"llmsweep {command} " in text
+def test_every_command_shows_an_example_that_parses(command: str) -> None:
+    result = CliRunner().invoke(app.cli, [command, "--help"], terminal_width=200)
+    examples = [
+        line.strip() for line in result.output.splitlines() if line.strip().startswith("llmsweep ")
+    ]
+    assert "Example" in result.output and examples
+    for example in examples:  # click parses every flag before it acts on --help
+        words = shlex.split(example)[1:]
+        parsed = CliRunner().invoke(app.cli, [*words, "--help"])
+        assert parsed.exit_code == 0, (example, parsed.output)
 
 
 def test_the_command_list_is_not_cut() -> None:

@@ -84,7 +84,7 @@ def sweep(
 
     \b
     Examples:
-      llmsweep sweep demo --model gpt-4o-mini --levels 1,2,4,8
+      llmsweep sweep demo --model gpt-4o-mini --concurrency 1,2,4,8
       llmsweep sweep prompts.jsonl --model gpt-4o --base-url https://api.openai.com/v1
     """
     models = tuple(dict.fromkeys(models))
