@@ -71,6 +71,28 @@ def test_cost_matches_calc_price_for_any_size(i: int, o: int, batch: bool) -> No
         assert str(got) == str(expected(model, i, o, batch=batch))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    i=st.integers(0, 2_000_000),
+    o=st.integers(0, 200_000),
+    cached_share=st.floats(0, 1),
+    model=st.sampled_from(["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5", "perplexity:sonar"]),
+)
+def test_the_engines_cost_function_is_calc_price(
+    i: int, o: int, cached_share: float, model: str
+) -> None:
+    # Linear prices take a short cut (unit costs asked once); tiers and fees do not.
+    c = int(i * cached_share) if model != "perplexity:sonar" else 0
+    cost = Pricer(at=AT).cost_fn(model)(i, o, c)
+    provider, _, name = model.rpartition(":")
+    assert cost == expected(name, i, o, c, provider=provider or None)
+
+
+def test_the_cost_function_refuses_bad_counts(pricer: Pricer) -> None:
+    with pytest.raises(UsageError, match="cached input tokens"):
+        pricer.cost_fn("gpt-4o")(10, 0, 11)
+
+
 def test_provider_prefixes_resolve_like_genai_prices(pricer: Pricer) -> None:
     for name in ("openai:gpt-4o", "openai/gpt-4o"):
         assert pricer.pricing(name).source == pricer.pricing("gpt-4o").source
