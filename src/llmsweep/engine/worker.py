@@ -17,7 +17,6 @@ import random
 import signal
 import sys
 import threading
-from dataclasses import asdict
 
 from llmsweep.engine.harness import measure_harness
 from llmsweep.engine.processes import STOP_SIGNAL, WorkerJob, local_runner
@@ -78,7 +77,7 @@ async def _work(job: WorkerJob, channel: Channel) -> None:
         _end_with_input()
         async with measure_harness() as probe:
             async for record in runner.run(job.prompts):
-                channel.send("record", asdict(record))
+                channel.send("record", record.to_dict())
     measured = probe.result(requests=runner.progress.attempts).to_dict()
     channel.send("done", (measured, runner.progress.stopped))
 
