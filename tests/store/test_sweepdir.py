@@ -30,6 +30,18 @@ def test_a_folder_holding_a_sweep_needs_resume_and_the_same_configuration(tmp_pa
     folder.check(other.config, 10, resume=False, force=True)  # --force: whatever is there
 
 
+def test_a_folder_with_other_files_and_no_sweep_is_not_written_into(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    folder = SweepFolder(tmp_path)
+    for resume in (False, True):
+        with pytest.raises(OutputError, match="is not empty and holds no sweep"):
+            folder.prepare(make_meta(), resume=resume, force=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    folder.prepare(make_meta(), resume=False, force=True)  # --force: the user said so
+    assert (tmp_path / "meta.json").exists() and (tmp_path / "notes.txt").exists()
+    SweepFolder(tmp_path / "new").prepare(make_meta(), resume=False, force=False)  # created
+
+
 def test_a_resume_reads_what_is_done_and_keeps_the_creation_time(tmp_path: Path) -> None:
     folder = SweepFolder(tmp_path)
     folder.prepare(make_meta(), resume=False, force=False)

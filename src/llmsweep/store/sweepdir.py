@@ -55,7 +55,14 @@ class SweepFolder:
     def check(self, config: SweepConfig, prompt_count: int, *, resume: bool, force: bool) -> None:
         """Refuse a folder that holds a sweep this one would not continue; cheap, so callers
         run it before estimating or sending anything."""
-        if force or not self.meta_path.exists():
+        if not self.meta_path.exists():
+            if not force and self.path.is_dir() and any(self.path.iterdir()):
+                raise OutputError(
+                    f"{self.path} is not empty and holds no sweep: choose another --out-dir "
+                    "(or --force to write the sweep's files into it)"
+                )
+            return
+        if force:
             return
         if not resume:
             raise OutputError(
