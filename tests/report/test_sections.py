@@ -47,12 +47,19 @@ def test_summary_table_rows_hand_worked() -> None:
     assert table.marked == frozenset({1})
 
 
-def test_ttft_columns_appear_once_something_streamed() -> None:
-    streamed = [make_record(prompt_id=f"p{i}", ttft_s=0.2, ended_at_s=1.0) for i in range(3)]
+def test_ttft_itl_and_tpot_columns_appear_once_something_streamed() -> None:
+    # Gaps 16, 17 ms in each of 3 answers, pooled: p50 at rank 2.5 of 16,16,16,17,17,17 is
+    # 16.5 ms, p95 at rank 4.75 is 17 ms. TPOT: (1.0 - 0.2) s / (50 - 1) tokens = 16.3 ms.
+    streamed = [
+        make_record(prompt_id=f"p{i}", ttft_s=0.2, ended_at_s=1.0, chunk_gaps_ms=(16.0, 17.0))
+        for i in range(3)
+    ]
     table = summary_table(levels_of(streamed), [])
     ttft = table.headers.index("TTFT p50 s")
-    assert table.headers[ttft + 1] == "TTFT p95 s"
-    assert table.rows[0][ttft : ttft + 2] == ("0.20", "0.20")
+    assert table.headers[ttft : ttft + 5] == (
+        "TTFT p50 s", "TTFT p95 s", "ITL p50 ms", "ITL p95 ms", "TPOT p50 ms",
+    )  # fmt: skip
+    assert table.rows[0][ttft : ttft + 5] == ("0.20", "0.20", "16.5", "17.0", "16.3")
 
 
 def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:

@@ -67,6 +67,9 @@ class LevelSummary:
     ceiling_rps: float | None  # rate-limit ceiling on throughput, from the configured limits
     speedup_ceiling: float | None  # ceiling_rps / sequential throughput
     client_bound: bool  # any of its cells' verdicts (analysis.client_bound)
+    itl_p50_s: float | None = None  # streams: medians over repeats of CellSummary's
+    itl_p95_s: float | None = None
+    tpot_p50_s: float | None = None
 
 
 def summarize_levels(cells: Sequence[CellSummary]) -> list[LevelSummary]:
@@ -149,4 +152,7 @@ def _summarize_level(
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
         client_bound=any(cell.client_bound.bound for cell in cells),
+        itl_p50_s=_median_or_none([cell.itl_p50_s for cell in cells]),
+        itl_p95_s=_median_or_none([cell.itl_p95_s for cell in cells]),
+        tpot_p50_s=_median_or_none([cell.tpot_p50_s for cell in cells]),
     )

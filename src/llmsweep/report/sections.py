@@ -94,10 +94,21 @@ def _wall(level: LevelSummary) -> str:
     return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
 
 
+_TOKEN_HEADERS = ("ITL p50 ms", "ITL p95 ms", "TPOT p50 ms")
+
+
+def milliseconds(value: float | None) -> str:
+    return DASH if value is None else f"{value * 1000:.1f}"
+
+
+def _token_times(level: LevelSummary) -> list[str]:
+    return [milliseconds(v) for v in (level.itl_p50_s, level.itl_p95_s, level.tpot_p50_s)]
+
+
 def summary_table(
     levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
 ) -> Table:
-    """One row per model x level; TTFT columns only when some request streamed."""
+    """One row per model x level; TTFT, ITL and TPOT columns only when some request streamed."""
     chosen = {(rec.model, rec.level) for rec in recommendations}
     with_ttft = any(level.ttft_p50_s is not None for level in levels)
     headers = [
@@ -112,7 +123,7 @@ def summary_table(
         "p95 s",
         "p99 s",
     ]
-    headers += ["TTFT p50 s", "TTFT p95 s"] if with_ttft else []
+    headers += ["TTFT p50 s", "TTFT p95 s", *_TOKEN_HEADERS] if with_ttft else []
     headers += ["failed", "429s / attempts", "retries", "cost / 1k prompts", "notes"]
     rows = []
     marked = set()
@@ -133,7 +144,8 @@ def summary_table(
             seconds(level.latency_p95_s),
             seconds(level.latency_p99_s),
         ]
-        row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s)] if with_ttft else []
+        if with_ttft:
+            row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s), *_token_times(level)]
         row += [
             f"{level.failed} ({format_pct(level.failure_rate)})",
             f"{level.rate_limited} ({format_pct(level.rate_limited_rate)})",
@@ -233,6 +245,14 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             "= speedup / concurrency; latency percentiles over succeeded requests' last "
             "attempt. Per level, timings are medians over repeats and counts and costs "
             "are totals.",
+        ),
+        (
+            "Streamed answers",
+            "TTFT = first content chunk - request out; ITL (inter-token latency) = the gaps "
+            "between successive content chunks, pooled over a cell's succeeded requests (kept "
+            "to 0.1 ms); TPOT (time per output token) = (latency - TTFT) / (output tokens - 1) "
+            "per request, as vLLM's benchmark defines them. A chunk may carry several tokens, "
+            "so ITL is per chunk; TPOT is per token.",
         ),
         (
             "Rate-limit ceiling",

@@ -60,7 +60,8 @@ CSV_COLUMNS = (
     "rate_limited_rate", "retries", "attempts", "cost_usd", "failed_cost_usd",
     "cost_per_1k_prompts_usd", "input_tokens", "output_tokens", "usage_estimated",
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
-    "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s",
+    "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
+    "itl_p95_s", "tpot_p50_s",
 )  # fmt: skip
 
 
