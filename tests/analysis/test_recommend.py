@@ -159,3 +159,31 @@ def test_format_pct_keeps_one_decimal_only_below_ten_percent(rate: float, text: 
 )
 def test_format_rps_gives_two_significant_digits_below_ten(rps: float, text: str) -> None:
     assert format_rps(rps) == text
+
+
+def test_the_pick_never_rests_on_a_client_bound_level() -> None:
+    # Walls 40, 20, 10, 5 s for 40 prompts: 1, 2, 4, 8 req/s. The client used half a core at
+    # 4 and 8, so those numbers are this machine's: the knee among 1 and 2 is 2, and the
+    # explanation names 4 and 8 as not measured and how to measure them.
+    records = [
+        r for level in (1, 2, 4, 8) for r in make_cell("m", level, prompts=40, wall_s=40 / level)
+    ]
+    levels = levels_of(records, busy=(("m", 4, 0), ("m", 8, 0)))
+    (choice,) = recommend(levels, client="http")
+    assert choice.level == 2
+    assert choice.explanation == (
+        f"Use concurrency 2 for m: 2.0{TIMES} faster than sequential (2.0 req/s), the best "
+        "measured throughput; 2 is the highest level measured, so higher levels may still "
+        "help. Concurrency 4, 8 could not be measured on this machine (it, not the API, was "
+        "the bottleneck there), so the pick is among the levels below; to measure them, split "
+        "each level over processes (--processes N) or run from a less busy machine."
+    )
+    assert any("concurrency 4, 8" in warning for warning in choice.warnings)
+
+
+def test_with_every_level_client_bound_there_is_no_pick() -> None:
+    records = make_cell("m", 1, prompts=4, wall_s=4.0) + make_cell("m", 2, prompts=4, wall_s=2.0)
+    (choice,) = recommend(levels_of(records, busy=(("m", 1, 0), ("m", 2, 0))))
+    assert choice.level is None
+    assert "bottleneck at every level" in choice.explanation
+    assert "--client http" in choice.explanation

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
-from llmsweep.analysis.client_bound import remedy
+from llmsweep.analysis.client_bound import how_to_measure, remedy
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 
@@ -82,6 +82,12 @@ def recommend(
     ]
 
 
+def trusted(level: LevelSummary) -> bool:
+    """Whether a level measured the API rather than this machine: none of its cells was
+    client-bound (``analysis.client_bound``). A recommendation rests on trusted levels only."""
+    return not level.client_bound
+
+
 def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
     return (
         level.failure_rate <= limits.max_failure_rate
@@ -90,21 +96,42 @@ def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
 
 
 def _recommend_model(
-    model: str, rows: list[LevelSummary], limits: _Thresholds, client: str
+    model: str, all_rows: list[LevelSummary], limits: _Thresholds, client: str
 ) -> Recommendation:
+    warnings = _model_warnings(model, all_rows, client)
+    rows = [row for row in all_rows if trusted(row)]
+    if not rows:
+        return Recommendation(
+            model,
+            None,
+            f"No level of {model} measured the API: this machine was the bottleneck at every "
+            f"level (see warnings); to measure them, {how_to_measure(client)}.",
+            tuple(warnings),
+        )
     best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
     floor_rps = limits.fraction * best.throughput_rps
     chosen = next(
         (row for row in rows if row.throughput_rps >= floor_rps and _reliable(row, limits)), None
     )
-    warnings = _model_warnings(model, rows, client)
     if chosen is None:
         warnings.append(_no_level_warning(model, rows, best, limits))
         return Recommendation(
             model, None, _fallback_explanation(model, rows, best, limits), tuple(warnings)
         )
-    return Recommendation(
-        model, chosen.concurrency, _explain(chosen, rows, best, limits), tuple(warnings)
+    explanation = _explain(chosen, rows, best, limits) + _unmeasured(chosen, all_rows, client)
+    return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
+
+
+def _unmeasured(chosen: LevelSummary, rows: list[LevelSummary], client: str) -> str:
+    """The client-bound levels above the pick: this machine could not measure them."""
+    higher = [row for row in rows if row.concurrency > chosen.concurrency and not trusted(row)]
+    if not higher:
+        return ""
+    those = "it" if len(higher) == 1 else "them"
+    return (
+        f" Concurrency {_join_levels(higher)} could not be measured on this machine (it, not "
+        f"the API, was the bottleneck there), so the pick is among the levels below; to "
+        f"measure {those}, {how_to_measure(client)}."
     )
 
 
