@@ -18,6 +18,7 @@ from llmsweep.analysis.recommend import (
 from llmsweep.store.records import Record
 
 TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"
 
 
 def knee_sweep(prompts: int = 40, repeats: int = 1) -> list[Record]:
@@ -187,3 +188,39 @@ def test_with_every_level_client_bound_there_is_no_pick() -> None:
     assert choice.level is None
     assert "bottleneck at every level" in choice.explanation
     assert "--client http" in choice.explanation
+
+
+def repeated(shape: dict[int, tuple[float, ...]]) -> list[Record]:
+    """40 prompts a cell, at the given req/s per repeat for each level."""
+    return [
+        record
+        for level, rates in shape.items()
+        for repeat, rps in enumerate(rates)
+        for record in make_cell("m", level, prompts=40, wall_s=40 / rps, repeat=repeat)
+    ]
+
+
+def test_the_verdict_says_when_the_picks_interval_overlaps_a_neighbours() -> None:
+    # 3 repeats: t(0.975, 2) = 4.303, sd 0.1 req/s, half-width 4.303 x 0.1 / √3 = 0.248.
+    # Level 2: 2.0 ± 0.248 = 1.75-2.25; level 4: 2.1 ± 0.248 = 1.85-2.35 (overlap); level 1:
+    # 1.0 ± 0.248 (apart). 2 is within 10% of 4's 2.1 req/s, so 2 is the pick.
+    levels = levels_of(repeated({1: (0.9, 1.0, 1.1), 2: (1.9, 2.0, 2.1), 4: (2.0, 2.1, 2.2)}))
+    (choice,) = recommend(levels)
+    assert choice.level == 2
+    assert choice.explanation.endswith(
+        f"Over 3 repeats its 95% throughput interval is 1.8{DASH}2.2 req/s, which overlaps "
+        f"concurrency 4's (1.9{DASH}2.3 req/s): at this many repeats they cannot be told "
+        "apart; add --repeats to separate them."
+    )
+
+
+def test_the_verdict_says_when_the_picks_interval_stands_apart() -> None:
+    levels = levels_of(repeated({1: (0.9, 1.0, 1.1), 2: (1.9, 2.0, 2.1)}))
+    (choice,) = recommend(levels)
+    assert choice.level == 2
+    assert choice.explanation.endswith(
+        f"Over 3 repeats its 95% throughput interval is 1.8{DASH}2.2 req/s, apart from its "
+        "neighbours'."
+    )
+    (once,) = recommend(levels_of(repeated({1: (1.0,), 2: (2.0,)})))
+    assert "interval" not in once.explanation

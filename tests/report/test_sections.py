@@ -42,7 +42,13 @@ def test_summary_table_rows_hand_worked() -> None:
         "m", "1", "4.00", f"1.00{TIMES}", "100%", "1.0", "50", "2.50", "3.85", "3.97",
         "0 (0%)", "0 (0%)", "0", "$1.00", "",
     )  # fmt: skip
-    assert table.rows[1][:5] == ("m", "2", f"2.50 (2.00{DASH}3.00)", f"1.60{TIMES}", "80%")
+    # Two repeats: mean ± t(0.975, 1) = 12.706 x sd / √2. Speedups 4/2, 4/3: 1.67 ± 4.24;
+    # req/s 2, 1.33: 1.7 ± 4.2; latency p50 = 0.625 x wall: 1.25, 1.875 -> 1.56 ± 3.97; p95 =
+    # 0.9625 x wall: 1.925, 2.8875 -> 2.41 ± 6.11. Efficiency stays the median's 1.6 / 2.
+    assert table.rows[1][:9] == (
+        "m", "2", f"2.50 (2.00{DASH}3.00)", f"1.67{TIMES} ± 4.24", "80%", "1.7 ± 4.2", "83",
+        "1.56 ± 3.97", "2.41 ± 6.11",
+    )  # fmt: skip
     assert table.rows[1][-1] == "recommended, client-bound"
     assert table.marked == frozenset({1})
 

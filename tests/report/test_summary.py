@@ -87,3 +87,7 @@ async def test_streamed_sweep_gives_itl_and_tpot_at_the_simulators_token_time(
         for name in ("itl_p50_s", "tpot_p50_s"):
             assert abs(row[name] - token_s) <= 0.1 * token_s, (name, row[name])
         assert row["itl_p95_s"] >= row["itl_p50_s"]
+    (level,) = summary["levels"]
+    interval = level["throughput_rps_ci"]  # two repeats: a Student-t interval, named
+    assert interval["n"] == 2 and interval["half_width"] >= 0
+    assert summary["confidence_interval_method"].startswith("Student-t 95% interval")

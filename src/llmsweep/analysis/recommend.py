@@ -13,10 +13,12 @@ from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
 from llmsweep.analysis.client_bound import how_to_measure, remedy
+from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 
 MAX_WALL_SPREAD = 0.2
+_DASH = "\N{EN DASH}"
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,42 @@ def _recommend_model(
         return Recommendation(
             model, None, _fallback_explanation(model, rows, best, limits), tuple(warnings)
         )
-    explanation = _explain(chosen, rows, best, limits) + _unmeasured(chosen, all_rows, client)
+    explanation = (
+        _explain(chosen, rows, best, limits)
+        + _overlap(chosen, rows)
+        + _unmeasured(chosen, all_rows, client)
+    )
     return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
+
+
+def _overlap(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
+    """Whether the pick's throughput interval (analysis.interval) overlaps its neighbours'."""
+    interval = chosen.throughput_rps_ci
+    if interval is None:
+        return ""
+    index = rows.index(chosen)
+    neighbours = [row for row in rows[max(0, index - 1) : index + 2] if row is not chosen]
+    overlapping = [
+        row
+        for row in neighbours
+        if row.throughput_rps_ci is not None and interval.overlaps(row.throughput_rps_ci)
+    ]
+    own = f" Over {interval.n} repeats its 95% throughput interval is {_span(interval)} req/s"
+    if not overlapping:
+        return f"{own}, apart from its neighbours'."
+    others = " and ".join(
+        f"concurrency {row.concurrency}'s ({_span(row.throughput_rps_ci)} req/s)"
+        for row in overlapping
+        if row.throughput_rps_ci is not None
+    )
+    return (
+        f"{own}, which overlaps {others}: at this many repeats they cannot be told apart; "
+        f"add --repeats to separate them."
+    )
+
+
+def _span(interval: Interval) -> str:
+    return f"{format_rps(interval.low)}{_DASH}{format_rps(interval.high)}"
 
 
 def _unmeasured(chosen: LevelSummary, rows: list[LevelSummary], client: str) -> str:

@@ -6,11 +6,12 @@ prompt id can never inject markup. The meta keys read are listed in :mod:`llmswe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmsweep.analysis.interval import CI_METHOD, Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import (
     Recommendation,
@@ -94,6 +95,17 @@ def _wall(level: LevelSummary) -> str:
     return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
 
 
+def _speedup(value: float | None) -> str:
+    return f"{value:.2f}{_TIMES}" if value is not None else DASH
+
+
+def _with_ci(interval: Interval | None, show: Callable[[float], str], value: float | None) -> str:
+    """``value`` alone after one repeat; mean ± 95% half-width (analysis.interval) after more."""
+    if interval is None:
+        return DASH if value is None else show(value)
+    return f"{show(interval.mean)} ± {show(interval.half_width).rstrip(_TIMES)}"
+
+
 _TOKEN_HEADERS = ("ITL p50 ms", "ITL p95 ms", "TPOT p50 ms")
 
 
@@ -136,12 +148,12 @@ def summary_table(
             level.model,
             str(level.concurrency),
             _wall(level),
-            f"{level.speedup:.2f}{_TIMES}" if level.speedup is not None else DASH,
+            _with_ci(level.speedup_ci, _speedup, level.speedup),
             format_pct(level.efficiency) if level.efficiency is not None else DASH,
-            format_rps(level.throughput_rps),
+            _with_ci(level.throughput_rps_ci, format_rps, level.throughput_rps),
             f"{level.output_tokens_per_s:.0f}",
-            seconds(level.latency_p50_s),
-            seconds(level.latency_p95_s),
+            _with_ci(level.latency_p50_s_ci, seconds, level.latency_p50_s),
+            _with_ci(level.latency_p95_s_ci, seconds, level.latency_p95_s),
             seconds(level.latency_p99_s),
         ]
         if with_ttft:
@@ -267,4 +279,11 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             "(cost chart: exact input tokens, output at max tokens) come from the run metadata.",
         ),
         ("Percentiles", PERCENTILE_METHOD),
+        (
+            "Confidence intervals",
+            f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
+            "half-width when a level ran more than once (one repeat: the value alone), and the "
+            "verdict says when the recommended level's interval overlaps a neighbour's. A "
+            "repeat's speedup is the median sequential wall / its wall.",
+        ),
     ]

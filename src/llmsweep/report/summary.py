@@ -15,6 +15,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from llmsweep.analysis.interval import CI_METHOD
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def summary_to_json(result: SweepResult) -> str:
     document = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "percentile_method": PERCENTILE_METHOD,
+        "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
         "levels": [asdict(level) for level in result.levels],
