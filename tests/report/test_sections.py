@@ -79,6 +79,11 @@ def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
     assert verdicts(levels, [none]) == [
         "m: no concurrency met the thresholds (see warnings); $1.67 per 1k prompts."
     ]
+    bound = levels_of(make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),))
+    assert verdicts(bound, [none]) == [
+        "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
+        "$1.00 per 1k prompts."
+    ]
     free = levels_of(make_cell("free", 1, prompts=2, wall_s=1.0, cost_usd=None))
     assert verdicts(free, [Recommendation("free", 1, "", ())]) == [
         "free: use concurrency 1 (1.0\N{MULTIPLICATION SIGN} faster than sequential, "

@@ -19,6 +19,7 @@ from llmsweep.analysis.recommend import (
     format_rps,
     levels_by_model,
     model_cost_per_1k_usd,
+    trusted,
 )
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
@@ -63,9 +64,12 @@ def verdicts(
         cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
         cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
         if chosen is None:
-            lines.append(
-                f"{rec.model}: no concurrency met the thresholds (see warnings); {cost_text}."
+            why = (
+                "no level measured the API: this machine was the bottleneck at each"
+                if rows and not any(trusted(row) for row in rows)
+                else "no concurrency met the thresholds"
             )
+            lines.append(f"{rec.model}: {why} (see warnings); {cost_text}.")
             continue
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
