@@ -176,8 +176,8 @@ def test_the_pick_never_rests_on_a_client_bound_level() -> None:
         f"Use concurrency 2 for m: 2.0{TIMES} faster than sequential (2.0 req/s), the best "
         "measured throughput; 2 is the highest level measured, so higher levels may still "
         "help. Concurrency 4, 8 could not be measured on this machine (it, not the API, was "
-        "the bottleneck there), so the pick is among the levels below; to measure them, split "
-        "each level over processes (--processes N) or run from a less busy machine."
+        "the bottleneck there), so the pick is among the levels it did measure; to measure "
+        "them, split each level over processes (--processes N) or run from a less busy machine."
     )
     assert any("concurrency 4, 8" in warning for warning in choice.warnings)
 
@@ -222,5 +222,7 @@ def test_the_verdict_says_when_the_picks_interval_stands_apart() -> None:
         f"Over 3 repeats its 95% throughput interval is 1.8{DASH}2.2 req/s, apart from its "
         "neighbours'."
     )
+    (alone,) = recommend(levels_of(repeated({1: (0.9, 1.0, 1.1)})))
+    assert alone.explanation.endswith(f"interval is 0.75{DASH}1.2 req/s.")
     (once,) = recommend(levels_of(repeated({1: (1.0,), 2: (2.0,)})))
     assert "interval" not in once.explanation

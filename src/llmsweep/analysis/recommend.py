@@ -134,7 +134,11 @@ def _overlap(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
     if interval is None:
         return ""
     index = rows.index(chosen)
-    neighbours = [row for row in rows[max(0, index - 1) : index + 2] if row is not chosen]
+    neighbours = [
+        row
+        for row in rows[max(0, index - 1) : index + 2]
+        if row is not chosen and row.throughput_rps_ci is not None
+    ]
     overlapping = [
         row
         for row in neighbours
@@ -142,7 +146,7 @@ def _overlap(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
     ]
     own = f" Over {interval.n} repeats its 95% throughput interval is {_span(interval)} req/s"
     if not overlapping:
-        return f"{own}, apart from its neighbours'."
+        return f"{own}, apart from its neighbours'." if neighbours else f"{own}."
     others = " and ".join(
         f"concurrency {row.concurrency}'s ({_span(row.throughput_rps_ci)} req/s)"
         for row in overlapping
@@ -166,7 +170,7 @@ def _unmeasured(chosen: LevelSummary, rows: list[LevelSummary], client: str) -> 
     those = "it" if len(higher) == 1 else "them"
     return (
         f" Concurrency {_join_levels(higher)} could not be measured on this machine (it, not "
-        f"the API, was the bottleneck there), so the pick is among the levels below; to "
+        f"the API, was the bottleneck there), so the pick is among the levels it did measure; to "
         f"measure {those}, {how_to_measure(client)}."
     )
 
