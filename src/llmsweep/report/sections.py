@@ -99,15 +99,17 @@ def _wall(level: LevelSummary) -> str:
     return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
 
 
-def _speedup(value: float | None) -> str:
-    return f"{value:.2f}{_TIMES}" if value is not None else DASH
+def _speedup(value: float) -> str:
+    return f"{value:.2f}"
 
 
-def _with_ci(interval: Interval | None, show: Callable[[float], str], value: float | None) -> str:
+def _with_ci(
+    interval: Interval | None, show: Callable[[float], str], value: float | None, unit: str = ""
+) -> str:
     """``value`` alone after one repeat; mean ± 95% half-width (analysis.interval) after more."""
     if interval is None:
-        return DASH if value is None else show(value)
-    return f"{show(interval.mean)} ± {show(interval.half_width).rstrip(_TIMES)}"
+        return DASH if value is None else show(value) + unit
+    return f"{show(interval.mean)}{unit} ± {show(interval.half_width)}"
 
 
 _TOKEN_HEADERS = ("ITL p50 ms", "ITL p95 ms", "TPOT p50 ms")
@@ -152,7 +154,7 @@ def summary_table(
             level.model,
             str(level.concurrency),
             _wall(level),
-            _with_ci(level.speedup_ci, _speedup, level.speedup),
+            _with_ci(level.speedup_ci, _speedup, level.speedup, _TIMES),
             format_pct(level.efficiency) if level.efficiency is not None else DASH,
             _with_ci(level.throughput_rps_ci, format_rps, level.throughput_rps),
             f"{level.output_tokens_per_s:.0f}",
