@@ -98,6 +98,10 @@ async def test_streaming_measures_time_to_first_token(
         assert record.ttft_s is not None
         assert 0.09 <= record.ttft_s < record.latency_s
         assert record.latency_s >= 0.1 + 50 / 250 - 0.02
+        # 4 ms a token: the simulator sends the first token alone, then 4 tokens an event
+        # (its 15 ms chunk interval), so tokens end at 1, 5, ..., 49 and 50: 14 content
+        # events, 13 gaps between them.
+        assert len(record.chunk_gaps_ms) == 13
 
 
 async def test_rpm_limit_gives_the_rate_without_429s(
