@@ -18,6 +18,7 @@ from llmsweep.analysis.recommend import (
 from llmsweep.store.records import Record
 
 TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"
 
 
 def knee_sweep(prompts: int = 40, repeats: int = 1) -> list[Record]:
@@ -159,3 +160,69 @@ def test_format_pct_keeps_one_decimal_only_below_ten_percent(rate: float, text: 
 )
 def test_format_rps_gives_two_significant_digits_below_ten(rps: float, text: str) -> None:
     assert format_rps(rps) == text
+
+
+def test_the_pick_never_rests_on_a_client_bound_level() -> None:
+    # Walls 40, 20, 10, 5 s for 40 prompts: 1, 2, 4, 8 req/s. The client used half a core at
+    # 4 and 8, so those numbers are this machine's: the knee among 1 and 2 is 2, and the
+    # explanation names 4 and 8 as not measured and how to measure them.
+    records = [
+        r for level in (1, 2, 4, 8) for r in make_cell("m", level, prompts=40, wall_s=40 / level)
+    ]
+    levels = levels_of(records, busy=(("m", 4, 0), ("m", 8, 0)))
+    (choice,) = recommend(levels, client="http")
+    assert choice.level == 2
+    assert choice.explanation == (
+        f"Use concurrency 2 for m: 2.0{TIMES} faster than sequential (2.0 req/s), the best "
+        "measured throughput; 2 is the highest level measured, so higher levels may still "
+        "help. Concurrency 4, 8 could not be measured on this machine (it, not the API, was "
+        "the bottleneck there), so the pick is among the levels it did measure; to measure "
+        "them, split each level over processes (--processes N) or run from a less busy machine."
+    )
+    assert any("concurrency 4, 8" in warning for warning in choice.warnings)
+
+
+def test_with_every_level_client_bound_there_is_no_pick() -> None:
+    records = make_cell("m", 1, prompts=4, wall_s=4.0) + make_cell("m", 2, prompts=4, wall_s=2.0)
+    (choice,) = recommend(levels_of(records, busy=(("m", 1, 0), ("m", 2, 0))))
+    assert choice.level is None
+    assert "bottleneck at every level" in choice.explanation
+    assert "--client http" in choice.explanation
+
+
+def repeated(shape: dict[int, tuple[float, ...]]) -> list[Record]:
+    """40 prompts a cell, at the given req/s per repeat for each level."""
+    return [
+        record
+        for level, rates in shape.items()
+        for repeat, rps in enumerate(rates)
+        for record in make_cell("m", level, prompts=40, wall_s=40 / rps, repeat=repeat)
+    ]
+
+
+def test_the_verdict_says_when_the_picks_interval_overlaps_a_neighbours() -> None:
+    # 3 repeats: t(0.975, 2) = 4.303, sd 0.1 req/s, half-width 4.303 x 0.1 / √3 = 0.248.
+    # Level 2: 2.0 ± 0.248 = 1.75-2.25; level 4: 2.1 ± 0.248 = 1.85-2.35 (overlap); level 1:
+    # 1.0 ± 0.248 (apart). 2 is within 10% of 4's 2.1 req/s, so 2 is the pick.
+    levels = levels_of(repeated({1: (0.9, 1.0, 1.1), 2: (1.9, 2.0, 2.1), 4: (2.0, 2.1, 2.2)}))
+    (choice,) = recommend(levels)
+    assert choice.level == 2
+    assert choice.explanation.endswith(
+        f"Over 3 repeats its 95% throughput interval is 1.8{DASH}2.2 req/s, which overlaps "
+        f"concurrency 4's (1.9{DASH}2.3 req/s): at this many repeats they cannot be told "
+        "apart; add --repeats to separate them."
+    )
+
+
+def test_the_verdict_says_when_the_picks_interval_stands_apart() -> None:
+    levels = levels_of(repeated({1: (0.9, 1.0, 1.1), 2: (1.9, 2.0, 2.1)}))
+    (choice,) = recommend(levels)
+    assert choice.level == 2
+    assert choice.explanation.endswith(
+        f"Over 3 repeats its 95% throughput interval is 1.8{DASH}2.2 req/s, apart from its "
+        "neighbours'."
+    )
+    (alone,) = recommend(levels_of(repeated({1: (0.9, 1.0, 1.1)})))
+    assert alone.explanation.endswith(f"interval is 0.75{DASH}1.2 req/s.")
+    (once,) = recommend(levels_of(repeated({1: (1.0,), 2: (2.0,)})))
+    assert "interval" not in once.explanation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from factories import BUSY, make_cell, make_record
 from llmsweep.analysis.ceiling import NO_LIMITS
 from llmsweep.analysis.levels import summarize_levels
 from llmsweep.analysis.stats import busy_s, summarize_cells
-from llmsweep.store.records import Record
+from llmsweep.store.records import Record, chunk_gaps_ms, record_from_dict
 
 
 def test_cell_counts_failures_retries_and_exact_costs() -> None:
@@ -105,3 +106,38 @@ def test_a_level_whose_server_queued_the_extra_requests_is_not_client_bound() ->
     assert not four.client_bound.bound
     assert four.client_bound.reasons[0].startswith("server-bound: throughput stayed flat")
     assert "the client process used 50% of a CPU core" in four.client_bound.reasons
+
+
+def test_itl_pools_every_gap_of_the_cell_and_tpot_is_per_request() -> None:
+    # Two streamed answers: "a" has gaps 10, 10, 10 ms (4 chunks), "b" one gap of 40 ms.
+    # Pooled, the gaps are 10, 10, 10, 40: p50 at rank 1.5 is 10 ms, p95 at rank 2.85 is
+    # 10 + 0.85 * 30 = 35.5 ms. A median of the two requests' medians would say 25 ms.
+    # TPOT: "a" (1.0 - 0.2) / (5 - 1) = 0.2 s, "b" (2.0 - 0.5) / (4 - 1) = 0.5 s; p50 0.35 s.
+    # The failed "c" (gaps of 1 ms, TTFT set) counts in neither.
+    records = [
+        make_record(prompt_id="a", ttft_s=0.2, output_tokens=5, chunk_gaps_ms=(10.0,) * 3),
+        make_record(
+            prompt_id="b", ttft_s=0.5, ended_at_s=2.0, output_tokens=4, chunk_gaps_ms=(40.0,)
+        ),
+        make_record(prompt_id="c", status="stream_cut", ttft_s=0.1, chunk_gaps_ms=(1.0, 1.0)),
+    ]
+    (cell,) = summarize_cells(records)
+    assert cell.itl_p50_s == pytest.approx(0.010)
+    assert cell.itl_p95_s == pytest.approx(0.0355)
+    assert cell.tpot_p50_s == pytest.approx(0.35)
+    (level,) = summarize_levels([cell])
+    assert (level.itl_p50_s, level.tpot_p50_s) == (cell.itl_p50_s, cell.tpot_p50_s)
+
+
+def test_tpot_needs_a_stream_and_two_tokens() -> None:
+    assert make_record(ttft_s=0.2, output_tokens=1).tpot_s is None
+    assert make_record(output_tokens=5).tpot_s is None  # not streamed: no TTFT
+    (cell,) = summarize_cells([make_record(output_tokens=5)])
+    assert (cell.itl_p50_s, cell.itl_p95_s, cell.tpot_p50_s) == (None, None, None)
+
+
+def test_chunk_gaps_are_kept_in_tenths_of_a_millisecond() -> None:
+    assert chunk_gaps_ms([10.0, 10.01234, 10.05, 10.05]) == (12.3, 37.7, 0.0)
+    assert chunk_gaps_ms([1.0]) == chunk_gaps_ms([]) == ()
+    record = make_record(ttft_s=0.1, chunk_gaps_ms=(12.3, 0.5))
+    assert record_from_dict(json.loads(record.to_json())) == record

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from cli_helpers import llmsweep, start
+from llmsweep.percentile import percentile
+from llmsweep.store.records import record_from_dict
 
 FAST = ("--latency-scale", "0.02")
 
@@ -174,3 +176,21 @@ def test_a_second_signal_exits_at_once_leaving_a_valid_file(tmp_path: Path) -> N
     assert process.returncode == 130 and "Traceback" not in stderr
     assert "--resume" in stderr
     assert all(row["prompt_id"] for row in lines(out))  # every line is a whole record
+
+
+def test_a_streamed_run_prints_ttft_and_tpot_from_its_records(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    done = llmsweep("run", "synthetic:6:20:20", "--stream", "--out", str(out), *FAST)
+    assert done.returncode == 0, done.stderr
+    records = [record_from_dict(row) for row in lines(out)]
+    ttfts = [r.ttft_s for r in records if r.ttft_s is not None]
+    tpots = [t for r in records if (t := r.tpot_s) is not None]
+    assert len(ttfts) == len(tpots) == 6
+    assert (
+        f"TTFT p50 {percentile(ttfts, 50):.3f} s, p95 {percentile(ttfts, 95):.3f} s, "
+        f"TPOT p50 {percentile(tpots, 50) * 1000:.1f} ms per token "
+        "(measured, ok streamed requests)"
+    ) in done.stderr
+    assert all(len(r.chunk_gaps_ms) >= 1 for r in records)
+    plain = llmsweep("run", "synthetic:2:20:5", "--out", str(tmp_path / "plain.jsonl"), *FAST)
+    assert "TTFT" not in plain.stderr and "TPOT" not in plain.stderr

@@ -42,17 +42,30 @@ def test_summary_table_rows_hand_worked() -> None:
         "m", "1", "4.00", f"1.00{TIMES}", "100%", "1.0", "50", "2.50", "3.85", "3.97",
         "0 (0%)", "0 (0%)", "0", "$1.00", "",
     )  # fmt: skip
-    assert table.rows[1][:5] == ("m", "2", f"2.50 (2.00{DASH}3.00)", f"1.60{TIMES}", "80%")
+    # Two repeats: mean ± t(0.975, 1) = 12.706 x sd / √2. Speedups 4/2, 4/3: 1.67 ± 4.24;
+    # req/s 2, 1.33: 1.7 ± 4.2; latency p50 = 0.625 x wall: 1.25, 1.875 -> 1.56 ± 3.97; p95 =
+    # 0.9625 x wall: 1.925, 2.8875 -> 2.41 ± 6.11. Efficiency stays the median's 1.6 / 2.
+    assert table.rows[1][:9] == (
+        "m", "2", f"2.50 (2.00{DASH}3.00)", f"1.67{TIMES} ± 4.24", "80%", "1.7 ± 4.2", "83",
+        "1.56 ± 3.97", "2.41 ± 6.11",
+    )  # fmt: skip
     assert table.rows[1][-1] == "recommended, client-bound"
     assert table.marked == frozenset({1})
 
 
-def test_ttft_columns_appear_once_something_streamed() -> None:
-    streamed = [make_record(prompt_id=f"p{i}", ttft_s=0.2, ended_at_s=1.0) for i in range(3)]
+def test_ttft_itl_and_tpot_columns_appear_once_something_streamed() -> None:
+    # Gaps 16, 17 ms in each of 3 answers, pooled: p50 at rank 2.5 of 16,16,16,17,17,17 is
+    # 16.5 ms, p95 at rank 4.75 is 17 ms. TPOT: (1.0 - 0.2) s / (50 - 1) tokens = 16.3 ms.
+    streamed = [
+        make_record(prompt_id=f"p{i}", ttft_s=0.2, ended_at_s=1.0, chunk_gaps_ms=(16.0, 17.0))
+        for i in range(3)
+    ]
     table = summary_table(levels_of(streamed), [])
     ttft = table.headers.index("TTFT p50 s")
-    assert table.headers[ttft + 1] == "TTFT p95 s"
-    assert table.rows[0][ttft : ttft + 2] == ("0.20", "0.20")
+    assert table.headers[ttft : ttft + 5] == (
+        "TTFT p50 s", "TTFT p95 s", "ITL p50 ms", "ITL p95 ms", "TPOT p50 ms",
+    )  # fmt: skip
+    assert table.rows[0][ttft : ttft + 5] == ("0.20", "0.20", "16.5", "17.0", "16.3")
 
 
 def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
@@ -65,6 +78,11 @@ def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
     # No pick: the model's cost over all its levels, $0.004 + $0.016 over 12 prompts.
     assert verdicts(levels, [none]) == [
         "m: no concurrency met the thresholds (see warnings); $1.67 per 1k prompts."
+    ]
+    bound = levels_of(make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),))
+    assert verdicts(bound, [none]) == [
+        "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
+        "$1.00 per 1k prompts."
     ]
     free = levels_of(make_cell("free", 1, prompts=2, wall_s=1.0, cost_usd=None))
     assert verdicts(free, [Recommendation("free", 1, "", ())]) == [

@@ -7,7 +7,10 @@ import io
 import json
 import math
 from decimal import Decimal
+from pathlib import Path
 
+from conftest import StartSimulator
+from engine_helpers import fixed_profile, sweep
 from factories import levels_of, make_meta, result_of, tiny_sweep
 from llmsweep.report.summary import (
     CSV_COLUMNS,
@@ -16,6 +19,7 @@ from llmsweep.report.summary import (
     summary_to_csv,
     summary_to_json,
 )
+from llmsweep.settings import SweepConfig
 
 
 def test_summary_json_is_stable_and_keeps_money_exact() -> None:
@@ -59,3 +63,31 @@ def test_summary_csv_has_one_row_per_level_with_unit_columns() -> None:
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[2]["speedup"] == "4.0" and rows[2]["cost_usd"] == "0.004"
     assert rows[0]["ttft_p50_s"] == "" and rows[0]["client_bound"] == "False"
+
+
+async def test_streamed_sweep_gives_itl_and_tpot_at_the_simulators_token_time(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # 40 ms a token, 30 tokens: at 40 ms the simulator sends one token per event (it groups
+    # tokens only below its 15 ms chunk interval), so every gap is one token time. TPOT =
+    # (latency - TTFT) / 29 also counts the finish event one token time after the last
+    # token: 30 / 29 of 40 ms = 41.4 ms. Both are medians, so a late wake-up of the shared
+    # event loop moves a few gaps, not the value (p95 is the tail such wake-ups make, so it is
+    # only checked to be there); the bar is 10% of the configured time.
+    token_s = 0.040
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05, tokens=30, tokens_per_s=25))
+    config = SweepConfig(
+        prompts="synthetic:8:20:30", models=("gpt-4o",), levels=(8,), stream=True,
+        client="http", repeats=2,
+    )  # fmt: skip
+    summary = await sweep(sim, config, tmp_path / "r")
+    rows = summary["cells"] + summary["levels"]
+    assert len(rows) == 3  # two cells, one level
+    for row in rows:
+        for name in ("itl_p50_s", "tpot_p50_s"):
+            assert abs(row[name] - token_s) <= 0.1 * token_s, (name, row[name])
+        assert row["itl_p95_s"] >= row["itl_p50_s"]
+    (level,) = summary["levels"]
+    interval = level["throughput_rps_ci"]  # two repeats: a Student-t interval, named
+    assert interval["n"] == 2 and interval["half_width"] >= 0
+    assert summary["confidence_interval_method"].startswith("Student-t 95% interval")

@@ -259,6 +259,7 @@ def _outcome(attempt: Attempt) -> tuple[object, ...]:
         attempt.first_token_at_s is None,
         attempt.sent_at_s is None,  # every scenario's request reaches the server
         attempt.connect_s > 0,  # each transport here is new, so it opens its connection
+        len(attempt.chunk_at_s),
     )
 
 
@@ -282,6 +283,16 @@ async def test_same_streamed_attempt_as_the_sdk(scripted: Scripted, scenario: st
     assert _outcome(lean) == _outcome(sdk)
     if lean.first_token_at_s is not None:
         assert lean.started_at_s < lean.first_token_at_s <= lean.ended_at_s
+
+
+@pytest.mark.parametrize("kind", ["openai", "http"])
+async def test_a_stream_keeps_each_content_chunks_arrival(scripted: Scripted, kind: str) -> None:
+    # "stream_split_across_writes" sends "Hi" and " there" as two events (and an empty role
+    # chunk before them, which is no token): two arrivals, the first the first token's.
+    attempt = await _send(kind, scripted.url("stream_split_across_writes"), True)
+    first, second = attempt.chunk_at_s
+    assert attempt.first_token_at_s == first <= second <= attempt.ended_at_s
+    assert (await _send(kind, scripted.url("ok"), False)).chunk_at_s == ()
 
 
 async def test_expected_kinds(scripted: Scripted) -> None:

@@ -156,3 +156,10 @@ def remedy(client: str, level: int) -> str:
         return fallback
     listed = ", ".join(actions[:-1]) + (" or " if len(actions) > 1 else "") + actions[-1]
     return f"{listed}; otherwise {fallback}"
+
+
+def how_to_measure(client: str) -> str:
+    """How to measure levels that were client-bound with ``client`` on this machine."""
+    actions = [] if client == "http" else ["use the lean client (--client http)"]
+    actions += ["split each level over processes (--processes N)", "run from a less busy machine"]
+    return ", ".join(actions[:-1]) + " or " + actions[-1]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from llmsweep.analysis.interval import Interval, mean_interval
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
 from llmsweep.percentile import percentile
@@ -67,6 +68,15 @@ class LevelSummary:
     ceiling_rps: float | None  # rate-limit ceiling on throughput, from the configured limits
     speedup_ceiling: float | None  # ceiling_rps / sequential throughput
     client_bound: bool  # any of its cells' verdicts (analysis.client_bound)
+    itl_p50_s: float | None = None  # streams: medians over repeats of CellSummary's
+    itl_p95_s: float | None = None
+    tpot_p50_s: float | None = None
+    # With two repeats or more: 95% intervals on the mean over repeats (analysis.interval). A
+    # repeat's speedup is the sequential median wall / its wall, as speedup_min/max are.
+    throughput_rps_ci: Interval | None = None
+    speedup_ci: Interval | None = None
+    latency_p50_s_ci: Interval | None = None
+    latency_p95_s_ci: Interval | None = None
 
 
 def summarize_levels(cells: Sequence[CellSummary]) -> list[LevelSummary]:
@@ -149,4 +159,21 @@ def _summarize_level(
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
         client_bound=any(cell.client_bound.bound for cell in cells),
+        itl_p50_s=_median_or_none([cell.itl_p50_s for cell in cells]),
+        itl_p95_s=_median_or_none([cell.itl_p95_s for cell in cells]),
+        tpot_p50_s=_median_or_none([cell.tpot_p50_s for cell in cells]),
+        throughput_rps_ci=mean_interval(rps),
+        speedup_ci=_speedup_interval(seq_wall_s, walls),
+        latency_p50_s_ci=_present_interval([cell.latency_p50_s for cell in cells]),
+        latency_p95_s_ci=_present_interval([cell.latency_p95_s for cell in cells]),
     )
+
+
+def _present_interval(values: Sequence[float | None]) -> Interval | None:
+    return mean_interval([value for value in values if value is not None])
+
+
+def _speedup_interval(seq_wall_s: float | None, walls: Sequence[float]) -> Interval | None:
+    if seq_wall_s is None or min(walls) <= 0:
+        return None
+    return mean_interval([seq_wall_s / wall for wall in walls])

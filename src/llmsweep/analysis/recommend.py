@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
-from llmsweep.analysis.client_bound import remedy
+from llmsweep.analysis.client_bound import how_to_measure, remedy
+from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 
 MAX_WALL_SPREAD = 0.2
+_DASH = "\N{EN DASH}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,12 @@ def recommend(
     ]
 
 
+def trusted(level: LevelSummary) -> bool:
+    """Whether a level measured the API rather than this machine: none of its cells was
+    client-bound (``analysis.client_bound``). A recommendation rests on trusted levels only."""
+    return not level.client_bound
+
+
 def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
     return (
         level.failure_rate <= limits.max_failure_rate
@@ -90,21 +98,80 @@ def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
 
 
 def _recommend_model(
-    model: str, rows: list[LevelSummary], limits: _Thresholds, client: str
+    model: str, all_rows: list[LevelSummary], limits: _Thresholds, client: str
 ) -> Recommendation:
+    warnings = _model_warnings(model, all_rows, client)
+    rows = [row for row in all_rows if trusted(row)]
+    if not rows:
+        return Recommendation(
+            model,
+            None,
+            f"No level of {model} measured the API: this machine was the bottleneck at every "
+            f"level (see warnings); to measure them, {how_to_measure(client)}.",
+            tuple(warnings),
+        )
     best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
     floor_rps = limits.fraction * best.throughput_rps
     chosen = next(
         (row for row in rows if row.throughput_rps >= floor_rps and _reliable(row, limits)), None
     )
-    warnings = _model_warnings(model, rows, client)
     if chosen is None:
         warnings.append(_no_level_warning(model, rows, best, limits))
         return Recommendation(
             model, None, _fallback_explanation(model, rows, best, limits), tuple(warnings)
         )
-    return Recommendation(
-        model, chosen.concurrency, _explain(chosen, rows, best, limits), tuple(warnings)
+    explanation = (
+        _explain(chosen, rows, best, limits)
+        + _overlap(chosen, rows)
+        + _unmeasured(chosen, all_rows, client)
+    )
+    return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
+
+
+def _overlap(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
+    """Whether the pick's throughput interval (analysis.interval) overlaps its neighbours'."""
+    interval = chosen.throughput_rps_ci
+    if interval is None:
+        return ""
+    index = rows.index(chosen)
+    neighbours = [
+        row
+        for row in rows[max(0, index - 1) : index + 2]
+        if row is not chosen and row.throughput_rps_ci is not None
+    ]
+    overlapping = [
+        row
+        for row in neighbours
+        if row.throughput_rps_ci is not None and interval.overlaps(row.throughput_rps_ci)
+    ]
+    own = f" Over {interval.n} repeats its 95% throughput interval is {_span(interval)} req/s"
+    if not overlapping:
+        return f"{own}, apart from its neighbours'." if neighbours else f"{own}."
+    others = " and ".join(
+        f"concurrency {row.concurrency}'s ({_span(row.throughput_rps_ci)} req/s)"
+        for row in overlapping
+        if row.throughput_rps_ci is not None
+    )
+    return (
+        f"{own}, which overlaps {others}: at this many repeats they cannot be told apart; "
+        f"add --repeats to separate them."
+    )
+
+
+def _span(interval: Interval) -> str:
+    return f"{format_rps(interval.low)}{_DASH}{format_rps(interval.high)}"
+
+
+def _unmeasured(chosen: LevelSummary, rows: list[LevelSummary], client: str) -> str:
+    """The client-bound levels above the pick: this machine could not measure them."""
+    higher = [row for row in rows if row.concurrency > chosen.concurrency and not trusted(row)]
+    if not higher:
+        return ""
+    those = "it" if len(higher) == 1 else "them"
+    return (
+        f" Concurrency {_join_levels(higher)} could not be measured on this machine (it, not "
+        f"the API, was the bottleneck there), so the pick is among the levels it did measure; to "
+        f"measure {those}, {how_to_measure(client)}."
     )
 
 

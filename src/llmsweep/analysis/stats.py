@@ -60,6 +60,12 @@ class CellSummary:
     ceiling_rps: float | None = None  # the model's rate-limit ceiling (analysis.ceiling)
     harness: HarnessMeasurement | None = None  # what the client cost in this cell
     client_bound: ClientBound = NOT_MEASURED  # the one verdict (analysis.client_bound)
+    # Streams, succeeded prompts: inter-token latency percentiles over every chunk gap of the
+    # cell pooled (not a median of per-request medians), and time per output token
+    # (Record.tpot_s) over its requests.
+    itl_p50_s: float | None = None
+    itl_p95_s: float | None = None
+    tpot_p50_s: float | None = None
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -156,6 +162,8 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     attempts = sum(record.attempts for record in records)
     latencies = [record.latency_s for record in ok]
     ttfts = [record.ttft_s for record in ok if record.ttft_s is not None]
+    gaps_s = [gap_ms / 1000 for record in ok for gap_ms in record.chunk_gaps_ms]
+    tpots = [tpot for record in ok if (tpot := record.tpot_s) is not None]
     cost_usd = sum_usd(record.cost for record in records)
     lags = [r.dispatch_lag_s for r in records if r.dispatch_lag_s is not None]
     examples = sorted((r.prompt_id, r.status, r.error or "") for r in failed)
@@ -192,6 +200,9 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
             sum(charged_tokens(r.input_tokens, r.max_tokens) for r in ok) / len(ok) if ok else 0.0
         ),
         failure_examples=tuple(examples[:_FAILURE_EXAMPLES_PER_CELL]),
+        itl_p50_s=percentile(gaps_s, 50) if gaps_s else None,
+        itl_p95_s=percentile(gaps_s, 95) if gaps_s else None,
+        tpot_p50_s=percentile(tpots, 50) if tpots else None,
     )
 
 

@@ -225,6 +225,12 @@ def run_summary(outcome: RunOutcome) -> str:
         p50 = percentile(outcome.latencies_s, 50)
         p95 = percentile(outcome.latencies_s, 95)
         lines.append(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s (measured, ok requests)")
+    if outcome.ttfts_s:
+        ttft = f"TTFT p50 {percentile(outcome.ttfts_s, 50):.3f} s, p95 "
+        ttft += f"{percentile(outcome.ttfts_s, 95):.3f} s"
+        if outcome.tpots_s:
+            ttft += f", TPOT p50 {percentile(outcome.tpots_s, 50) * 1000:.1f} ms per token"
+        lines.append(f"{ttft} (measured, ok streamed requests)")
     if outcome.dispatch_lags_s:
         lag_p95 = percentile(outcome.dispatch_lags_s, 95)
         lines.append(f"dispatch lag p95 {lag_p95 * 1000:.1f} ms (measured: this client's delay)")

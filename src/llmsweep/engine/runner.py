@@ -23,7 +23,7 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens
-from llmsweep.store.records import Record
+from llmsweep.store.records import Record, chunk_gaps_ms
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
 
@@ -283,4 +283,5 @@ class Runner:
             response_text=attempt.text if self.settings.keep_text else None,
             retry_causes=tuple(a.kind for a in earlier),
             retry_errors=tuple(a.error or a.kind for a in earlier),
+            chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
         )

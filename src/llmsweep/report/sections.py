@@ -6,11 +6,12 @@ prompt id can never inject markup. The meta keys read are listed in :mod:`llmswe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmsweep.analysis.interval import CI_METHOD, Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import (
     Recommendation,
@@ -18,6 +19,7 @@ from llmsweep.analysis.recommend import (
     format_rps,
     levels_by_model,
     model_cost_per_1k_usd,
+    trusted,
 )
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
@@ -62,9 +64,12 @@ def verdicts(
         cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
         cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
         if chosen is None:
-            lines.append(
-                f"{rec.model}: no concurrency met the thresholds (see warnings); {cost_text}."
+            why = (
+                "no level measured the API: this machine was the bottleneck at each"
+                if rows and not any(trusted(row) for row in rows)
+                else "no concurrency met the thresholds"
             )
+            lines.append(f"{rec.model}: {why} (see warnings); {cost_text}.")
             continue
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
@@ -94,10 +99,34 @@ def _wall(level: LevelSummary) -> str:
     return f"{seconds(level.wall_s)} ({low}{DASH}{high})"
 
 
+def _speedup(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _with_ci(
+    interval: Interval | None, show: Callable[[float], str], value: float | None, unit: str = ""
+) -> str:
+    """``value`` alone after one repeat; mean ± 95% half-width (analysis.interval) after more."""
+    if interval is None:
+        return DASH if value is None else show(value) + unit
+    return f"{show(interval.mean)}{unit} ± {show(interval.half_width)}"
+
+
+_TOKEN_HEADERS = ("ITL p50 ms", "ITL p95 ms", "TPOT p50 ms")
+
+
+def milliseconds(value: float | None) -> str:
+    return DASH if value is None else f"{value * 1000:.1f}"
+
+
+def _token_times(level: LevelSummary) -> list[str]:
+    return [milliseconds(v) for v in (level.itl_p50_s, level.itl_p95_s, level.tpot_p50_s)]
+
+
 def summary_table(
     levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
 ) -> Table:
-    """One row per model x level; TTFT columns only when some request streamed."""
+    """One row per model x level; TTFT, ITL and TPOT columns only when some request streamed."""
     chosen = {(rec.model, rec.level) for rec in recommendations}
     with_ttft = any(level.ttft_p50_s is not None for level in levels)
     headers = [
@@ -112,7 +141,7 @@ def summary_table(
         "p95 s",
         "p99 s",
     ]
-    headers += ["TTFT p50 s", "TTFT p95 s"] if with_ttft else []
+    headers += ["TTFT p50 s", "TTFT p95 s", *_TOKEN_HEADERS] if with_ttft else []
     headers += ["failed", "429s / attempts", "retries", "cost / 1k prompts", "notes"]
     rows = []
     marked = set()
@@ -125,15 +154,16 @@ def summary_table(
             level.model,
             str(level.concurrency),
             _wall(level),
-            f"{level.speedup:.2f}{_TIMES}" if level.speedup is not None else DASH,
+            _with_ci(level.speedup_ci, _speedup, level.speedup, _TIMES),
             format_pct(level.efficiency) if level.efficiency is not None else DASH,
-            format_rps(level.throughput_rps),
+            _with_ci(level.throughput_rps_ci, format_rps, level.throughput_rps),
             f"{level.output_tokens_per_s:.0f}",
-            seconds(level.latency_p50_s),
-            seconds(level.latency_p95_s),
+            _with_ci(level.latency_p50_s_ci, seconds, level.latency_p50_s),
+            _with_ci(level.latency_p95_s_ci, seconds, level.latency_p95_s),
             seconds(level.latency_p99_s),
         ]
-        row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s)] if with_ttft else []
+        if with_ttft:
+            row += [seconds(level.ttft_p50_s), seconds(level.ttft_p95_s), *_token_times(level)]
         row += [
             f"{level.failed} ({format_pct(level.failure_rate)})",
             f"{level.rate_limited} ({format_pct(level.rate_limited_rate)})",
@@ -235,6 +265,14 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             "are totals.",
         ),
         (
+            "Streamed answers",
+            "TTFT = first content chunk - request out; ITL (inter-token latency) = the gaps "
+            "between successive content chunks, pooled over a cell's succeeded requests (kept "
+            "to 0.1 ms); TPOT (time per output token) = (latency - TTFT) / (output tokens - 1) "
+            "per request, as vLLM's benchmark defines them. A chunk may carry several tokens, "
+            "so ITL is per chunk; TPOT is per token.",
+        ),
+        (
             "Rate-limit ceiling",
             "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tighter of the "
             "client's and the simulator's limits; a request is charged its input tokens + "
@@ -247,4 +285,11 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             "(cost chart: exact input tokens, output at max tokens) come from the run metadata.",
         ),
         ("Percentiles", PERCENTILE_METHOD),
+        (
+            "Confidence intervals",
+            f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
+            "half-width when a level ran more than once (one repeat: the value alone), and the "
+            "verdict says when the recommended level's interval overlaps a neighbour's. A "
+            "repeat's speedup is the median sequential wall / its wall.",
+        ),
     ]

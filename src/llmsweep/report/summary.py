@@ -15,6 +15,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from llmsweep.analysis.interval import CI_METHOD
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def summary_to_json(result: SweepResult) -> str:
     document = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "percentile_method": PERCENTILE_METHOD,
+        "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
         "levels": [asdict(level) for level in result.levels],
@@ -60,7 +62,8 @@ CSV_COLUMNS = (
     "rate_limited_rate", "retries", "attempts", "cost_usd", "failed_cost_usd",
     "cost_per_1k_prompts_usd", "input_tokens", "output_tokens", "usage_estimated",
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
-    "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s",
+    "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
+    "itl_p95_s", "tpot_p50_s",
 )  # fmt: skip
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -68,10 +69,22 @@ class Record:
     # matching messages, without secrets. Empty when the first attempt was the last.
     retry_causes: tuple[str, ...] = ()
     retry_errors: tuple[str, ...] = ()
+    # Streams: the gaps between successive content chunks of the last attempt, in ms rounded to
+    # 0.1 ms (``chunk_gaps_ms``): enough for inter-token latency (ITL) percentiles over a whole
+    # cell, at about six bytes a chunk. Empty when not streamed or with fewer than two chunks.
+    chunk_gaps_ms: tuple[float, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def tpot_s(self) -> float | None:
+        """Time per output token after the first: (latency - TTFT) / (output tokens - 1), as
+        vLLM's benchmark defines it; None when not streamed or with fewer than two tokens."""
+        if self.ttft_s is None or self.output_tokens < 2:
+            return None
+        return (self.latency_s - self.ttft_s) / (self.output_tokens - 1)
 
     @property
     def total_s(self) -> float:
@@ -98,7 +111,16 @@ _FIELD_NAMES = tuple(f.name for f in fields(Record))
 _FIELDS = frozenset(_FIELD_NAMES)
 
 
-_TUPLES = ("retry_causes", "retry_errors")  # JSON gives lists; a frozen record keeps tuples
+_TUPLES = (
+    "retry_causes",
+    "retry_errors",
+    "chunk_gaps_ms",
+)  # JSON gives lists; a frozen record keeps tuples
+
+
+def chunk_gaps_ms(arrivals_s: Sequence[float]) -> tuple[float, ...]:
+    """``Record.chunk_gaps_ms`` from the chunks' arrival times (monotonic seconds)."""
+    return tuple(round((later - earlier) * 1000, 1) for earlier, later in pairwise(arrivals_s))
 
 
 def record_from_dict(data: dict[str, Any]) -> Record:

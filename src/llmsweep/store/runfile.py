@@ -134,6 +134,8 @@ class RunOutcome:
     # 8 bytes a prompt, not a list's ~32: a million-prompt run keeps its latencies cheaply.
     latencies_s: array[float] = field(default_factory=lambda: array("d"))
     dispatch_lags_s: array[float] = field(default_factory=lambda: array("d"))
+    ttfts_s: array[float] = field(default_factory=lambda: array("d"))  # ok streams only
+    tpots_s: array[float] = field(default_factory=lambda: array("d"))  # Record.tpot_s, ok
     span: Span = field(default_factory=Span)
     stopped: str | None = None
     cost_usd: Decimal = Decimal(0)
@@ -160,6 +162,10 @@ class RunOutcome:
             self.dispatch_lags_s.append(record.dispatch_lag_s)
         if record.ok:
             self.latencies_s.append(record.latency_s)
+            if record.ttft_s is not None:
+                self.ttfts_s.append(record.ttft_s)
+            if (tpot_s := record.tpot_s) is not None:
+                self.tpots_s.append(tpot_s)
         else:
             self.failed_cost_usd += record.cost
         self.span.add(record)

@@ -35,6 +35,8 @@ class Attempt:
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
     connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+    # Streams: when each non-empty content chunk arrived (the first is ``first_token_at_s``).
+    chunk_at_s: tuple[float, ...] = ()
 
     @property
     def ok(self) -> bool:

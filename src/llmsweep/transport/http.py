@@ -44,6 +44,7 @@ class _Answer:
 
     __slots__ = (
         "cached_input_tokens",
+        "chunk_at",
         "clock",
         "complete",
         "data",
@@ -58,6 +59,7 @@ class _Answer:
         self.parts: list[str] = []
         self.data: list[bytes] = []  # the ``data:`` lines of the SSE event being read
         self.first_token_at: float | None = None
+        self.chunk_at: list[float] = []  # each content chunk's arrival
         self.complete = False
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -127,8 +129,9 @@ class _Answer:
             delta = choice.get("delta")
             content = _text(delta.get("content")) if isinstance(delta, dict) else ""
             if content:
+                self.chunk_at.append(self.clock())
                 if self.first_token_at is None:
-                    self.first_token_at = self.clock()
+                    self.first_token_at = self.chunk_at[-1]
                 self.parts.append(content)
             if choice.get("finish_reason") is not None:
                 self.complete = True
@@ -241,6 +244,7 @@ class HttpTransport:
             ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
+            chunk_at_s=tuple(answer.chunk_at),
         )
 
     async def _status_error(

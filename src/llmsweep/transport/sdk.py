@@ -104,17 +104,17 @@ class OpenAITransport:
         wire: WireTimes,
     ) -> Attempt:
         started = self._clock()
-        first_token: list[float] = []
+        arrivals: list[float] = []  # each content chunk's, the first token's first
         try:
             async with asyncio.timeout(self._timeout_s):
                 if stream:
-                    text, usage = await self._stream(model, messages, max_tokens, first_token)
+                    text, usage = await self._stream(model, messages, max_tokens, arrivals)
                 else:
                     text, usage = await self._once(model, messages, max_tokens)
         except openai.APIStatusError as error:
             return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
-            return self._failed(error, stream, started, first_token, wire)
+            return self._failed(error, stream, started, arrivals, wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -126,10 +126,11 @@ class OpenAITransport:
             output_tokens=usage.output_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             started_at_s=started,
-            first_token_at_s=first_token[0] if first_token else None,
+            first_token_at_s=arrivals[0] if arrivals else None,
             ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
+            chunk_at_s=tuple(arrivals),
         )
 
     def _status_error(
@@ -189,7 +190,7 @@ class OpenAITransport:
         model: str,
         messages: list[dict[str, Any]],
         max_tokens: int | None,
-        first_token: list[float],
+        arrivals: list[float],
     ) -> tuple[str, _Usage]:
         parts: list[str] = []
         usage = _Usage()
@@ -208,8 +209,7 @@ class OpenAITransport:
                 for choice in chunk.choices:
                     content = choice.delta.content if choice.delta else None
                     if content:
-                        if not first_token:
-                            first_token.append(self._clock())
+                        arrivals.append(self._clock())
                         parts.append(content)
                     if choice.finish_reason is not None:
                         finished = True

@@ -11,6 +11,7 @@ from factories import (
     make_cell,
     make_estimate,
     make_meta,
+    make_record,
     report_sweep,
     result_of,
 )
@@ -18,6 +19,7 @@ from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.report.charts.performance import (
     CHART_TITLES,
     build_charts,
+    latency_chart,
     model_colors,
     speedup_chart,
     wall_time_chart,
@@ -60,3 +62,17 @@ def test_speedup_chart_says_so_without_a_sequential_level() -> None:
     levels = levels_of(make_cell("m", 2, prompts=4, wall_s=2.0))
     axes = speedup_chart(levels, [], make_meta(models=("m",), levels=(2,))).axes[0]
     assert [text.get_text() for text in axes.texts] == ["no concurrency-1 level: speedup unknown"]
+
+
+def test_latency_chart_adds_itl_and_tpot_in_ms_once_something_streamed() -> None:
+    # Gaps of 20 ms; TPOT (1.0 - 0.02) s / (50 - 1) tokens = 20 ms. Unstreamed: one panel.
+    streamed = [
+        make_record(prompt_id=f"p{i}", ttft_s=0.02, chunk_gaps_ms=(20.0,) * 49) for i in range(3)
+    ]
+    meta = make_meta(models=("gpt-4o",), levels=(1,))
+    assert len(latency_chart(levels_of(make_cell("m", 1, prompts=2, wall_s=1.0)), meta).axes) == 1
+    _, tokens = latency_chart(levels_of(streamed), meta).axes
+    assert [np.asarray(line.get_xydata()).tolist() for line in tokens.get_lines()] == [
+        [[1.0, 20.0]]
+    ] * 3  # ITL p50, ITL p95, TPOT p50
+    assert "ms" in tokens.get_ylabel()

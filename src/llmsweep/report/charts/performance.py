@@ -38,7 +38,7 @@ CHART_TITLES = {
     "wall_time": "Wall time vs concurrency",
     "speedup": "Speedup vs concurrency",
     "failures": "Failures and 429s vs concurrency",
-    "latency": "Latency percentiles vs concurrency",
+    "latency": "Latency percentiles (and, when streamed, ITL and TPOT) vs concurrency",
     "cost": "Cost per 1k prompts: estimate vs actual",
     "tradeoff": "Time vs cost trade-off",
 }
@@ -169,34 +169,62 @@ def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     return figure
 
 
+_LATENCY_STYLES = (("p50", "-", "o"), ("p95", "--", "s"), ("p99", ":", "^"))
+# Streams: per-token times on a panel of their own (milliseconds, not seconds).
+_TOKEN_STYLES = (
+    ("ITL p50", "itl_p50_s", "-", "o"),
+    ("ITL p95", "itl_p95_s", "--", "s"),
+    ("TPOT p50", "tpot_p50_s", "-.", "D"),
+)
+
+
+def _lines(
+    axes: Axes, rows: Sequence[LevelSummary], attr: str, scale: float, style: tuple[str, str, str]
+) -> None:
+    """One line (colour, line style, marker) through the levels that have ``attr``, x ``scale``."""
+    color, line_style, marker = style
+    points = [(row.concurrency, value) for row in rows if (value := getattr(row, attr)) is not None]
+    axes.plot(
+        [x for x, _ in points],
+        [y * scale for _, y in points],
+        color=color,
+        ls=line_style,
+        marker=marker,
+        ms=4,
+    )
+
+
 def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
-    figure, (axes,) = new_figure()
+    streamed = any(level.itl_p50_s is not None or level.tpot_p50_s is not None for level in levels)
+    figure, panels = new_figure(ncols=2 if streamed else 1)
+    axes = panels[0]
     colors = model_colors([level.model for level in levels])
-    styles = (("p50", "-", "o"), ("p95", "--", "s"), ("p99", ":", "^"))
     for model, rows in levels_by_model(levels).items():
-        for name, line_style, marker in styles:
-            points = [
-                (row.concurrency, value)
-                for row in rows
-                if (value := getattr(row, f"latency_{name}_s")) is not None
-            ]
-            axes.plot(
-                [level for level, _ in points],
-                [value for _, value in points],
-                color=colors[model],
-                ls=line_style,
-                marker=marker,
-                ms=4,
-            )
-    level_axis(axes, [level.concurrency for level in levels])
+        for name, line_style, marker in _LATENCY_STYLES:
+            _lines(axes, rows, f"latency_{name}_s", 1.0, (colors[model], line_style, marker))
+        for _, attr, line_style, marker in _TOKEN_STYLES if streamed else ():
+            _lines(panels[1], rows, attr, 1000.0, (colors[model], line_style, marker))
+    concurrencies = [level.concurrency for level in levels]
+    for panel in panels:
+        level_axis(panel, concurrencies)
+        panel.set_ylim(bottom=0)
     axes.set_ylabel("latency of succeeded requests, last attempt (s)")
-    axes.set_ylim(bottom=0)
     handles = [Patch(color=colors[model], label=model) for model in sorted(colors)] + [
         Line2D([], [], color="black", ls=line_style, marker=marker, ms=4, label=name)
-        for name, line_style, marker in styles
+        for name, line_style, marker in _LATENCY_STYLES
     ]
-    # Outside the axes: percentile lines fan out across the whole plot area.
-    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1))
+    if streamed:
+        panels[1].set_ylabel("per-token time of succeeded streams (ms)")
+        panels[1].legend(
+            handles=[
+                Line2D([], [], color="black", ls=line_style, marker=marker, ms=4, label=name)
+                for name, _, line_style, marker in _TOKEN_STYLES
+            ]
+        )
+        axes.legend(handles=handles)
+    else:
+        # Outside the axes: percentile lines fan out across the whole plot area.
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1))
     set_title(figure, "Latency percentiles vs concurrency (medians over repeats)", meta)
     return figure
 
