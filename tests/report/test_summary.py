@@ -19,7 +19,7 @@ from llmsweep.report.summary import (
 
 
 def test_summary_json_is_stable_and_keeps_money_exact() -> None:
-    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4)))
+    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4), prompt_count=4))
     text = summary_to_json(result)
     assert text == summary_to_json(result_of(reversed(tiny_sweep()), result.meta))
     data = json.loads(text)

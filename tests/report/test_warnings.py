@@ -61,3 +61,15 @@ def test_estimated_usage_and_missing_prices_are_counted() -> None:
     text = " ".join(sweep_warnings(levels_of(records), meta))
     assert "3 prompts got no token usage from the API" in text
     assert "No price was known for local;" in text
+
+
+def test_a_speedup_above_its_level_is_warned_of_as_a_measurement_error() -> None:
+    # 20 prompts took 20 s one at a time but 2 s two at a time: "10x" at level 2.
+    records = make_cell("m", 1, prompts=20, wall_s=20.0) + make_cell("m", 2, prompts=20, wall_s=2)
+    meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)
+    (warning,) = [w for w in sweep_warnings(levels_of(records), meta) if "measurement" in w]
+    assert warning.startswith(
+        "Speedup above 1.1 x the level is a measurement error, not a result: "
+        "m @ 2 (10.0\N{MULTIPLICATION SIGN}). Those levels are not compared or recommended."
+    )
+    assert "--repeats 3" in warning

@@ -58,11 +58,12 @@ def is_priced(level: LevelSummary) -> bool:
 
 
 def model_cost_per_1k_usd(levels: Sequence[LevelSummary]) -> Decimal | None:
-    """Cost per 1k prompts over all of one model's levels; None when none of them was priced."""
-    requests = sum(level.requests for level in levels)
-    if requests == 0 or not any(is_priced(level) for level in levels):
+    """Cost per 1k succeeded prompts over all of one model's levels (failed prompts' cost
+    included); None when none of them was priced or none succeeded."""
+    succeeded = sum(level.succeeded for level in levels)
+    if succeeded == 0 or not any(is_priced(level) for level in levels):
         return None
-    return per_1k_prompts_usd(sum((level.cost_usd for level in levels), Decimal(0)), requests)
+    return per_1k_prompts_usd(sum((level.cost_usd for level in levels), Decimal(0)), succeeded)
 
 
 def recommend(
@@ -74,7 +75,8 @@ def recommend(
     client: str = "openai",
 ) -> list[Recommendation]:
     """One recommendation per model, sorted by model name; ``client`` (the sweep's --client)
-    tailors the remedy for client-bound levels."""
+    tailors the remedy for client-bound levels. Excluded levels (unfinished, or a speedup that
+    is a measurement error) are never picked nor the best."""
     limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
     return [
         _recommend_model(model, rows, limits, client)
@@ -90,8 +92,12 @@ def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
 
 
 def _recommend_model(
-    model: str, rows: list[LevelSummary], limits: _Thresholds, client: str
+    model: str, all_rows: list[LevelSummary], limits: _Thresholds, client: str
 ) -> Recommendation:
+    rows = [row for row in all_rows if row.excluded is None]
+    if not rows:
+        text = f"No level of {model} can be compared (see the summary table's notes)."
+        return Recommendation(model, None, text, tuple(_model_warnings(model, all_rows, client)))
     best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
     floor_rps = limits.fraction * best.throughput_rps
     chosen = next(

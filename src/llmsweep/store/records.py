@@ -74,6 +74,11 @@ class Record:
         return self.status == OK
 
     @property
+    def retried(self) -> bool:
+        """Whether this prompt needed more than one attempt."""
+        return self.attempts > 1
+
+    @property
     def total_s(self) -> float:
         return self.ended_at_s - self.queued_at_s
 
