@@ -139,3 +139,13 @@ def test_a_level_not_compared_is_greyed_with_its_reason_and_no_speedup() -> None
     speedup = table.headers.index("speedup")
     assert table.rows[1][speedup : speedup + 2] == (DASH, DASH)
     assert table.rows[1][-1] == "not compared, unfinished: fewer records than planned prompts"
+
+
+def test_the_table_shows_retried_prompts_with_their_causes_and_the_cached_share() -> None:
+    records = [
+        make_record(prompt_id="a", attempts=4, retry_causes=("timeout", "connection", "timeout")),
+        make_record(prompt_id="b", cached_input_tokens=25),
+    ]
+    table = summary_table(levels_of(records), [])
+    retried = table.headers.index("retried prompts (causes)")
+    assert table.rows[0][retried : retried + 2] == ("1 (50%): timeout 2, connection 1", "12%")

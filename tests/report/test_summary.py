@@ -8,7 +8,7 @@ import json
 import math
 from decimal import Decimal
 
-from factories import levels_of, make_meta, result_of, tiny_sweep
+from factories import levels_of, make_meta, make_record, result_of, tiny_sweep
 from llmsweep.report.summary import (
     CSV_COLUMNS,
     SUMMARY_SCHEMA_VERSION,
@@ -59,3 +59,16 @@ def test_summary_csv_has_one_row_per_level_with_unit_columns() -> None:
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[2]["speedup"] == "4.0" and rows[2]["cost_usd"] == "0.004"
     assert rows[0]["ttft_p50_s"] == "" and rows[0]["client_bound"] == "False"
+
+
+def test_summary_json_carries_retries_their_causes_and_the_cached_share() -> None:
+    records = [
+        make_record(prompt_id="a", attempts=3, retry_causes=("connection", "timeout")),
+        make_record(prompt_id="b", cached_input_tokens=100),
+    ]
+    data = json.loads(summary_to_json(result_of(records, make_meta(levels=(1,), prompt_count=2))))
+    for row in (data["cells"][0], data["levels"][0]):
+        assert (row["retried"], row["retry_rate"]) == (1, 0.5)
+        assert row["retry_causes"] == {"connection": 1, "timeout": 1}
+        assert row["cached_input_share"] == 0.5
+    assert data["levels"][0]["excluded"] is None

@@ -28,6 +28,7 @@ from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.percentile import percentile
+from llmsweep.report.warnings import format_causes
 from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
@@ -219,6 +220,11 @@ def run_summary(outcome: RunOutcome) -> str:
     failed = {k: v for k, v in outcome.statuses.items() if k != "ok"}
     wall = outcome.wall_s
     lines = [f"ok {ok}/{done}" + (f", failed: {dict(sorted(failed.items()))}" if failed else "")]
+    if outcome.retried:
+        causes = format_causes(outcome.retry_causes)
+        lines.append(
+            f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
+        )
     if wall > 0:
         lines.append(f"wall {wall:.2f} s (measured), throughput {ok / wall:.2f} ok req/s")
     if outcome.latencies_s:

@@ -5,7 +5,7 @@ errors; and about cells: many retries, a server prompt cache that differs betwee
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import format_pct
@@ -106,7 +106,7 @@ def _speedup_errors(levels: Sequence[LevelSummary]) -> list[str]:
     ]
 
 
-def format_causes(causes: dict[str, int]) -> str:
+def format_causes(causes: Mapping[str, int]) -> str:
     """Retry causes by count, most first: "connection 29, timeout 1"."""
     ranked = sorted(causes.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{kind} {count}" for kind, count in ranked)
@@ -125,12 +125,12 @@ def cell_warnings(cells: Sequence[CellSummary]) -> list[str]:
             f"({format_pct(cell.retry_rate)})"
             for cell in retried
         )
-        why = f" (causes: {format_causes(dict(causes))})" if causes else ""
+        why = f", caused by {format_causes(causes)}" if causes else ""
         warnings.append(
-            f"More than {format_pct(MAX_RETRY_RATE)} of prompts needed a retry in {parts}"
-            f"{why}: their timings include failed attempts and backoff. Lower the level, check "
-            "the account's rate limits (rate_limited), or the server and network (connection, "
-            "timeout, server_error)."
+            f"More than {format_pct(MAX_RETRY_RATE)} of prompts needed a retry at {parts}{why}: "
+            "their timings include failed attempts and backoff. Lower the level; for "
+            "rate_limited check the account's rate limits (--rpm/--tpm), for connection, "
+            "timeout or server_error check the server and the network."
         )
     return warnings + _cache_gaps(cells)
 
