@@ -60,3 +60,19 @@ def test_speedup_chart_says_so_without_a_sequential_level() -> None:
     levels = levels_of(make_cell("m", 2, prompts=4, wall_s=2.0))
     axes = speedup_chart(levels, [], make_meta(models=("m",), levels=(2,))).axes[0]
     assert [text.get_text() for text in axes.texts] == ["no concurrency-1 level: speedup unknown"]
+
+
+def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:
+    # Level 4 stopped after 4 of its 20 prompts (1 s): off the wall-time and speedup curves.
+    records = [*make_cell("m", 1, prompts=20, wall_s=20.0), *make_cell("m", 4, prompts=4, wall_s=1)]
+    levels = levels_of(records, planned_prompts=20)
+    meta = make_meta(models=("m",), levels=(1, 4))
+    wall = wall_time_chart(levels, meta).axes[0]
+    (curve,) = [line for line in wall.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(curve.get_xydata()).tolist() == [[1.0, 20.0]]
+    (crosses,) = wall.collections[-1:]
+    assert np.asarray(crosses.get_offsets()).tolist() == [[4.0, 1.0]]
+    assert "not compared" in " ".join(t.get_text() for t in wall.get_legend().get_texts())
+    speedup = speedup_chart(levels, [], meta).axes[0]
+    (points,) = [line for line in speedup.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
