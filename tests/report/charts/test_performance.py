@@ -72,7 +72,9 @@ def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:
     assert np.asarray(curve.get_xydata()).tolist() == [[1.0, 20.0]]
     (crosses,) = wall.collections[-1:]
     assert np.asarray(crosses.get_offsets()).tolist() == [[4.0, 1.0]]
-    assert "not compared" in " ".join(t.get_text() for t in wall.get_legend().get_texts())
+    legend = wall.get_legend()
+    assert legend is not None
+    assert "not compared" in " ".join(text.get_text() for text in legend.get_texts())
     speedup = speedup_chart(levels, [], meta).axes[0]
     (points,) = [line for line in speedup.get_lines() if line.get_marker() == "o"]
     assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
