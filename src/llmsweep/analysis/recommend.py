@@ -103,7 +103,7 @@ def _recommend_model(
     chosen = next(
         (row for row in rows if row.throughput_rps >= floor_rps and _reliable(row, limits)), None
     )
-    warnings = _model_warnings(model, rows, client)
+    warnings = _model_warnings(model, all_rows, client)
     if chosen is None:
         warnings.append(_no_level_warning(model, rows, best, limits))
         return Recommendation(
@@ -227,7 +227,8 @@ def _join_levels(rows: Sequence[LevelSummary]) -> str:
 
 
 def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
-    """Which model is cheapest per 1k prompts and by how much; None with fewer than two priced."""
+    """Which model is cheapest per 1k succeeded prompts and by how much; None with fewer than
+    two priced."""
     costs = {
         model: cost
         for model, rows in levels_by_model(levels).items()
@@ -244,7 +245,7 @@ def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
         for model, cost in ranked[1:]
     ]
     return (
-        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k prompts "
+        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k succeeded prompts "
         "over all levels: "
         f"{', '.join(others)}."
     )

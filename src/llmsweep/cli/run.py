@@ -236,7 +236,7 @@ def run_summary(outcome: RunOutcome) -> str:
         lines.append(f"dispatch lag p95 {lag_p95 * 1000:.1f} ms (measured: this client's delay)")
     lines.append(
         f"cost {format_usd(outcome.cost_usd)} (actual, from the usage the API returned), "
-        f"{format_usd(per_1k_prompts_usd(outcome.cost_usd, done))} per 1k prompts"
+        f"{format_usd(per_1k_prompts_usd(outcome.cost_usd, ok))} per 1k succeeded prompts"
         + (
             f", of which {format_usd(outcome.failed_cost_usd)} on failed prompts"
             if outcome.failed_cost_usd

@@ -67,7 +67,7 @@ def cost_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
             )
             axes.bar_label(bars, labels=[format_usd(value)], fontsize=7)
     axes.set_xticks(range(len(grouped)), list(grouped))
-    axes.set_ylabel("USD per 1k prompts")
+    axes.set_ylabel("USD per 1k prompts (actual: per 1k succeeded)")
     axes.legend(
         handles=[
             Patch(facecolor=GREY, alpha=alpha, hatch=hatch, edgecolor="black", label=name)
