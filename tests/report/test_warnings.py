@@ -119,3 +119,10 @@ def test_cells_of_one_model_whose_cached_input_differs_by_over_20_points_are_war
         "cells incomparable; rerun with --unique-prompts so no cell reuses another's prompts."
     )
     assert cell_warnings(summarize_cells(cell(1, 10) + cell(4, 30))) == []  # 20 points: fine
+
+
+def test_a_level_stopped_early_is_not_taken_for_a_small_prompt_set() -> None:
+    records = make_cell("m", 1, prompts=20, wall_s=20.0) + make_cell("m", 2, prompts=3, wall_s=1)
+    meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)
+    text = " ".join(sweep_warnings(levels_of(records, planned_prompts=20), meta))
+    assert "m @ 2 (3 of 20 prompts)" in text and "Only 3 prompts per cell" not in text

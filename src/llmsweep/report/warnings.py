@@ -40,7 +40,9 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
     warnings += _speedup_errors(levels)
     if not levels:
         return warnings
-    fewest = min(level.prompts_per_cell for level in levels)
+    # A level stopped early has few prompts because it stopped: the warning above covers it.
+    finished = [level for level in levels if not level.unfinished] or levels
+    fewest = min(level.prompts_per_cell for level in finished)
     if fewest < MIN_PROMPTS_PER_CELL:
         warnings.append(
             f"Only {fewest} prompts per cell: tail percentiles and throughput are noisy; use "
