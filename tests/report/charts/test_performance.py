@@ -78,3 +78,16 @@ def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:
     speedup = speedup_chart(levels, [], meta).axes[0]
     (points,) = [line for line in speedup.get_lines() if line.get_marker() == "o"]
     assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
+
+
+def test_a_speedup_above_its_level_is_a_grey_cross_not_a_point_of_the_curve() -> None:
+    records = [
+        *make_cell("m", 1, prompts=20, wall_s=20.0),
+        *make_cell("m", 2, prompts=20, wall_s=2),
+    ]
+    levels = levels_of(records)
+    axes = speedup_chart(levels, [], make_meta(models=("m",), levels=(1, 2))).axes[0]
+    (points,) = [line for line in axes.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
+    (crosses,) = axes.collections[-1:]
+    assert np.allclose(crosses.get_offsets(), [[2.0, 10.0]])  # measured 10x at level 2

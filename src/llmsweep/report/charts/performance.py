@@ -107,6 +107,10 @@ def speedup_chart(
             _star(axes, picked.concurrency, picked.speedup or 0.0, colors[model])
     if any(level.speedup_ceiling is not None for level in levels):
         extra_handles.append(Line2D([], [], color=GREY, ls=":", label="rate-limit ceiling"))
+    # A speedup above its level is shown where it was measured, as an error, never on a curve.
+    errors = [(row.concurrency, row.speedup_error) for row in levels if row.speedup_error]
+    mark_excluded(axes, [(level, speedup) for level, speedup in errors if speedup is not None])
+    extra_handles += [excluded_handle()] if errors else []
     if any(rec.level is not None for rec in recommendations):
         extra_handles.append(
             Line2D([], [], color=GREY, marker="*", ms=12, mec="black", ls="none",
