@@ -31,6 +31,8 @@ def test_a_level_stopped_by_the_budget_is_unfinished_and_never_compared() -> Non
     assert (four.speedup, four.efficiency, four.speedup_max) == (None, None, None)
     assert one.speedup == 1.0 and one.excluded is None
     assert result.recommended == {"m": 1}
+    (rec,) = result.recommendations
+    assert rec.explanation.endswith(" Not compared: concurrency 4 (see the table's notes).")
 
 
 def test_a_missing_repeat_leaves_its_level_unfinished() -> None:

@@ -109,9 +109,10 @@ def _recommend_model(
         return Recommendation(
             model, None, _fallback_explanation(model, rows, best, limits), tuple(warnings)
         )
-    return Recommendation(
-        model, chosen.concurrency, _explain(chosen, rows, best, limits), tuple(warnings)
-    )
+    text = _explain(chosen, rows, best, limits)
+    if skipped := [row for row in all_rows if row.excluded]:
+        text += f" Not compared: concurrency {_join_levels(skipped)} (see the table's notes)."
+    return Recommendation(model, chosen.concurrency, text, tuple(warnings))
 
 
 def _explain(
