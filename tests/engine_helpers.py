@@ -91,16 +91,22 @@ PRICER = Pricer({"gpt-4o": UserPrice(Decimal(1), Decimal(2))})
 
 
 async def sweep(
-    sim: Simulator, config: SweepConfig, out_dir: Path, prompts: list[Prompt] | None = None
+    sim: Simulator,
+    config: SweepConfig,
+    out_dir: Path,
+    prompts: list[Prompt] | None = None,
+    *,
+    stops: str | None = None,
 ) -> dict[str, Any]:
-    """Sweep ``config`` against ``sim`` into ``out_dir``, render the report, return its summary."""
+    """Sweep ``config`` against ``sim`` into ``out_dir``, render the report, return its summary;
+    the sweep must stop early for the reason ``stops`` (None: it must finish)."""
     plan = plan_sweep(config, PRICER, out_dir, resume=False, force=False)
     if prompts is not None:
         plan = replace(plan, prompts=prompts)
     spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
     async with Session(spec, config) as session:
         stopped = await execute_sweep(plan, session, resume=False, force=False)
-    assert stopped is None
+    assert stopped == stops
     render_folder(out_dir)
     summary: dict[str, Any] = json.loads((out_dir / "summary.json").read_text())
     return summary

@@ -183,10 +183,16 @@ def levels_of(
     records: list[Record],
     limits: RateLimits = NO_LIMITS,
     busy: tuple[CellKey, ...] = (),
+    *,
+    planned_prompts: int | None = None,
+    repeats: int | None = None,
 ) -> list[LevelSummary]:
     """Levels of ``records``; the cells in ``busy`` had a client that used half a core (the
-    others have no harness measurement)."""
-    return summarize_levels(summarize_cells(records, limits, {key: BUSY for key in busy}))
+    others have no harness measurement); with ``planned_prompts`` (per cell) and ``repeats``,
+    a level with fewer records or cells is unfinished."""
+    measured = {key: BUSY for key in busy}
+    cells = summarize_cells(records, limits, measured, planned_prompts)
+    return summarize_levels(cells, repeats)
 
 
 # --- a sweep's typed metadata and analysed result ---------------------------------------------

@@ -130,7 +130,8 @@ def test_cost_comparison_names_the_cheapest_model_and_the_gap() -> None:
         "small", 1, prompts=20, wall_s=5.0, cost_usd="0.001"
     )
     assert cost_comparison(levels_of(records)) == (
-        "small is the cheapest at $1.00 per 1k prompts over all levels: 90% less than big ($10.00)."
+        "small is the cheapest at $1.00 per 1k succeeded prompts over all levels: 90% less than "
+        "big ($10.00)."
     )
     assert cost_comparison(levels_of(make_cell("only", 1, prompts=2, wall_s=1.0))) is None
 

@@ -141,3 +141,44 @@ def test_chunk_gaps_are_kept_in_tenths_of_a_millisecond() -> None:
     assert chunk_gaps_ms([1.0]) == chunk_gaps_ms([]) == ()
     record = make_record(ttft_s=0.1, chunk_gaps_ms=(12.3, 0.5))
     assert record_from_dict(json.loads(record.to_json())) == record
+
+
+def test_retry_rate_and_causes_per_cell_and_level() -> None:
+    # 10 prompts: p0 retried twice (connection, then timeout), p1 once (connection) and then
+    # failed anyway, p2 once (rate_limited); the other 7 went through at once.
+    causes: dict[int, tuple[str, ...]] = {
+        0: ("connection", "timeout"),
+        1: ("connection",),
+        2: ("rate_limited",),
+    }
+    records = [
+        make_record(
+            prompt_id=f"p{i}",
+            ended_at_s=1.0,
+            attempts=1 + len(causes.get(i, ())),
+            retry_causes=causes.get(i, ()),
+            status="server_error" if i == 1 else "ok",
+        )
+        for i in range(10)
+    ]
+    (cell,) = summarize_cells(records)
+    assert (cell.retried, cell.retry_rate, cell.retries) == (3, 0.3, 4)
+    assert cell.retry_causes == {"connection": 2, "rate_limited": 1, "timeout": 1}
+    again = [make_record(prompt_id="q", repeat=1, attempts=2, retry_causes=("timeout",))]
+    (level,) = summarize_levels(summarize_cells(records + again))
+    assert (level.retried, level.retry_rate) == (4, 4 / 11)
+    assert level.retry_causes == {"connection": 2, "rate_limited": 1, "timeout": 2}
+
+
+def test_cached_input_share_counts_succeeded_prompts_only() -> None:
+    # Ok prompts: 100 + 300 input tokens, 50 + 150 of them cached; the failure's 1000 (all
+    # cached) do not count. 200 / 400 = 50%.
+    records = [
+        make_record(prompt_id="a", input_tokens=100, cached_input_tokens=50),
+        make_record(prompt_id="b", input_tokens=300, cached_input_tokens=150),
+        make_record(prompt_id="c", status="timeout", input_tokens=1000, cached_input_tokens=1000),
+    ]
+    (cell,) = summarize_cells(records)
+    assert (cell.cached_input_tokens, cell.cached_input_share) == (200, 0.5)
+    (nothing,) = summarize_cells([make_record(input_tokens=0)])
+    assert nothing.cached_input_share is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -194,3 +195,28 @@ def test_a_streamed_run_prints_ttft_and_tpot_from_its_records(tmp_path: Path) ->
     assert all(len(r.chunk_gaps_ms) >= 1 for r in records)
     plain = llmsweep("run", "synthetic:2:20:5", "--out", str(tmp_path / "plain.jsonl"), *FAST)
     assert "TTFT" not in plain.stderr and "TPOT" not in plain.stderr
+
+
+def test_the_summary_names_how_many_prompts_were_retried_and_why(tmp_path: Path) -> None:
+    # A server that drops 30% of connections before answering: retries, all "connection".
+    server = start("simulate", "--port", "0", "--latency-scale", "0", "--disconnect-rate", "0.3")
+    assert server.stderr is not None
+    try:
+        match = re.search(r"serving (http://127\.0\.0\.1:\d+/v1)", server.stderr.readline())
+        assert match
+        out = tmp_path / "out.jsonl"
+        done = llmsweep(
+            "run", "synthetic:20:20:5", "--model", "gpt-4o", "--concurrency", "10",
+            "--client", "http", "--max-retries", "20", "--base-url", match.group(1),
+            "--out", str(out),
+            env={"OPENAI_API_KEY": "sk-test-key"},
+        )  # fmt: skip
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)
+    assert done.returncode == 0, done.stderr
+    rows = lines(out)
+    retried = sum(1 for row in rows if row["attempts"] > 1)
+    causes = sum(len(row["retry_causes"]) for row in rows)
+    assert retried > 0 and {c for row in rows for c in row["retry_causes"]} == {"connection"}
+    assert f"retried {retried} of 20 prompts (connection {causes})" in done.stderr

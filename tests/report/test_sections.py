@@ -23,10 +23,11 @@ TIMES = "\N{MULTIPLICATION SIGN}"
 
 
 def two_levels(*, bound: bool = False) -> list[LevelSummary]:
-    """Level 1: 4 prompts ending at 1..4 s, $0.001 each. Level 2: the same 4 prompts in 2 s,
-    then in 3 s, at $0.002 each; with ``bound``, the client used half a core in its first."""
+    """Level 1: 4 prompts ending at 1..4 s, $0.001 each, twice. Level 2: the same 4 prompts in
+    2 s, then in 3 s, at $0.002 each; with ``bound``, the client used half a core in its first."""
     records = [
         *make_cell("m", 1, prompts=4, wall_s=4.0),
+        *make_cell("m", 1, prompts=4, wall_s=4.0, repeat=1),
         *make_cell("m", 2, prompts=4, wall_s=2.0, cost_usd="0.002"),
         *make_cell("m", 2, prompts=4, wall_s=3.0, repeat=1, cost_usd="0.002"),
     ]
@@ -34,19 +35,21 @@ def two_levels(*, bound: bool = False) -> list[LevelSummary]:
 
 
 def test_summary_table_rows_hand_worked() -> None:
-    # Level 1: latencies 1-4 s, so p50 2.5, p95 3 + 0.85 = 3.85, p99 3.97; 1 req/s, 50 tok/s.
-    # Level 2: walls 2 and 3 s (median 2.5): speedup 4 / 2.5 = 1.6, efficiency 80%.
+    # Level 1: latencies 1-4 s, so p50 2.5, p95 3 + 0.85 = 3.85, p99 3.97; 1 req/s, 50 tok/s;
+    # its two repeats are equal, so their intervals have no width.
+    # Level 2: walls 2 and 3 s against 4 s in each repeat: speedups 2 and 4/3, median 5/3,
+    # efficiency 83%; no retries, no cached input.
     table = summary_table(two_levels(bound=True), [Recommendation("m", 2, "why", ())])
     assert "TTFT p50 s" not in table.headers  # nothing streamed
     assert table.rows[0] == (
-        "m", "1", "4.00", f"1.00{TIMES}", "100%", "1.0", "50", "2.50", "3.85", "3.97",
-        "0 (0%)", "0 (0%)", "0", "$1.00", "",
+        "m", "1", f"4.00 (4.00{DASH}4.00)", f"1.00{TIMES}", "100%", "1.0 ± 0.00", "50",
+        "2.50 ± 0.00", "3.85 ± 0.00", "3.97", "0 (0%)", "0 (0%)", "0 (0%)", "0%", "$1.00", "",
     )  # fmt: skip
     # Two repeats: mean ± t(0.975, 1) = 12.706 x sd / √2. Speedups 4/2, 4/3: 1.67 ± 4.24;
     # req/s 2, 1.33: 1.7 ± 4.2; latency p50 = 0.625 x wall: 1.25, 1.875 -> 1.56 ± 3.97; p95 =
-    # 0.9625 x wall: 1.925, 2.8875 -> 2.41 ± 6.11. Efficiency stays the median's 1.6 / 2.
+    # 0.9625 x wall: 1.925, 2.8875 -> 2.41 ± 6.11. Efficiency: the median 5/3 over 2 = 83%.
     assert table.rows[1][:9] == (
-        "m", "2", f"2.50 (2.00{DASH}3.00)", f"1.67{TIMES} ± 4.24", "80%", "1.7 ± 4.2", "83",
+        "m", "2", f"2.50 (2.00{DASH}3.00)", f"1.67{TIMES} ± 4.24", "83%", "1.7 ± 4.2", "83",
         "1.56 ± 3.97", "2.41 ± 6.11",
     )  # fmt: skip
     assert table.rows[1][-1] == "recommended, client-bound"
@@ -72,17 +75,17 @@ def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
     levels = two_levels()
     picked, none = Recommendation("m", 2, "", ()), Recommendation("m", None, "", ())
     assert verdicts(levels, [picked]) == [
-        f"m: use concurrency 2 (1.6{TIMES} faster than sequential, 1.7 req/s); "
-        "$2.00 per 1k prompts."
+        f"m: use concurrency 2 (1.7{TIMES} faster than sequential, 1.7 req/s); "
+        "$2.00 per 1k succeeded prompts."
     ]
-    # No pick: the model's cost over all its levels, $0.004 + $0.016 over 12 prompts.
+    # No pick: the model's cost over all its levels, $0.008 + $0.016 over 16 prompts.
     assert verdicts(levels, [none]) == [
-        "m: no concurrency met the thresholds (see warnings); $1.67 per 1k prompts."
+        "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts."
     ]
     bound = levels_of(make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),))
     assert verdicts(bound, [none]) == [
         "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
-        "$1.00 per 1k prompts."
+        "$1.00 per 1k succeeded prompts."
     ]
     free = levels_of(make_cell("free", 1, prompts=2, wall_s=1.0, cost_usd=None))
     assert verdicts(free, [Recommendation("free", 1, "", ())]) == [
@@ -145,3 +148,23 @@ def test_about_shows_the_host_but_never_credentials_and_keeps_the_seed_apart() -
     assert bare["Target"] == "real API at the client's default endpoint"
     assert (bare["Seed"], bare["Tool version"]) == ("0", "llmsweep 0.1.0")
     assert bare["Connections"] == "opened by each cell's first requests, inside the measured time"
+
+
+def test_a_level_not_compared_is_greyed_with_its_reason_and_no_speedup() -> None:
+    # Level 4 stopped after 4 of its 20 prompts.
+    records = [*make_cell("m", 1, prompts=20, wall_s=20.0), *make_cell("m", 4, prompts=4, wall_s=1)]
+    table = summary_table(levels_of(records, planned_prompts=20), [])
+    assert table.greyed == frozenset({1})
+    speedup = table.headers.index("speedup")
+    assert table.rows[1][speedup : speedup + 2] == (DASH, DASH)
+    assert table.rows[1][-1] == "not compared, unfinished: fewer records than planned prompts"
+
+
+def test_the_table_shows_retried_prompts_with_their_causes_and_the_cached_share() -> None:
+    records = [
+        make_record(prompt_id="a", attempts=4, retry_causes=("timeout", "connection", "timeout")),
+        make_record(prompt_id="b", cached_input_tokens=25),
+    ]
+    table = summary_table(levels_of(records), [])
+    retried = table.headers.index("retried prompts (causes)")
+    assert table.rows[0][retried : retried + 2] == ("1 (50%): timeout 2, connection 1", "12%")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, sweep
-from factories import levels_of, make_meta, result_of, tiny_sweep
+from factories import levels_of, make_meta, make_record, result_of, tiny_sweep
 from llmsweep.report.summary import (
     CSV_COLUMNS,
     SUMMARY_SCHEMA_VERSION,
@@ -23,7 +23,7 @@ from llmsweep.settings import SweepConfig
 
 
 def test_summary_json_is_stable_and_keeps_money_exact() -> None:
-    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4)))
+    result = result_of(tiny_sweep(), make_meta(models=("m",), levels=(1, 2, 4), prompt_count=4))
     text = summary_to_json(result)
     assert text == summary_to_json(result_of(reversed(tiny_sweep()), result.meta))
     data = json.loads(text)
@@ -91,3 +91,16 @@ async def test_streamed_sweep_gives_itl_and_tpot_at_the_simulators_token_time(
     interval = level["throughput_rps_ci"]  # two repeats: a Student-t interval, named
     assert interval["n"] == 2 and interval["half_width"] >= 0
     assert summary["confidence_interval_method"].startswith("Student-t 95% interval")
+
+
+def test_summary_json_carries_retries_their_causes_and_the_cached_share() -> None:
+    records = [
+        make_record(prompt_id="a", attempts=3, retry_causes=("connection", "timeout")),
+        make_record(prompt_id="b", cached_input_tokens=100),
+    ]
+    data = json.loads(summary_to_json(result_of(records, make_meta(levels=(1,), prompt_count=2))))
+    for row in (data["cells"][0], data["levels"][0]):
+        assert (row["retried"], row["retry_rate"]) == (1, 0.5)
+        assert row["retry_causes"] == {"connection": 1, "timeout": 1}
+        assert row["cached_input_share"] == 0.5
+    assert data["levels"][0]["excluded"] is None

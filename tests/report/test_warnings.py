@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from factories import levels_of, make_cell, make_meta, make_record
-from llmsweep.report.warnings import sweep_warnings, unfinished_levels
+from llmsweep.analysis.stats import summarize_cells
+from llmsweep.report.warnings import cell_warnings, sweep_warnings, unfinished_levels
 from llmsweep.store.meta import REAL, TargetInfo
+from llmsweep.store.records import Record
 
 
 def test_warnings_fire_for_few_prompts_one_repeat_and_simulation() -> None:
@@ -61,3 +63,66 @@ def test_estimated_usage_and_missing_prices_are_counted() -> None:
     text = " ".join(sweep_warnings(levels_of(records), meta))
     assert "3 prompts got no token usage from the API" in text
     assert "No price was known for local;" in text
+
+
+def test_a_speedup_above_its_level_is_warned_of_as_a_measurement_error() -> None:
+    # 20 prompts took 20 s one at a time but 2 s two at a time: "10x" at level 2.
+    records = make_cell("m", 1, prompts=20, wall_s=20.0) + make_cell("m", 2, prompts=20, wall_s=2)
+    meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)
+    (warning,) = [w for w in sweep_warnings(levels_of(records), meta) if "measurement" in w]
+    assert warning.startswith(
+        "Speedup above 1.1 x the level is a measurement error, not a result: "
+        "m @ 2 (10.0\N{MULTIPLICATION SIGN}). Those levels are not compared or recommended."
+    )
+    assert "--repeats 3" in warning
+
+
+def test_a_cell_where_more_than_a_tenth_of_prompts_retried_is_named_with_its_causes() -> None:
+    # Level 4: 3 of 20 prompts retried (15%), for 3 connection drops and 1 timeout; level 1:
+    # 2 of 20 (10%, not more than a tenth).
+    def cell(level: int, retried: dict[int, tuple[str, ...]]) -> list[Record]:
+        return [
+            make_record(
+                prompt_id=f"p{i}",
+                model="m",
+                concurrency=level,
+                ended_at_s=1.0,
+                attempts=1 + len(retried.get(i, ())),
+                retry_causes=retried.get(i, ()),
+            )
+            for i in range(20)
+        ]
+
+    records = cell(1, {0: ("timeout",), 1: ("timeout",)}) + cell(
+        4, {0: ("connection", "connection"), 1: ("connection",), 2: ("timeout",)}
+    )
+    (warning,) = cell_warnings(summarize_cells(records))
+    assert warning.startswith(
+        "More than 10% of prompts needed a retry at m @ 4 repeat 1 (15%), caused by connection 3, "
+        "timeout 1: their timings include failed attempts and backoff. Lower the level;"
+    )
+
+
+def test_cells_of_one_model_whose_cached_input_differs_by_over_20_points_are_warned_of() -> None:
+    def cell(level: int, cached: int) -> list[Record]:
+        return [
+            make_record(prompt_id=f"p{i}", model="m", concurrency=level, cached_input_tokens=cached)
+            for i in range(4)
+        ]
+
+    # 100 input tokens each: 10% cached at level 1, 35% at level 2, 30% at level 4.
+    records = cell(1, 10) + cell(2, 35) + cell(4, 30)
+    (warning,) = cell_warnings(summarize_cells(records))
+    assert warning == (
+        "m: the server served 35% of input tokens from its prompt cache at concurrency 2 "
+        "repeat 1 but 10% at concurrency 1 repeat 1: the server's prompt cache makes these "
+        "cells incomparable; rerun with --unique-prompts so no cell reuses another's prompts."
+    )
+    assert cell_warnings(summarize_cells(cell(1, 10) + cell(4, 30))) == []  # 20 points: fine
+
+
+def test_a_level_stopped_early_is_not_taken_for_a_small_prompt_set() -> None:
+    records = make_cell("m", 1, prompts=20, wall_s=20.0) + make_cell("m", 2, prompts=3, wall_s=1)
+    meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)
+    text = " ".join(sweep_warnings(levels_of(records, planned_prompts=20), meta))
+    assert "m @ 2 (3 of 20 prompts)" in text and "Only 3 prompts per cell" not in text

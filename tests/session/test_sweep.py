@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import StartSimulator
-from engine_helpers import by_level, fixed_profile, sweep
+from engine_helpers import PRICER, by_level, fixed_profile, sweep
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
+from llmsweep.session.sweep import plan_sweep
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import FaultRates
 
@@ -73,3 +75,26 @@ async def test_report_rerenders_byte_for_byte_and_escapes_prompt_text(
     for external in ('src="http', "src='http", 'href="http', "url(http", "@import"):
         assert external not in html
     assert 'src="data:image/png;base64,' in html
+
+
+async def test_a_level_the_budget_stopped_is_not_compared_nor_recommended(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # The budget covers about three quarters of the estimate: all of level 1, part of level 4,
+    # whose few prompts would otherwise show a speedup far above 4 and be recommended.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.05, tokens=5, capacity=8))
+    config = SweepConfig(
+        prompts="synthetic:16:20:5", models=("gpt-4o",), levels=(1, 4), client="http", max_tokens=5
+    )
+    estimate_usd = plan_sweep(config, PRICER, None, resume=False, force=False).estimated_usd
+    budget = replace(config, max_cost_usd=estimate_usd * 3 / 4)
+    summary = await sweep(sim, budget, tmp_path / "r", stops="budget")
+    levels = by_level(summary, "gpt-4o")
+    assert levels[1]["requests"] == 16 and levels[1]["excluded"] is None
+    assert 0 < levels[4]["requests"] < 16
+    assert levels[1]["requests"] + levels[4]["requests"] == sim.stats()["requests"]
+    assert levels[4]["unfinished"] and levels[4]["speedup"] is None
+    # Level 1 or nothing: on a busy machine level 1 itself may be client-bound, so unpicked.
+    assert summary["recommended_concurrency"]["gpt-4o"] in (1, None)
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "not compared, unfinished" in report

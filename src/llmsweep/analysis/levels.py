@@ -1,17 +1,20 @@
 """Per level: one (model, concurrency) over its repeats, from its cells (pure).
 
 Counts and costs of a level are totals over its repeats; its timings are medians over repeats;
-speedup and efficiency are against the model's concurrency-1 level.
+speedup and efficiency are medians of its cells' like-for-like speedups (analysis.speedup). A
+level that did not finish, or whose speedup is a measurement error, is excluded: no speedup,
+no place on the charts' curves, never recommended.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from llmsweep.analysis.interval import Interval, mean_interval
+from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL, is_implausible, is_unfinished
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
 from llmsweep.percentile import percentile
@@ -34,7 +37,7 @@ class LevelSummary:
     wall_s_min: float
     wall_s_max: float
     wall_s_spread: float  # (max - min) / median over repeats
-    speedup: float | None  # sequential wall / wall_s; None without a concurrency-1 level
+    speedup: float | None  # median of its cells' speedups (analysis.speedup); None: excluded
     speedup_min: float | None
     speedup_max: float | None
     efficiency: float | None  # speedup / concurrency
@@ -72,43 +75,78 @@ class LevelSummary:
     itl_p95_s: float | None = None
     tpot_p50_s: float | None = None
     # With two repeats or more: 95% intervals on the mean over repeats (analysis.interval). A
-    # repeat's speedup is the sequential median wall / its wall, as speedup_min/max are.
+    # repeat's speedup is its cell's like-for-like speedup, as speedup_min/max are.
     throughput_rps_ci: Interval | None = None
     speedup_ci: Interval | None = None
     latency_p50_s_ci: Interval | None = None
     latency_p95_s_ci: Interval | None = None
+    unfinished: bool = False  # a cell has fewer records than planned, or a repeat is missing
+    speedup_error: float | None = None  # a speedup above the level: measured, not a result
+    excluded: str | None = None  # why the level is not compared (charts, recommendation)
+    cost_per_1k_succeeded_usd: Decimal | None = None  # all cost / succeeded prompts
+    retried: int = 0  # prompts that needed more than one attempt
+    retry_rate: float = 0.0  # retried / requests
+    retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
+    cached_input_share: float | None = None  # median over repeats (CellSummary)
 
 
-def summarize_levels(cells: Sequence[CellSummary]) -> list[LevelSummary]:
-    """One summary per (model, concurrency), sorted."""
+def summarize_levels(
+    cells: Sequence[CellSummary], repeats: int | None = None
+) -> list[LevelSummary]:
+    """One summary per (model, concurrency), sorted; a level with fewer cells than
+    ``repeats`` is unfinished."""
     by_level: dict[tuple[str, int], list[CellSummary]] = {}
     for cell in cells:
         by_level.setdefault((cell.model, cell.concurrency), []).append(cell)
     levels: list[LevelSummary] = []
     for model in sorted({model for model, _ in by_level}):
         sequential = by_level.get((model, 1))
-        seq_wall_s = percentile([c.wall_s for c in sequential], 50) if sequential else None
         seq_rps = percentile([c.throughput_rps for c in sequential], 50) if sequential else None
         for key in sorted(k for k in by_level if k[0] == model):
-            levels.append(_summarize_level(by_level[key], seq_wall_s, seq_rps))
+            levels.append(
+                _compared(_summarize_level(by_level[key], seq_rps), by_level[key], repeats)
+            )
     return levels
+
+
+def _compared(level: LevelSummary, cells: list[CellSummary], repeats: int | None) -> LevelSummary:
+    """The level's like-for-like speedup, or why it has none and is not compared."""
+    unfinished = any(cell.unfinished for cell in cells) or is_unfinished(len(cells), repeats)
+    speedups = [cell.speedup for cell in cells if cell.speedup is not None]
+    if unfinished or not speedups:
+        return replace(level, unfinished=unfinished, excluded=_UNFINISHED if unfinished else None)
+    speedup = percentile(speedups, 50)
+    if is_implausible(max(speedups), level.concurrency):
+        excluded = (
+            f"measurement error: speedup {max(speedups):.1f}\N{MULTIPLICATION SIGN} above "
+            f"{MAX_SPEEDUP_PER_LEVEL:g} \N{MULTIPLICATION SIGN} concurrency {level.concurrency}"
+        )
+        return replace(level, speedup_error=max(speedups), excluded=excluded)
+    return replace(
+        level,
+        speedup=speedup,
+        speedup_min=min(speedups),
+        speedup_max=max(speedups),
+        efficiency=speedup / level.concurrency,
+        # The sequential level's speedup is 1 by definition, not a measurement with a spread.
+        speedup_ci=mean_interval(speedups) if level.concurrency > 1 else None,
+    )
+
+
+_UNFINISHED = "unfinished: fewer records than planned prompts"
 
 
 def _ratio(numerator: float | None, denominator: float) -> float | None:
     return numerator / denominator if numerator is not None and denominator > 0 else None
 
 
-def _summarize_level(
-    cells: list[CellSummary],
-    seq_wall_s: float | None,
-    seq_rps: float | None,
-) -> LevelSummary:
+def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSummary:
+    """Everything but the speedup (``_compared``)."""
     first = cells[0]
     ceiling_rps = first.ceiling_rps
     walls = [cell.wall_s for cell in cells]
     rps = [cell.throughput_rps for cell in cells]
     wall_s = percentile(walls, 50)
-    speedup = _ratio(seq_wall_s, wall_s)
     requests = sum(cell.requests for cell in cells)
     attempts = sum(cell.attempts for cell in cells)
     rate_limited = sum(cell.rate_limited for cell in cells)
@@ -125,10 +163,10 @@ def _summarize_level(
         wall_s_min=min(walls),
         wall_s_max=max(walls),
         wall_s_spread=(max(walls) - min(walls)) / wall_s if wall_s > 0 else 0.0,
-        speedup=speedup,
-        speedup_min=_ratio(seq_wall_s, max(walls)),
-        speedup_max=_ratio(seq_wall_s, min(walls)),
-        efficiency=speedup / first.concurrency if speedup is not None else None,
+        speedup=None,
+        speedup_min=None,
+        speedup_max=None,
+        efficiency=None,
         throughput_rps=percentile(rps, 50),
         throughput_rps_min=min(rps),
         throughput_rps_max=max(rps),
@@ -163,9 +201,15 @@ def _summarize_level(
         itl_p95_s=_median_or_none([cell.itl_p95_s for cell in cells]),
         tpot_p50_s=_median_or_none([cell.tpot_p50_s for cell in cells]),
         throughput_rps_ci=mean_interval(rps),
-        speedup_ci=_speedup_interval(seq_wall_s, walls),
         latency_p50_s_ci=_present_interval([cell.latency_p50_s for cell in cells]),
         latency_p95_s_ci=_present_interval([cell.latency_p95_s for cell in cells]),
+        cost_per_1k_succeeded_usd=(
+            per_1k_prompts_usd(cost_usd, succeeded) if (succeeded := _succeeded(cells)) else None
+        ),
+        retried=sum(cell.retried for cell in cells),
+        retry_rate=sum(cell.retried for cell in cells) / requests,
+        retry_causes=dict(sorted(_total(cell.retry_causes for cell in cells).items())),
+        cached_input_share=_median_or_none([cell.cached_input_share for cell in cells]),
     )
 
 
@@ -173,7 +217,12 @@ def _present_interval(values: Sequence[float | None]) -> Interval | None:
     return mean_interval([value for value in values if value is not None])
 
 
-def _speedup_interval(seq_wall_s: float | None, walls: Sequence[float]) -> Interval | None:
-    if seq_wall_s is None or min(walls) <= 0:
-        return None
-    return mean_interval([seq_wall_s / wall for wall in walls])
+def _succeeded(cells: Sequence[CellSummary]) -> int:
+    return sum(cell.succeeded for cell in cells)
+
+
+def _total(counts: Iterable[Mapping[str, int]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for count in counts:
+        total.update(count)
+    return total

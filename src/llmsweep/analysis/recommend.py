@@ -60,11 +60,12 @@ def is_priced(level: LevelSummary) -> bool:
 
 
 def model_cost_per_1k_usd(levels: Sequence[LevelSummary]) -> Decimal | None:
-    """Cost per 1k prompts over all of one model's levels; None when none of them was priced."""
-    requests = sum(level.requests for level in levels)
-    if requests == 0 or not any(is_priced(level) for level in levels):
+    """Cost per 1k succeeded prompts over all of one model's levels (failed prompts' cost
+    included); None when none of them was priced or none succeeded."""
+    succeeded = sum(level.succeeded for level in levels)
+    if succeeded == 0 or not any(is_priced(level) for level in levels):
         return None
-    return per_1k_prompts_usd(sum((level.cost_usd for level in levels), Decimal(0)), requests)
+    return per_1k_prompts_usd(sum((level.cost_usd for level in levels), Decimal(0)), succeeded)
 
 
 def recommend(
@@ -76,7 +77,8 @@ def recommend(
     client: str = "openai",
 ) -> list[Recommendation]:
     """One recommendation per model, sorted by model name; ``client`` (the sweep's --client)
-    tailors the remedy for client-bound levels."""
+    tailors the remedy for client-bound levels. Excluded levels (unfinished, or a speedup that
+    is a measurement error) are never picked nor the best."""
     limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
     return [
         _recommend_model(model, rows, limits, client)
@@ -101,7 +103,11 @@ def _recommend_model(
     model: str, all_rows: list[LevelSummary], limits: _Thresholds, client: str
 ) -> Recommendation:
     warnings = _model_warnings(model, all_rows, client)
-    rows = [row for row in all_rows if trusted(row)]
+    compared = [row for row in all_rows if row.excluded is None]
+    if not compared:
+        text = f"No level of {model} can be compared (see the summary table's notes)."
+        return Recommendation(model, None, text, tuple(warnings))
+    rows = [row for row in compared if trusted(row)]
     if not rows:
         return Recommendation(
             model,
@@ -125,6 +131,10 @@ def _recommend_model(
         + _overlap(chosen, rows)
         + _unmeasured(chosen, all_rows, client)
     )
+    if skipped := [row for row in all_rows if row.excluded]:
+        explanation += (
+            f" Not compared: concurrency {_join_levels(skipped)} (see the table's notes)."
+        )
     return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
 
 
@@ -288,7 +298,8 @@ def _join_levels(rows: Sequence[LevelSummary]) -> str:
 
 
 def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
-    """Which model is cheapest per 1k prompts and by how much; None with fewer than two priced."""
+    """Which model is cheapest per 1k succeeded prompts and by how much; None with fewer than
+    two priced."""
     costs = {
         model: cost
         for model, rows in levels_by_model(levels).items()
@@ -305,7 +316,7 @@ def cost_comparison(levels: Sequence[LevelSummary]) -> str | None:
         for model, cost in ranked[1:]
     ]
     return (
-        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k prompts "
+        f"{cheapest_model} is the cheapest at {format_usd(cheapest_usd)} per 1k succeeded prompts "
         "over all levels: "
         f"{', '.join(others)}."
     )

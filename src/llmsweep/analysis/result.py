@@ -27,6 +27,7 @@ class SweepResult:
 
 
 def analyse(data: SweepData) -> SweepResult:
-    cells = summarize_cells(data.records, limits_of(data.meta), data.harness)
-    levels = summarize_levels(cells)
+    meta = data.meta
+    cells = summarize_cells(data.records, limits_of(meta), data.harness, meta.prompt_count)
+    levels = summarize_levels(cells, meta.config.repeats)
     return SweepResult(data.meta, cells, levels, recommend(levels, client=data.meta.config.client))

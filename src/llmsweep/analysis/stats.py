@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
 from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, LevelBelow, judge_cell
+from llmsweep.analysis.speedup import is_unfinished, same_prompt_speedup
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
 from llmsweep.percentile import percentile
 from llmsweep.settings import charged_tokens
@@ -66,6 +67,17 @@ class CellSummary:
     itl_p50_s: float | None = None
     itl_p95_s: float | None = None
     tpot_p50_s: float | None = None
+    # Fewer records than the prompts planned for each cell: stopped early, so not compared.
+    unfinished: bool = False
+    # Against the same repeat's concurrency-1 cell over the prompts that succeeded in both
+    # (analysis.speedup); None when either cell is unfinished or there is no such cell.
+    speedup: float | None = None
+    cost_per_1k_succeeded_usd: Decimal | None = None  # all cost / succeeded prompts
+    retried: int = 0  # prompts that needed more than one attempt
+    retry_rate: float = 0.0  # retried / prompts
+    retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
+    cached_input_tokens: int = 0  # ok prompts: input tokens the server served from its cache
+    cached_input_share: float | None = None  # of ok prompts' input tokens
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -94,11 +106,13 @@ def summarize_cells(
     records: Iterable[Record],
     limits: RateLimits = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
+    planned_prompts: int | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
 
-    Each cell carries its model's rate-limit ceiling under ``limits`` and, where ``harness``
-    measured it, the client-bound verdict."""
+    Each cell carries its model's rate-limit ceiling under ``limits``, where ``harness``
+    measured it the client-bound verdict, whether it has fewer records than
+    ``planned_prompts`` (unfinished) and its speedup (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
@@ -112,10 +126,29 @@ def summarize_cells(
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}
-    return [
+    judged = [
         _judged(cell, ceilings[cell.model], measured.get(_key(cell)), _below(cell, cells))
         for cell in cells
     ]
+    return _compared(judged, groups, planned_prompts)
+
+
+def _compared(
+    cells: list[CellSummary], groups: Mapping[CellKey, list[Record]], planned: int | None
+) -> list[CellSummary]:
+    """Each cell marked unfinished or not, with its speedup against its concurrency-1 cell."""
+    finished = {_key(cell): cell for cell in cells if not is_unfinished(cell.requests, planned)}
+    compared = []
+    for cell in cells:
+        sequential = finished.get((cell.model, 1, cell.repeat))
+        speedup = None
+        if _key(cell) in finished and sequential is not None:
+            speedup = same_prompt_speedup(
+                groups[_key(sequential)], sequential.wall_s, groups[_key(cell)], cell.wall_s
+            )
+        unfinished = _key(cell) not in finished
+        compared.append(replace(cell, unfinished=unfinished, speedup=speedup))
+    return compared
 
 
 def _key(cell: CellSummary) -> CellKey:
@@ -167,6 +200,10 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     cost_usd = sum_usd(record.cost for record in records)
     lags = [r.dispatch_lag_s for r in records if r.dispatch_lag_s is not None]
     examples = sorted((r.prompt_id, r.status, r.error or "") for r in failed)
+    retried = sum(1 for record in records if record.retried)
+    causes = Counter(cause for record in records for cause in record.retry_causes)
+    ok_input_tokens = sum(record.input_tokens for record in ok)
+    cached_tokens = sum(record.cached_input_tokens for record in ok)
     return CellSummary(
         model=key[0],
         concurrency=key[1],
@@ -203,6 +240,12 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         itl_p50_s=percentile(gaps_s, 50) if gaps_s else None,
         itl_p95_s=percentile(gaps_s, 95) if gaps_s else None,
         tpot_p50_s=percentile(tpots, 50) if tpots else None,
+        cost_per_1k_succeeded_usd=per_1k_prompts_usd(cost_usd, len(ok)) if ok else None,
+        retried=retried,
+        retry_rate=retried / len(records),
+        retry_causes=dict(sorted(causes.items())),
+        cached_input_tokens=cached_tokens,
+        cached_input_share=cached_tokens / ok_input_tokens if ok_input_tokens else None,
     )
 
 

@@ -28,6 +28,7 @@ from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.percentile import percentile
+from llmsweep.report.warnings import format_causes
 from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
@@ -219,6 +220,11 @@ def run_summary(outcome: RunOutcome) -> str:
     failed = {k: v for k, v in outcome.statuses.items() if k != "ok"}
     wall = outcome.wall_s
     lines = [f"ok {ok}/{done}" + (f", failed: {dict(sorted(failed.items()))}" if failed else "")]
+    if outcome.retried:
+        causes = format_causes(outcome.retry_causes)
+        lines.append(
+            f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
+        )
     if wall > 0:
         lines.append(f"wall {wall:.2f} s (measured), throughput {ok / wall:.2f} ok req/s")
     if outcome.latencies_s:
@@ -236,7 +242,7 @@ def run_summary(outcome: RunOutcome) -> str:
         lines.append(f"dispatch lag p95 {lag_p95 * 1000:.1f} ms (measured: this client's delay)")
     lines.append(
         f"cost {format_usd(outcome.cost_usd)} (actual, from the usage the API returned), "
-        f"{format_usd(per_1k_prompts_usd(outcome.cost_usd, done))} per 1k prompts"
+        f"{format_usd(per_1k_prompts_usd(outcome.cost_usd, ok))} per 1k succeeded prompts"
         + (
             f", of which {format_usd(outcome.failed_cost_usd)} on failed prompts"
             if outcome.failed_cost_usd

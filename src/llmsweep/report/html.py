@@ -46,6 +46,7 @@ th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; whi
 th { background: #f4f4f6; }
 td:first-child, th:first-child { text-align: left; }
 tr.recommended td { background: #eaf6ea; font-weight: 600; }
+tr.excluded td { color: #888; }
 dt { font-weight: 600; margin-top: 0.6rem; }
 dd { margin-left: 1rem; }
 """
@@ -62,7 +63,13 @@ def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(header)}</th>" for header in table.headers)
     body = []
     for index, row in enumerate(table.rows):
-        opening = '<tr class="recommended">' if index in table.marked else "<tr>"
+        opening = (
+            '<tr class="recommended">'
+            if index in table.marked
+            else '<tr class="excluded">'
+            if index in table.greyed
+            else "<tr>"
+        )
         cells = "".join(f"<td>{escape(cell)}</td>" for cell in row)
         body.append(f"{opening}{cells}</tr>")
     rows = "\n".join(body)
@@ -114,7 +121,7 @@ def render_html(
         why,
         f"<p>{escape(costs)}</p>" if costs else "",
         '</section>\n<section id="warnings">\n<h2>Warnings</h2>',
-        _list(warnings(levels, recommendations, meta), "warnings"),
+        _list(warnings(levels, recommendations, meta, cells), "warnings"),
         '</section>\n<section id="charts">\n<h2>Charts</h2>',
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Summary table</h2>',

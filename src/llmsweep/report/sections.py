@@ -21,11 +21,12 @@ from llmsweep.analysis.recommend import (
     model_cost_per_1k_usd,
     trusted,
 )
+from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
-from llmsweep.report.warnings import sweep_warnings
+from llmsweep.report.warnings import cell_warnings, format_causes, sweep_warnings
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.meta import SweepMeta
 
@@ -40,6 +41,7 @@ class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     marked: frozenset[int] = frozenset()  # indices of rows to highlight (recommended levels)
+    greyed: frozenset[int] = frozenset()  # indices of rows not compared (notes say why)
 
 
 def title(levels: Sequence[LevelSummary]) -> str:
@@ -62,7 +64,9 @@ def verdicts(
         chosen = next((row for row in rows if row.concurrency == rec.level), None)
         # The recommended level's own cost, so the verdict matches its row in the table.
         cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
-        cost_text = f"{format_usd(cost)} per 1k prompts" if cost is not None else "cost unknown"
+        cost_text = (
+            f"{format_usd(cost)} per 1k succeeded prompts" if cost is not None else "cost unknown"
+        )
         if chosen is None:
             why = (
                 "no level measured the API: this machine was the bottleneck at each"
@@ -81,9 +85,14 @@ def warnings(
     levels: Sequence[LevelSummary],
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
+    cells: Sequence[CellSummary],
 ) -> list[str]:
-    """Run-wide warnings first, then each model's."""
-    return [*sweep_warnings(levels, meta), *(w for rec in recommendations for w in rec.warnings)]
+    """Run-wide warnings first, then those about cells, then each model's."""
+    return [
+        *sweep_warnings(levels, meta),
+        *cell_warnings(cells),
+        *(w for rec in recommendations for w in rec.warnings),
+    ]
 
 
 def seconds(value: float | None) -> str:
@@ -142,7 +151,8 @@ def summary_table(
         "p99 s",
     ]
     headers += ["TTFT p50 s", "TTFT p95 s", *_TOKEN_HEADERS] if with_ttft else []
-    headers += ["failed", "429s / attempts", "retries", "cost / 1k prompts", "notes"]
+    headers += ["failed", "429s / attempts", "retried prompts (causes)", "cached input"]
+    headers += ["cost / 1k ok prompts", "notes"]
     rows = []
     marked = set()
     for index, level in enumerate(levels):
@@ -150,6 +160,7 @@ def summary_table(
             marked.add(index)
         notes = ["recommended"] if index in marked else []
         notes += ["client-bound"] if level.client_bound else []
+        notes += [f"not compared, {level.excluded}"] if level.excluded else []
         row = [
             level.model,
             str(level.concurrency),
@@ -167,12 +178,19 @@ def summary_table(
         row += [
             f"{level.failed} ({format_pct(level.failure_rate)})",
             f"{level.rate_limited} ({format_pct(level.rate_limited_rate)})",
-            str(level.retries),
-            format_usd(level.cost_per_1k_prompts_usd),
+            _retried(level),
+            format_pct(level.cached_input_share) if level.cached_input_share is not None else DASH,
+            format_usd(cost) if (cost := level.cost_per_1k_succeeded_usd) is not None else DASH,
             ", ".join(notes),
         ]
         rows.append(tuple(row))
-    return Table(tuple(headers), tuple(rows), frozenset(marked))
+    greyed = frozenset(index for index, level in enumerate(levels) if level.excluded)
+    return Table(tuple(headers), tuple(rows), frozenset(marked), greyed)
+
+
+def _retried(level: LevelSummary) -> str:
+    text = f"{level.retried} ({format_pct(level.retry_rate)})"
+    return f"{text}: {format_causes(level.retry_causes)}" if level.retry_causes else text
 
 
 def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
@@ -259,8 +277,18 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             "wall time = the time at least one of a cell's prompts was under way (first "
             "queue time to last end, less any idle gap between resumed sessions); "
             "throughput = succeeded "
-            "/ wall time; speedup = median concurrency-1 wall / median wall; efficiency "
-            "= speedup / concurrency; latency percentiles over succeeded requests' last "
+            "/ wall time; speedup compares like with like: per repeat, the concurrency-1 "
+            "cell's time for the prompts that succeeded in both cells / this cell's time for "
+            "the same prompts (a cell's time for some prompts = its wall time x their share of "
+            "its prompts' summed queued-to-ended time; with no failures, the ratio of wall "
+            "times), the level's speedup the median over repeats; efficiency = speedup / "
+            "concurrency. A level that did not finish its prompts, or whose speedup exceeds "
+            f"{MAX_SPEEDUP_PER_LEVEL:g} x its concurrency (a measurement error), is not "
+            "compared: no speedup, off the charts' curves, never recommended. Cost per 1k "
+            "ok prompts = all cost (failed prompts' included) / succeeded prompts. Retried "
+            "prompts needed more than one attempt; their causes count the earlier attempts by "
+            "kind. Cached input = cached input tokens / input tokens of succeeded prompts. "
+            "Latency percentiles over succeeded requests' last "
             "attempt. Per level, timings are medians over repeats and counts and costs "
             "are totals.",
         ),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
 
 
 def _jsonable(value: Any) -> Any:
@@ -63,7 +63,8 @@ CSV_COLUMNS = (
     "cost_per_1k_prompts_usd", "input_tokens", "output_tokens", "usage_estimated",
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
-    "itl_p95_s", "tpot_p50_s",
+    "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
+    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share",
 )  # fmt: skip
 
 

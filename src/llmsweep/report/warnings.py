@@ -1,14 +1,21 @@
 """Warnings about a whole sweep, not one model: simulated target, too few prompts or repeats,
-estimated usage, missing prices, and a sweep that did not finish (pure)."""
+estimated usage, missing prices, a sweep that did not finish, speedups that are measurement
+errors; and about cells: many retries, a server prompt cache that differs between cells (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.recommend import format_pct
+from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL, is_unfinished
+from llmsweep.analysis.stats import CellSummary
 from llmsweep.store.meta import SweepMeta
 
 MIN_PROMPTS_PER_CELL = 20
+MAX_RETRY_RATE = 0.1  # of a cell's prompts; more means the numbers include many second tries
+MAX_CACHED_SHARE_GAP = 0.2  # between cells of one model: beyond it they are not comparable
 
 
 def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
@@ -30,9 +37,12 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"The sweep did not finish: {', '.join(parts)}. {how}; prompts already done are not "
             "sent again. Until then each verdict covers only the levels that ran."
         )
+    warnings += _speedup_errors(levels)
     if not levels:
         return warnings
-    fewest = min(level.prompts_per_cell for level in levels)
+    # A level stopped early has few prompts because it stopped: the warning above covers it.
+    finished = [level for level in levels if not level.unfinished] or levels
+    fewest = min(level.prompts_per_cell for level in finished)
     if fewest < MIN_PROMPTS_PER_CELL:
         warnings.append(
             f"Only {fewest} prompts per cell: tail percentiles and throughput are noisy; use "
@@ -70,12 +80,83 @@ def unfinished_levels(
     levels: Sequence[LevelSummary], meta: SweepMeta
 ) -> list[tuple[str, int, int, int]]:
     """(model, level, prompts recorded, prompts wanted) for each configured level that has
-    fewer records than prompts x repeats: a sweep stopped early."""
+    fewer records than prompts x repeats (analysis.speedup.is_unfinished): a sweep stopped
+    early."""
     wanted = meta.prompt_count * meta.config.repeats
     have = {(level.model, level.concurrency): level.requests for level in levels}
     return [
         (model, level, have.get((model, level), 0), wanted)
         for model in meta.config.models
         for level in meta.config.levels
-        if have.get((model, level), 0) < wanted
+        if is_unfinished(have.get((model, level), 0), wanted)
     ]
+
+
+def _speedup_errors(levels: Sequence[LevelSummary]) -> list[str]:
+    wrong = [level for level in levels if level.speedup_error is not None]
+    if not wrong:
+        return []
+    parts = ", ".join(
+        f"{level.model} @ {level.concurrency} ({level.speedup_error:.1f}\N{MULTIPLICATION SIGN})"
+        for level in wrong
+    )
+    return [
+        f"Speedup above {MAX_SPEEDUP_PER_LEVEL:g} x the level is a measurement error, not a "
+        f"result: {parts}. Those levels are not compared or recommended. The concurrency-1 "
+        "cell was probably slowed (a cold server or cache, other load): rerun with --repeats 3, "
+        "and --unique-prompts if the server caches prompts."
+    ]
+
+
+def format_causes(causes: Mapping[str, int]) -> str:
+    """Retry causes by count, most first: "connection 29, timeout 1"."""
+    ranked = sorted(causes.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{kind} {count}" for kind, count in ranked)
+
+
+def cell_warnings(cells: Sequence[CellSummary]) -> list[str]:
+    """Warnings about cells: many retries, and a prompt cache that differs between cells."""
+    warnings = []
+    retried = [cell for cell in cells if cell.retry_rate > MAX_RETRY_RATE]
+    if retried:
+        causes: Counter[str] = Counter()
+        for cell in retried:
+            causes.update(cell.retry_causes)
+        parts = ", ".join(
+            f"{cell.model} @ {cell.concurrency} repeat {cell.repeat + 1} "
+            f"({format_pct(cell.retry_rate)})"
+            for cell in retried
+        )
+        why = f", caused by {format_causes(causes)}" if causes else ""
+        warnings.append(
+            f"More than {format_pct(MAX_RETRY_RATE)} of prompts needed a retry at {parts}{why}: "
+            "their timings include failed attempts and backoff. Lower the level; for "
+            "rate_limited check the account's rate limits (--rpm/--tpm), for connection, "
+            "timeout or server_error check the server and the network."
+        )
+    return warnings + _cache_gaps(cells)
+
+
+def _cache_gaps(cells: Sequence[CellSummary]) -> list[str]:
+    warnings = []
+    for model in sorted({cell.model for cell in cells}):
+        shares = [
+            (cell.cached_input_share, cell)
+            for cell in cells
+            if cell.model == model and cell.cached_input_share is not None
+        ]
+        if not shares:
+            continue
+        low, high = min(shares, key=lambda s: s[0]), max(shares, key=lambda s: s[0])
+        if high[0] - low[0] > MAX_CACHED_SHARE_GAP:
+            warnings.append(
+                f"{model}: the server served {format_pct(high[0])} of input tokens from its "
+                f"prompt cache at {_cell_name(high[1])} but {format_pct(low[0])} at "
+                f"{_cell_name(low[1])}: the server's prompt cache makes these cells "
+                "incomparable; rerun with --unique-prompts so no cell reuses another's prompts."
+            )
+    return warnings
+
+
+def _cell_name(cell: CellSummary) -> str:
+    return f"concurrency {cell.concurrency} repeat {cell.repeat + 1}"

@@ -61,6 +61,8 @@ def _md_table(table: Table) -> list[str]:
         cells = [_md(cell) for cell in row]
         if index in table.marked:
             cells = [f"**{cell}**" for cell in cells]
+        elif index in table.greyed:  # not compared: italics, as near to grey as Markdown gets
+            cells = [f"*{cell}*" for cell in cells]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -81,7 +83,7 @@ def render_markdown(
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
     costs = cost_comparison(levels)
     lines += ["", _md(costs)] if costs else []
-    lines += ["", "## Warnings", "", *_md_list(warnings(levels, recommendations, meta))]
+    lines += ["", "## Warnings", "", *_md_list(warnings(levels, recommendations, meta, cells))]
     lines += ["", "## Charts"]
     for name, path in chart_files.items():
         caption = _md(CHART_TITLES.get(name, name))

@@ -87,6 +87,11 @@ class Record:
         return (self.latency_s - self.ttft_s) / (self.output_tokens - 1)
 
     @property
+    def retried(self) -> bool:
+        """Whether this prompt needed more than one attempt."""
+        return self.attempts > 1
+
+    @property
     def total_s(self) -> float:
         return self.ended_at_s - self.queued_at_s
 

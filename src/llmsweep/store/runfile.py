@@ -141,6 +141,8 @@ class RunOutcome:
     cost_usd: Decimal = Decimal(0)
     failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
     harness: HarnessMeasurement | None = None  # what the client cost during the run
+    retried: int = 0  # prompts that needed more than one attempt
+    retry_causes: Counter[str] = field(default_factory=Counter)  # earlier attempts by kind
 
     @property
     def done(self) -> int:
@@ -157,6 +159,8 @@ class RunOutcome:
 
     def add(self, record: Record) -> None:
         self.statuses[record.status] += 1
+        self.retried += record.retried
+        self.retry_causes.update(record.retry_causes)
         self.cost_usd += record.cost
         if record.dispatch_lag_s is not None:
             self.dispatch_lags_s.append(record.dispatch_lag_s)

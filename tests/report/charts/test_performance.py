@@ -76,3 +76,34 @@ def test_latency_chart_adds_itl_and_tpot_in_ms_once_something_streamed() -> None
         [[1.0, 20.0]]
     ] * 3  # ITL p50, ITL p95, TPOT p50
     assert "ms" in tokens.get_ylabel()
+
+
+def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:
+    # Level 4 stopped after 4 of its 20 prompts (1 s): off the wall-time and speedup curves.
+    records = [*make_cell("m", 1, prompts=20, wall_s=20.0), *make_cell("m", 4, prompts=4, wall_s=1)]
+    levels = levels_of(records, planned_prompts=20)
+    meta = make_meta(models=("m",), levels=(1, 4))
+    wall = wall_time_chart(levels, meta).axes[0]
+    (curve,) = [line for line in wall.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(curve.get_xydata()).tolist() == [[1.0, 20.0]]
+    (crosses,) = wall.collections[-1:]
+    assert np.asarray(crosses.get_offsets()).tolist() == [[4.0, 1.0]]
+    legend = wall.get_legend()
+    assert legend is not None
+    assert "not compared" in " ".join(text.get_text() for text in legend.get_texts())
+    speedup = speedup_chart(levels, [], meta).axes[0]
+    (points,) = [line for line in speedup.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
+
+
+def test_a_speedup_above_its_level_is_a_grey_cross_not_a_point_of_the_curve() -> None:
+    records = [
+        *make_cell("m", 1, prompts=20, wall_s=20.0),
+        *make_cell("m", 2, prompts=20, wall_s=2),
+    ]
+    levels = levels_of(records)
+    axes = speedup_chart(levels, [], make_meta(models=("m",), levels=(1, 2))).axes[0]
+    (points,) = [line for line in axes.get_lines() if line.get_marker() == "o"]
+    assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
+    (crosses,) = axes.collections[-1:]
+    assert np.allclose(crosses.get_offsets(), [[2.0, 10.0]])  # measured 10x at level 2

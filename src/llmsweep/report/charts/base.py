@@ -15,8 +15,10 @@ from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
+from llmsweep.analysis.levels import LevelSummary
 from llmsweep.store.meta import SweepMeta
 
 if TYPE_CHECKING:
@@ -87,6 +89,25 @@ def spread(
         [value - low for value, low in zip(values, lows, strict=True)],
         [high - value for value, high in zip(values, highs, strict=True)],
     ]
+
+
+# Levels not compared (unfinished, or a speedup that is a measurement error) are drawn as grey
+# crosses off the curves, so they are seen but never read as a result.
+EXCLUDED_LABEL = "not compared: unfinished or measurement error (see table notes)"
+
+
+def compared(rows: Sequence[LevelSummary]) -> list[LevelSummary]:
+    """The levels that belong on a chart's curves."""
+    return [row for row in rows if row.excluded is None]
+
+
+def mark_excluded(axes: Axes, points: Sequence[tuple[float, float]]) -> None:
+    if points:
+        axes.scatter(*zip(*points, strict=True), marker="x", color=GREY, zorder=3)
+
+
+def excluded_handle() -> Line2D:
+    return Line2D([], [], color=GREY, marker="x", ls="none", label=EXCLUDED_LABEL)
 
 
 def figure_bytes(figure: Figure, fmt: str) -> bytes:

@@ -16,7 +16,16 @@ from matplotlib.patches import Patch
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
-from llmsweep.report.charts.base import GREY, model_colors, new_figure, plain_log_axis, set_title
+from llmsweep.report.charts.base import (
+    GREY,
+    compared,
+    excluded_handle,
+    mark_excluded,
+    model_colors,
+    new_figure,
+    plain_log_axis,
+    set_title,
+)
 from llmsweep.store.meta import SweepMeta
 
 _BAR_KINDS = (("estimate", 0.45, "//"), ("actual", 1.0, ""), ("batch estimate", 0.45, ".."))
@@ -58,7 +67,7 @@ def cost_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
             )
             axes.bar_label(bars, labels=[format_usd(value)], fontsize=7)
     axes.set_xticks(range(len(grouped)), list(grouped))
-    axes.set_ylabel("USD per 1k prompts")
+    axes.set_ylabel("USD per 1k prompts (actual: per 1k succeeded)")
     axes.legend(
         handles=[
             Patch(facecolor=GREY, alpha=alpha, hatch=hatch, edgecolor="black", label=name)
@@ -101,14 +110,19 @@ def _near(a: float, b: float, within: float) -> bool:
 
 
 def tradeoff_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
-    """Every (model, level) as wall time vs cost per 1k prompts; the Pareto front circled."""
+    """Every compared (model, level) as wall time vs cost per 1k succeeded prompts; the Pareto
+    front circled. Levels not compared (or with no success) are grey crosses off the front."""
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
-    points = [(level.wall_s, float(level.cost_per_1k_prompts_usd)) for level in levels]
+    everything = levels
+    levels = [level for level in compared(levels) if level.cost_per_1k_succeeded_usd is not None]
+    points = [(level.wall_s, float(_per_1k_ok(level))) for level in levels]
+    others = [level for level in everything if level not in levels]
+    mark_excluded(axes, [(level.wall_s, float(level.cost_per_1k_prompts_usd)) for level in others])
     for model, rows in levels_by_model(levels).items():
         axes.scatter(
             [row.wall_s for row in rows],
-            [float(row.cost_per_1k_prompts_usd) for row in rows],
+            [float(_per_1k_ok(row)) for row in rows],
             color=colors[model],
             label=model,
             zorder=3,
@@ -135,7 +149,12 @@ def tradeoff_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     plain_log_axis(axes, axes.xaxis, [wall_s for wall_s, _ in points])
     plain_log_axis(axes, axes.yaxis, [cost for _, cost in points])
     axes.set_xlabel("wall time for all prompts (s); point labels = concurrency")
-    axes.set_ylabel("cost per 1k prompts (USD)")
-    axes.legend()
+    axes.set_ylabel("cost per 1k succeeded prompts (USD)")
+    handles, _ = axes.get_legend_handles_labels()
+    axes.legend(handles=handles + ([excluded_handle()] if others else []))
     set_title(figure, "Time vs cost across models and levels (lower left is better)", meta)
     return figure
+
+
+def _per_1k_ok(level: LevelSummary) -> Decimal:
+    return level.cost_per_1k_succeeded_usd or Decimal(0)

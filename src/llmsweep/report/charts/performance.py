@@ -21,7 +21,10 @@ from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_mod
 from llmsweep.report.charts.base import (
     GREY,
     STYLE,
+    compared,
+    excluded_handle,
     level_axis,
+    mark_excluded,
     new_figure,
     set_title,
     spread,
@@ -48,7 +51,10 @@ _TIMES = "\N{MULTIPLICATION SIGN}"
 def wall_time_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
-    for model, rows in levels_by_model(levels).items():
+    for model, all_rows in levels_by_model(levels).items():
+        rows = compared(all_rows)
+        if not rows:
+            continue
         x = [row.concurrency for row in rows]
         walls = [row.wall_s for row in rows]
         yerr = spread(walls, [row.wall_s_min for row in rows], [row.wall_s_max for row in rows])
@@ -56,12 +62,15 @@ def wall_time_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
         if rows[0].concurrency == 1:
             ideal = [rows[0].wall_s / level for level in x]
             axes.plot(x, ideal, color=colors[model], ls="--", alpha=0.6)
+    excluded = [(row.concurrency, row.wall_s) for row in levels if row.excluded]
+    mark_excluded(axes, excluded)
     level_axis(axes, [level.concurrency for level in levels])
     axes.set_ylabel("wall time for all prompts (s)")
     axes.set_ylim(bottom=0)
     handles, _ = axes.get_legend_handles_labels()
     ideal_handle = Line2D([], [], color=GREY, ls="--", label="ideal: sequential wall / level")
-    axes.legend(handles=[*handles, ideal_handle])
+    handles += [ideal_handle] + ([excluded_handle()] if excluded else [])
+    axes.legend(handles=handles)
     set_title(figure, "Wall time vs concurrency (lower is better)", meta)
     return figure
 
@@ -98,6 +107,10 @@ def speedup_chart(
             _star(axes, picked.concurrency, picked.speedup or 0.0, colors[model])
     if any(level.speedup_ceiling is not None for level in levels):
         extra_handles.append(Line2D([], [], color=GREY, ls=":", label="rate-limit ceiling"))
+    # A speedup above its level is shown where it was measured, as an error, never on a curve.
+    errors = [(row.concurrency, row.speedup_error) for row in levels if row.speedup_error]
+    mark_excluded(axes, [(level, speedup) for level, speedup in errors if speedup is not None])
+    extra_handles += [excluded_handle()] if errors else []
     if any(rec.level is not None for rec in recommendations):
         extra_handles.append(
             Line2D([], [], color=GREY, marker="*", ms=12, mec="black", ls="none",
@@ -149,10 +162,14 @@ def _star(axes: Axes, x: float, y: float, color: str) -> None:
 def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, (left, right) = new_figure(ncols=2)
     colors = model_colors([level.model for level in levels])
-    for model, rows in levels_by_model(levels).items():
+    for model, all_rows in levels_by_model(levels).items():
+        rows = compared(all_rows)
         x = [row.concurrency for row in rows]
         left.plot(x, [r.failure_rate for r in rows], color=colors[model], marker="o", label=model)
         right.plot(x, [r.rate_limited_rate for r in rows], color=colors[model], marker="o")
+    excluded = [row for row in levels if row.excluded]
+    mark_excluded(left, [(row.concurrency, row.failure_rate) for row in excluded])
+    mark_excluded(right, [(row.concurrency, row.rate_limited_rate) for row in excluded])
     concurrencies = [level.concurrency for level in levels]
     for axes, label in (
         (left, "prompts that finally failed"),
@@ -164,7 +181,8 @@ def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
         # At least 0-5% so a clean run reads as flat zero, not as noise blown up.
         axes.set_ylim(bottom=0, top=max(0.05, axes.get_ylim()[1]))
         axes.set_ylabel(label)
-    left.legend()
+    handles, _ = left.get_legend_handles_labels()
+    left.legend(handles=handles + ([excluded_handle()] if excluded else []))
     set_title(figure, "Failures and rate limiting vs concurrency", meta)
     return figure
 
@@ -199,7 +217,8 @@ def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     figure, panels = new_figure(ncols=2 if streamed else 1)
     axes = panels[0]
     colors = model_colors([level.model for level in levels])
-    for model, rows in levels_by_model(levels).items():
+    for model, all_rows in levels_by_model(levels).items():
+        rows = compared(all_rows)
         for name, line_style, marker in _LATENCY_STYLES:
             _lines(axes, rows, f"latency_{name}_s", 1.0, (colors[model], line_style, marker))
         for _, attr, line_style, marker in _TOKEN_STYLES if streamed else ():
@@ -213,6 +232,9 @@ def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
         Line2D([], [], color="black", ls=line_style, marker=marker, ms=4, label=name)
         for name, line_style, marker in _LATENCY_STYLES
     ]
+    excluded = [(row.concurrency, row.latency_p50_s) for row in levels if row.excluded]
+    mark_excluded(axes, [(x, p50) for x, p50 in excluded if p50 is not None])
+    handles += [excluded_handle()] if excluded else []
     if streamed:
         panels[1].set_ylabel("per-token time of succeeded streams (ms)")
         panels[1].legend(
