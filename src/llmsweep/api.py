@@ -24,7 +24,7 @@ from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec
+from llmsweep.session.target import TargetSpec, describe
 from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
@@ -141,7 +141,9 @@ def sweep(
         **client.client_fields(),
     )
     folder = Path(out_dir) if out_dir is not None else None
-    plan = plan_sweep(config, pricer or Pricer(), folder, resume=resume, force=force)
+    plan = plan_sweep(
+        config, pricer or Pricer(), folder, resume=resume, force=force, target=describe(spec)
+    )
 
     async def main() -> None:
         async with Session(spec, config) as session:

@@ -309,3 +309,17 @@ async def test_prompts_waiting_for_their_turn_at_a_stop_are_not_recorded(
         await transport.aclose()
     assert [r.status for r in records] == ["ok"]
     assert sim.stats()["requests"] == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_keep_the_model_that_answered(
+    start_simulator: StartSimulator, client: str, stream: bool
+) -> None:
+    # As llama-server does: whatever model is asked for, the answer names its own.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.005), answer_model="llama-3-8b")
+    settings = RunSettings("gpt-4o-mini", 2, stream=stream)
+    records, _ = await run_all(sim, settings, prompts(3), transport_kind=client)
+    assert [(r.answered_model, r.other_model) for r in records] == [("llama-3-8b",) * 2] * 3
+    honest = await start_simulator(profile=fixed_profile(ttft_s=0.005))
+    records, _ = await run_all(honest, settings, prompts(3), transport_kind=client)
+    assert [(r.answered_model, r.other_model) for r in records] == [("gpt-4o-mini", None)] * 3

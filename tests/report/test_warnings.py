@@ -61,3 +61,18 @@ def test_estimated_usage_and_missing_prices_are_counted() -> None:
     text = " ".join(sweep_warnings(levels_of(records), meta))
     assert "3 prompts got no token usage from the API" in text
     assert "No price was known for local;" in text
+
+
+def test_a_model_answered_by_another_warns_once_with_how_to_price_it() -> None:
+    # OpenAI answers with a dated snapshot of the model asked for: that is the same model.
+    records = [
+        make_record(prompt_id=f"p{i}", answered_model=answered, ended_at_s=i + 1.0)
+        for i, answered in enumerate(["gpt-4o-2024-08-06", None, "llama-3-8b", "llama-3-8b"])
+    ]
+    real = TargetInfo(REAL, "https://api.example.com/v1")
+    meta = make_meta(models=("gpt-4o",), levels=(1,), prompt_count=4, target=real)
+    (warning,) = [w for w in sweep_warnings(levels_of(records), meta) if "answered" in w]
+    assert warning == (
+        "Asked for gpt-4o, the server answered as llama-3-8b: gpt-4o's prices may not apply to "
+        "it; give the real prices with --price-in/--price-out (or --price-file)."
+    )

@@ -67,6 +67,7 @@ class LevelSummary:
     ceiling_rps: float | None  # rate-limit ceiling on throughput, from the configured limits
     speedup_ceiling: float | None  # ceiling_rps / sequential throughput
     client_bound: bool  # any of its cells' verdicts (analysis.client_bound)
+    other_models: tuple[str, ...] = ()  # models that answered instead of this one
 
 
 def summarize_levels(cells: Sequence[CellSummary]) -> list[LevelSummary]:
@@ -149,4 +150,5 @@ def _summarize_level(
         ceiling_rps=ceiling_rps,
         speedup_ceiling=_ratio(ceiling_rps, seq_rps) if seq_rps is not None else None,
         client_bound=any(cell.client_bound.bound for cell in cells),
+        other_models=tuple(sorted({name for cell in cells for name in cell.other_models})),
     )

@@ -60,6 +60,7 @@ class CellSummary:
     ceiling_rps: float | None = None  # the model's rate-limit ceiling (analysis.ceiling)
     harness: HarnessMeasurement | None = None  # what the client cost in this cell
     client_bound: ClientBound = NOT_MEASURED  # the one verdict (analysis.client_bound)
+    other_models: tuple[str, ...] = ()  # models that answered instead (Record.other_model)
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -192,6 +193,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
             sum(charged_tokens(r.input_tokens, r.max_tokens) for r in ok) / len(ok) if ok else 0.0
         ),
         failure_examples=tuple(examples[:_FAILURE_EXAMPLES_PER_CELL]),
+        other_models=tuple(sorted({r.other_model for r in records if r.other_model})),
     )
 
 

@@ -25,7 +25,7 @@ from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
-from llmsweep.settings import CostFn, RequestOptions, charged_tokens
+from llmsweep.settings import CostFn, RequestOptions, charged_tokens, refuse_unbounded_budget
 from llmsweep.store.records import Record
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
@@ -161,7 +161,7 @@ class Runner:
         queued = self._clock()
         input_estimate = self._tokenizer.count_chat(prompt.messages)
         max_tokens = prompt.max_tokens or settings.max_tokens
-        reserve = self._reserve_budget(input_estimate, max_tokens)
+        reserve = self._reserve_budget(prompt, input_estimate, max_tokens)
         if reserve is None:
             return None
         charge = charged_tokens(input_estimate, max_tokens)
@@ -226,13 +226,16 @@ class Runner:
             self._waits.discard(task)
         return True
 
-    def _reserve_budget(self, input_tokens: int, max_tokens: int | None) -> Decimal | None:
+    def _reserve_budget(
+        self, prompt: Prompt, input_tokens: int, max_tokens: int | None
+    ) -> Decimal | None:
         """Hold this request's worst-case cost, or stop if it would break ``--max-cost``."""
         cap = self.settings.max_cost_usd
         if cap is None or self._cost_fn is None:
             return Decimal(0)
-        if max_tokens is None:
-            raise UsageError("--max-cost needs --max-tokens (or max_tokens on every prompt)")
+        # Planning checks every prompt first; this guards callers that skip it (the library).
+        refuse_unbounded_budget(cap, self.settings.max_tokens, prompt.id, prompt.max_tokens)
+        assert max_tokens is not None
         worst = self._cost_fn(input_tokens, max_tokens, 0)
         if self.progress.cost_usd + self._reserved_usd + worst > cap:
             self.stop("budget")
@@ -315,4 +318,5 @@ class Runner:
             response_text=attempt.text if self.settings.keep_text else None,
             retry_causes=tuple(a.kind for a in earlier),
             retry_errors=tuple(a.error or a.kind for a in earlier),
+            answered_model=attempt.answered_model,
         )

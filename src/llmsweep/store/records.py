@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from llmsweep.errors import InputError, OutputError
+from llmsweep.settings import CostFn
 
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
@@ -68,10 +70,17 @@ class Record:
     # matching messages, without secrets. Empty when the first attempt was the last.
     retry_causes: tuple[str, ...] = ()
     retry_errors: tuple[str, ...] = ()
+    answered_model: str | None = None  # the answer's own ``model`` field; None: none given
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def other_model(self) -> str | None:
+        """The model that answered, when it is not the one asked for (``same_model``)."""
+        answered = self.answered_model
+        return None if answered is None or same_model(self.model, answered) else answered
 
     @property
     def total_s(self) -> float:
@@ -96,6 +105,29 @@ class Record:
 
 _FIELD_NAMES = tuple(f.name for f in fields(Record))
 _FIELDS = frozenset(_FIELD_NAMES)
+# A snapshot's date, as OpenAI names them: gpt-4o-mini-2024-07-18, gpt-4-0613.
+_DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})")
+
+
+def same_model(asked: str, answered: str) -> bool:
+    """Whether ``answered`` names the model asked for: the same name, or the name of one of its
+    dated snapshots (OpenAI answers "gpt-4o-mini" as "gpt-4o-mini-2024-07-18"). Anything else
+    (llama.cpp answering with its own file name, a proxy routing elsewhere) is another model,
+    whose prices may not be the ones asked for."""
+    if answered == asked:
+        return True
+    rest = answered.removeprefix(asked)
+    return rest != answered and _DATED_SUFFIX.fullmatch(rest) is not None
+
+
+def price_change(record: Record, cost_fn: CostFn) -> str | None:
+    """How ``cost_fn`` prices ``record``'s tokens otherwise than the record was priced, or
+    None: a resume must not mix two price lists in one run's costs."""
+    now = str(cost_fn(record.input_tokens, record.output_tokens, record.cached_input_tokens))
+    if now == record.cost_usd:
+        return None
+    was = "unpriced" if record.cost_usd is None else f"at {record.cost_usd} USD"
+    return f"prices: {record.model} prompt {record.prompt_id!r} was {was}, now {now} USD"
 
 
 _TUPLES = ("retry_causes", "retry_errors")  # JSON gives lists; a frozen record keeps tuples

@@ -35,6 +35,7 @@ class Attempt:
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
     connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+    answered_model: str | None = None  # the answer's ``model`` field; None: it had none
 
     @property
     def ok(self) -> bool:
