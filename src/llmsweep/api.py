@@ -120,6 +120,7 @@ def sweep(
     out_dir: str | Path | None = None,
     repeats: int = 1,
     sample: int | None = None,
+    unique_prompts: bool = False,
     pricer: Pricer | None = None,
     resume: bool = False,
     force: bool = False,
@@ -137,6 +138,7 @@ def sweep(
         levels=parse_levels(",".join(str(level) for level in levels)),
         repeats=repeats,
         sample=sample,
+        unique_prompts=unique_prompts,
         **request.request_fields(),
         **client.client_fields(),
     )

@@ -157,6 +157,9 @@ async def execute_sweep(
             if not todo or session.stopped is not None:
                 continue
             cap = config.max_cost_usd
+            if cap is not None and spent >= cap:
+                session.stop("budget")  # nothing fits any more: as an engine would have stopped
+                continue
             settings = RunSettings.at_level(
                 config,
                 model,
