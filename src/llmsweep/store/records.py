@@ -123,9 +123,9 @@ def same_model(asked: str, answered: str) -> bool:
 def price_change(record: Record, cost_fn: CostFn) -> str | None:
     """How ``cost_fn`` prices ``record``'s tokens otherwise than the record was priced, or
     None: a resume must not mix two price lists in one run's costs."""
-    now = str(cost_fn(record.input_tokens, record.output_tokens, record.cached_input_tokens))
-    if now == record.cost_usd:
-        return None
+    now = cost_fn(record.input_tokens, record.output_tokens, record.cached_input_tokens)
+    if record.cost_usd is not None and Decimal(record.cost_usd) == now:
+        return None  # compared as numbers: "0.00015" and "0.000150" are one price
     was = "unpriced" if record.cost_usd is None else f"at {record.cost_usd} USD"
     return f"prices: {record.model} prompt {record.prompt_id!r} was {was}, now {now} USD"
 
