@@ -60,6 +60,7 @@ class RecordFields(TypedDict, total=False):
     retry_causes: tuple[str, ...]
     retry_errors: tuple[str, ...]
     chunk_gaps_ms: tuple[float, ...]
+    answered_model: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

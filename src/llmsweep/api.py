@@ -24,7 +24,7 @@ from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec
+from llmsweep.session.target import TargetSpec, describe
 from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
@@ -120,6 +120,7 @@ def sweep(
     out_dir: str | Path | None = None,
     repeats: int = 1,
     sample: int | None = None,
+    unique_prompts: bool = False,
     pricer: Pricer | None = None,
     resume: bool = False,
     force: bool = False,
@@ -137,11 +138,14 @@ def sweep(
         levels=parse_levels(",".join(str(level) for level in levels)),
         repeats=repeats,
         sample=sample,
+        unique_prompts=unique_prompts,
         **request.request_fields(),
         **client.client_fields(),
     )
     folder = Path(out_dir) if out_dir is not None else None
-    plan = plan_sweep(config, pricer or Pricer(), folder, resume=resume, force=force)
+    plan = plan_sweep(
+        config, pricer or Pricer(), folder, resume=resume, force=force, target=describe(spec)
+    )
 
     async def main() -> None:
         async with Session(spec, config) as session:

@@ -1,10 +1,13 @@
 """The one small tree of errors the library raises; the CLI turns each into a one-line message.
 
 Usage errors (bad flags, bad input files) exit with code 2, runtime errors with code 1.
-Failed *requests* are never exceptions: they become records (see ``records``).
+Failed *requests* are never exceptions: they become records (see ``records``); a ``run`` some of
+whose prompts failed for good exits with ``PROMPTS_FAILED_EXIT_CODE``, an interrupted one 130.
 """
 
 from __future__ import annotations
+
+PROMPTS_FAILED_EXIT_CODE = 3
 
 
 class LlmsweepError(Exception):

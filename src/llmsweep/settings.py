@@ -97,6 +97,18 @@ def refuse_split_budget(processes: int, max_cost: object) -> None:
         raise UsageError("--max-cost needs one process: a budget cannot be split safely")
 
 
+def refuse_unbounded_budget(
+    max_cost_usd: object, max_tokens: int | None, prompt_id: str, prompt_max_tokens: int | None
+) -> None:
+    """A budget holds each request's worst case, which needs its max_tokens. Checked for every
+    prompt when a run or sweep is planned, so it never fails after some prompts were sent."""
+    if max_cost_usd is not None and max_tokens is None and prompt_max_tokens is None:
+        raise UsageError(
+            f"--max-cost needs --max-tokens (or max_tokens on every prompt; prompt {prompt_id!r} "
+            "has none)"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class SweepConfig(RequestOptions, ClientOptions):
     """What a sweep runs; stored in its ``meta.json``, so a resume can be checked against it."""
@@ -106,6 +118,9 @@ class SweepConfig(RequestOptions, ClientOptions):
     levels: tuple[int, ...]
     repeats: int = 1
     sample: int | None = None
+    # Each cell's prompts start with a tag of its own (session.sweep.cell_tag), so a server's
+    # prefix cache cannot carry over from one cell to the next.
+    unique_prompts: bool = False
 
     def __post_init__(self) -> None:
         RequestOptions.__post_init__(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from cli_helpers import llmsweep, start
+from conftest import StartSimulator
+from engine_helpers import fixed_profile
 from llmsweep.percentile import percentile
 from llmsweep.store.records import record_from_dict
 
@@ -39,7 +42,10 @@ def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
 def test_default_output_name_is_safe_for_any_shell_or_file_system(tmp_path: Path) -> None:
     done = llmsweep("run", "synthetic:3:20:5", "--model", "gpt-4o-mini", *FAST, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["synthetic_3_20_5.gpt-4o-mini.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "synthetic_3_20_5.gpt-4o-mini.jsonl",
+        "synthetic_3_20_5.gpt-4o-mini.jsonl.target.json",  # what --resume must send to
+    ]
     rows = lines(tmp_path / "synthetic_3_20_5.gpt-4o-mini.jsonl")
     assert len(rows) == 3
     assert [row["connect_s"] for row in rows] == [0.0] * 3  # connections opened beforehand
@@ -74,7 +80,8 @@ def test_sigint_then_resume_gives_every_prompt_once_and_resends_nothing_ok(
     first = {r["prompt_id"]: r for r in lines(out)}
     assert 10 <= len(first) < 300
 
-    resumed = llmsweep(*args[:-2], "--latency-scale", "0.02", "--resume")
+    # The same target (a resume on other simulator settings is refused); more concurrency.
+    resumed = llmsweep(*args[:5], "32", *args[6:], "--resume")
     assert resumed.returncode == 0, resumed.stderr
     final = lines(out)
     assert sorted(r["prompt_id"] for r in final) == sorted(f"s{i}" for i in range(300))
@@ -220,3 +227,82 @@ def test_the_summary_names_how_many_prompts_were_retried_and_why(tmp_path: Path)
     causes = sum(len(row["retry_causes"]) for row in rows)
     assert retried > 0 and {c for row in rows for c in row["retry_causes"]} == {"connection"}
     assert f"retried {retried} of 20 prompts (connection {causes})" in done.stderr
+
+
+def test_prompts_that_failed_for_good_exit_3_with_the_resume_command(tmp_path: Path) -> None:
+    # gpt-4o answers at most 16,384 tokens: asking for more is a 400, never retried.
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(
+        '{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hi", "max_tokens": 99999}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    done = llmsweep("run", str(prompts), "--model", "gpt-4o", "--out", str(out), *FAST)
+    assert done.returncode == 3, done.stderr
+    assert "1 prompt(s) not done (1 failed for good). Retry them with:" in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        f"  llmsweep run {prompts} --model gpt-4o --out {out} {' '.join(FAST)} --resume"
+    )
+    assert {r["prompt_id"]: r["status"] for r in lines(out)} == {"a": "ok", "b": "bad_request"}
+
+
+def test_max_cost_without_max_tokens_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    # The first prompt is bounded, the second is not: refused while planning, not after the
+    # first was sent and paid for.
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(
+        '{"id": "a", "prompt": "hi", "max_tokens": 5}\n{"id": "b", "prompt": "hi"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    done = llmsweep("run", str(prompts), "--out", str(out), "--max-cost", "1", *FAST)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "llmsweep: error: --max-cost needs --max-tokens (or max_tokens on every prompt; "
+        "prompt 'b' has none)"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        (("--latency-scale", "0.05"), "target latency_scale 0.02 -> 0.05"),
+        (("--sim-rpm", "6000"), "target rpm None -> 6000"),
+        (("--sim-profile", "demo"), "target profile None -> 'demo'"),
+        (("--price-in", "1", "--price-out", "2"), "holds a run priced otherwise (prices: gpt-4o"),
+    ],
+)
+def test_resume_refuses_another_target_or_other_prices(
+    tmp_path: Path, changed: tuple[str, ...], message: str
+) -> None:
+    out = tmp_path / "out.jsonl"
+    args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out))
+    assert llmsweep(*args, *FAST).returncode == 0
+    before = out.read_bytes()
+    refused = llmsweep(*args, "--resume", *FAST, *changed)
+    assert refused.returncode == 1, refused.stderr
+    (error,) = refused.stderr.strip().splitlines()
+    assert error.startswith(f"llmsweep: error: {out} holds a run") and message in error, error
+    assert out.read_bytes() == before
+    again = llmsweep(*args, "--resume", *FAST)  # the same target and prices: nothing to send
+    assert again.returncode == 0 and "already ok" in again.stderr
+
+
+async def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # As llama-server does, it answers with its own model's name whatever is asked.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b")
+    out = tmp_path / "out.jsonl"
+    args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out))
+    done = await asyncio.to_thread(llmsweep, *args, "--base-url", sim.base_url)
+    assert done.returncode == 0, done.stderr
+    assert f"llmsweep: target: local server {sim.base_url}" in done.stderr
+    warned = [line for line in done.stderr.splitlines() if "answered as" in line]
+    assert warned == [
+        "llmsweep: warning: Asked for gpt-4o, the server answered as llama-3-8b: gpt-4o's prices "
+        "may not apply to it; give the real prices with --price-in/--price-out (or --price-file)."
+    ]
+    # Its records were made against that server: resuming them on the simulator is refused.
+    refused = await asyncio.to_thread(llmsweep, *args, "--resume", *FAST)
+    assert refused.returncode == 1
+    assert "target kind 'local' -> 'simulator'" in refused.stderr

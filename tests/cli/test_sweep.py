@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
 from pathlib import Path
 
 from cli_helpers import llmsweep, start
+from conftest import StartSimulator
+from engine_helpers import fixed_profile
 
 SWEEP = (
     "sweep",
@@ -160,3 +163,55 @@ def test_declining_the_confirmation_for_a_real_target_sends_nothing(tmp_path: Pa
     assert "spending up to about $0." in declined.stderr and "(estimate)?" in declined.stderr
     assert declined.stderr.strip().endswith("llmsweep: aborted; nothing was sent")
     assert not out.exists()
+
+
+def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r"
+    small = ("sweep", "synthetic:4:20:5", "--model", "gpt-4o", "--concurrency", "2")
+    assert llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out)).returncode == 0
+    before = (out / "records.jsonl").read_bytes()
+    other = llmsweep(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
+    assert other.returncode == 1
+    assert other.stderr.strip().splitlines() == [
+        f"llmsweep: error: {out} holds a sweep with another configuration (target latency_scale "
+        "0.02 -> 0.05): --resume needs the same arguments (or use --force / another --out-dir)"
+    ]
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(
+        '{"id": "a", "prompt": "hi", "max_tokens": 5}\n{"id": "b", "prompt": "hi"}\n'
+    )
+    unbounded = llmsweep(
+        "sweep",
+        str(prompts),
+        "--max-cost",
+        "1",
+        "--out-dir",
+        str(tmp_path / "u"),
+        "--latency-scale",
+        "0.02",
+    )
+    assert unbounded.returncode == 2
+    assert "prompt 'b' has none" in unbounded.stderr and "target:" not in unbounded.stderr
+    assert (out / "records.jsonl").read_bytes() == before and not (tmp_path / "u").exists()
+
+
+async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b")
+    out = tmp_path / "r"
+    args = ("sweep", "synthetic:3:20:5", "--model", "gpt-4o-mini", "--concurrency", "2")
+    done = await asyncio.to_thread(
+        llmsweep, *args, "--base-url", sim.base_url, "--yes", "--out-dir", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    warning = (
+        "Asked for gpt-4o-mini, the server answered as llama-3-8b: gpt-4o-mini's prices may not "
+        "apply to it; give the real prices with --price-in/--price-out (or --price-file)."
+    )
+    assert [line for line in done.stderr.splitlines() if "answered as" in line] == [
+        f"llmsweep: warning: {warning}"
+    ]
+    assert f"- {warning}" in (out / "report.md").read_text()

@@ -17,9 +17,11 @@ import pytest
 from conftest import StartSimulator
 from engine_helpers import by_level, fixed_profile, prompts, sweep
 from llmsweep.engine.processes import EngineFactory, ProcessPool, hash_seed, share
+from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.settings import SweepConfig
+from llmsweep.simulator import FaultRates
 from proc_helpers import CLEAN_ENV, children, run_script
 
 UNUSED_URL = "http://127.0.0.1:9/v1"  # nothing is sent: these tests stop before any request
@@ -124,6 +126,31 @@ async def test_stop_lets_the_workers_finish_what_is_in_flight(
     assert all(record.ok and record.concurrency == 4 for record in records)
     assert len(pool.harness) == 2  # both workers ended with their measurement
     assert _workers() == []
+
+
+async def test_a_stop_leaves_prompts_waiting_to_retry_unrecorded_in_every_worker(
+    start_simulator: StartSimulator,
+) -> None:
+    # Every attempt fails with a retryable 500: stopped, no worker may record a failure.
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005), faults=FaultRates(error_500=1.0)
+    )
+    backoff = BackoffPolicy(0.01, 0.05)
+    settings = RunSettings("gpt-4o", 4, max_tokens=5, max_retries=1000, backoff=backoff)
+    pool = ProcessPool(
+        settings, processes=2, client="http", base_url=sim.base_url, api_key="sk-test", seed=0
+    )
+
+    async def stop_after_some_attempts() -> None:
+        while sim.stats()["requests"] < 20:  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+        pool.stop()
+
+    stopper = asyncio.create_task(stop_after_some_attempts())
+    records = [record async for record in pool.run(prompts(12))]
+    await stopper
+    assert records == [] and pool.progress.stopped == "interrupted"
+    assert len(pool.harness) == 2 and _workers() == []
 
 
 SCRIPT = """

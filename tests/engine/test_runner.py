@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 
@@ -265,3 +266,61 @@ async def test_budget_cap_is_never_exceeded(start_simulator: StartSimulator, cli
     assert runner.progress.stopped == "budget"
     assert 0 < len(capped) < len(items)
     assert sum(r.cost for r in capped) <= cap
+
+
+async def test_a_stop_records_no_failure_it_caused(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # Every attempt fails with a 500, which a retry could mend: stopped mid-run, no prompt has
+    # failed for good, so none may be recorded as failed (a resume sends them all).
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005), faults=FaultRates(error_500=1.0)
+    )
+    settings = RunSettings("gpt-4o", 4, max_retries=1000, backoff=BackoffPolicy(0.01, 0.05))
+    runner, transport = make_runner(sim, settings, transport_kind=client)
+
+    async def stop_after_some_attempts() -> None:
+        while sim.stats()["requests"] < 20:  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+        runner.stop()
+
+    stopper = asyncio.create_task(stop_after_some_attempts())
+    try:
+        records = [record async for record in runner.run(prompts(12))]
+    finally:
+        await transport.aclose()
+        await stopper
+    assert records == [] and runner.progress.stopped == "interrupted"
+    assert runner.progress.done == 0
+
+
+async def test_prompts_waiting_for_their_turn_at_a_stop_are_not_recorded(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # 6 RPM: one request each 10 s. The first answer stops the run while the other three
+    # workers wait for their turn: they send nothing and record nothing.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.005))
+    runner, transport = make_runner(sim, RunSettings("gpt-4o", 4, rpm=6), transport_kind=client)
+    records = []
+    try:
+        async for record in runner.run(prompts(8)):
+            records.append(record)
+            runner.stop()
+    finally:
+        await transport.aclose()
+    assert [r.status for r in records] == ["ok"]
+    assert sim.stats()["requests"] == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_keep_the_model_that_answered(
+    start_simulator: StartSimulator, client: str, stream: bool
+) -> None:
+    # As llama-server does: whatever model is asked for, the answer names its own.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.005), answer_model="llama-3-8b")
+    settings = RunSettings("gpt-4o-mini", 2, stream=stream)
+    records, _ = await run_all(sim, settings, prompts(3), transport_kind=client)
+    assert [(r.answered_model, r.other_model) for r in records] == [("llama-3-8b",) * 2] * 3
+    honest = await start_simulator(profile=fixed_profile(ttft_s=0.005))
+    records, _ = await run_all(honest, settings, prompts(3), transport_kind=client)
+    assert [(r.answered_model, r.other_model) for r in records] == [("gpt-4o-mini", None)] * 3

@@ -126,3 +126,18 @@ def test_a_level_stopped_early_is_not_taken_for_a_small_prompt_set() -> None:
     meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)
     text = " ".join(sweep_warnings(levels_of(records, planned_prompts=20), meta))
     assert "m @ 2 (3 of 20 prompts)" in text and "Only 3 prompts per cell" not in text
+
+
+def test_a_model_answered_by_another_warns_once_with_how_to_price_it() -> None:
+    # OpenAI answers with a dated snapshot of the model asked for: that is the same model.
+    records = [
+        make_record(prompt_id=f"p{i}", answered_model=answered, ended_at_s=i + 1.0)
+        for i, answered in enumerate(["gpt-4o-2024-08-06", None, "llama-3-8b", "llama-3-8b"])
+    ]
+    real = TargetInfo(REAL, "https://api.example.com/v1")
+    meta = make_meta(models=("gpt-4o",), levels=(1,), prompt_count=4, target=real)
+    (warning,) = [w for w in sweep_warnings(levels_of(records), meta) if "answered" in w]
+    assert warning == (
+        "Asked for gpt-4o, the server answered as llama-3-8b: gpt-4o's prices may not apply to "
+        "it; give the real prices with --price-in/--price-out (or --price-file)."
+    )

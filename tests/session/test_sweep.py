@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import StartSimulator
+import pytest
+
+from conftest import StartSimulator, count_prompt_tokens
 from engine_helpers import PRICER, by_level, fixed_profile, sweep
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
-from llmsweep.session.sweep import plan_sweep
+from llmsweep.session.sweep import plan_sweep, select_prompts
 from llmsweep.settings import SweepConfig
-from llmsweep.simulator import FaultRates
+from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
 
 
 async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
@@ -98,3 +101,49 @@ async def test_a_level_the_budget_stopped_is_not_compared_nor_recommended(
     assert summary["recommended_concurrency"]["gpt-4o"] in (1, None)
     report = (tmp_path / "r" / "report.md").read_text()
     assert "not compared, unfinished" in report
+
+
+@pytest.mark.parametrize("unique", [False, True])
+async def test_unique_prompts_give_each_cell_its_own_prompt_text(
+    tmp_path: Path, unique: bool
+) -> None:
+    # The simulator counts the tokens of every request body it has not seen yet: what it is
+    # given to count is what it was sent.
+    sent: set[str] = set()
+
+    def count(messages: list[dict[str, object]], model: str) -> int:
+        sent.add(str(messages[0]["content"]))
+        return count_prompt_tokens(messages, model)
+
+    config = SweepConfig(
+        prompts="synthetic:3:20:5",
+        models=("gpt-4o",),
+        levels=(1, 2),
+        repeats=2,
+        unique_prompts=unique,
+    )
+    async with Simulator(SimulatorConfig(profile=fixed_profile(ttft_s=0.01)), count) as sim:
+        sent.clear()  # the tokenizers' warm-up
+        await sweep(sim, config, tmp_path / "r")
+    texts = {p.messages[0]["content"] for p in select_prompts(config)}
+    if not unique:
+        assert sent == texts
+        return
+    assert len(sent) == 3 * 4  # 3 prompts x 4 cells (2 levels x 2 repeats), each its own
+    tags = {text.split("] ", 1)[0] for text in sent}
+    assert len(tags) == 4 and all(re.fullmatch(r"\[run [0-9a-f]{6}", tag) for tag in tags)
+    assert {text.split("] ", 1)[1] for text in sent} == texts
+    meta = json.loads((tmp_path / "r" / "meta.json").read_text())
+    assert meta["config"]["unique_prompts"] is True
+
+
+def test_the_estimate_counts_the_tags_of_unique_prompts(tmp_path: Path) -> None:
+    def input_tokens(unique: bool) -> int:
+        config = SweepConfig(
+            prompts="synthetic:10:20:5", models=("gpt-4o",), levels=(1,), unique_prompts=unique
+        )
+        plan = plan_sweep(config, PRICER, tmp_path / str(unique), resume=False, force=False)
+        return plan.estimates[0].input_tokens
+
+    extra = input_tokens(True) - input_tokens(False)
+    assert 10 * 4 <= extra <= 10 * 10  # "[run 3f2a9c] ": a few tokens a prompt

@@ -24,6 +24,7 @@ from llmsweep.session import target
 from llmsweep.session.target import (
     SIMULATOR_KEY,
     TargetSpec,
+    describe,
     open_target,
     public_url,
     spec_from_env,
@@ -66,6 +67,23 @@ def test_public_url_drops_credentials_query_and_fragment() -> None:
         "https://api.example.com:8443/v1"
     )
     assert public_url("http://localhost/v1") == "http://localhost/v1"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1:8080/v1", "local"),
+        ("http://127.3.4.5/v1", "local"),
+        ("http://[::1]:8000/v1", "local"),
+        ("http://localhost:11434/v1", "local"),
+        ("https://api.openai.com/v1", "real"),
+        ("http://192.168.1.20:8000/v1", "real"),  # another machine may well bill
+    ],
+)
+def test_a_loopback_base_url_is_a_local_server(url: str, kind: str) -> None:
+    info = describe(TargetSpec(url, None, SIM))
+    assert (info.kind, info.simulated) == (kind, False)
+    assert info.label() == ("local server" if kind == "local" else "real API")
 
 
 async def test_a_real_target_is_described_without_its_credentials() -> None:

@@ -12,12 +12,14 @@ import pytest
 from factories import make_estimate, make_meta
 from llmsweep.errors import InputError
 from llmsweep.store.meta import (
+    LOCAL,
     META_SCHEMA_VERSION,
     REAL,
     SIMULATOR,
     SweepMeta,
     TargetInfo,
     config_changes,
+    target_changes,
 )
 
 
@@ -40,6 +42,22 @@ def test_target_info_never_carries_a_key() -> None:
     real = TargetInfo(REAL, "https://api.example.com/v1")
     assert real.where() == "real target https://api.example.com/v1"
     assert real.label() == "real API"
+    local = TargetInfo(LOCAL, "http://127.0.0.1:8080/v1")
+    assert local.where() == "local server http://127.0.0.1:8080/v1"
+    assert local.label() == "local server"
+
+
+def test_target_changes_name_what_differs_but_not_the_simulators_port() -> None:
+    sim = TargetInfo(SIMULATOR, "http://127.0.0.1:5/v1", None, 0.5)
+    assert target_changes(sim, replace(sim, base_url="http://127.0.0.1:6/v1")) == []
+    assert target_changes(sim, replace(sim, latency_scale=1.0, rpm=60)) == [
+        "target latency_scale 0.5 -> 1.0",
+        "target rpm None -> 60",
+    ]
+    local = TargetInfo(LOCAL, "http://127.0.0.1:8080/v1")
+    assert target_changes(local, replace(local, base_url="http://127.0.0.1:8081/v1")) == [
+        "target base_url 'http://127.0.0.1:8080/v1' -> 'http://127.0.0.1:8081/v1'"
+    ]
 
 
 def test_meta_round_trips_through_its_json_with_money_exact() -> None:

@@ -14,6 +14,7 @@ from llmsweep.store.records import (
     Record,
     RecordWriter,
     read_records,
+    same_model,
     write_atomic,
     write_chunks_atomic,
 )
@@ -92,3 +93,24 @@ def test_write_chunks_atomic_keeps_the_old_file_when_its_source_fails(tmp_path: 
         write_chunks_atomic(path, chunks())
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["records.jsonl"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    ("asked", "answered", "same"),
+    [
+        ("gpt-4o-mini", "gpt-4o-mini", True),
+        ("gpt-4o-mini", "gpt-4o-mini-2024-07-18", True),  # OpenAI's dated snapshot
+        ("gpt-4", "gpt-4-0613", True),
+        ("gpt-4o", "gpt-4o-mini", False),  # another model, though its name starts the same
+        ("gpt-4o", "gpt-4o-mini-2024-07-18", False),
+        ("gpt-4o-mini", "llama-3.2-1b-instruct-q4_k_m.gguf", False),  # llama-server's own name
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini", False),
+    ],
+)
+def test_same_model_allows_only_a_dated_snapshot_of_the_name_asked(
+    asked: str, answered: str, same: bool
+) -> None:
+    assert same_model(asked, answered) is same
+    record = make_record(model=asked, answered_model=answered)
+    assert record.other_model == (None if same else answered)
+    assert make_record(model=asked).other_model is None  # no model named in the answer

@@ -88,6 +88,7 @@ class LevelSummary:
     retry_rate: float = 0.0  # retried / requests
     retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
     cached_input_share: float | None = None  # median over repeats (CellSummary)
+    other_models: tuple[str, ...] = ()  # models that answered instead of this one
 
 
 def summarize_levels(
@@ -210,6 +211,7 @@ def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSu
         retry_rate=sum(cell.retried for cell in cells) / requests,
         retry_causes=dict(sorted(_total(cell.retry_causes for cell in cells).items())),
         cached_input_share=_median_or_none([cell.cached_input_share for cell in cells]),
+        other_models=tuple(sorted({name for cell in cells for name in cell.other_models})),
     )
 
 

@@ -78,6 +78,7 @@ class CellSummary:
     retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
     cached_input_tokens: int = 0  # ok prompts: input tokens the server served from its cache
     cached_input_share: float | None = None  # of ok prompts' input tokens
+    other_models: tuple[str, ...] = ()  # models that answered instead (Record.other_model)
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -246,6 +247,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         retry_causes=dict(sorted(causes.items())),
         cached_input_tokens=cached_tokens,
         cached_input_share=cached_tokens / ok_input_tokens if ok_input_tokens else None,
+        other_models=tuple(sorted({r.other_model for r in records if r.other_model})),
     )
 
 

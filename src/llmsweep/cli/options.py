@@ -18,6 +18,7 @@ from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
+from llmsweep.report.warnings import other_model_warning
 from llmsweep.session.target import TargetSpec, public_url, spec_from_env
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,
@@ -33,6 +34,7 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
+from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -223,6 +225,23 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
     target = spec_from_env(flags["base_url"], flags["api_key_env"], simulator)
     pricer = pricer_from_flags(models, flags["price_file"], flags["price_in"], flags["price_out"])
     return CommonFlags(request, client, target, pricer)
+
+
+class AnsweredModels:
+    """Which other models answered each model's requests (``Record.other_model``): said once
+    per model when the run or sweep ends, since the prices applied are the model asked for's."""
+
+    def __init__(self) -> None:
+        self._other: dict[str, set[str]] = {}
+
+    def add(self, record: Record) -> None:
+        other = record.other_model
+        if other is not None:
+            self._other.setdefault(record.model, set()).add(other)
+
+    def warn(self) -> None:
+        for model, names in self._other.items():
+            err(f"llmsweep: warning: {other_model_warning(model, names)}")
 
 
 def run_async(

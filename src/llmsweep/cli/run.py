@@ -13,6 +13,7 @@ import click
 from llmsweep.analysis.client_bound import judge_cell, remedy
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
+    AnsweredModels,
     CommonFlags,
     common_flags,
     engine_options,
@@ -25,13 +26,15 @@ from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import estimate
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.engine.runner import RunSettings
-from llmsweep.errors import TargetError, UsageError
+from llmsweep.errors import PROMPTS_FAILED_EXIT_CODE, TargetError, UsageError
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.percentile import percentile
 from llmsweep.report.warnings import format_causes
 from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
+from llmsweep.session.target import describe
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
+from llmsweep.store.records import Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, plan_run
 
 
@@ -89,11 +92,17 @@ def run(
     if plan.todo == 0:
         return
     session = Session(common.target, common.client)
+    answered = AnsweredModels()
 
     async def main() -> RunOutcome:
         async with session:
             err(f"llmsweep: target: {session.target.where()}")
             with ProgressView() as view:
+
+                def on_record(record: Record) -> None:
+                    view.update()
+                    answered.add(record)
+
                 return await execute_run(
                     plan,
                     settings,
@@ -102,7 +111,7 @@ def run(
                     on_engine=lambda engine, todo: view.track(
                         f"{model} c={concurrency}", todo, engine.progress
                     ),
-                    on_record=lambda _: view.update(),
+                    on_record=on_record,
                 )
 
     resume_cmd = resume_command(plan.out_path)
@@ -123,6 +132,7 @@ def run(
             "to pace from the start"
         )
     _warn_about_harness(outcome, common.client.client, concurrency)
+    answered.warn()
     _report_stop(outcome, settings, resume_cmd)
 
 
@@ -148,6 +158,9 @@ def _plan(
         resume=resume,
         force=force,
         context_window=common.pricer.pricing(model).context_window,
+        request=settings,
+        target=describe(common.target),
+        cost_fn=common.pricer.cost_fn(model),
     )
     settings = budget_left(settings, plan)
     if plan.torn_lines:
@@ -203,15 +216,23 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
             "tokens; raise it to continue"
         )
     if outcome.remaining:
+        failed = outcome.done - outcome.statuses["ok"]
+        why = [f"{failed} failed for good"] if failed else []
+        action = "Retry them with"
         if outcome.stopped == "budget":
-            what = "the --max-cost budget was reached). Raise --max-cost and continue with"
+            why.append("the --max-cost budget was reached")
+            action = "Raise --max-cost and continue with"
         elif outcome.stopped == "interrupted":
-            what = "interrupted). Continue with"
-        else:
-            what = "some prompts failed). Retry them with"
-        err(f"llmsweep: {outcome.remaining} prompt(s) not done ({what}:\n  {resume_cmd}")
+            why.append("interrupted")
+            action = "Continue with"
+        err(
+            f"llmsweep: {outcome.remaining} prompt(s) not done ({'; '.join(why)}). "
+            f"{action}:\n  {resume_cmd}"
+        )
         if outcome.stopped == "interrupted":
             sys.exit(130)
+        if failed:
+            sys.exit(PROMPTS_FAILED_EXIT_CODE)
 
 
 def run_summary(outcome: RunOutcome) -> str:

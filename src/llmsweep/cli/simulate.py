@@ -123,6 +123,11 @@ def fault_option(kind: str, what: str) -> Callable[[F], F]:
     show_default=True,
     help="Seed for latencies, lengths, text and faults.",
 )
+@click.option(
+    "--answer-model",
+    metavar="NAME",
+    help="Name NAME as the model in every answer, whatever was asked (as llama-server does).",
+)
 def simulate(
     host: str,
     port: int,
@@ -137,6 +142,7 @@ def simulate(
     max_body_bytes: int,
     require_key_env: str | None,
     seed: int,
+    answer_model: str | None,
     **fault_rates: float,
 ) -> None:
     """Serve the built-in OpenAI-compatible simulator until Ctrl-C.
@@ -170,6 +176,7 @@ def simulate(
             port=port,
             max_body_bytes=max_body_bytes,
             api_key=required_key,
+            answer_model=answer_model,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -11,6 +11,7 @@ import click
 
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
+    AnsweredModels,
     CommonFlags,
     command_line,
     common_flags,
@@ -26,8 +27,9 @@ from llmsweep.errors import TargetError
 from llmsweep.report.writer import render_folder
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import SweepPlan, execute_sweep, plan_sweep
-from llmsweep.session.target import OPENAI_BASE_URL, public_url
+from llmsweep.session.target import OPENAI_BASE_URL, describe, public_url
 from llmsweep.settings import SweepConfig, parse_levels
+from llmsweep.store.records import Record
 from llmsweep.store.sweepdir import SweepState
 
 
@@ -64,6 +66,12 @@ from llmsweep.store.sweepdir import SweepState
 @click.option("--resume", is_flag=True, help="Continue a sweep in --out-dir: skip done cells.")
 @click.option("--force", is_flag=True, help="Overwrite an --out-dir that holds another sweep.")
 @click.option("--yes", is_flag=True, help="Do not ask before spending money on a real target.")
+@click.option(
+    "--unique-prompts",
+    is_flag=True,
+    help="Start each cell's prompts with a tag of its own ('[run 3f2a9c] ', a few tokens), so a "
+    "server's prompt cache cannot carry over from one cell to the next.",
+)
 @target_options
 @engine_options
 def sweep(
@@ -76,6 +84,7 @@ def sweep(
     resume: bool,
     force: bool,
     yes: bool,
+    unique_prompts: bool,
     **flags: Any,
 ) -> None:
     """Run PROMPTS at each level for each model; write a report folder.
@@ -95,13 +104,22 @@ def sweep(
         levels=parse_levels(levels_text),
         repeats=repeats,
         sample=sample,
+        unique_prompts=unique_prompts,
         **common.request.request_fields(),
         **common.client.client_fields(),
     )
-    plan = plan_sweep(config, common.pricer, out_dir, resume=resume, force=force)
+    plan = plan_sweep(
+        config,
+        common.pricer,
+        out_dir,
+        resume=resume,
+        force=force,
+        target=describe(common.target),
+    )
     _confirm(plan, common, yes)
     folder = plan.folder.path
     session = Session(common.target, config)
+    answered = AnsweredModels()
 
     def on_state(state: SweepState) -> None:
         if state.torn_lines:
@@ -111,6 +129,11 @@ def sweep(
         async with session:
             err(f"llmsweep: target: {session.target.where()}")
             with ProgressView() as view:
+
+                def on_record(record: Record) -> None:
+                    view.update()
+                    answered.add(record)
+
                 return await execute_sweep(
                     plan,
                     session,
@@ -121,7 +144,7 @@ def sweep(
                     on_cell=lambda engine, cell, todo: view.track(
                         f"{cell[0]} c={cell[1]} r{cell[2] + 1}", todo, engine.progress
                     ),
-                    on_record=lambda _: view.update(),
+                    on_record=on_record,
                 )
 
     resume_cmd = resume_command(folder, out_flag="--out-dir")
@@ -132,6 +155,7 @@ def sweep(
             f"llmsweep: interrupted; records so far are in {folder}. Continue with:\n  {resume_cmd}"
         )
         sys.exit(130)
+    answered.warn()
     paths = render_folder(folder)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
     _report_stop(stopped, resume_cmd)

@@ -64,6 +64,10 @@ class Pacer:
             self._tpm, adopted_tpm = _limiter(tpm / self._share, 0.1), tpm
         return adopted_rpm, adopted_tpm
 
+    def idle(self) -> bool:
+        """True when a turn needs no wait at all: no limiter and no pause."""
+        return self._rpm is None and self._tpm is None and self._pause_until_s <= self._clock()
+
     async def wait_for_turn(self, charge_tokens: int) -> None:
         """Wait out any pause and the RPM/TPM limiters."""
         await self._sleep_out_pause()

@@ -3,7 +3,10 @@
 One event loop, nothing global. ``concurrency`` workers each take the next prompt from a shared
 iterator (so prompts are read lazily and in-flight requests can never exceed the cap), send it
 through a ``Transport``, retry what can succeed, and emit exactly one ``Record`` per prompt they
-took up. After any 429 every worker pauses until the server's hinted time.
+took up, except after a stop: a prompt then still waiting for its turn, or whose last attempt
+failed in a way a retry could mend, gets no record (a failure the stop caused would inflate the
+failure rate); it was never answered, so a resume sends it. After any 429 every worker pauses
+until the server's hinted time.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -22,7 +25,7 @@ from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
-from llmsweep.settings import CostFn, RequestOptions, charged_tokens
+from llmsweep.settings import CostFn, RequestOptions, charged_tokens, refuse_unbounded_budget
 from llmsweep.store.records import Record, chunk_gaps_ms
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
@@ -87,15 +90,19 @@ class Runner:
         self._clock = clock
         self._pacer = Pacer(settings.rpm, settings.tpm, share=settings.pace_share, clock=clock)
         self._stopping = False
+        self._waits: set[asyncio.Task[None]] = set()  # workers' pacing and backoff waits
         self._reserved_usd = Decimal(0)  # budget held by requests in flight
         if settings.max_cost_usd is not None and cost_fn is None:
             raise UsageError("--max-cost needs a price for the model")
 
     def stop(self, reason: str = "interrupted") -> None:
-        """Stop taking up new prompts; prompts already taken up finish (or are cancelled)."""
+        """Stop taking up new prompts; requests in flight finish; prompts waiting for their
+        turn or for a retry are dropped unrecorded (see the module's docstring)."""
         if not self._stopping:
             self._stopping = True
             self.progress.stopped = reason
+            for wait in self._waits:
+                wait.cancel()
 
     async def warm_up(self) -> None:
         """Open a connection per worker now, so that timing starts with a warm pool (see
@@ -154,7 +161,7 @@ class Runner:
         queued = self._clock()
         input_estimate = self._tokenizer.count_chat(prompt.messages)
         max_tokens = prompt.max_tokens or settings.max_tokens
-        reserve = self._reserve_budget(input_estimate, max_tokens)
+        reserve = self._reserve_budget(prompt, input_estimate, max_tokens)
         if reserve is None:
             return None
         charge = charged_tokens(input_estimate, max_tokens)
@@ -163,7 +170,11 @@ class Runner:
         earlier: list[Attempt] = []  # failed attempts that were followed by another
         try:
             while True:
-                await self._pacer.wait_for_turn(charge)
+                turn = self._pacer.idle() or await self._unless_stopped(
+                    self._pacer.wait_for_turn(charge)
+                )
+                if not turn or self._stopping:
+                    return None  # not sent (again): the prompt is left for a resume
                 attempts += 1
                 self.progress.attempts += 1
                 self.progress.in_flight += 1
@@ -184,23 +195,47 @@ class Runner:
                 delay = self._retry_delay(attempt, attempts, queued)
                 if delay is None:
                     break
+                if self._stopping:
+                    return None  # it would have been retried: a resume sends it
                 self.progress.retries += 1
                 earlier.append(attempt)
                 backoff_s += delay
-                await asyncio.sleep(delay)
+                if not await self._unless_stopped(asyncio.sleep(delay)):
+                    return None  # it would have been retried: a resume sends it
         finally:
             self._reserved_usd -= reserve
         return self._record(
             prompt, queued, attempt, attempts, rate_limited, backoff_s, input_estimate, earlier
         )
 
-    def _reserve_budget(self, input_tokens: int, max_tokens: int | None) -> Decimal | None:
+    async def _unless_stopped(self, wait: Coroutine[object, object, None]) -> bool:
+        """Wait (for a turn, out a backoff); False when the run is or gets stopped first."""
+        if self._stopping:
+            wait.close()
+            return False
+        task = asyncio.ensure_future(wait)
+        self._waits.add(task)
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this worker itself is cancelled (a second Ctrl-C): not a stop
+            return False
+        finally:
+            self._waits.discard(task)
+        return True
+
+    def _reserve_budget(
+        self, prompt: Prompt, input_tokens: int, max_tokens: int | None
+    ) -> Decimal | None:
         """Hold this request's worst-case cost, or stop if it would break ``--max-cost``."""
         cap = self.settings.max_cost_usd
         if cap is None or self._cost_fn is None:
             return Decimal(0)
-        if max_tokens is None:
-            raise UsageError("--max-cost needs --max-tokens (or max_tokens on every prompt)")
+        # Planning checks every prompt first; this guards callers that skip it (the library).
+        refuse_unbounded_budget(cap, self.settings.max_tokens, prompt.id, prompt.max_tokens)
+        assert max_tokens is not None
         worst = self._cost_fn(input_tokens, max_tokens, 0)
         if self.progress.cost_usd + self._reserved_usd + worst > cap:
             self.stop("budget")
@@ -210,7 +245,7 @@ class Runner:
 
     def _retry_delay(self, attempt: Attempt, attempts: int, queued: float) -> float | None:
         """Seconds to wait before retrying, or None when this attempt is the last."""
-        if attempt.ok or not attempt.retryable or self._stopping:
+        if attempt.ok or not attempt.retryable:
             return None
         if attempts > self.settings.max_retries:
             return None
@@ -284,4 +319,5 @@ class Runner:
             retry_causes=tuple(a.kind for a in earlier),
             retry_errors=tuple(a.error or a.kind for a in earlier),
             chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
+            answered_model=attempt.answered_model,
         )

@@ -10,8 +10,8 @@ import csv
 import difflib
 import json
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,17 @@ class Prompt:
     messages: list[dict[str, Any]]
     max_tokens: int | None = None
     metadata: dict[str, Any] | None = field(default=None, compare=False)
+
+
+def salted(prompts: Iterable[Prompt], tag: str) -> list[Prompt]:
+    """``prompts`` with ``[run TAG] `` before their first message (the system prompt, if any:
+    a server's prefix cache matches from the very start), so that a server cannot answer them
+    from what it cached for the same prompts under another tag."""
+    return [replace(p, messages=[_salt(p.messages[0], tag), *p.messages[1:]]) for p in prompts]
+
+
+def _salt(message: dict[str, Any], tag: str) -> dict[str, Any]:
+    return {**message, "content": f"[run {tag}] {message['content']}"}
 
 
 def load_prompts(spec: str, *, seed: int = 0) -> Iterator[Prompt]:

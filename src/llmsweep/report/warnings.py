@@ -5,7 +5,7 @@ errors; and about cells: many retries, a server prompt cache that differs betwee
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import format_pct
@@ -58,6 +58,10 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"{estimated} prompts got no token usage from the API; their tokens and cost are "
             f"local estimates, so treat those costs as approximate."
         )
+    answered: dict[str, set[str]] = {}
+    for level in levels:
+        answered.setdefault(level.model, set()).update(level.other_models)
+    warnings += [other_model_warning(m, names) for m, names in answered.items() if names]
     unpriced = sorted({level.model for level in levels if level.unpriced})
     if unpriced:
         warnings.append(
@@ -65,6 +69,15 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"a price to compare costs."
         )
     return warnings
+
+
+def other_model_warning(model: str, answered: Iterable[str]) -> str:
+    """The server answered ``model``'s requests as another model (``Record.other_model``)."""
+    return (
+        f"Asked for {model}, the server answered as {', '.join(sorted(answered))}: {model}'s "
+        "prices may not apply to it; give the real prices with --price-in/--price-out (or "
+        "--price-file)."
+    )
 
 
 _RESUME_ADVICE = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
 
 from llmsweep.cost.money import format_usd
 from llmsweep.engine.runner import RunSettings
@@ -17,7 +19,7 @@ from llmsweep.errors import UsageError
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import CostFn
 from llmsweep.store.records import Record, RecordWriter
-from llmsweep.store.runfile import RunOutcome, RunPlan, compact
+from llmsweep.store.runfile import RunOutcome, RunPlan, compact, write_target
 
 
 def budget_left(settings: RunSettings, plan: RunPlan) -> RunSettings:
@@ -25,13 +27,17 @@ def budget_left(settings: RunSettings, plan: RunPlan) -> RunSettings:
     cap = settings.max_cost_usd
     if cap is None or not plan.spent_usd:
         return settings
-    left = cap - plan.spent_usd
-    if left <= 0:
+    refuse_spent_budget(cap, plan.spent_usd, plan.out_path)
+    return replace(settings, max_cost_usd=cap - plan.spent_usd)
+
+
+def refuse_spent_budget(cap: Decimal | None, spent_usd: Decimal, where: Path) -> None:
+    """A resume whose records already cost the whole ``--max-cost`` could send nothing."""
+    if cap is not None and spent_usd >= cap:
         raise UsageError(
-            f"--max-cost {cap}: {format_usd(plan.spent_usd)} already spent by the records in "
-            f"{plan.out_path}; raise it to continue"
+            f"--max-cost {cap}: {format_usd(spent_usd)} already spent by the records in "
+            f"{where}; raise it to continue"
         )
-    return replace(settings, max_cost_usd=left)
 
 
 async def execute_run(
@@ -45,6 +51,7 @@ async def execute_run(
 ) -> RunOutcome:
     """Send the plan's prompts, appending each record as it completes."""
     outcome = RunOutcome(plan)
+    write_target(plan.out_path, session.target)  # what a --resume must be sent to
     try:
         with RecordWriter(plan.out_path) as writer:
             records = session.records(

@@ -8,6 +8,7 @@ goes to ``records.jsonl`` as it completes; the report is a pure function of the 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from contextlib import aclosing
@@ -20,9 +21,10 @@ from llmsweep import __version__
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import Engine, RunSettings
-from llmsweep.inputs.prompts import Prompt, load_prompts
+from llmsweep.inputs.prompts import Prompt, load_prompts, salted
+from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
-from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig, refuse_unbounded_budget
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
 from llmsweep.store.sweepdir import SweepFolder, SweepState
@@ -64,6 +66,18 @@ class SweepPlan:
         )
 
 
+def cell_tag(seed: int, cell: CellKey) -> str:
+    """A short tag of ``cell``'s own (``--unique-prompts``): 6 hex digits, the same on every
+    resume, another for every cell."""
+    return hashlib.blake2b(repr((seed, *cell)).encode(), digest_size=3).hexdigest()
+
+
+def cell_prompts(config: SweepConfig, prompts: list[Prompt], cell: CellKey) -> list[Prompt]:
+    """What ``cell`` sends for ``prompts``: each salted with the cell's tag under
+    ``--unique-prompts``."""
+    return salted(prompts, cell_tag(config.seed, cell)) if config.unique_prompts else prompts
+
+
 def select_prompts(config: SweepConfig) -> list[Prompt]:
     """The prompts every cell runs: the whole set, or a seeded random sample of it."""
     prompts = list(load_prompts(config.prompts, seed=config.seed))
@@ -84,17 +98,26 @@ def plan_sweep(
     *,
     resume: bool,
     force: bool,
+    target: TargetInfo | None = None,
 ) -> SweepPlan:
-    """Read the prompts, check the folder (a sweep it cannot continue is refused) and estimate
-    the cost; sends nothing."""
+    """Read the prompts, check the folder (a sweep it cannot continue is refused: another
+    configuration, ``target`` or prices) and the budget, and estimate the cost; sends nothing."""
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
     prompts = select_prompts(config)
+    for prompt in prompts:
+        refuse_unbounded_budget(
+            config.max_cost_usd, config.max_tokens, prompt.id, prompt.max_tokens
+        )
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     folder = SweepFolder(out_dir or default_out_dir(config.prompts, created))
-    folder.check(config, len(prompts), resume=resume, force=force)
+    folder.check(config, len(prompts), resume=resume, force=force, target=target)
+    if resume and not force:
+        spent = folder.spent_at_these_prices(pricer.cost_fn)
+        refuse_spent_budget(config.max_cost_usd, spent, folder.path)
     rows = estimate(
-        prompts,
+        # One pass, as the first cell sends it: under --unique-prompts, tags and all.
+        cell_prompts(config, prompts, config.cells()[0]),
         list(config.models),
         pricer=pricer,
         default_output_tokens=config.max_tokens or ASSUMED_OUTPUT_TOKENS,
@@ -130,10 +153,13 @@ async def execute_sweep(
         for cell in config.cells():
             model, level, repeat = cell
             done = state.ok_ids.get(cell, set())
-            todo = [p for p in plan.prompts if p.id not in done]
+            todo = cell_prompts(config, [p for p in plan.prompts if p.id not in done], cell)
             if not todo or session.stopped is not None:
                 continue
             cap = config.max_cost_usd
+            if cap is not None and spent >= cap:
+                session.stop("budget")  # nothing fits any more: as an engine would have stopped
+                continue
             settings = RunSettings.at_level(
                 config,
                 model,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import pickle
 import re
 import subprocess
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +23,7 @@ from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.settings import DEFAULT_API_KEY_ENV
 from llmsweep.simulator import SimulatorConfig
-from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
+from llmsweep.store.meta import LOCAL, REAL, SIMULATOR, TargetInfo
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
@@ -75,25 +76,44 @@ def public_url(url: str) -> str:
     """The URL without user:password and query, so a report never leaks credentials."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe(spec: TargetSpec) -> TargetInfo:
+    """What the target is, known before anything starts; a simulator's address is not known
+    yet (``open_target`` adds it)."""
+    if not spec.simulated:
+        url = public_url(spec.base_url or OPENAI_BASE_URL)
+        return TargetInfo(LOCAL if is_loopback(url) else REAL, url)
+    config = spec.simulator
+    profile = config.profile.name if config.profile is not None else None
+    return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm)
+
+
+def is_loopback(url: str) -> bool:
+    """A server on this machine: localhost, 127.0.0.0/8 or ::1."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @asynccontextmanager
 async def open_target(spec: TargetSpec) -> AsyncIterator[tuple[TargetInfo, str]]:
     """Yield the target's description and the key to send; start the simulator if needed."""
+    info = describe(spec)
     if not spec.simulated:
-        url = spec.base_url or OPENAI_BASE_URL
         # Local servers (Ollama, llama.cpp, vLLM) accept any key; the SDK insists on one.
-        yield TargetInfo(REAL, public_url(url)), spec.api_key or "none"
+        yield info, spec.api_key or "none"
         return
-    config = spec.simulator
-    async with simulator_process(config) as base_url:
-        profile = config.profile.name if config.profile is not None else None
-        info = TargetInfo(
-            SIMULATOR, base_url, profile, config.latency_scale, config.rpm, config.tpm
-        )
-        yield info, SIMULATOR_KEY
+    async with simulator_process(spec.simulator) as base_url:
+        yield replace(info, base_url=base_url), SIMULATOR_KEY
 
 
 @asynccontextmanager

@@ -126,7 +126,7 @@ class ChatEndpoint:
         answer = Answer(
             completion_id=f"chatcmpl-sim{self._serial:010d}",
             created=int(time.time()),
-            model=chat.model,
+            model=self._config.answer_model or chat.model,
             words=self._text.words(int(offset_q * self._text.period), min(natural, cap)),
             finish_reason="length" if natural > cap else "stop",
             prompt_tokens=prompt_tokens,

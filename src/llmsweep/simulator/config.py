@@ -33,6 +33,8 @@ class SimulatorConfig:
     port: int = 0
     max_body_bytes: int = 1_000_000
     api_key: str | None = None  # when set, any other key gets 401 invalid_api_key
+    # When set, every answer names this model whatever was asked, as llama-server does.
+    answer_model: str | None = None
 
     def __post_init__(self) -> None:
         for label, limit in (("rpm", self.rpm), ("tpm", self.tpm)):

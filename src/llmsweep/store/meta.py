@@ -16,8 +16,9 @@ from typing import Any
 from llmsweep.errors import InputError
 from llmsweep.settings import SweepConfig
 
-META_SCHEMA_VERSION = 2
+META_SCHEMA_VERSION = 3  # 3: target kind "local"; config.unique_prompts
 SIMULATOR = "simulator"
+LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
 
 
@@ -25,7 +26,7 @@ REAL = "real"
 class TargetInfo:
     """What a report says about the target: never a key, never credentials in the URL."""
 
-    kind: str  # SIMULATOR or REAL
+    kind: str  # SIMULATOR, LOCAL or REAL
     base_url: str
     profile: str | None = None  # the simulator's settings; None for a real target
     latency_scale: float | None = None
@@ -40,11 +41,15 @@ class TargetInfo:
         """What the CLI says it sends to."""
         if self.simulated:
             return f"built-in simulator {self._settings()} at {self.base_url}"
+        if self.kind == LOCAL:
+            return f"local server {self.base_url}"
         return f"real target {self.base_url}"
 
     def label(self) -> str:
         """What every report and chart calls the target."""
-        return f"simulated target {self._settings()}" if self.simulated else "real API"
+        if self.simulated:
+            return f"simulated target {self._settings()}"
+        return "local server" if self.kind == LOCAL else "real API"
 
     def _settings(self) -> str:
         return f"(profile {self.profile or 'per model'}, latency scale {self.latency_scale:g})"
@@ -139,6 +144,18 @@ def config_changes(before: SweepConfig, now: SweepConfig) -> list[str]:
         f"{f.name} {_plain(getattr(before, f.name))!r} -> {_plain(getattr(now, f.name))!r}"
         for f in fields(SweepConfig)
         if f.name != "max_cost_usd" and getattr(before, f.name) != getattr(now, f.name)
+    ]
+
+
+def target_changes(before: TargetInfo, now: TargetInfo) -> list[str]:
+    """What differs between the targets of two sessions of one sweep or run. The simulator's
+    address is not part of it: each session starts one on a port of its own."""
+    both_simulated = before.simulated and now.simulated
+    return [
+        f"target {f.name} {getattr(before, f.name)!r} -> {getattr(now, f.name)!r}"
+        for f in fields(TargetInfo)
+        if not (f.name == "base_url" and both_simulated)
+        and getattr(before, f.name) != getattr(now, f.name)
     ]
 
 

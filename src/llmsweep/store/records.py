@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from llmsweep.errors import InputError, OutputError
+from llmsweep.settings import CostFn
 
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
@@ -73,6 +75,7 @@ class Record:
     # 0.1 ms (``chunk_gaps_ms``): enough for inter-token latency (ITL) percentiles over a whole
     # cell, at about six bytes a chunk. Empty when not streamed or with fewer than two chunks.
     chunk_gaps_ms: tuple[float, ...] = ()
+    answered_model: str | None = None  # the answer's own ``model`` field; None: none given
 
     @property
     def ok(self) -> bool:
@@ -90,6 +93,12 @@ class Record:
     def retried(self) -> bool:
         """Whether this prompt needed more than one attempt."""
         return self.attempts > 1
+
+    @property
+    def other_model(self) -> str | None:
+        """The model that answered, when it is not the one asked for (``same_model``)."""
+        answered = self.answered_model
+        return None if answered is None or same_model(self.model, answered) else answered
 
     @property
     def total_s(self) -> float:
@@ -114,6 +123,29 @@ class Record:
 
 _FIELD_NAMES = tuple(f.name for f in fields(Record))
 _FIELDS = frozenset(_FIELD_NAMES)
+# A snapshot's date, as OpenAI names them: gpt-4o-mini-2024-07-18, gpt-4-0613.
+_DATED_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})")
+
+
+def same_model(asked: str, answered: str) -> bool:
+    """Whether ``answered`` names the model asked for: the same name, or the name of one of its
+    dated snapshots (OpenAI answers "gpt-4o-mini" as "gpt-4o-mini-2024-07-18"). Anything else
+    (llama.cpp answering with its own file name, a proxy routing elsewhere) is another model,
+    whose prices may not be the ones asked for."""
+    if answered == asked:
+        return True
+    rest = answered.removeprefix(asked)
+    return rest != answered and _DATED_SUFFIX.fullmatch(rest) is not None
+
+
+def price_change(record: Record, cost_fn: CostFn) -> str | None:
+    """How ``cost_fn`` prices ``record``'s tokens otherwise than the record was priced, or
+    None: a resume must not mix two price lists in one run's costs."""
+    now = cost_fn(record.input_tokens, record.output_tokens, record.cached_input_tokens)
+    if record.cost_usd is not None and Decimal(record.cost_usd) == now:
+        return None  # compared as numbers: "0.00015" and "0.000150" are one price
+    was = "unpriced" if record.cost_usd is None else f"at {record.cost_usd} USD"
+    return f"prices: {record.model} prompt {record.prompt_id!r} was {was}, now {now} USD"
 
 
 _TUPLES = (

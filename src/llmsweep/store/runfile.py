@@ -7,18 +7,28 @@ prompt appears exactly once, with its latest outcome.
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
+from llmsweep.settings import CostFn, RequestOptions, refuse_unbounded_budget
 from llmsweep.store.harness import HarnessMeasurement
-from llmsweep.store.records import Record, RecordFile, Span, write_chunks_atomic
+from llmsweep.store.meta import TargetInfo, target_changes
+from llmsweep.store.records import (
+    Record,
+    RecordFile,
+    Span,
+    price_change,
+    write_atomic,
+    write_chunks_atomic,
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,16 @@ def plan_run(
     resume: bool,
     force: bool,
     context_window: int | None = None,
+    request: RequestOptions | None = None,
+    target: TargetInfo | None = None,
+    cost_fn: CostFn | None = None,
 ) -> RunPlan:
     """Validate the whole prompt set (before anything is sent) and read what is already done.
 
     With ``context_window``, a prompt whose input alone exceeds it fails the plan: the API
-    would refuse it anyway, and it is better to learn that before paying for the others.
+    would refuse it anyway, and it is better to learn that before paying for the others; with
+    ``request``, so does a prompt a ``--max-cost`` budget cannot bound. A resume is refused when
+    ``target`` or the prices (``cost_fn``) differ from those the records were made with.
     Both files are streamed: what is kept is the ids of the records already in ``out_path``
     (and, for a prompt file, the ids its duplicate check has seen), never the prompts.
     """
@@ -66,16 +81,25 @@ def plan_run(
             f"{out_path} already holds records: pass --resume to continue that run "
             "or --force to overwrite it"
         )
-    if had_records and force and not resume:
-        out_path.unlink()
-        had_records = False
-    latest_ok, spent, torn = _existing(out_path, model) if had_records else ({}, Decimal(0), 0)
+    if force and not resume:
+        target_path(out_path).unlink(missing_ok=True)
+        if had_records:
+            out_path.unlink()
+            had_records = False
+    if had_records and target is not None:
+        _refuse_another_target(out_path, target)
+    existing = _existing(out_path, model, cost_fn) if had_records else ({}, Decimal(0), 0)
+    latest_ok, spent, torn = existing
     strangers = set(latest_ok)  # recorded ids not (yet) found among the prompts
     total = 0
     tokenizer = tokenizer_for(model)
     for prompt in load_prompts(prompts_spec, seed=seed):
         total += 1
         strangers.discard(prompt.id)
+        if request is not None:
+            refuse_unbounded_budget(
+                request.max_cost_usd, request.max_tokens, prompt.id, prompt.max_tokens
+            )
         if context_window is not None:
             size = tokenizer.count_chat(prompt.messages)
             if size > context_window:
@@ -95,7 +119,34 @@ def plan_run(
     return RunPlan(prompts_spec, out_path, seed, total, done, torn, had_records, spent)
 
 
-def _existing(out_path: Path, model: str) -> tuple[dict[str, bool], Decimal, int]:
+def target_path(out_path: Path) -> Path:
+    """Where a run says which target its records were made against (for ``--resume``)."""
+    return out_path.with_name(out_path.name + ".target.json")
+
+
+def write_target(out_path: Path, target: TargetInfo) -> None:
+    write_atomic(target_path(out_path), json.dumps(asdict(target), sort_keys=True) + "\n")
+
+
+def _refuse_another_target(out_path: Path, target: TargetInfo) -> None:
+    path = target_path(out_path)
+    if not path.exists():
+        return  # written by an llmsweep that did not say: nothing to compare
+    try:
+        before = TargetInfo(**json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError) as error:
+        raise InputError(str(path), f"not a valid target description ({error})") from None
+    changed = target_changes(before, target)
+    if changed:
+        raise OutputError(
+            f"{out_path} holds a run against another target ({', '.join(changed)}): "
+            "--resume needs the same target (or use another --out or --force)"
+        )
+
+
+def _existing(
+    out_path: Path, model: str, cost_fn: CostFn | None
+) -> tuple[dict[str, bool], Decimal, int]:
     """Each prompt's latest success in an output, what it cost, and its torn lines."""
     latest_ok: dict[str, bool] = {}  # prompt id -> its latest record's success
     spent = Decimal(0)
@@ -105,6 +156,14 @@ def _existing(out_path: Path, model: str) -> tuple[dict[str, bool], Decimal, int
         latest_ok[record.prompt_id] = record.ok
         models.add(record.model)
         spent += record.cost
+        changed = (
+            None if cost_fn is None or record.model != model else price_change(record, cost_fn)
+        )
+        if changed is not None:
+            raise OutputError(
+                f"{out_path} holds a run priced otherwise ({changed}): --resume needs the same "
+                "prices (--price-in/--price-out/--price-file), or use another --out or --force"
+            )
     if models - {model}:
         raise OutputError(
             f"{out_path} holds a run of {', '.join(sorted(models))}, not "

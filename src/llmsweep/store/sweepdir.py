@@ -7,19 +7,22 @@ without re-running; the report's own files are written by ``report.writer``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
-from llmsweep.settings import SweepConfig
+from llmsweep.settings import CostFn, SweepConfig
 from llmsweep.store.harness import HarnessMeasurement, combine
-from llmsweep.store.meta import SweepMeta, config_changes
+from llmsweep.store.meta import SweepMeta, TargetInfo, config_changes, target_changes
 from llmsweep.store.records import (
     CellKey,
     Record,
+    RecordFile,
     append_line,
     iter_latest,
+    price_change,
     read_records,
     write_atomic,
 )
@@ -52,9 +55,18 @@ class SweepFolder:
         self.records_path = path / "records.jsonl"
         self.harness_path = path / "harness.jsonl"
 
-    def check(self, config: SweepConfig, prompt_count: int, *, resume: bool, force: bool) -> None:
-        """Refuse a folder that holds a sweep this one would not continue; cheap, so callers
-        run it before estimating or sending anything."""
+    def check(
+        self,
+        config: SweepConfig,
+        prompt_count: int,
+        *,
+        resume: bool,
+        force: bool,
+        target: TargetInfo | None = None,
+    ) -> None:
+        """Refuse a folder that holds a sweep this one would not continue (another
+        configuration, or ``target``); cheap, so callers run it before estimating or sending
+        anything."""
         if not self.meta_path.exists():
             if not force and self.path.is_dir() and any(self.path.iterdir()):
                 raise OutputError(
@@ -73,15 +85,33 @@ class SweepFolder:
         changed = config_changes(old.config, config)
         if old.prompt_count != prompt_count:
             changed.append(f"prompt_count {old.prompt_count!r} -> {prompt_count!r}")
+        if target is not None:
+            changed += target_changes(old.target, target)
         if changed:
             raise OutputError(
                 f"{self.path} holds a sweep with another configuration ({', '.join(changed)}): "
                 "--resume needs the same arguments (or use --force / another --out-dir)"
             )
 
+    def spent_at_these_prices(self, cost_fn_of: Callable[[str], CostFn]) -> Decimal:
+        """What the records already here cost; refuses them if priced otherwise now (streams
+        them: a check before anything is sent)."""
+        spent = Decimal(0)
+        if not self.records_path.exists():
+            return spent
+        for record in RecordFile(self.records_path):
+            spent += record.cost
+            changed = price_change(record, cost_fn_of(record.model))
+            if changed is not None:
+                raise OutputError(
+                    f"{self.path} holds a sweep priced otherwise ({changed}): --resume needs "
+                    "the same prices (--price-in/--price-out/--price-file), or use --force"
+                )
+        return spent
+
     def prepare(self, meta: SweepMeta, *, resume: bool, force: bool) -> SweepState:
         """Create or reopen the folder for ``meta``; refuse one that holds a different sweep."""
-        self.check(meta.config, meta.prompt_count, resume=resume, force=force)
+        self.check(meta.config, meta.prompt_count, resume=resume, force=force, target=meta.target)
         state = SweepState()
         if self.meta_path.exists() and not force:
             meta = replace(meta, created_at=self.read_meta().created_at)

@@ -37,6 +37,7 @@ class Attempt:
     connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
     # Streams: when each non-empty content chunk arrived (the first is ``first_token_at_s``).
     chunk_at_s: tuple[float, ...] = ()
+    answered_model: str | None = None  # the answer's ``model`` field; None: it had none
 
     @property
     def ok(self) -> bool:

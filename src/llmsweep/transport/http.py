@@ -50,6 +50,7 @@ class _Answer:
         "data",
         "first_token_at",
         "input_tokens",
+        "model",
         "output_tokens",
         "parts",
     )
@@ -64,6 +65,7 @@ class _Answer:
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.cached_input_tokens = 0
+        self.model: str | None = None  # the model the server says answered
 
     def usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
@@ -73,6 +75,10 @@ class _Answer:
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
         self.cached_input_tokens = _count(cached) or 0
+
+    def answered_by(self, model: object) -> None:
+        if self.model is None and isinstance(model, str) and model:
+            self.model = model
 
     def completion(self, body: object) -> None:
         """A whole (non-streamed) ``chat.completion`` object."""
@@ -85,6 +91,7 @@ class _Answer:
             raise IncompleteAnswer(INCOMPLETE)
         self.parts.append(_text(message.get("content")))
         self.usage(body.get("usage"))
+        self.answered_by(body.get("model"))
         self.complete = True
 
     def line(self, line: bytes) -> bool:
@@ -120,6 +127,7 @@ class _Answer:
         usage = chunk.get("usage")
         if usage is not None:
             self.usage(usage)
+        self.answered_by(chunk.get("model"))
         choices = chunk.get("choices") or ()
         if not isinstance(choices, list | tuple):
             raise IncompleteAnswer("stream event has no list of choices")
@@ -245,6 +253,7 @@ class HttpTransport:
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(answer.chunk_at),
+            answered_model=answer.model,
         )
 
     async def _status_error(

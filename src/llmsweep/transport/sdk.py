@@ -9,7 +9,7 @@ factory imports this module, so openai and httpx load only for ``--client openai
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import httpx2
@@ -45,14 +45,16 @@ class _Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_input_tokens: int = 0
+    model: str | None = None  # the answer's ``model`` field, read with its usage
 
 
-def _usage_of(usage: Any) -> _Usage:
+def _usage_of(usage: Any, model: object) -> _Usage:
+    answered = model if isinstance(model, str) and model else None
     if usage is None:
-        return _Usage()
+        return _Usage(model=answered)
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None) or 0
-    return _Usage(usage.prompt_tokens, usage.completion_tokens, int(cached))
+    return _Usage(usage.prompt_tokens, usage.completion_tokens, int(cached), answered)
 
 
 class OpenAITransport:
@@ -131,6 +133,7 @@ class OpenAITransport:
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(arrivals),
+            answered_model=usage.model,
         )
 
     def _status_error(
@@ -183,7 +186,7 @@ class OpenAITransport:
         choices = getattr(completion, "choices", None)
         if not choices or getattr(choices[0], "message", None) is None:
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
-        return choices[0].message.content or "", _usage_of(completion.usage)
+        return choices[0].message.content or "", _usage_of(completion.usage, completion.model)
 
     async def _stream(
         self,
@@ -194,6 +197,7 @@ class OpenAITransport:
     ) -> tuple[str, _Usage]:
         parts: list[str] = []
         usage = _Usage()
+        answered: str | None = None
         finished = False
         stream = await self._client.chat.completions.create(
             model=model,
@@ -204,8 +208,9 @@ class OpenAITransport:
         )
         async with stream:
             async for chunk in stream:
+                answered = answered or chunk.model
                 if chunk.usage is not None:
-                    usage = _usage_of(chunk.usage)
+                    usage = _usage_of(chunk.usage, answered)
                 for choice in chunk.choices:
                     content = choice.delta.content if choice.delta else None
                     if content:
@@ -215,7 +220,7 @@ class OpenAITransport:
                         finished = True
         if not finished:
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
-        return "".join(parts), usage
+        return "".join(parts), replace(usage, model=usage.model or answered)
 
 
 def _sdk_messages(messages: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:
