@@ -59,6 +59,7 @@ class RecordFields(TypedDict, total=False):
     response_text: str | None
     retry_causes: tuple[str, ...]
     retry_errors: tuple[str, ...]
+    stale_connection_resends: int
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

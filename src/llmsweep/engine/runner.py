@@ -283,4 +283,5 @@ class Runner:
             response_text=attempt.text if self.settings.keep_text else None,
             retry_causes=tuple(a.kind for a in earlier),
             retry_errors=tuple(a.error or a.kind for a in earlier),
+            stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
         )

@@ -68,6 +68,9 @@ class Record:
     # matching messages, without secrets. Empty when the first attempt was the last.
     retry_causes: tuple[str, ...] = ()
     retry_errors: tuple[str, ...] = ()
+    # Sends repeated at once, over all attempts, because a pooled connection turned out closed
+    # by the server before any answer (transport.base.Attempt); not retries, no backoff.
+    stale_connection_resends: int = 0
 
     @property
     def ok(self) -> bool:

@@ -35,6 +35,9 @@ class Attempt:
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
     connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+    # Times it went out again at once, on a new connection, because the pooled connection it
+    # first took had been closed by the server before any answer (not a retry: see http.py).
+    stale_connection_resends: int = 0
 
     @property
     def ok(self) -> bool:
@@ -70,6 +73,7 @@ def failed_attempt(
         limits=limits,
         sent_at_s=wire.sent_at_s if wire is not None else None,
         connect_s=wire.connect_s if wire is not None else 0.0,
+        stale_connection_resends=wire.stale_connection_resends if wire is not None else 0,
     )
 
 

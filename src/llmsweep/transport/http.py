@@ -165,13 +165,14 @@ class HttpTransport:
         self._timeout_s = timeout_s
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None  # resends only: never a pooled one
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, *, pooled: bool = True) -> aiohttp.ClientSession:
         # Built on first use, because aiohttp binds a session to the running event loop.
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             # A pool as large as the concurrency, so the pool never becomes a hidden cap.
-            connector=aiohttp.TCPConnector(limit=self._concurrency),
-            # The same limits as OpenAITransport: the whole attempt, and at most 10 s to connect.
+            connector=aiohttp.TCPConnector(limit=self._concurrency, force_close=not pooled),
+            # The same limits as OpenAITransport: the whole send, and at most 10 s to connect.
             timeout=aiohttp.ClientTimeout(
                 total=self._timeout_s, sock_connect=min(10.0, self._timeout_s)
             ),
@@ -183,11 +184,16 @@ class HttpTransport:
             cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
             trace_configs=[aiohttp_tracing()],
         )
-        return self._session
+        if pooled:
+            self._session = session
+        else:
+            self._fresh = session
+        return session
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._fresh):
+            if session is not None:
+                await session.close()
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
@@ -204,7 +210,6 @@ class HttpTransport:
     ) -> Attempt:
         started = self._clock()
         wire = WireTimes(self._clock)
-        session = self._session or self._open()
         request: dict[str, Any] = {"model": model, "messages": messages}
         if max_tokens is not None:
             request["max_tokens"] = max_tokens
@@ -213,9 +218,7 @@ class HttpTransport:
             request["stream_options"] = {"include_usage": True}
         answer = _Answer(self._clock)
         try:
-            async with session.post(
-                self._url, data=json.dumps(request).encode(), trace_request_ctx=wire
-            ) as response:
+            async with await self._post(json.dumps(request).encode(), wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
                 if stream:
@@ -241,7 +244,35 @@ class HttpTransport:
             ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
+            stale_connection_resends=wire.stale_connection_resends,
         )
+
+    async def _post(self, body: bytes, wire: WireTimes) -> aiohttp.ClientResponse:
+        """The answer's head. A request that took a pooled connection the server had closed
+        goes out again at once: on another pooled connection (most are fine), and if that one
+        was closed too, on a new one, so it is sent at most three times.
+
+        A server may close a kept-alive connection after an answer (llama.cpp's llama-server
+        does after each one) while our next request is already going out on it. A chat
+        completion changes nothing on the server, so it may be repeated (RFC 9112, 9.3.1), but
+        only where the server cannot have started on it: as aiohttp does for idempotent
+        requests, and as httpcore and urllib3 treat a pooled connection, a connection error on
+        a *reused* connection before any of the answer came. A new connection's failures,
+        timeouts and anything after the answer began stay failed attempts. Each resend is
+        counted (``WireTimes.stale_connection_resends``), none is a retry: no backoff. Each
+        send has the whole timeout: a closed connection fails at once, and a resend that had
+        only what was left would, on a busy client, time out before the server even read it.
+        """
+        session = self._session or self._open()
+        while True:
+            try:
+                return await session.post(self._url, data=body, trace_request_ctx=wire)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                if not wire.reused:  # never so on the fresh session: it keeps no connection
+                    raise
+            wire.resending()
+            if wire.stale_connection_resends > 1:
+                session = self._fresh or self._open(pooled=False)
 
     async def _status_error(
         self, response: aiohttp.ClientResponse, started: float, wire: WireTimes

@@ -31,7 +31,7 @@ from llmsweep.transport.tracing import (
 # Errors while a stream is read come unwrapped from httpx; a ValueError is bad JSON or an
 # ``IncompleteAnswer``.
 FAILURES: retry.ExceptionMap = {
-    TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around the whole attempt
+    TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around each send
     openai.APITimeoutError: retry.Failure.TIMEOUT,  # before APIConnectionError, its base
     openai.APIConnectionError: retry.Failure.CONNECTION,
     httpx2.HTTPError: retry.Failure.MALFORMED,
@@ -70,19 +70,21 @@ class OpenAITransport:
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._clock = clock
+        self._concurrency = concurrency
         limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key,
             max_retries=0,
             timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-            http_client=openai.DefaultAsyncHttpxClient(
-                limits=limits, event_hooks={"request": [trace_httpx_request]}
-            ),
+            http_client=_http_client(limits),
         )
+        self._fresh: openai.AsyncOpenAI | None = None  # resends only: keeps no connection
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._fresh is not None:
+            await self._fresh.close()
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
@@ -106,11 +108,7 @@ class OpenAITransport:
         started = self._clock()
         first_token: list[float] = []
         try:
-            async with asyncio.timeout(self._timeout_s):
-                if stream:
-                    text, usage = await self._stream(model, messages, max_tokens, first_token)
-                else:
-                    text, usage = await self._once(model, messages, max_tokens)
+            text, usage = await self._answer(model, messages, max_tokens, stream, first_token, wire)
         except openai.APIStatusError as error:
             return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
@@ -130,7 +128,52 @@ class OpenAITransport:
             ended_at_s=self._clock(),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
+            stale_connection_resends=wire.stale_connection_resends,
         )
+
+    def _fresh_client(self) -> openai.AsyncOpenAI:
+        if self._fresh is None:
+            # No connection kept, so a resend always goes out on a new one.
+            limits = httpx2.Limits(max_connections=self._concurrency, max_keepalive_connections=0)
+            self._fresh = self._client.with_options(http_client=_http_client(limits))
+        return self._fresh
+
+    async def _answer(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        first_token: list[float],
+        wire: WireTimes,
+    ) -> tuple[str, _Usage]:
+        """Text and usage. A request that took a pooled connection the server had closed goes
+        out again at once, as the lean client's does (``http.HttpTransport._post`` says when and
+        why): on another pooled connection, then if need be on a new one."""
+        client = self._client
+        while True:
+            try:
+                async with asyncio.timeout(self._timeout_s):  # each send: see http.py's _post
+                    return await self._ask(client, model, messages, max_tokens, stream, first_token)
+            except openai.APIConnectionError as error:
+                if not _stale(error, wire):  # never so on the fresh client: it keeps none
+                    raise
+            wire.resending()
+            if wire.stale_connection_resends > 1:
+                client = self._fresh_client()
+
+    async def _ask(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        first_token: list[float],
+    ) -> tuple[str, _Usage]:
+        if stream:
+            return await self._stream(client, model, messages, max_tokens, first_token)
+        return await self._once(client, model, messages, max_tokens)
 
     def _status_error(
         self, error: openai.APIStatusError, started: float, wire: WireTimes
@@ -172,9 +215,13 @@ class OpenAITransport:
         )
 
     async def _once(
-        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
     ) -> tuple[str, _Usage]:
-        completion = await self._client.chat.completions.create(
+        completion = await client.chat.completions.create(
             model=model,
             messages=_sdk_messages(messages),
             max_tokens=max_tokens,
@@ -186,6 +233,7 @@ class OpenAITransport:
 
     async def _stream(
         self,
+        client: openai.AsyncOpenAI,
         model: str,
         messages: list[dict[str, Any]],
         max_tokens: int | None,
@@ -194,7 +242,7 @@ class OpenAITransport:
         parts: list[str] = []
         usage = _Usage()
         finished = False
-        stream = await self._client.chat.completions.create(
+        stream = await client.chat.completions.create(
             model=model,
             messages=_sdk_messages(messages),
             max_tokens=max_tokens,
@@ -216,6 +264,19 @@ class OpenAITransport:
         if not finished:
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
         return "".join(parts), usage
+
+
+def _http_client(limits: httpx2.Limits) -> httpx2.AsyncClient:
+    return openai.DefaultAsyncHttpxClient(
+        limits=limits, event_hooks={"request": [trace_httpx_request]}
+    )
+
+
+def _stale(error: openai.APIConnectionError, wire: WireTimes) -> bool:
+    """The pooled connection the request took had been closed by the server: a connection
+    error, not a timeout, on a reused connection before the answer's head came. httpcore
+    checks a pooled connection before reuse, but cannot see a close still on its way."""
+    return not isinstance(error, openai.APITimeoutError) and wire.reused and not wire.answered
 
 
 def _sdk_messages(messages: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:

@@ -34,6 +34,16 @@ class WireTimes:
         self._connecting_at: float | None = None
         self.sent_at_s: float | None = None
         self.connect_s = 0.0
+        # Of the send under way: it went out on a pooled connection; its answer's head came.
+        self.reused = False
+        self.answered = False
+        self.stale_connection_resends = 0
+
+    def resending(self) -> None:
+        """The request goes out again at once: the pooled connection it took was closed."""
+        self.stale_connection_resends += 1
+        self.reused = self.answered = False
+        self._connecting_at = None
 
     def connecting(self) -> None:
         self._connecting_at = self._clock()
@@ -53,8 +63,13 @@ class WireTimes:
             self.connecting()
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connected()
+        elif event.endswith(".send_request_headers.started"):
+            # httpcore says nothing on taking a pooled connection: no connect first means one.
+            self.reused = self._connecting_at is None
         elif event.endswith(".send_request_body.complete"):
             self.sent()
+        elif event.endswith(".receive_response_headers.complete"):
+            self.answered = True
 
 
 # The attempt being sent in the current task: httpx's request hook finds its WireTimes here,
@@ -92,6 +107,10 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
         if isinstance(wire := context.trace_request_ctx, WireTimes):
             wire.connected()
 
+    async def reused(_: object, context: SimpleNamespace, __: object) -> None:
+        if isinstance(wire := context.trace_request_ctx, WireTimes):
+            wire.reused = True
+
     async def sent(_: object, context: SimpleNamespace, __: object) -> None:
         if isinstance(wire := context.trace_request_ctx, WireTimes):
             wire.sent()  # the body's last chunk is the last one to fire
@@ -99,6 +118,7 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(connecting)
     config.on_connection_create_end.append(connected)
+    config.on_connection_reuseconn.append(reused)
     config.on_request_chunk_sent.append(sent)
     return config
 
