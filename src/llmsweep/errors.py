@@ -1,10 +1,14 @@
 """The one small tree of errors the library raises; the CLI turns each into a one-line message.
 
 Usage errors (bad flags, bad input files) exit with code 2, runtime errors with code 1.
-Failed *requests* are never exceptions: they become records (see ``records``).
+Failed *requests* are never exceptions: they become records (see ``records``). Any other
+exception is a bug of ours: the CLI writes its traceback to a file and exits with
+``INTERNAL_ERROR_EXIT`` (70, EX_SOFTWARE in sysexits.h); Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
+
+INTERNAL_ERROR_EXIT = 70
 
 
 class LlmsweepError(Exception):

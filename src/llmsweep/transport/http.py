@@ -22,7 +22,7 @@ import aiohttp
 
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, failed_attempt, redact
-from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
+from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer, content_text, token_count
 from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
@@ -31,11 +31,11 @@ DRAIN_S = 0.1
 
 # aiohttp's exceptions as library-neutral failures (an HTTP error status is classified apart).
 # A ClientError is the SDK's APIConnectionError: nothing, or only part of the body, came back.
-# A ValueError is bad JSON, bad UTF-8 or an ``IncompleteAnswer``.
+# Any other exception is a bug of ours, and is raised.
 FAILURES: retry.ExceptionMap = {
     TimeoutError: retry.Failure.TIMEOUT,  # first: aiohttp's timeout errors are ClientErrors too
     aiohttp.ClientError: retry.Failure.CONNECTION,
-    ValueError: retry.Failure.MALFORMED,
+    **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
 
 
@@ -66,11 +66,11 @@ class _Answer:
     def usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
             return
-        self.input_tokens = _count(usage.get("prompt_tokens"))
-        self.output_tokens = _count(usage.get("completion_tokens"))
+        self.input_tokens = token_count(usage.get("prompt_tokens"))
+        self.output_tokens = token_count(usage.get("completion_tokens"))
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        self.cached_input_tokens = _count(cached) or 0
+        self.cached_input_tokens = token_count(cached) or 0
 
     def completion(self, body: object) -> None:
         """A whole (non-streamed) ``chat.completion`` object."""
@@ -81,7 +81,7 @@ class _Answer:
         message = first.get("message") if isinstance(first, dict) else None
         if not isinstance(message, dict):
             raise IncompleteAnswer(INCOMPLETE)
-        self.parts.append(_text(message.get("content")))
+        self.parts.append(content_text(message.get("content")))
         self.usage(body.get("usage"))
         self.complete = True
 
@@ -125,25 +125,13 @@ class _Answer:
             if not isinstance(choice, dict):
                 raise IncompleteAnswer("stream event choice is not a JSON object")
             delta = choice.get("delta")
-            content = _text(delta.get("content")) if isinstance(delta, dict) else ""
+            content = content_text(delta.get("content")) if isinstance(delta, dict) else ""
             if content:
                 if self.first_token_at is None:
                     self.first_token_at = self.clock()
                 self.parts.append(content)
             if choice.get("finish_reason") is not None:
                 self.complete = True
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(content: object) -> str:
-    if content is None:
-        return ""
-    if not isinstance(content, str):
-        raise IncompleteAnswer("message content is not a string")
-    return content
 
 
 class HttpTransport:
@@ -203,7 +191,7 @@ class HttpTransport:
             async with session.get(self._models_url) as response:
                 await response.read()
 
-        await open_connections(connections, list_models)
+        await open_connections(connections, list_models, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
@@ -279,7 +267,7 @@ class HttpTransport:
     ) -> Attempt:
         text = (await response.read()).decode("utf-8", "replace").strip()
         body: object = text
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(json.JSONDecodeError):  # an error page, say: kept as text
             body = json.loads(text)
         if isinstance(body, dict):
             body = body.get("error", body)  # what the SDK hands on as ``APIStatusError.body``

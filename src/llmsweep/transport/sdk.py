@@ -14,11 +14,13 @@ from typing import Any, cast
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessage, ChatCompletionMessageParam
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 
 from llmsweep.errors import TargetError
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, failed_attempt, redact
+from llmsweep.transport.classify import content_text, token_count
 from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
@@ -28,15 +30,16 @@ from llmsweep.transport.tracing import (
 )
 
 # The SDK's exceptions as library-neutral failures (an HTTP error status is classified apart).
-# Errors while a stream is read come unwrapped from httpx; a ValueError is bad JSON or an
-# ``IncompleteAnswer``.
+# Errors while a stream is read come unwrapped from httpx. The SDK builds its answer objects
+# without checking their shape, so every field is checked here before use; any other
+# exception is a bug of ours, and is raised.
 FAILURES: retry.ExceptionMap = {
     TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around each send
     openai.APITimeoutError: retry.Failure.TIMEOUT,  # before APIConnectionError, its base
     openai.APIConnectionError: retry.Failure.CONNECTION,
     httpx2.HTTPError: retry.Failure.MALFORMED,
     openai.APIError: retry.Failure.MALFORMED,
-    ValueError: retry.Failure.MALFORMED,
+    **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
 
 
@@ -47,12 +50,14 @@ class _Usage:
     cached_input_tokens: int = 0
 
 
-def _usage_of(usage: Any) -> _Usage:
-    if usage is None:
-        return _Usage()
+def _usage_of(usage: object) -> _Usage:
+    """An answer's ``usage`` (None: none), read as the lean client reads it."""
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) or 0
-    return _Usage(usage.prompt_tokens, usage.completion_tokens, int(cached))
+    return _Usage(
+        token_count(getattr(usage, "prompt_tokens", None)),
+        token_count(getattr(usage, "completion_tokens", None)),
+        token_count(getattr(details, "cached_tokens", None)) or 0,
+    )
 
 
 class OpenAITransport:
@@ -88,7 +93,7 @@ class OpenAITransport:
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
-        await open_connections(connections, self._client.models.list)
+        await open_connections(connections, self._client.models.list, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
@@ -227,9 +232,12 @@ class OpenAITransport:
             max_tokens=max_tokens,
         )
         choices = getattr(completion, "choices", None)
-        if not choices or getattr(choices[0], "message", None) is None:
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = getattr(first, "message", None)
+        if not isinstance(message, ChatCompletionMessage):
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
-        return choices[0].message.content or "", _usage_of(completion.usage)
+        text = content_text(getattr(message, "content", None))
+        return text, _usage_of(getattr(completion, "usage", None))
 
     async def _stream(
         self,
@@ -251,15 +259,22 @@ class OpenAITransport:
         )
         async with stream:
             async for chunk in stream:
-                if chunk.usage is not None:
+                if not isinstance(chunk, ChatCompletionChunk):
+                    raise retry.IncompleteAnswer("stream event is not a JSON object")
+                if getattr(chunk, "usage", None) is not None:
                     usage = _usage_of(chunk.usage)
-                for choice in chunk.choices:
-                    content = choice.delta.content if choice.delta else None
+                choices = getattr(chunk, "choices", None) or []
+                if not isinstance(choices, list):
+                    raise retry.IncompleteAnswer("stream event has no list of choices")
+                for choice in choices:
+                    if not isinstance(choice, ChunkChoice):
+                        raise retry.IncompleteAnswer("stream event choice is not a JSON object")
+                    content = content_text(getattr(getattr(choice, "delta", None), "content", None))
                     if content:
                         if not first_token:
                             first_token.append(self._clock())
                         parts.append(content)
-                    if choice.finish_reason is not None:
+                    if getattr(choice, "finish_reason", None) is not None:
                         finished = True
         if not finished:
             raise retry.IncompleteAnswer(retry.INCOMPLETE)

@@ -123,16 +123,21 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
     return config
 
 
-async def open_connections(connections: int, request: Callable[[], Awaitable[object]]) -> None:
+async def open_connections(
+    connections: int,
+    request: Callable[[], Awaitable[object]],
+    failures: tuple[type[Exception], ...],
+) -> None:
     """Open up to ``connections`` pooled connections by making that many requests at once.
 
     A benchmark's warm-up, as load generators such as wrk do before their clock starts: a
     cell's first requests would otherwise also pay for opening every connection at once (a
     burst that costs a Python client about 0.3 ms of CPU per connection here, more with TLS).
-    Any answer opens the connection, so failures are ignored; a target that cannot be reached
-    says so in the run itself.
+    Any answer opens the connection, so ``failures`` (the transport's own) are ignored: a
+    target that cannot be reached says so in the run itself. Anything else is raised: a
+    cancellation, an interrupt or a bug of ours.
     """
     results = await asyncio.gather(*(request() for _ in range(connections)), return_exceptions=True)
     for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, Exception):
-            raise result  # a cancellation or an interrupt, not a failed warm-up request
+        if isinstance(result, BaseException) and not isinstance(result, failures):
+            raise result
