@@ -59,7 +59,9 @@ class Record:
     cost_usd: str | None  # exact Decimal as a string; None when no price is known
     # When the last attempt really went out (files written before these fields read as unknown).
     sent_at_s: float | None = None  # monotonic: its request fully written; None: never/unknown
-    connect_s: float = 0.0  # seconds it spent opening a new connection (0: one was reused)
+    # Seconds it spent opening a new connection (0: one was reused), and on any pooled ones
+    # the server had closed before it (``stale_connection_resends``).
+    connect_s: float = 0.0
     dispatch_lag_s: float | None = None  # sent - started - connect: the client's own delay
     max_tokens: int | None = None  # the max_tokens asked (rate limiters charge it up front)
     response_text: str | None = None

@@ -34,7 +34,9 @@ class Attempt:
     ended_at_s: float
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
-    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+    # Time spent opening a new connection for it (0: one was reused), and on any pooled ones
+    # the server had closed before it (``stale_connection_resends``).
+    connect_s: float = 0.0
     # Times it went out again at once, on a new connection, because the pooled connection it
     # first took had been closed by the server before any answer (not a retry: see http.py).
     stale_connection_resends: int = 0

@@ -206,7 +206,7 @@ class HttpTransport:
             request["stream_options"] = {"include_usage": True}
         answer = _Answer(self._clock)
         try:
-            async with await self._post(json.dumps(request).encode(), wire) as response:
+            async with await self._post(json.dumps(request).encode(), started, wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
                 if stream:
@@ -235,7 +235,7 @@ class HttpTransport:
             stale_connection_resends=wire.stale_connection_resends,
         )
 
-    async def _post(self, body: bytes, wire: WireTimes) -> aiohttp.ClientResponse:
+    async def _post(self, body: bytes, started: float, wire: WireTimes) -> aiohttp.ClientResponse:
         """The answer's head. A request that took a pooled connection the server had closed
         goes out again at once: on another pooled connection (most are fine), and if that one
         was closed too, on a new one, so it is sent at most three times.
@@ -258,7 +258,7 @@ class HttpTransport:
             except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
                 if not wire.reused:  # never so on the fresh session: it keeps no connection
                     raise
-            wire.resending()
+            wire.resending(started)
             if wire.stale_connection_resends > 1:
                 session = self._fresh or self._open(pooled=False)
 

@@ -113,7 +113,9 @@ class OpenAITransport:
         started = self._clock()
         first_token: list[float] = []
         try:
-            text, usage = await self._answer(model, messages, max_tokens, stream, first_token, wire)
+            text, usage = await self._answer(
+                model, messages, max_tokens, stream, first_token, started, wire
+            )
         except openai.APIStatusError as error:
             return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
@@ -150,6 +152,7 @@ class OpenAITransport:
         max_tokens: int | None,
         stream: bool,
         first_token: list[float],
+        started: float,
         wire: WireTimes,
     ) -> tuple[str, _Usage]:
         """Text and usage. A request that took a pooled connection the server had closed goes
@@ -163,7 +166,7 @@ class OpenAITransport:
             except openai.APIConnectionError as error:
                 if not _stale(error, wire):  # never so on the fresh client: it keeps none
                     raise
-            wire.resending()
+            wire.resending(started)
             if wire.stale_connection_resends > 1:
                 client = self._fresh_client()
 

@@ -38,12 +38,17 @@ class WireTimes:
         self.reused = False
         self.answered = False
         self.stale_connection_resends = 0
+        self._detour_s = 0.0  # time lost to closed pooled connections before this send
 
-    def resending(self) -> None:
-        """The request goes out again at once: the pooled connection it took was closed."""
+    def resending(self, began_at_s: float) -> None:
+        """The request goes out again at once: the pooled connection it took was closed.
+
+        The detour since the attempt began counts as getting a connection (``connect_s``),
+        not as the client's own delay: its cost is the server's closed connection."""
         self.stale_connection_resends += 1
         self.reused = self.answered = False
         self._connecting_at = None
+        self._detour_s = self.connect_s = self._clock() - began_at_s
 
     def connecting(self) -> None:
         self._connecting_at = self._clock()
@@ -52,7 +57,7 @@ class WireTimes:
         # Measured from the start of the connect each time a stage completes, so TLS after TCP
         # extends the same figure rather than adding a second one.
         if self._connecting_at is not None:
-            self.connect_s = self._clock() - self._connecting_at
+            self.connect_s = self._detour_s + self._clock() - self._connecting_at
 
     def sent(self) -> None:
         self.sent_at_s = self._clock()
