@@ -38,7 +38,7 @@ class CellSummary:
     rate_limited: int  # 429 answers over all attempts
     retries: int  # attempts - prompts
     attempts: int
-    stale_connection_resends: int  # sends repeated on a new connection, not retries (Record)
+    stale_connection_resends: int  # sends repeated at once, not retries (Record)
     throughput_rps: float  # succeeded / wall_s
     output_tokens_per_s: float  # output tokens of succeeded prompts / wall_s
     latency_p50_s: float | None
