@@ -61,6 +61,7 @@ class RecordFields(TypedDict, total=False):
     retry_errors: tuple[str, ...]
     chunk_gaps_ms: tuple[float, ...]
     answered_model: str | None
+    stale_connection_resends: int
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

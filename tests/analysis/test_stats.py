@@ -44,6 +44,16 @@ def test_cell_counts_failures_retries_and_exact_costs() -> None:
     assert summary.failure_examples[0][:2] == ("c", "timeout")
 
 
+def test_stale_connection_resends_are_summed_per_cell_apart_from_retries() -> None:
+    records = [
+        make_record(prompt_id="a", stale_connection_resends=2),
+        make_record(prompt_id="b", attempts=2, stale_connection_resends=1),
+        make_record(prompt_id="c"),
+    ]
+    (summary,) = summarize_cells(records)
+    assert (summary.stale_connection_resends, summary.retries) == (3, 1)
+
+
 def test_rerun_prompt_keeps_the_latest_record() -> None:
     records = [
         make_record(prompt_id="a", status="timeout"),

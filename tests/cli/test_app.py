@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 import pytest
@@ -52,3 +54,28 @@ def test_version(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[
     monkeypatch.setattr(sys, "argv", ["llmsweep", "--version"])
     app.main()  # returns: the process exits 0
     assert capsys.readouterr().out == f"llmsweep, version {__version__}\n"
+
+
+def test_a_bug_of_ours_is_one_line_naming_its_traceback_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def parse(answer: dict[str, object]) -> object:
+        return answer["usage"] + 1  # type: ignore[operator]
+
+    key = "-".join(("sk", "not", "in", "the", "log"))  # in a local variable, not in the source
+    try:
+        parse({"usage": key})
+    except TypeError as bug:
+        error = bug
+    code, stderr = exit_of(monkeypatch, capsys, error)
+    (log,) = tmp_path.glob("llmsweep-crash-*.log")
+    assert code == 70
+    assert stderr == (
+        'llmsweep: internal error: TypeError: can only concatenate str (not "int") to str '
+        f"(traceback in {log}; please report it)\n"
+    )
+    text = log.read_text()
+    assert "Traceback (most recent call last):" in text and "in parse" in text
+    assert key not in text  # the frames, never their local variables

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import signal
@@ -11,9 +12,11 @@ import urllib.request
 
 from cli_helpers import llmsweep, start
 
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+
 
 def post_chat(base_url: str) -> int:
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    body = CHAT
     request = urllib.request.Request(
         f"{base_url}/chat/completions",
         data=json.dumps(body).encode(),
@@ -55,3 +58,31 @@ def test_a_port_in_use_and_an_unset_key_variable_are_one_line_errors() -> None:
     assert unset.stderr.strip().splitlines() == [
         "llmsweep: error: --require-key-env: $LLMSWEEP_NO_SUCH_VAR is not set"
     ]
+
+
+def test_close_after_answer_says_keep_alive_then_closes_the_next_request() -> None:
+    process = start("simulate", "--port", "0", "--latency-scale", "0", "--close-after-answer")
+    assert process.stderr is not None
+    match = re.search(r"serving http://127\.0\.0\.1:(\d+)/v1", process.stderr.readline())
+    assert match
+    connection = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+    headers = {"Content-Type": "application/json"}
+    try:
+        connection.request("POST", "/v1/chat/completions", json.dumps(CHAT), headers)
+        answer = connection.getresponse()
+        answer.read()
+        assert (answer.status, answer.getheader("Connection")) == (200, "keep-alive")
+        connection.request("POST", "/v1/chat/completions", json.dumps(CHAT), headers)
+        try:
+            connection.getresponse()
+            closed = False
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            closed = True
+    finally:
+        connection.close()
+    with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/stats", timeout=10) as got:
+        stats = json.loads(got.read())
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=10)
+    assert closed
+    assert (stats["requests"], stats["closed_after_answer"]) == (1, 1)

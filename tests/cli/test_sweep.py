@@ -132,7 +132,7 @@ def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path)
     # A resume may raise the budget (nothing else): that is how a budget stop is finished.
     finished = llmsweep(*args, "--out-dir", str(out), "--max-cost", "1", "--resume")
     assert finished.returncode == 0, finished.stderr
-    assert "did not finish" not in (out / "report.md").read_text()
+    assert "The sweep did not finish" not in (out / "report.md").read_text()
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 2
 
 

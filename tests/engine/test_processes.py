@@ -16,7 +16,7 @@ import pytest
 
 from conftest import StartSimulator
 from engine_helpers import by_level, fixed_profile, prompts, sweep
-from llmsweep.engine.processes import EngineFactory, ProcessPool, hash_seed, share
+from llmsweep.engine.processes import EngineFactory, ProcessPool, WorkerCrash, hash_seed, share
 from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
@@ -100,6 +100,17 @@ async def test_a_worker_that_fails_is_an_error(start_simulator: StartSimulator) 
     pool = _pool(sim.base_url, client="no-such-client")  # each worker fails to make its client
     with pytest.raises(LlmsweepError, match="a worker process failed: UsageError: --client"):
         _ = [record async for record in pool.run(prompts(8))]
+    assert _workers() == []
+
+
+async def test_a_bug_in_a_worker_is_raised_with_its_traceback_not_as_a_typed_error() -> None:
+    pool = _pool(None)  # type: ignore[arg-type]  # a bug of ours: the transport gets no URL
+    with pytest.raises(WorkerCrash, match="a worker process failed: AttributeError: ") as caught:
+        _ = [record async for record in pool.run(prompts(8))]
+    assert not isinstance(caught.value, LlmsweepError)
+    (note,) = caught.value.__notes__
+    assert note.startswith("The worker's traceback:\nTraceback (most recent call last):")
+    assert "rstrip" in note
     assert _workers() == []
 
 

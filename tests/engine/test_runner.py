@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from typing import NoReturn
 
 import pytest
 
@@ -14,6 +15,7 @@ from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import FaultRates
+from llmsweep.transport import http, sdk
 
 # Both transports, SDK and lean aiohttp, must pass every engine test.
 pytestmark = pytest.mark.parametrize("client", ["openai", "http"])
@@ -180,11 +182,37 @@ async def test_retryable_faults_are_retried_to_success(
     assert all(r.ok for r in records), {r.status for r in records}
     injected = sim.stats()["faults"][fault]  # type: ignore[index]
     assert injected > 0
-    assert sum(r.attempts - 1 for r in records) == injected
+    # A drop before any answer on a pooled connection looks like a stale connection: it is
+    # sent again at once rather than retried; only a drop on a new connection is retried.
+    resends = sum(r.stale_connection_resends for r in records)
+    assert sum(r.attempts - 1 for r in records) + resends == injected
+    assert resends == 0 or fault == "disconnect"
     for record in records:  # an ok record still says why its earlier attempts failed
         assert record.retry_causes == (kind,) * (record.attempts - 1)
         assert len(record.retry_errors) == record.attempts - 1
         assert all(record.retry_errors)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_bug_of_ours_while_reading_an_answer_is_raised_not_recorded(
+    start_simulator: StartSimulator, client: str, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the server's bytes make an answer "malformed": a ValueError of our own (as any
+    exception not about decoding them) stops the run instead of passing as a retried 200."""
+
+    def bug(*_: object) -> NoReturn:
+        raise ValueError("a bug of ours")
+
+    if client == "http":
+        monkeypatch.setattr(http._Answer, "usage", bug)
+    else:
+        monkeypatch.setattr(sdk, "_usage_of", bug)
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.001, tokens=3))
+    settings = RunSettings("gpt-4o", 2, stream=stream, max_retries=3)
+    with pytest.raises(ValueError, match="a bug of ours"):
+        await run_all(sim, settings, prompts(4, max_tokens=3), transport_kind=client)
+    requests = sim.stats()["requests"]
+    assert isinstance(requests, int) and requests <= 2  # no retry: each worker sent once
 
 
 async def test_stream_cut_is_retried(start_simulator: StartSimulator, client: str) -> None:

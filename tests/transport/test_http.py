@@ -4,8 +4,7 @@ A small aiohttp server plays one scripted answer per URL prefix (``/<scenario>/v
 the odd ones a real API or proxy sends: error bodies that are lists or plain text, cut streams,
 error events mid-stream. For every scenario both transports must produce the same ``Attempt``
 (kind, retryability, status, hint, text, usage, whether a first token came); only the wording
-of error messages may differ. The one deliberate difference, content that is not a string, has
-its own test.
+of error messages may differ.
 """
 
 from __future__ import annotations
@@ -374,11 +373,31 @@ async def test_refused_connection_is_a_connection_error() -> None:
             await transport.aclose()
 
 
-async def test_content_that_is_not_text_is_malformed(scripted: Scripted) -> None:
-    # The one deliberate difference: the SDK passes such content on as the answer's "text".
-    scripted.extra["content_list"] = _json({"choices": [{"message": {"content": [1]}}]})
-    attempt = await _send("http", scripted.url("content_list"), False)
-    assert (attempt.kind, attempt.retryable, attempt.http_status) == ("malformed", True, 200)
+@pytest.mark.parametrize("kind", ["http", "openai"])
+async def test_answers_of_the_wrong_shape_are_malformed(scripted: Scripted, kind: str) -> None:
+    """The SDK builds its objects from whatever JSON came, unchecked: both clients check each
+    field, so a wrong shape is a malformed answer, never an exception of ours."""
+    scripted.extra |= {
+        "content_list": _json({"choices": [{"message": {"content": [1]}}]}),
+        "message_text": _json({"choices": [{"message": "Hi"}]}),
+        "usage_text": _json(
+            _completion() | {"usage": {"prompt_tokens": "11", "completion_tokens": 3}}
+        ),
+        "stream_event_list": _sse([b"data: [1, 2]\n\n", DONE]),
+        "stream_choices_text": _sse([b'data: {"choices": "x"}\n\n', DONE]),
+        "stream_choice_number": _sse([b'data: {"choices": [1]}\n\n', DONE]),
+        "stream_content_list": _sse([b'data: {"choices": [{"delta": {"content": [1]}}]}\n\n']),
+    }
+    for scenario in ("content_list", "message_text"):
+        attempt = await _send(kind, scripted.url(scenario), False)
+        assert (attempt.kind, attempt.http_status) == ("malformed", 200), scenario
+    for scenario in ("stream_event_list", "stream_choices_text", "stream_choice_number"):
+        attempt = await _send(kind, scripted.url(scenario), True)
+        assert (attempt.kind, attempt.http_status) == ("stream_cut", 200), scenario
+    attempt = await _send(kind, scripted.url("stream_content_list"), True)
+    assert (attempt.kind, attempt.http_status) == ("stream_cut", 200)
+    attempt = await _send(kind, scripted.url("usage_text"), False)  # a count that is no number
+    assert (attempt.kind, attempt.input_tokens, attempt.output_tokens) == ("ok", None, 3)
 
 
 async def test_pool_is_never_below_the_concurrency(scripted: Scripted) -> None:

@@ -75,7 +75,7 @@ async def test_aiohttp_tracing_times_a_new_connection_then_a_reused_one(
     assert wires[0].connect_s > 0 and wires[1].connect_s == 0.0
 
 
-async def test_open_connections_ignores_failed_requests_but_not_a_cancellation() -> None:
+async def test_open_connections_ignores_failed_requests_but_not_a_cancellation_or_a_bug() -> None:
     calls = 0
 
     async def failing() -> None:
@@ -83,11 +83,17 @@ async def test_open_connections_ignores_failed_requests_but_not_a_cancellation()
         calls += 1
         raise ConnectionError("refused")
 
-    await open_connections(3, failing)
+    await open_connections(3, failing, (ConnectionError,))
     assert calls == 3
 
     async def cancelled() -> None:
         raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        await open_connections(2, cancelled)
+        await open_connections(2, cancelled, (ConnectionError,))
+
+    async def buggy() -> None:
+        raise TypeError("a bug of ours")
+
+    with pytest.raises(TypeError, match="a bug of ours"):
+        await open_connections(2, buggy, (ConnectionError,))

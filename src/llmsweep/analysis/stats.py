@@ -39,6 +39,7 @@ class CellSummary:
     rate_limited: int  # 429 answers over all attempts
     retries: int  # attempts - prompts
     attempts: int
+    stale_connection_resends: int  # sends repeated at once, not retries (Record)
     throughput_rps: float  # succeeded / wall_s
     output_tokens_per_s: float  # output tokens of succeeded prompts / wall_s
     latency_p50_s: float | None
@@ -217,6 +218,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         rate_limited=sum(record.rate_limited for record in records),
         retries=attempts - len(records),
         attempts=attempts,
+        stale_connection_resends=sum(r.stale_connection_resends for r in records),
         throughput_rps=len(ok) / wall_s if wall_s > 0 else 0.0,
         output_tokens_per_s=sum(r.output_tokens for r in ok) / wall_s if wall_s > 0 else 0.0,
         latency_p50_s=percentile(latencies, 50) if latencies else None,

@@ -1,4 +1,5 @@
-"""The ``llmsweep`` command group and its entry point: every error becomes one line.
+"""The ``llmsweep`` command group and its entry point: every error becomes one line (a bug of
+ours also leaves its traceback in a file, see ``crash_log``).
 
 The group is lazy: it knows each command's name, where it is defined and its one-line help, and
 imports a command's module only when that command runs or shows its own ``--help``. So
@@ -10,11 +11,15 @@ from __future__ import annotations
 
 import importlib
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 import click
 
 from llmsweep import __version__
-from llmsweep.errors import LlmsweepError
+from llmsweep.errors import INTERNAL_ERROR_EXIT, LlmsweepError
 
 # Command name -> ("module:attribute" of its click command, its help's first line). A test
 # holds each line to the command's own help.
@@ -99,3 +104,21 @@ def main() -> None:
     except KeyboardInterrupt:
         err("llmsweep: interrupted")
         sys.exit(130)
+    except Exception as error:  # none of the above: a bug of ours, never a server's fault
+        where = crash_log(error)
+        message = " ".join(f"{type(error).__name__}: {error}".split())  # one line
+        err(f"llmsweep: internal error: {message} (traceback in {where}; please report it)")
+        sys.exit(INTERNAL_ERROR_EXIT)
+
+
+def crash_log(error: BaseException) -> Path:
+    """Write ``error``'s traceback to a new file in the temporary directory; return its path.
+
+    The traceback only, with no local variables: those could hold the API key."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    with tempfile.NamedTemporaryFile(
+        "w", prefix=f"llmsweep-crash-{stamp}-", suffix=".log", delete=False, encoding="utf-8"
+    ) as log:
+        log.write(f"llmsweep {__version__}, Python {sys.version.split()[0]}\n")
+        log.writelines(traceback.format_exception(error))
+    return Path(log.name)

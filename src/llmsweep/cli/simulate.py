@@ -111,6 +111,12 @@ def fault_option(kind: str, what: str) -> Callable[[F], F]:
     help="Largest request body accepted (larger: HTTP 413).",
 )
 @click.option(
+    "--close-after-answer",
+    is_flag=True,
+    help="Close each connection after one answer while saying keep-alive, as llama.cpp's "
+    "llama-server does (the next request on it is closed unanswered).",
+)
+@click.option(
     "--require-key-env",
     metavar="NAME",
     help="Answer 401 unless requests carry the key held in environment variable NAME "
@@ -140,6 +146,7 @@ def simulate(
     error_rate: float,
     hang_s: float,
     max_body_bytes: int,
+    close_after_answer: bool,
     require_key_env: str | None,
     seed: int,
     answer_model: str | None,
@@ -177,6 +184,7 @@ def simulate(
             max_body_bytes=max_body_bytes,
             api_key=required_key,
             answer_model=answer_model,
+            close_after_answer=close_after_answer,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

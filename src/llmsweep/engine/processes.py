@@ -57,6 +57,15 @@ class WorkerJob:
     warm_up: bool = False  # open the connections before the start barrier
 
 
+class WorkerCrash(RuntimeError):
+    """A bug of ours in a worker process, raised here as one (not a typed error): its message
+    ends with the worker's exception, its note holds the worker's whole traceback."""
+
+    def __init__(self, worker_traceback: str) -> None:
+        super().__init__(f"a worker process failed: {worker_traceback.strip().splitlines()[-1]}")
+        self.add_note(f"The worker's traceback:\n{worker_traceback.rstrip()}")
+
+
 def share(settings: RunSettings, processes: int, index: int) -> RunSettings:
     """Worker ``index``'s part of the concurrency and of the rate limits."""
     base, extra = divmod(settings.concurrency, processes)
@@ -146,6 +155,8 @@ class ProcessPool:
                 elif kind == "done":
                     finished += 1
                     self._finished(*payload)
+                elif kind == "crash":
+                    raise WorkerCrash(payload)
                 else:
                     raise LlmsweepError(f"a worker process failed: {payload}")
         finally:
@@ -216,7 +227,7 @@ async def _read(process: Process, messages: Messages) -> None:
     last_word = False
     async for line in process.stdout:
         kind, payload = json.loads(line)
-        last_word = last_word or kind in ("done", "error")
+        last_word = last_word or kind in ("done", "error", "crash")
         messages.put_nowait((kind, payload))
     if not last_word:
         # Said at once, not after the others finish: their records would hide it until then.

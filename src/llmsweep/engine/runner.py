@@ -320,4 +320,5 @@ class Runner:
             retry_errors=tuple(a.error or a.kind for a in earlier),
             chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
             answered_model=attempt.answered_model,
+            stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
         )

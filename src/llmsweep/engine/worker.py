@@ -17,9 +17,11 @@ import random
 import signal
 import sys
 import threading
+import traceback
 
 from llmsweep.engine.harness import measure_harness
 from llmsweep.engine.processes import STOP_SIGNAL, WorkerJob, local_runner
+from llmsweep.errors import LlmsweepError
 
 
 class Channel:
@@ -58,6 +60,10 @@ def main() -> None:
         if not isinstance(job, WorkerJob):
             raise TypeError(f"expected a WorkerJob on stdin, got {type(job).__name__}")
         asyncio.run(_work(job, channel))
+    except LlmsweepError as error:  # a typed error: its one line says it all
+        channel.send("error", f"{type(error).__name__}: {error}")
+    except Exception as error:  # a bug of ours: the parent raises it, with this traceback
+        channel.send("crash", "".join(traceback.format_exception(error)))
     except BaseException as error:  # report, never die silently: the parent waits for us
         channel.send("error", f"{type(error).__name__}: {error}")
     finally:

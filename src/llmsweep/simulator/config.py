@@ -20,6 +20,8 @@ class SimulatorConfig:
     ``api_key`` makes the server check keys (401 otherwise); by default any key is accepted.
     ``profile`` None picks a built-in profile from each request's model (``demo`` when none
     matches). ``latency_scale`` multiplies every simulated delay; 0 answers at once.
+    ``close_after_answer``: each connection carries one answer, though every answer advertises
+    keep-alive (as llama.cpp's llama-server does); see ``server.one_answer_per_connection``.
     """
 
     profile: Profile | None = None
@@ -35,6 +37,7 @@ class SimulatorConfig:
     api_key: str | None = None  # when set, any other key gets 401 invalid_api_key
     # When set, every answer names this model whatever was asked, as llama-server does.
     answer_model: str | None = None
+    close_after_answer: bool = False
 
     def __post_init__(self) -> None:
         for label, limit in (("rpm", self.rpm), ("tpm", self.tpm)):

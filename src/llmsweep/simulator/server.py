@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import json
 import signal
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from aiohttp import web
 
 from llmsweep.simulator.chat import ChatEndpoint, authenticate
 from llmsweep.simulator.config import PromptCounter, SimulatorConfig
+from llmsweep.simulator.generation import drop_connection
 from llmsweep.simulator.profiles import BUILTIN_PROFILES
 from llmsweep.simulator.protocol import ApiError
 from llmsweep.simulator.stats import ServerStats
@@ -24,6 +26,39 @@ SHUTDOWN_GRACE_S = 0.2
 
 def _json(body: object) -> web.Response:
     return web.Response(body=json.dumps(body).encode(), content_type="application/json")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def one_answer_per_connection(app: web.Application, stats: ServerStats) -> None:
+    """Every answer says keep-alive, yet a connection carries only one: the next request on it
+    is closed unanswered (``ServerStats.closed_after_answer``).
+
+    This is what a client meets when a server, llama.cpp's llama-server among them, closes its
+    side after each answer and the close arrives after the client's next request went out on
+    the pooled connection: no check before reuse can see it coming, only a resend helps.
+    """
+    answered: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+
+    @web.middleware
+    async def close_answered(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.transport in answered:
+            stats.closed_after_answer += 1
+            drop_connection(request)
+            return web.Response()  # never sent: the connection is gone
+        response = await handler(request)
+        if request.transport is not None:
+            answered.add(request.transport)
+        return response
+
+    async def advertise_keep_alive(_: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Connection"] = (
+            "keep-alive"  # implied by HTTP/1.1; said, as llama-server does
+        )
+
+    app.middlewares.append(close_answered)
+    app.on_response_prepare.append(advertise_keep_alive)
 
 
 class Simulator:
@@ -71,6 +106,8 @@ class Simulator:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/stats", self._get_stats)
         app.router.add_post("/stats/reset", self._post_stats_reset)
+        if self._config.close_after_answer:
+            one_answer_per_connection(app, self._stats)
 
         async def wake_hanging_requests(_: web.Application) -> None:
             closing.set()

@@ -26,6 +26,9 @@ class ServerStats:
         self.completed_ok = 0
         self.bad_requests = 0
         self.client_disconnects = 0  # the client went away before the answer was complete
+        # Requests that came on a connection which had carried an answer, closed unanswered
+        # (close_after_answer); not counted in ``requests``.
+        self.closed_after_answer = 0
         self.prompt_tokens_total = 0
         self.completion_tokens_total = 0
         self.by_status: Counter[int] = Counter()
@@ -59,4 +62,5 @@ class ServerStats:
             "completion_tokens_total": self.completion_tokens_total,
             "bad_requests": self.bad_requests,
             "client_disconnects": self.client_disconnects,
+            "closed_after_answer": self.closed_after_answer,
         }

@@ -62,7 +62,9 @@ class Record:
     cost_usd: str | None  # exact Decimal as a string; None when no price is known
     # When the last attempt really went out (files written before these fields read as unknown).
     sent_at_s: float | None = None  # monotonic: its request fully written; None: never/unknown
-    connect_s: float = 0.0  # seconds it spent opening a new connection (0: one was reused)
+    # Seconds it spent opening a new connection (0: one was reused), and on any pooled ones
+    # the server had closed before it (``stale_connection_resends``).
+    connect_s: float = 0.0
     dispatch_lag_s: float | None = None  # sent - started - connect: the client's own delay
     max_tokens: int | None = None  # the max_tokens asked (rate limiters charge it up front)
     response_text: str | None = None
@@ -76,6 +78,9 @@ class Record:
     # cell, at about six bytes a chunk. Empty when not streamed or with fewer than two chunks.
     chunk_gaps_ms: tuple[float, ...] = ()
     answered_model: str | None = None  # the answer's own ``model`` field; None: none given
+    # Sends repeated at once, over all attempts, because a pooled connection turned out closed
+    # by the server before any answer (transport.base.Attempt); not retries, no backoff.
+    stale_connection_resends: int = 0
 
     @property
     def ok(self) -> bool:

@@ -34,10 +34,15 @@ class Attempt:
     ended_at_s: float
     limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
-    connect_s: float = 0.0  # time spent opening a new connection for it (0: one was reused)
+    # Time spent opening a new connection for it (0: one was reused), and on any pooled ones
+    # the server had closed before it (``stale_connection_resends``).
+    connect_s: float = 0.0
     # Streams: when each non-empty content chunk arrived (the first is ``first_token_at_s``).
     chunk_at_s: tuple[float, ...] = ()
     answered_model: str | None = None  # the answer's ``model`` field; None: it had none
+    # Times it went out again at once, on a new connection, because the pooled connection it
+    # first took had been closed by the server before any answer (not a retry: see http.py).
+    stale_connection_resends: int = 0
 
     @property
     def ok(self) -> bool:
@@ -73,6 +78,7 @@ def failed_attempt(
         limits=limits,
         sent_at_s=wire.sent_at_s if wire is not None else None,
         connect_s=wire.connect_s if wire is not None else 0.0,
+        stale_connection_resends=wire.stale_connection_resends if wire is not None else 0,
     )
 
 

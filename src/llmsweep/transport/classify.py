@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -104,6 +105,30 @@ INCOMPLETE = "answer ended before completion"
 class IncompleteAnswer(ValueError):
     """A 200 answer that is no whole chat completion: the wrong shape, an error event mid-stream,
     or an end before the finish. A ValueError, as the JSON errors it is classified with."""
+
+
+# What the server's bytes can raise while an answer is read: they are no JSON, no UTF-8, or not
+# the shape the protocol says (checked, never assumed). Only these make an answer "malformed";
+# any other exception raised while reading one is a bug of ours, and is raised, not recorded.
+UNDECODABLE: tuple[type[ValueError], ...] = (
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    IncompleteAnswer,
+)
+
+
+def token_count(value: object) -> int | None:
+    """A token count from an answer's ``usage``; None unless it is a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def content_text(content: object) -> str:
+    """A message's or delta's ``content``: text, or nothing (``null``)."""
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise IncompleteAnswer("message content is not a string")
+    return content
 
 
 def failure_verdict(

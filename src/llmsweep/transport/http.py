@@ -22,7 +22,7 @@ import aiohttp
 
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, failed_attempt, redact
-from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
+from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer, content_text, token_count
 from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
 
 # After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
@@ -31,11 +31,11 @@ DRAIN_S = 0.1
 
 # aiohttp's exceptions as library-neutral failures (an HTTP error status is classified apart).
 # A ClientError is the SDK's APIConnectionError: nothing, or only part of the body, came back.
-# A ValueError is bad JSON, bad UTF-8 or an ``IncompleteAnswer``.
+# Any other exception is a bug of ours, and is raised.
 FAILURES: retry.ExceptionMap = {
     TimeoutError: retry.Failure.TIMEOUT,  # first: aiohttp's timeout errors are ClientErrors too
     aiohttp.ClientError: retry.Failure.CONNECTION,
-    ValueError: retry.Failure.MALFORMED,
+    **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
 
 
@@ -70,11 +70,11 @@ class _Answer:
     def usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
             return
-        self.input_tokens = _count(usage.get("prompt_tokens"))
-        self.output_tokens = _count(usage.get("completion_tokens"))
+        self.input_tokens = token_count(usage.get("prompt_tokens"))
+        self.output_tokens = token_count(usage.get("completion_tokens"))
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        self.cached_input_tokens = _count(cached) or 0
+        self.cached_input_tokens = token_count(cached) or 0
 
     def answered_by(self, model: object) -> None:
         if self.model is None and isinstance(model, str) and model:
@@ -89,7 +89,7 @@ class _Answer:
         message = first.get("message") if isinstance(first, dict) else None
         if not isinstance(message, dict):
             raise IncompleteAnswer(INCOMPLETE)
-        self.parts.append(_text(message.get("content")))
+        self.parts.append(content_text(message.get("content")))
         self.usage(body.get("usage"))
         self.answered_by(body.get("model"))
         self.complete = True
@@ -135,7 +135,7 @@ class _Answer:
             if not isinstance(choice, dict):
                 raise IncompleteAnswer("stream event choice is not a JSON object")
             delta = choice.get("delta")
-            content = _text(delta.get("content")) if isinstance(delta, dict) else ""
+            content = content_text(delta.get("content")) if isinstance(delta, dict) else ""
             if content:
                 self.chunk_at.append(self.clock())
                 if self.first_token_at is None:
@@ -143,18 +143,6 @@ class _Answer:
                 self.parts.append(content)
             if choice.get("finish_reason") is not None:
                 self.complete = True
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(content: object) -> str:
-    if content is None:
-        return ""
-    if not isinstance(content, str):
-        raise IncompleteAnswer("message content is not a string")
-    return content
 
 
 class HttpTransport:
@@ -176,13 +164,14 @@ class HttpTransport:
         self._timeout_s = timeout_s
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
+        self._fresh: aiohttp.ClientSession | None = None  # resends only: never a pooled one
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, *, pooled: bool = True) -> aiohttp.ClientSession:
         # Built on first use, because aiohttp binds a session to the running event loop.
-        self._session = aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             # A pool as large as the concurrency, so the pool never becomes a hidden cap.
-            connector=aiohttp.TCPConnector(limit=self._concurrency),
-            # The same limits as OpenAITransport: the whole attempt, and at most 10 s to connect.
+            connector=aiohttp.TCPConnector(limit=self._concurrency, force_close=not pooled),
+            # The same limits as OpenAITransport: the whole send, and at most 10 s to connect.
             timeout=aiohttp.ClientTimeout(
                 total=self._timeout_s, sock_connect=min(10.0, self._timeout_s)
             ),
@@ -194,11 +183,16 @@ class HttpTransport:
             cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
             trace_configs=[aiohttp_tracing()],
         )
-        return self._session
+        if pooled:
+            self._session = session
+        else:
+            self._fresh = session
+        return session
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._session, self._fresh):
+            if session is not None:
+                await session.close()
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
@@ -208,14 +202,13 @@ class HttpTransport:
             async with session.get(self._models_url) as response:
                 await response.read()
 
-        await open_connections(connections, list_models)
+        await open_connections(connections, list_models, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
     ) -> Attempt:
         started = self._clock()
         wire = WireTimes(self._clock)
-        session = self._session or self._open()
         request: dict[str, Any] = {"model": model, "messages": messages}
         if max_tokens is not None:
             request["max_tokens"] = max_tokens
@@ -224,9 +217,7 @@ class HttpTransport:
             request["stream_options"] = {"include_usage": True}
         answer = _Answer(self._clock)
         try:
-            async with session.post(
-                self._url, data=json.dumps(request).encode(), trace_request_ctx=wire
-            ) as response:
+            async with await self._post(json.dumps(request).encode(), started, wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
                 if stream:
@@ -254,14 +245,42 @@ class HttpTransport:
             connect_s=wire.connect_s,
             chunk_at_s=tuple(answer.chunk_at),
             answered_model=answer.model,
+            stale_connection_resends=wire.stale_connection_resends,
         )
+
+    async def _post(self, body: bytes, started: float, wire: WireTimes) -> aiohttp.ClientResponse:
+        """The answer's head. A request that took a pooled connection the server had closed
+        goes out again at once: on another pooled connection (most are fine), and if that one
+        was closed too, on a new one, so it is sent at most three times.
+
+        A server may close a kept-alive connection after an answer (llama.cpp's llama-server
+        does after each one) while our next request is already going out on it. A chat
+        completion changes nothing on the server, so it may be repeated (RFC 9112, 9.3.1), but
+        only where the server cannot have started on it: as aiohttp does for idempotent
+        requests, and as httpcore and urllib3 treat a pooled connection, a connection error on
+        a *reused* connection before any of the answer came. A new connection's failures,
+        timeouts and anything after the answer began stay failed attempts. Each resend is
+        counted (``WireTimes.stale_connection_resends``), none is a retry: no backoff. Each
+        send has the whole timeout: a closed connection fails at once, and a resend that had
+        only what was left would, on a busy client, time out before the server even read it.
+        """
+        session = self._session or self._open()
+        while True:
+            try:
+                return await session.post(self._url, data=body, trace_request_ctx=wire)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                if not wire.reused:  # never so on the fresh session: it keeps no connection
+                    raise
+            wire.resending(started)
+            if wire.stale_connection_resends > 1:
+                session = self._fresh or self._open(pooled=False)
 
     async def _status_error(
         self, response: aiohttp.ClientResponse, started: float, wire: WireTimes
     ) -> Attempt:
         text = (await response.read()).decode("utf-8", "replace").strip()
         body: object = text
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(json.JSONDecodeError):  # an error page, say: kept as text
             body = json.loads(text)
         if isinstance(body, dict):
             body = body.get("error", body)  # what the SDK hands on as ``APIStatusError.body``

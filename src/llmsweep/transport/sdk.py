@@ -14,11 +14,13 @@ from typing import Any, cast
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessage, ChatCompletionMessageParam
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 
 from llmsweep.errors import TargetError
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, failed_attempt, redact
+from llmsweep.transport.classify import content_text, token_count
 from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
@@ -28,15 +30,16 @@ from llmsweep.transport.tracing import (
 )
 
 # The SDK's exceptions as library-neutral failures (an HTTP error status is classified apart).
-# Errors while a stream is read come unwrapped from httpx; a ValueError is bad JSON or an
-# ``IncompleteAnswer``.
+# Errors while a stream is read come unwrapped from httpx. The SDK builds its answer objects
+# without checking their shape, so every field is checked here before use; any other
+# exception is a bug of ours, and is raised.
 FAILURES: retry.ExceptionMap = {
-    TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around the whole attempt
+    TimeoutError: retry.Failure.TIMEOUT,  # asyncio.timeout's, around each send
     openai.APITimeoutError: retry.Failure.TIMEOUT,  # before APIConnectionError, its base
     openai.APIConnectionError: retry.Failure.CONNECTION,
     httpx2.HTTPError: retry.Failure.MALFORMED,
     openai.APIError: retry.Failure.MALFORMED,
-    ValueError: retry.Failure.MALFORMED,
+    **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
 
 
@@ -48,13 +51,15 @@ class _Usage:
     model: str | None = None  # the answer's ``model`` field, read with its usage
 
 
-def _usage_of(usage: Any, model: object) -> _Usage:
-    answered = model if isinstance(model, str) and model else None
-    if usage is None:
-        return _Usage(model=answered)
+def _usage_of(usage: object, model: object) -> _Usage:
+    """An answer's ``usage`` (None: none) and ``model``, read as the lean client reads them."""
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) or 0
-    return _Usage(usage.prompt_tokens, usage.completion_tokens, int(cached), answered)
+    return _Usage(
+        token_count(getattr(usage, "prompt_tokens", None)),
+        token_count(getattr(usage, "completion_tokens", None)),
+        token_count(getattr(details, "cached_tokens", None)) or 0,
+        model if isinstance(model, str) and model else None,
+    )
 
 
 class OpenAITransport:
@@ -72,23 +77,25 @@ class OpenAITransport:
         self._api_key = api_key
         self._timeout_s = timeout_s
         self._clock = clock
+        self._concurrency = concurrency
         limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key,
             max_retries=0,
             timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)),
-            http_client=openai.DefaultAsyncHttpxClient(
-                limits=limits, event_hooks={"request": [trace_httpx_request]}
-            ),
+            http_client=_http_client(limits),
         )
+        self._fresh: openai.AsyncOpenAI | None = None  # resends only: keeps no connection
 
     async def aclose(self) -> None:
         await self._client.close()
+        if self._fresh is not None:
+            await self._fresh.close()
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
-        await open_connections(connections, self._client.models.list)
+        await open_connections(connections, self._client.models.list, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
@@ -108,11 +115,9 @@ class OpenAITransport:
         started = self._clock()
         arrivals: list[float] = []  # each content chunk's, the first token's first
         try:
-            async with asyncio.timeout(self._timeout_s):
-                if stream:
-                    text, usage = await self._stream(model, messages, max_tokens, arrivals)
-                else:
-                    text, usage = await self._once(model, messages, max_tokens)
+            text, usage = await self._answer(
+                model, messages, max_tokens, stream, arrivals, started, wire
+            )
         except openai.APIStatusError as error:
             return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
@@ -134,7 +139,53 @@ class OpenAITransport:
             connect_s=wire.connect_s,
             chunk_at_s=tuple(arrivals),
             answered_model=usage.model,
+            stale_connection_resends=wire.stale_connection_resends,
         )
+
+    def _fresh_client(self) -> openai.AsyncOpenAI:
+        if self._fresh is None:
+            # No connection kept, so a resend always goes out on a new one.
+            limits = httpx2.Limits(max_connections=self._concurrency, max_keepalive_connections=0)
+            self._fresh = self._client.with_options(http_client=_http_client(limits))
+        return self._fresh
+
+    async def _answer(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        arrivals: list[float],
+        started: float,
+        wire: WireTimes,
+    ) -> tuple[str, _Usage]:
+        """Text and usage. A request that took a pooled connection the server had closed goes
+        out again at once, as the lean client's does (``http.HttpTransport._post`` says when and
+        why): on another pooled connection, then if need be on a new one."""
+        client = self._client
+        while True:
+            try:
+                async with asyncio.timeout(self._timeout_s):  # each send: see http.py's _post
+                    return await self._ask(client, model, messages, max_tokens, stream, arrivals)
+            except openai.APIConnectionError as error:
+                if not _stale(error, wire):  # never so on the fresh client: it keeps none
+                    raise
+            wire.resending(started)
+            if wire.stale_connection_resends > 1:
+                client = self._fresh_client()
+
+    async def _ask(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
+        stream: bool,
+        arrivals: list[float],
+    ) -> tuple[str, _Usage]:
+        if stream:
+            return await self._stream(client, model, messages, max_tokens, arrivals)
+        return await self._once(client, model, messages, max_tokens)
 
     def _status_error(
         self, error: openai.APIStatusError, started: float, wire: WireTimes
@@ -158,11 +209,11 @@ class OpenAITransport:
         error: Exception,
         stream: bool,
         started: float,
-        first_token: list[float],
+        arrivals: list[float],
         wire: WireTimes,
     ) -> Attempt:
         verdict, status, message = retry.failure_verdict(
-            error, FAILURES, stream=stream, answered=bool(first_token), timeout_s=self._timeout_s
+            error, FAILURES, stream=stream, answered=bool(arrivals), timeout_s=self._timeout_s
         )
         return failed_attempt(
             verdict,
@@ -170,26 +221,35 @@ class OpenAITransport:
             redact(message, self._api_key),
             hint_s=None,
             started_at_s=started,
-            first_token_at_s=first_token[0] if first_token else None,
+            first_token_at_s=arrivals[0] if arrivals else None,
             ended_at_s=self._clock(),
             wire=wire,
         )
 
     async def _once(
-        self, model: str, messages: list[dict[str, Any]], max_tokens: int | None
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        messages: list[dict[str, Any]],
+        max_tokens: int | None,
     ) -> tuple[str, _Usage]:
-        completion = await self._client.chat.completions.create(
+        completion = await client.chat.completions.create(
             model=model,
             messages=_sdk_messages(messages),
             max_tokens=max_tokens,
         )
         choices = getattr(completion, "choices", None)
-        if not choices or getattr(choices[0], "message", None) is None:
+        first = choices[0] if isinstance(choices, list) and choices else None
+        message = getattr(first, "message", None)
+        if not isinstance(message, ChatCompletionMessage):
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
-        return choices[0].message.content or "", _usage_of(completion.usage, completion.model)
+        text = content_text(getattr(message, "content", None))
+        usage = _usage_of(getattr(completion, "usage", None), getattr(completion, "model", None))
+        return text, usage
 
     async def _stream(
         self,
+        client: openai.AsyncOpenAI,
         model: str,
         messages: list[dict[str, Any]],
         max_tokens: int | None,
@@ -199,7 +259,7 @@ class OpenAITransport:
         usage = _Usage()
         answered: str | None = None
         finished = False
-        stream = await self._client.chat.completions.create(
+        stream = await client.chat.completions.create(
             model=model,
             messages=_sdk_messages(messages),
             max_tokens=max_tokens,
@@ -208,19 +268,39 @@ class OpenAITransport:
         )
         async with stream:
             async for chunk in stream:
-                answered = answered or chunk.model
-                if chunk.usage is not None:
+                if not isinstance(chunk, ChatCompletionChunk):
+                    raise retry.IncompleteAnswer("stream event is not a JSON object")
+                answered = answered or _usage_of(None, getattr(chunk, "model", None)).model
+                if getattr(chunk, "usage", None) is not None:
                     usage = _usage_of(chunk.usage, answered)
-                for choice in chunk.choices:
-                    content = choice.delta.content if choice.delta else None
+                choices = getattr(chunk, "choices", None) or []
+                if not isinstance(choices, list):
+                    raise retry.IncompleteAnswer("stream event has no list of choices")
+                for choice in choices:
+                    if not isinstance(choice, ChunkChoice):
+                        raise retry.IncompleteAnswer("stream event choice is not a JSON object")
+                    content = content_text(getattr(getattr(choice, "delta", None), "content", None))
                     if content:
                         arrivals.append(self._clock())
                         parts.append(content)
-                    if choice.finish_reason is not None:
+                    if getattr(choice, "finish_reason", None) is not None:
                         finished = True
         if not finished:
             raise retry.IncompleteAnswer(retry.INCOMPLETE)
         return "".join(parts), replace(usage, model=usage.model or answered)
+
+
+def _http_client(limits: httpx2.Limits) -> httpx2.AsyncClient:
+    return openai.DefaultAsyncHttpxClient(
+        limits=limits, event_hooks={"request": [trace_httpx_request]}
+    )
+
+
+def _stale(error: openai.APIConnectionError, wire: WireTimes) -> bool:
+    """The pooled connection the request took had been closed by the server: a connection
+    error, not a timeout, on a reused connection before the answer's head came. httpcore
+    checks a pooled connection before reuse, but cannot see a close still on its way."""
+    return not isinstance(error, openai.APITimeoutError) and wire.reused and not wire.answered
 
 
 def _sdk_messages(messages: list[dict[str, Any]]) -> list[ChatCompletionMessageParam]:

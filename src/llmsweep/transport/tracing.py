@@ -34,6 +34,21 @@ class WireTimes:
         self._connecting_at: float | None = None
         self.sent_at_s: float | None = None
         self.connect_s = 0.0
+        # Of the send under way: it went out on a pooled connection; its answer's head came.
+        self.reused = False
+        self.answered = False
+        self.stale_connection_resends = 0
+        self._detour_s = 0.0  # time lost to closed pooled connections before this send
+
+    def resending(self, began_at_s: float) -> None:
+        """The request goes out again at once: the pooled connection it took was closed.
+
+        The detour since the attempt began counts as getting a connection (``connect_s``),
+        not as the client's own delay: its cost is the server's closed connection."""
+        self.stale_connection_resends += 1
+        self.reused = self.answered = False
+        self._connecting_at = None
+        self._detour_s = self.connect_s = self._clock() - began_at_s
 
     def connecting(self) -> None:
         self._connecting_at = self._clock()
@@ -42,7 +57,7 @@ class WireTimes:
         # Measured from the start of the connect each time a stage completes, so TLS after TCP
         # extends the same figure rather than adding a second one.
         if self._connecting_at is not None:
-            self.connect_s = self._clock() - self._connecting_at
+            self.connect_s = self._detour_s + self._clock() - self._connecting_at
 
     def sent(self) -> None:
         self.sent_at_s = self._clock()
@@ -53,8 +68,13 @@ class WireTimes:
             self.connecting()
         elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
             self.connected()
+        elif event.endswith(".send_request_headers.started"):
+            # httpcore says nothing on taking a pooled connection: no connect first means one.
+            self.reused = self._connecting_at is None
         elif event.endswith(".send_request_body.complete"):
             self.sent()
+        elif event.endswith(".receive_response_headers.complete"):
+            self.answered = True
 
 
 # The attempt being sent in the current task: httpx's request hook finds its WireTimes here,
@@ -92,6 +112,10 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
         if isinstance(wire := context.trace_request_ctx, WireTimes):
             wire.connected()
 
+    async def reused(_: object, context: SimpleNamespace, __: object) -> None:
+        if isinstance(wire := context.trace_request_ctx, WireTimes):
+            wire.reused = True
+
     async def sent(_: object, context: SimpleNamespace, __: object) -> None:
         if isinstance(wire := context.trace_request_ctx, WireTimes):
             wire.sent()  # the body's last chunk is the last one to fire
@@ -99,20 +123,26 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(connecting)
     config.on_connection_create_end.append(connected)
+    config.on_connection_reuseconn.append(reused)
     config.on_request_chunk_sent.append(sent)
     return config
 
 
-async def open_connections(connections: int, request: Callable[[], Awaitable[object]]) -> None:
+async def open_connections(
+    connections: int,
+    request: Callable[[], Awaitable[object]],
+    failures: tuple[type[Exception], ...],
+) -> None:
     """Open up to ``connections`` pooled connections by making that many requests at once.
 
     A benchmark's warm-up, as load generators such as wrk do before their clock starts: a
     cell's first requests would otherwise also pay for opening every connection at once (a
     burst that costs a Python client about 0.3 ms of CPU per connection here, more with TLS).
-    Any answer opens the connection, so failures are ignored; a target that cannot be reached
-    says so in the run itself.
+    Any answer opens the connection, so ``failures`` (the transport's own) are ignored: a
+    target that cannot be reached says so in the run itself. Anything else is raised: a
+    cancellation, an interrupt or a bug of ours.
     """
     results = await asyncio.gather(*(request() for _ in range(connections)), return_exceptions=True)
     for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, Exception):
-            raise result  # a cancellation or an interrupt, not a failed warm-up request
+        if isinstance(result, BaseException) and not isinstance(result, failures):
+            raise result
