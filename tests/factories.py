@@ -181,6 +181,10 @@ def make_measurement(*, lag_p95_s: float, cpu_s: float, wall_s: float = 10.0) ->
     )
 
 
+# A client whose event loop lagged 2 s (p95) behind: client-bound at any level, 1 included.
+LAGGING = make_measurement(lag_p95_s=2.0, cpu_s=0.5)
+
+
 def levels_of(
     records: list[Record],
     limits: RateLimits = NO_LIMITS,
@@ -188,11 +192,13 @@ def levels_of(
     *,
     planned_prompts: int | None = None,
     repeats: int | None = None,
+    measurement: HarnessMeasurement = BUSY,
 ) -> list[LevelSummary]:
-    """Levels of ``records``; the cells in ``busy`` had a client that used half a core (the
-    others have no harness measurement); with ``planned_prompts`` (per cell) and ``repeats``,
-    a level with fewer records or cells is unfinished."""
-    measured = {key: BUSY for key in busy}
+    """Levels of ``records``; the cells in ``busy`` had a client measured as ``measurement``
+    (by default half a core of CPU; the others have no harness measurement); with
+    ``planned_prompts`` (per cell) and ``repeats``, a level with fewer records or cells is
+    unfinished."""
+    measured = {key: measurement for key in busy}
     cells = summarize_cells(records, limits, measured, planned_prompts)
     return summarize_levels(cells, repeats)
 

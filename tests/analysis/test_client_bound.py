@@ -84,12 +84,33 @@ def test_a_server_that_queues_explains_a_flagged_cell(
 ) -> None:
     below = LevelBelow(concurrency=4, throughput_rps=4.0, latency_p50_s=1.0)
     measurement = make_measurement(lag_p95_s=lag_p95_s, cpu_s=2.0)
-    verdict = judge_cell(measurement, latency_p50_s, None, throughput_rps, None, below)
+    verdict = judge_cell(
+        measurement, latency_p50_s, None, throughput_rps, None, below, concurrency=8
+    )
     assert verdict.bound is bound
     assert verdict.reasons  # the CPU rule fired in every case: its reason is always kept
     assert verdict.reasons[0].startswith("server-bound") is (not bound)
 
 
 def test_without_a_level_below_the_flag_stands() -> None:
-    assert judge_cell(BUSY_CPU, 2.0, None, 4.0, None, None).bound
-    assert not judge_cell(make_measurement(lag_p95_s=0.001, cpu_s=0.5), 2.0, None, 4.0, None).bound
+    assert judge_cell(BUSY_CPU, 2.0, None, 4.0, None, None, concurrency=8).bound
+    quiet = make_measurement(lag_p95_s=0.001, cpu_s=0.5)
+    assert not judge_cell(quiet, 2.0, None, 4.0, None, None, concurrency=8).bound
+
+
+def test_one_request_at_a_time_has_nothing_to_queue_behind_the_clients_cpu() -> None:
+    # 20% of a core at concurrency 1: the CPU rule does not apply; the lag rules still do.
+    assert not judge_cell(BUSY_CPU, 2.0, None, 4.0, None, concurrency=1).bound
+    assert judge_cell(BUSY_CPU, 2.0, None, 4.0, None, concurrency=2).bound
+    lagging = make_measurement(lag_p95_s=0.5, cpu_s=2.0)  # 25% of the 2 s median
+    assert judge_cell(lagging, 2.0, None, 4.0, None, concurrency=1).bound
+
+
+@pytest.mark.parametrize(("speedup", "bound"), [(7.2, False), (7.1, True), (None, True)])
+def test_a_level_that_scaled_near_ideal_was_not_held_back(
+    speedup: float | None, bound: bool
+) -> None:
+    # At concurrency 8, 90% of ideal is 7.2x: from there the client cost at most a tenth.
+    verdict = judge_cell(BUSY_CPU, 2.0, None, 4.0, None, concurrency=8, speedup=speedup)
+    assert verdict.bound is bound
+    assert verdict.reasons[0].startswith("scaled to 90% of ideal") is (not bound)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from factories import levels_of, make_cell
+from factories import LAGGING, levels_of, make_cell
 from llmsweep.analysis.ceiling import RateLimits
 from llmsweep.analysis.recommend import (
     cost_comparison,
@@ -46,7 +46,7 @@ def test_recommendation_lands_at_the_knee_with_numbers() -> None:
     assert choice.level == 4
     assert choice.explanation == (
         "Use concurrency 4 for gpt-x: 2.8\N{MULTIPLICATION SIGN} faster than sequential "
-        "(2.8 req/s), within 10% of the best measured 3.0 req/s at 8; beyond 4 the rate-limit "
+        "(2.8 req/s), within 10% of the best compared 3.0 req/s at 8; beyond 4 the rate-limit "
         "ceiling of 3.0 req/s caps throughput and 429s rise to 20%."
     )  # 10 of 50 attempts at 16 were 429s
 
@@ -63,7 +63,7 @@ def test_without_a_ceiling_the_explanation_gives_the_gain_left_beyond_the_pick()
     (choice,) = recommend(levels_of(records))
     assert choice.explanation == (
         f"Use concurrency 4 for m: 2.8{TIMES} faster than sequential (2.8 req/s), within 10% "
-        "of the best measured 3.0 req/s at 8; beyond 4 throughput rises at most 7.1%."
+        "of the best compared 3.0 req/s at 8; beyond 4 throughput rises at most 7.1%."
     )
     assert choice.warnings == ()
 
@@ -76,7 +76,8 @@ def test_the_highest_level_when_best_says_higher_levels_may_still_help() -> None
     assert choice.level == 2
     assert choice.explanation == (
         f"Use concurrency 2 for m: 2.0{TIMES} faster than sequential (2.0 req/s), the best "
-        "measured throughput; 2 is the highest level measured, so higher levels may still help."
+        "throughput among the levels compared; 2 is the highest level compared, so higher "
+        "levels may still help."
     )
 
 
@@ -118,7 +119,7 @@ def test_model_warnings_name_the_spread_and_the_client_bound_level() -> None:
     records = make_cell("m", 1, prompts=5, wall_s=10.0) + make_cell(
         "m", 1, prompts=5, wall_s=14.0, repeat=1
     )
-    levels = levels_of(records, busy=(("m", 1, 0),))
+    levels = levels_of(records, busy=(("m", 1, 0),), measurement=LAGGING)
     (choice,) = recommend(levels)
     spread, bound = choice.warnings
     assert "varied by up to 33%" in spread and "--repeats" in spread
@@ -164,28 +165,35 @@ def test_format_rps_gives_two_significant_digits_below_ten(rps: float, text: str
 
 
 def test_the_pick_never_rests_on_a_client_bound_level() -> None:
-    # Walls 40, 20, 10, 5 s for 40 prompts: 1, 2, 4, 8 req/s. The client used half a core at
-    # 4 and 8, so those numbers are this machine's: the knee among 1 and 2 is 2, and the
-    # explanation names 4 and 8 as not measured and how to measure them.
+    # Walls 40, 20, 12.5, 10 s for 40 prompts: 1, 2, 3.2, 4 req/s. The client used half a
+    # core at 4 and 8, which fell short of ideal (80%, 50%), so those numbers are this
+    # machine's: the knee among 1 and 2 is 2, and the explanation names 4 and 8 as not
+    # measured and how to measure them.
+    walls = {1: 40.0, 2: 20.0, 4: 12.5, 8: 10.0}
     records = [
-        r for level in (1, 2, 4, 8) for r in make_cell("m", level, prompts=40, wall_s=40 / level)
+        r
+        for level, wall_s in walls.items()
+        for r in make_cell("m", level, prompts=40, wall_s=wall_s)
     ]
     levels = levels_of(records, busy=(("m", 4, 0), ("m", 8, 0)))
     (choice,) = recommend(levels, client="http")
     assert choice.level == 2
     assert choice.explanation == (
         f"Use concurrency 2 for m: 2.0{TIMES} faster than sequential (2.0 req/s), the best "
-        "measured throughput; 2 is the highest level measured, so higher levels may still "
-        "help. Concurrency 4, 8 could not be measured on this machine (it, not the API, was "
-        "the bottleneck there), so the pick is among the levels it did measure; to measure "
+        "throughput among the levels compared; 2 is the highest level compared, so higher "
+        "levels may still help. Concurrency 4, 8 could not be measured on this machine (it, "
+        "not the API, was the bottleneck there), so the pick is among the levels it did "
+        "measure; to measure "
         "them, split each level over processes (--processes N) or run from a less busy machine."
     )
     assert any("concurrency 4, 8" in warning for warning in choice.warnings)
 
 
 def test_with_every_level_client_bound_there_is_no_pick() -> None:
-    records = make_cell("m", 1, prompts=4, wall_s=4.0) + make_cell("m", 2, prompts=4, wall_s=2.0)
-    (choice,) = recommend(levels_of(records, busy=(("m", 1, 0), ("m", 2, 0))))
+    # Level 2 took 3 s against 4 s: 1.33x, well short of ideal, so its lag held it back.
+    records = make_cell("m", 1, prompts=4, wall_s=4.0) + make_cell("m", 2, prompts=4, wall_s=3.0)
+    busy = (("m", 1, 0), ("m", 2, 0))
+    (choice,) = recommend(levels_of(records, busy=busy, measurement=LAGGING))
     assert choice.level is None
     assert "bottleneck at every level" in choice.explanation
     assert "--client http" in choice.explanation

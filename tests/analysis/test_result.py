@@ -20,7 +20,7 @@ def test_the_result_carries_levels_cells_and_a_recommendation_per_model() -> Non
 def test_the_configured_client_reaches_the_remedy_of_a_client_bound_level() -> None:
     records = [
         *make_cell("m", 1, prompts=20, wall_s=20.0),
-        *make_cell("m", 4, prompts=20, wall_s=5.0),
+        *make_cell("m", 4, prompts=20, wall_s=8.0),  # 2.5x: 62% of ideal
     ]
     busy = {("m", 4, 0): make_measurement(lag_p95_s=0.0, cpu_s=5.0)}  # half a core
     meta = make_meta(models=("m",), levels=(1, 4))

@@ -39,7 +39,11 @@ def test_harness_section_gives_each_cells_measures_and_verdict(tmp_path: Path) -
     assert "--client http, 1 process; measured" in section
     rows = [line for line in section.splitlines() if line.startswith("| gpt-4o |")]
     assert rows[0] == "| gpt-4o | 1 | 1 | 20.00 | 2.0% | 1.0 | 1.0 | 0.80 | no |"
-    assert rows[1].startswith("| gpt-4o | 2 | 1 | 20.00 | 4.0% | 1.0 | 60.0 | 0.80 | yes: dispatch")
+    # It scaled to ideal all the same, so the lag did not hold it back (analysis.client_bound).
+    assert rows[1].startswith(
+        "| gpt-4o | 2 | 1 | 20.00 | 4.0% | 1.0 | 60.0 | 0.80 | no: scaled to 100% of ideal, so "
+        "not held back; dispatch lag p95 60.0 ms"
+    )
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert '<section id="harness">' in html and "dispatch lag p95 60.0 ms" in html
 

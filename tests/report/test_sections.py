@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from factories import levels_of, make_cell, make_meta, make_record
+from factories import LAGGING, levels_of, make_cell, make_meta, make_record
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation
 from llmsweep.analysis.stats import summarize_cells
@@ -24,14 +24,15 @@ TIMES = "\N{MULTIPLICATION SIGN}"
 
 def two_levels(*, bound: bool = False) -> list[LevelSummary]:
     """Level 1: 4 prompts ending at 1..4 s, $0.001 each, twice. Level 2: the same 4 prompts in
-    2 s, then in 3 s, at $0.002 each; with ``bound``, the client used half a core in its first."""
+    2 s, then in 3 s, at $0.002 each; with ``bound``, the client used half a core in its second
+    (1.33x: short of ideal, so held back)."""
     records = [
         *make_cell("m", 1, prompts=4, wall_s=4.0),
         *make_cell("m", 1, prompts=4, wall_s=4.0, repeat=1),
         *make_cell("m", 2, prompts=4, wall_s=2.0, cost_usd="0.002"),
         *make_cell("m", 2, prompts=4, wall_s=3.0, repeat=1, cost_usd="0.002"),
     ]
-    return levels_of(records, busy=(("m", 2, 0),) if bound else ())
+    return levels_of(records, busy=(("m", 2, 1),) if bound else ())
 
 
 def test_summary_table_rows_hand_worked() -> None:
@@ -82,7 +83,9 @@ def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
     assert verdicts(levels, [none]) == [
         "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts."
     ]
-    bound = levels_of(make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),))
+    bound = levels_of(
+        make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),), measurement=LAGGING
+    )
     assert verdicts(bound, [none]) == [
         "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
         "$1.00 per 1k succeeded prompts."

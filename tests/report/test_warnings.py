@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import levels_of, make_cell, make_meta, make_record
+from factories import LAGGING, levels_of, make_cell, make_meta, make_record
 from llmsweep.analysis.stats import summarize_cells
 from llmsweep.report.warnings import cell_warnings, sweep_warnings, unfinished_levels
 from llmsweep.store.meta import REAL, TargetInfo
@@ -13,7 +13,7 @@ def test_warnings_fire_for_few_prompts_one_repeat_and_simulation() -> None:
     records = make_cell("m", 1, prompts=5, wall_s=10.0) + make_cell(
         "m", 1, prompts=5, wall_s=14.0, repeat=1
     )
-    levels = levels_of(records, busy=(("m", 1, 0),))
+    levels = levels_of(records, busy=(("m", 1, 0),), measurement=LAGGING)
     meta = make_meta(models=("m",), levels=(1,), prompt_count=5, repeats=2)
     run_wide = " ".join(sweep_warnings(levels, meta))
     assert "simulated target (profile gpt-4o, latency scale 0.05)" in run_wide
@@ -141,3 +141,13 @@ def test_a_model_answered_by_another_warns_once_with_how_to_price_it() -> None:
         "Asked for gpt-4o, the server answered as llama-3-8b: gpt-4o's prices may not apply to "
         "it; give the real prices with --price-in/--price-out (or --price-file)."
     )
+
+
+def test_requests_resent_on_connections_the_server_closed_are_warned_of() -> None:
+    records = [make_record(prompt_id=f"p{i}", stale_connection_resends=i % 2) for i in range(4)]
+    (warning,) = [w for w in cell_warnings(summarize_cells(records)) if "closed pooled" in w]
+    assert warning.startswith(
+        "The server closed pooled connections under 2 request(s) in 1 cell(s) (4 prompts): "
+        "each went out again at once on another connection (not a retry, no backoff)"
+    )
+    assert not [w for w in cell_warnings(summarize_cells(records[:1])) if "closed pooled" in w]

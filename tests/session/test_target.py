@@ -60,6 +60,10 @@ def test_a_named_key_variable_must_be_set_and_a_key_given_instead_is_never_echoe
     with pytest.raises(UsageError, match="the NAME of an environment variable") as refused:
         spec_from_env(None, key, SIM, environ={})
     assert key not in str(refused.value)
+    for key in ("AIzaSyA1b2C3d4E5", "gsk_abc123def456"):  # keys that look like identifiers
+        with pytest.raises(UsageError, match=r"^--api-key-env: no such environment") as refused:
+            spec_from_env(None, key, SIM, environ={})
+        assert key not in str(refused.value)
 
 
 def test_public_url_drops_credentials_query_and_fragment() -> None:

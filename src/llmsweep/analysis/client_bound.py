@@ -23,6 +23,9 @@ FLAT_THROUGHPUT = 0.10
 # A server queues requests when the client's own lag explains under this share of the growth
 # in median latency over the level below (a saturated client grows its lags with the latency).
 CLIENT_SHARE_OF_GROWTH = 0.25
+# A level whose like-for-like speedup reached this share of ideal cannot have been held back by
+# the client by more than the rest: the CPU rule's concern (speedup 5-30% short) did not happen.
+NEAR_IDEAL = 0.9
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ def client_bound_reasons(
     *,
     dispatch_lag_p95_s: float | None = None,
     threshold: float = LAG_THRESHOLD,
+    concurrency: int | None = None,
 ) -> list[str]:
     """Why the client, not the server, may have set this cell's numbers; empty when it did not.
 
@@ -52,7 +56,9 @@ def client_bound_reasons(
       about one lag to go out and one to be seen back, so at 5% the measured latency (and
       throughput, through it) is already off by up to about a tenth.
     - process CPU >= 10% of wall time: requests queue behind the loop's own work about that
-      share of the time (see ``CPU_BUSY``).
+      share of the time (see ``CPU_BUSY``). Not at ``concurrency`` 1 (None: not known, so the
+      rule applies): one request at a time has no other request's work to queue behind, and
+      its own shows in the dispatch lag and in its latency.
     """
     reasons: list[str] = []
     if dispatch_lag_p95_s is not None and dispatch_lag_p95_s > threshold * latency_p50_s:
@@ -66,7 +72,7 @@ def client_bound_reasons(
             f"event-loop lag p95 {lag_s * 1000:.1f} ms is over {threshold:.0%} of the median "
             f"latency ({latency_p50_s * 1000:.1f} ms)"
         )
-    if measurement.cpu_share >= CPU_BUSY:
+    if measurement.cpu_share >= CPU_BUSY and concurrency != 1:
         reasons.append(f"the client process used {measurement.cpu_share:.0%} of a CPU core")
     return reasons
 
@@ -113,18 +119,25 @@ def judge_cell(
     throughput_rps: float,
     ceiling_rps: float | None,
     below: LevelBelow | None = None,
+    *,
+    concurrency: int,
+    speedup: float | None = None,
 ) -> ClientBound:
     """The rule above for one cell, except where something else explains its numbers: the
-    rate-limit ceiling, or a server that queued requests (``server_queued``)."""
+    rate-limit ceiling, a speedup near ideal, or a server that queued requests
+    (``server_queued``)."""
     if measurement is None:
         return NOT_MEASURED
     if latency_p50_s is None:  # nothing succeeded: no latency to judge against
         return ClientBound(False)
     reasons = client_bound_reasons(
-        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s
+        measurement, latency_p50_s, dispatch_lag_p95_s=dispatch_lag_p95_s, concurrency=concurrency
     )
     if reasons and at_ceiling(throughput_rps, ceiling_rps):
         return ClientBound(False, ("at the rate-limit ceiling, which explains it", *reasons))
+    if reasons and concurrency > 1 and speedup is not None and speedup >= NEAR_IDEAL * concurrency:
+        near = f"scaled to {speedup / concurrency:.0%} of ideal, so not held back"
+        return ClientBound(False, (near, *reasons))
     client_lag_s = max(measurement.loop_lag.p95_s, dispatch_lag_p95_s or 0.0)
     queued = server_queued(below, throughput_rps, latency_p50_s, client_lag_s)
     if reasons and queued is not None:

@@ -117,12 +117,13 @@ def _compared(level: LevelSummary, cells: list[CellSummary], repeats: int | None
     if unfinished or not speedups:
         return replace(level, unfinished=unfinished, excluded=_UNFINISHED if unfinished else None)
     speedup = percentile(speedups, 50)
-    if is_implausible(max(speedups), level.concurrency):
+    # The median over repeats: one repeat whose sequential cell ran slow must not condemn it.
+    if is_implausible(speedup, level.concurrency):
         excluded = (
-            f"measurement error: speedup {max(speedups):.1f}\N{MULTIPLICATION SIGN} above "
+            f"measurement error: speedup {speedup:.2f}\N{MULTIPLICATION SIGN} above "
             f"{MAX_SPEEDUP_PER_LEVEL:g} \N{MULTIPLICATION SIGN} concurrency {level.concurrency}"
         )
-        return replace(level, speedup_error=max(speedups), excluded=excluded)
+        return replace(level, speedup_error=speedup, excluded=excluded)
     return replace(
         level,
         speedup=speedup,

@@ -23,7 +23,7 @@ _DASH = "\N{EN DASH}"
 
 @dataclass(frozen=True)
 class _Thresholds:
-    fraction: float = 0.9  # of the best measured throughput
+    fraction: float = 0.9  # of the best throughput among the levels compared
     max_failure_rate: float = 0.01
     max_429_rate: float = 0.05  # 429 answers / attempts
 
@@ -195,10 +195,10 @@ def _explain(
     else:
         gain = rps
     if chosen is best:
-        versus = "the best measured throughput"
+        versus = "the best throughput among the levels compared"
     else:
         versus = (
-            f"within {format_pct(1 - limits.fraction)} of the best measured "
+            f"within {format_pct(1 - limits.fraction)} of the best compared "
             f"{format_rps(best.throughput_rps)} req/s at {best.concurrency}"
         )
     return f"Use concurrency {level} for {chosen.model}: {gain}, {versus}; {_beyond(chosen, rows)}."
@@ -209,7 +209,7 @@ def _beyond(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
     level = chosen.concurrency
     higher = [row for row in rows if row.concurrency > level]
     if not higher:
-        return f"{level} is the highest level measured, so higher levels may still help"
+        return f"{level} is the highest level compared, so higher levels may still help"
     ceiling = chosen.ceiling_rps
     if ceiling is not None and at_ceiling(chosen.throughput_rps, ceiling):
         clause = (
@@ -288,7 +288,8 @@ def _model_warnings(model: str, rows: list[LevelSummary], client: str) -> list[s
         warnings.append(
             f"{model}: at concurrency {_join_levels(bound)} this machine, not the API, was the "
             f"bottleneck (dispatch lag, event-loop lag or CPU), so {those} the API: "
-            f"{remedy(client, max(row.concurrency for row in bound))}."
+            # The lowest level's remedy: none it lists may be impossible for any of them.
+            f"{remedy(client, min(row.concurrency for row in bound))}."
         )
     return warnings
 

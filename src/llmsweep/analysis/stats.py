@@ -128,11 +128,12 @@ def summarize_cells(
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}
-    judged = [
-        _judged(cell, ceilings[cell.model], measured.get(_key(cell)), _below(cell, cells))
-        for cell in cells
+    # Speedup first: a level that scaled near ideal was not held back (client_bound.judge_cell).
+    compared = _compared(cells, groups, planned_prompts)
+    return [
+        _judged(cell, ceilings[cell.model], measured.get(_key(cell)), _below(cell, compared))
+        for cell in compared
     ]
-    return _compared(judged, groups, planned_prompts)
 
 
 def _compared(
@@ -186,6 +187,8 @@ def _judged(
         cell.throughput_rps,
         ceiling_rps,
         below,
+        concurrency=cell.concurrency,
+        speedup=cell.speedup,
     )
     return replace(cell, ceiling_rps=ceiling_rps, harness=measurement, client_bound=verdict)
 

@@ -199,6 +199,7 @@ def _warn_about_harness(outcome: RunOutcome, client: str, concurrency: int) -> N
         percentile(lags, 95) if lags else None,
         outcome.statuses["ok"] / outcome.wall_s if outcome.wall_s > 0 else 0.0,
         None,
+        concurrency=concurrency,
     )
     if verdict.bound:
         err(
@@ -240,7 +241,7 @@ def run_summary(outcome: RunOutcome) -> str:
     ok = outcome.statuses["ok"]
     failed = {k: v for k, v in outcome.statuses.items() if k != "ok"}
     wall = outcome.wall_s
-    lines = [f"ok {ok}/{done}" + (f", failed: {dict(sorted(failed.items()))}" if failed else "")]
+    lines = [f"ok {ok}/{done}" + (f", failed: {format_causes(failed)}" if failed else "")]
     if outcome.retried:
         causes = format_causes(outcome.retry_causes)
         lines.append(

@@ -318,6 +318,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
             "half-width when a level ran more than once (one repeat: the value alone), and the "
             "verdict says when the recommended level's interval overlaps a neighbour's. A "
-            "repeat's speedup is the median sequential wall / its wall.",
+            "repeat's speedup is its like-for-like speedup against the same repeat's "
+            "concurrency-1 cell.",
         ),
     ]

@@ -147,7 +147,23 @@ def cell_warnings(cells: Sequence[CellSummary]) -> list[str]:
             "rate_limited check the account's rate limits (--rpm/--tpm), for connection, "
             "timeout or server_error check the server and the network."
         )
-    return warnings + _cache_gaps(cells)
+    return warnings + _resends(cells) + _cache_gaps(cells)
+
+
+def _resends(cells: Sequence[CellSummary]) -> list[str]:
+    """Requests sent again at once because the server had closed their pooled connection."""
+    resent = [cell for cell in cells if cell.stale_connection_resends > 0]
+    if not resent:
+        return []
+    total = sum(cell.stale_connection_resends for cell in resent)
+    prompts = sum(cell.requests for cell in resent)
+    return [
+        f"The server closed pooled connections under {total} request(s) in {len(resent)} "
+        f"cell(s) ({prompts} prompts): each went out again at once on another connection "
+        "(not a retry, no backoff), so those timings include a reconnect. Servers that close "
+        "every connection after an answer (llama.cpp's llama-server does) cost a connect per "
+        "request; dropped connections also count here."
+    ]
 
 
 def _cache_gaps(cells: Sequence[CellSummary]) -> list[str]:

@@ -29,6 +29,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
 START_TIMEOUT_S = 30.0
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONVENTIONAL_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # how variables are named, unlike keys
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def spec_from_env(
             "key itself (put the key in a variable: command lines end up in shell history)"
         )
     if api_key_env != DEFAULT_API_KEY_ENV and not environ.get(api_key_env):
-        raise UsageError(f"--api-key-env {api_key_env}: no such environment variable is set")
+        # Named only when it looks like a variable's name: a key (mixed case) is never echoed.
+        named = f" {api_key_env}" if _CONVENTIONAL_NAME.fullmatch(api_key_env) else ""
+        raise UsageError(f"--api-key-env{named}: no such environment variable is set")
     url = base_url or environ.get("OPENAI_BASE_URL") or None
     key = environ.get(api_key_env) or None
     if url is not None:
