@@ -215,3 +215,22 @@ async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
         f"llmsweep: warning: {warning}"
     ]
     assert f"- {warning}" in (out / "report.md").read_text()
+
+
+def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    done = llmsweep(*SWEEP, "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    (duration,) = [i for i, line in enumerate(lines) if "expected duration about" in line]
+    assert (
+        "(estimate: the simulator profiles' median latency x latency scale 0.02" in lines[duration]
+    )
+    first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
+    assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    written = next(i for i, line in enumerate(lines) if "report written" in line)
+    verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
+    report = (out / "report.md").read_text()
+    assert duration < first_bar < written
+    assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
+    assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")

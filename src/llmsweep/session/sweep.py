@@ -25,6 +25,7 @@ from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig, refuse_unbounded_budget
+from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
 from llmsweep.store.sweepdir import SweepFolder, SweepState
@@ -123,6 +124,23 @@ def plan_sweep(
         default_output_tokens=config.max_tokens or ASSUMED_OUTPUT_TOKENS,
     )
     return SweepPlan(config, prompts, folder, pricer, rows, created)
+
+
+def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
+    """How long the whole sweep should take against the built-in simulator: per cell, the
+    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level, capacity)``
+    requests at once, as a closed loop runs them, summed over cells. An estimate: it leaves out
+    the latency spread, rate limits, retries and the client's own overhead."""
+    config = plan.config
+    total_s = 0.0
+    for model, level, _ in config.cells():
+        profile = simulator.profile or builtin_profile_for(model)
+        latencies_s = sum(
+            profile.median_latency_s(prompt.max_tokens or config.max_tokens)
+            for prompt in plan.prompts
+        )
+        total_s += latencies_s / min(level, profile.capacity)
+    return total_s * simulator.latency_scale
 
 
 def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
