@@ -234,3 +234,20 @@ def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: 
     assert duration < first_bar < written
     assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
     assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")
+
+
+def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ("sweep", "synthetic:4:20:5", "--concurrency", "2,4,8,16", "--out-dir", str(out))
+    refused = llmsweep(*args)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "llmsweep: error: --concurrency 8,16: above the 4 prompts each cell sends, so never "
+        "reached; use levels up to 4, or more prompts"
+    ]
+    sampled = llmsweep(
+        "sweep", "demo", "--sample", "3", "--concurrency", "4", "--out-dir", str(out)
+    )
+    assert "--concurrency 4: above the 3 prompts" in sampled.stderr
+    assert sampled.stderr.strip().endswith("use levels up to 3, or a larger --sample")
+    assert not out.exists()

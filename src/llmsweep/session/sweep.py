@@ -21,6 +21,7 @@ from llmsweep import __version__
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import Engine, RunSettings
+from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
@@ -92,6 +93,18 @@ def default_out_dir(prompts: str, created_at: str) -> Path:
     return Path("reports") / f"{created_at[:19].replace(':', '')}-{Path(prompts).stem}"
 
 
+def refuse_unreachable_levels(config: SweepConfig, prompt_count: int) -> None:
+    """A level above the prompts a cell sends never has that many requests in flight: its
+    numbers would be another level's under its name."""
+    too_high = [level for level in config.levels if level > prompt_count]
+    if too_high:
+        more = "a larger --sample" if config.sample == prompt_count else "more prompts"
+        raise UsageError(
+            f"--concurrency {','.join(map(str, too_high))}: above the {prompt_count} prompts "
+            f"each cell sends, so never reached; use levels up to {prompt_count}, or {more}"
+        )
+
+
 def plan_sweep(
     config: SweepConfig,
     pricer: Pricer,
@@ -106,6 +119,7 @@ def plan_sweep(
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
     prompts = select_prompts(config)
+    refuse_unreachable_levels(config, len(prompts))
     for prompt in prompts:
         refuse_unbounded_budget(
             config.max_cost_usd, config.max_tokens, prompt.id, prompt.max_tokens
