@@ -24,7 +24,7 @@ from llmsweep.cli.options import (
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.money import format_usd
-from llmsweep.errors import TargetError
+from llmsweep.errors import TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
@@ -204,6 +204,11 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
     )
     _say_duration(plan, common)
     if not common.target.simulated and not yes:
+        if not sys.stdin.isatty():  # nobody to answer: a pipe's "y" is no person's consent
+            raise UsageError(
+                "a real target needs confirmation, but stdin is not a terminal: "
+                "pass --yes to send without asking"
+            )
         click.confirm(
             f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
             f"spending up to about {total} (estimate)?",
