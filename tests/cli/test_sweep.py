@@ -187,6 +187,8 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
     unbounded = llmsweep(
         "sweep",
         str(prompts),
+        "--concurrency",
+        "2",
         "--max-cost",
         "1",
         "--out-dir",
