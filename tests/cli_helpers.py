@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +13,17 @@ _CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",
 
 
 def llmsweep(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout_s: float = 120
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
+    stdin_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """``stdin_text``, when given, is piped in (a pipe: not a terminal)."""
     return subprocess.run(
         [sys.executable, "-m", "llmsweep", *args],
         capture_output=True,
+        input=stdin_text,
         text=True,
         cwd=cwd,
         env={**_CLEAN_ENV, **(env or {})},
@@ -36,3 +43,26 @@ def start(
         cwd=cwd,
         env={**_CLEAN_ENV, **(env or {})},
     )
+
+
+def llmsweep_at_a_terminal(
+    *args: str, typed: str, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run with stdin a pseudo-terminal on which ``typed`` has been typed, as a person would
+    answer a question; stdout and stderr are captured as by ``llmsweep``."""
+    terminal, stdin = pty.openpty()
+    try:
+        os.write(terminal, typed.encode())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llmsweep", *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**_CLEAN_ENV, **(env or {})},
+        )
+        os.close(stdin)
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    finally:
+        os.close(terminal)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

@@ -306,3 +306,17 @@ async def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(
     refused = await asyncio.to_thread(llmsweep, *args, "--resume", *FAST)
     assert refused.returncode == 1
     assert "target kind 'local' -> 'simulator'" in refused.stderr
+
+
+def test_a_resumed_run_sums_up_the_whole_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out), *FAST)
+    assert llmsweep(*args).returncode == 0
+    out.write_text(out.read_text().splitlines(keepends=True)[0])  # as if stopped after one
+    resumed = llmsweep(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "llmsweep: 2 prompt(s) to send" in resumed.stderr
+    assert "llmsweep: ok 3/3\n" in resumed.stderr  # the file's 3 prompts, not this session's 2
+    assert "this session (2 prompts): wall " in resumed.stderr
+    first = llmsweep(*args, "--force")
+    assert "llmsweep: ok 3/3\n" in first.stderr and "this session" not in first.stderr

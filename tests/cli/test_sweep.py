@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from cli_helpers import llmsweep, start
+from cli_helpers import llmsweep, llmsweep_at_a_terminal, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
 
@@ -150,13 +150,15 @@ def test_a_budget_with_several_processes_is_refused_before_anything_is_sent(
 
 def test_declining_the_confirmation_for_a_real_target_sends_nothing(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    # A real (non-simulated) target asks first; stdin at EOF declines. Port 9 is never reached.
-    declined = llmsweep(
+    # A real (non-simulated) target asks first; "n" at the terminal declines. Port 9 is never
+    # reached.
+    declined = llmsweep_at_a_terminal(
         *SWEEP,
         "--base-url",
         "http://127.0.0.1:9/v1",
         "--out-dir",
         str(out),
+        typed="n\n",
         env={"OPENAI_API_KEY": "sk-test-key"},
     )
     assert declined.returncode == 1, declined.stderr
@@ -185,6 +187,8 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
     unbounded = llmsweep(
         "sweep",
         str(prompts),
+        "--concurrency",
+        "2",
         "--max-cost",
         "1",
         "--out-dir",
@@ -215,3 +219,57 @@ async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
         f"llmsweep: warning: {warning}"
     ]
     assert f"- {warning}" in (out / "report.md").read_text()
+
+
+def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    done = llmsweep(*SWEEP, "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    (duration,) = [i for i, line in enumerate(lines) if "expected duration about" in line]
+    assert (
+        "(estimate: the simulator profiles' median latency x latency scale 0.02" in lines[duration]
+    )
+    first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
+    assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    written = next(i for i, line in enumerate(lines) if "report written" in line)
+    verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
+    report = (out / "report.md").read_text()
+    assert duration < first_bar < written
+    assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
+    assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")
+
+
+async def test_a_confirmation_with_no_terminal_to_answer_it_asks_for_yes(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+    args = ("sweep", "synthetic:3:20:5", "--model", "gpt-4o", "--concurrency", "2")
+    out = tmp_path / "r"
+    # A pipe that happens to hold "y" is not a person agreeing to spend money.
+    done = await asyncio.to_thread(
+        llmsweep, *args, "--base-url", sim.base_url, "--out-dir", str(out), stdin_text="y\n"
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "llmsweep: error: a real target needs confirmation, but stdin is not a terminal: pass "
+        "--yes to send without asking"
+    )
+    assert sim.stats()["requests"] == 0 and not out.exists()
+
+
+def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ("sweep", "synthetic:4:20:5", "--concurrency", "2,4,8,16", "--out-dir", str(out))
+    refused = llmsweep(*args)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "llmsweep: error: --concurrency 8,16: above the 4 prompts each cell sends, so never "
+        "reached; use levels up to 4, or more prompts"
+    ]
+    sampled = llmsweep(
+        "sweep", "demo", "--sample", "3", "--concurrency", "4", "--out-dir", str(out)
+    )
+    assert "--concurrency 4: above the 3 prompts" in sampled.stderr
+    assert sampled.stderr.strip().endswith("use levels up to 3, or a larger --sample")
+    assert not out.exists()

@@ -17,7 +17,8 @@ def test_warnings_fire_for_few_prompts_one_repeat_and_simulation() -> None:
     meta = make_meta(models=("m",), levels=(1,), prompt_count=5, repeats=2)
     run_wide = " ".join(sweep_warnings(levels, meta))
     assert "simulated target (profile gpt-4o, latency scale 0.05)" in run_wide
-    assert "Only 5 prompts per cell" in run_wide and "--sample" in run_wide
+    assert "Only 5 prompts per cell" in run_wide and "use at least 20 (add prompts)" in run_wide
+    assert "--sample" not in run_wide  # none was given: a sample could only make them fewer
     meta = make_meta(models=("m",), levels=(1,), prompt_count=30)
     single = " ".join(sweep_warnings(levels_of(make_cell("m", 1, prompts=30, wall_s=3.0)), meta))
     assert "ran once" in single and "--repeats 3" in single
@@ -151,3 +152,18 @@ def test_requests_resent_on_connections_the_server_closed_are_warned_of() -> Non
         "each went out again at once on another connection (not a retry, no backoff)"
     )
     assert not [w for w in cell_warnings(summarize_cells(records[:1])) if "closed pooled" in w]
+
+
+def test_an_interrupted_large_sweep_is_not_told_to_use_fewer_or_more_prompts() -> None:
+    # 300 prompts planned, interrupted 3 prompts into level 1: every level is unfinished.
+    records = make_cell("m", 1, prompts=3, wall_s=1.0)
+    meta = make_meta(models=("m",), levels=(1, 2), prompt_count=300)
+    text = " ".join(sweep_warnings(levels_of(records, planned_prompts=300), meta))
+    assert "did not finish" in text and "prompts per cell" not in text and "--sample" not in text
+
+
+def test_a_small_sample_is_told_to_raise_the_sample() -> None:
+    levels = levels_of(make_cell("m", 1, prompts=5, wall_s=1.0))
+    meta = make_meta(models=("m",), levels=(1,), prompt_count=5, sample=5)
+    (warning,) = [w for w in sweep_warnings(levels, meta) if "prompts per cell" in w]
+    assert warning.endswith("use at least 20 (raise --sample or drop it).")

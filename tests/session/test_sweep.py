@@ -13,7 +13,7 @@ from conftest import StartSimulator, count_prompt_tokens
 from engine_helpers import PRICER, by_level, fixed_profile, sweep
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
-from llmsweep.session.sweep import plan_sweep, select_prompts
+from llmsweep.session.sweep import expected_duration_s, plan_sweep, select_prompts
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
 
@@ -147,3 +147,17 @@ def test_the_estimate_counts_the_tags_of_unique_prompts(tmp_path: Path) -> None:
 
     extra = input_tokens(True) - input_tokens(False)
     assert 10 * 4 <= extra <= 10 * 10  # "[run 3f2a9c] ": a few tokens a prompt
+
+
+def test_the_expected_duration_shares_median_latencies_among_the_requests_in_flight(
+    tmp_path: Path,
+) -> None:
+    # Each prompt asks 10 tokens, below the profile's median 20: 0.1 s + 10 / 100 = 0.2 s.
+    config = SweepConfig(
+        prompts="synthetic:8:20:10", models=("gpt-4o",), levels=(1, 2, 8), repeats=2
+    )
+    plan = plan_sweep(config, PRICER, tmp_path / "r", resume=False, force=False)
+    profile = fixed_profile(ttft_s=0.1, tokens=20, tokens_per_s=100.0, capacity=4)
+    simulator = SimulatorConfig(profile=profile, latency_scale=0.5)
+    # Per repeat: 8 x 0.2 s at 1 in flight, at 2, and at 4 (capacity caps level 8) = 2.8 s.
+    assert expected_duration_s(plan, simulator) == pytest.approx(2 * 2.8 * 0.5)

@@ -35,7 +35,7 @@ from llmsweep.session.session import Session
 from llmsweep.session.target import describe
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.records import Record
-from llmsweep.store.runfile import RunOutcome, RunPlan, plan_run
+from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 
 
 @click.command()
@@ -123,7 +123,9 @@ def run(
             f"Continue with:\n  {resume_cmd}"
         )
         sys.exit(130)
-    err(run_summary(outcome))
+    # A resumed run is summed up over the whole file; its timing only over this session, as
+    # monotonic clocks of different sessions cannot be compared.
+    err(run_summary(file_outcome(plan) if plan.had_records else outcome, outcome))
     paced = session.progress
     if paced is not None and (paced.paced_rpm or paced.paced_tpm):
         err(
@@ -236,11 +238,13 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
             sys.exit(PROMPTS_FAILED_EXIT_CODE)
 
 
-def run_summary(outcome: RunOutcome) -> str:
+def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
+    """``outcome``: every record in the output file; ``session``: those sent this time (the
+    same object unless resumed), whose span alone is one clock's."""
     done = outcome.done
     ok = outcome.statuses["ok"]
     failed = {k: v for k, v in outcome.statuses.items() if k != "ok"}
-    wall = outcome.wall_s
+    wall = session.wall_s
     lines = [f"ok {ok}/{done}" + (f", failed: {format_causes(failed)}" if failed else "")]
     if outcome.retried:
         causes = format_causes(outcome.retry_causes)
@@ -248,7 +252,9 @@ def run_summary(outcome: RunOutcome) -> str:
             f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
         )
     if wall > 0:
-        lines.append(f"wall {wall:.2f} s (measured), throughput {ok / wall:.2f} ok req/s")
+        this = "" if session is outcome else f"this session ({session.done} prompts): "
+        ok_rate = session.statuses["ok"] / wall
+        lines.append(f"{this}wall {wall:.2f} s (measured), throughput {ok_rate:.2f} ok req/s")
     if outcome.latencies_s:
         p50 = percentile(outcome.latencies_s, 50)
         p95 = percentile(outcome.latencies_s, 95)

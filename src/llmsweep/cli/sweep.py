@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from llmsweep.analysis.result import analyse
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     AnsweredModels,
@@ -23,14 +24,15 @@ from llmsweep.cli.options import (
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.money import format_usd
-from llmsweep.errors import TargetError
-from llmsweep.report.writer import render_folder
+from llmsweep.errors import TargetError, UsageError
+from llmsweep.report.sections import verdicts
+from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import SweepPlan, execute_sweep, plan_sweep
+from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
 from llmsweep.session.target import OPENAI_BASE_URL, describe, public_url
 from llmsweep.settings import SweepConfig, parse_levels
 from llmsweep.store.records import Record
-from llmsweep.store.sweepdir import SweepState
+from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 
 @click.command()
@@ -125,6 +127,8 @@ def sweep(
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
+    cells = config.cells()
+
     async def main() -> str | None:
         async with session:
             err(f"llmsweep: target: {session.target.where()}")
@@ -142,7 +146,10 @@ def sweep(
                     command=command_line(),
                     on_state=on_state,
                     on_cell=lambda engine, cell, todo: view.track(
-                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}", todo, engine.progress
+                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
+                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
+                        todo,
+                        engine.progress,
                     ),
                     on_record=on_record,
                 )
@@ -156,9 +163,34 @@ def sweep(
         )
         sys.exit(130)
     answered.warn()
-    paths = render_folder(folder)
+    result = analyse(SweepFolder(folder).read())
+    paths = write_report(folder, result)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
+    for line in verdicts(result.levels, result.recommendations):
+        err(f"llmsweep: verdict: {line}")
     _report_stop(stopped, resume_cmd)
+
+
+def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
+    if not common.target.simulated:
+        err(
+            "llmsweep: expected duration: unknown in advance for a real API (its latency is "
+            "what the sweep measures); the progress line shows each cell's ETA"
+        )
+        return
+    simulator = common.target.simulator
+    duration_s = expected_duration_s(plan, simulator)
+    err(
+        f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "
+        f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
+        "in flight up to each level or the model's capacity; no retries or rate limits)"
+    )
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min"
 
 
 def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
@@ -170,7 +202,13 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
         f"repeat(s) x {len(config.models)} model(s); estimated cost {total} "
         "(estimate: exact input tokens, output at max tokens)"
     )
+    _say_duration(plan, common)
     if not common.target.simulated and not yes:
+        if not sys.stdin.isatty():  # nobody to answer: a pipe's "y" is no person's consent
+            raise UsageError(
+                "a real target needs confirmation, but stdin is not a terminal: "
+                "pass --yes to send without asking"
+            )
         click.confirm(
             f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
             f"spending up to about {total} (estimate)?",

@@ -40,13 +40,14 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
     warnings += _speedup_errors(levels)
     if not levels:
         return warnings
-    # A level stopped early has few prompts because it stopped: the warning above covers it.
-    finished = [level for level in levels if not level.unfinished] or levels
-    fewest = min(level.prompts_per_cell for level in finished)
-    if fewest < MIN_PROMPTS_PER_CELL:
+    # The prompts each cell was to run, not what ran: a level stopped early has few because
+    # it stopped (the warning above covers it), and --sample could only make them fewer.
+    planned = meta.prompt_count
+    if planned < MIN_PROMPTS_PER_CELL:
+        how = "raise --sample or drop it" if meta.config.sample == planned else "add prompts"
         warnings.append(
-            f"Only {fewest} prompts per cell: tail percentiles and throughput are noisy; use "
-            f"--sample or more prompts (at least {MIN_PROMPTS_PER_CELL})."
+            f"Only {planned} prompts per cell: tail percentiles and throughput are noisy; use "
+            f"at least {MIN_PROMPTS_PER_CELL} ({how})."
         )
     if max(level.repeats for level in levels) == 1:
         warnings.append(

@@ -21,10 +21,12 @@ from llmsweep import __version__
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import Engine, RunSettings
+from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig, refuse_unbounded_budget
+from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
 from llmsweep.store.sweepdir import SweepFolder, SweepState
@@ -91,6 +93,18 @@ def default_out_dir(prompts: str, created_at: str) -> Path:
     return Path("reports") / f"{created_at[:19].replace(':', '')}-{Path(prompts).stem}"
 
 
+def refuse_unreachable_levels(config: SweepConfig, prompt_count: int) -> None:
+    """A level above the prompts a cell sends never has that many requests in flight: its
+    numbers would be another level's under its name."""
+    too_high = [level for level in config.levels if level > prompt_count]
+    if too_high:
+        more = "a larger --sample" if config.sample == prompt_count else "more prompts"
+        raise UsageError(
+            f"--concurrency {','.join(map(str, too_high))}: above the {prompt_count} prompts "
+            f"each cell sends, so never reached; use levels up to {prompt_count}, or {more}"
+        )
+
+
 def plan_sweep(
     config: SweepConfig,
     pricer: Pricer,
@@ -105,6 +119,7 @@ def plan_sweep(
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
     prompts = select_prompts(config)
+    refuse_unreachable_levels(config, len(prompts))
     for prompt in prompts:
         refuse_unbounded_budget(
             config.max_cost_usd, config.max_tokens, prompt.id, prompt.max_tokens
@@ -123,6 +138,23 @@ def plan_sweep(
         default_output_tokens=config.max_tokens or ASSUMED_OUTPUT_TOKENS,
     )
     return SweepPlan(config, prompts, folder, pricer, rows, created)
+
+
+def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
+    """How long the whole sweep should take against the built-in simulator: per cell, the
+    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level, capacity)``
+    requests at once, as a closed loop runs them, summed over cells. An estimate: it leaves out
+    the latency spread, rate limits, retries and the client's own overhead."""
+    config = plan.config
+    total_s = 0.0
+    for model, level, _ in config.cells():
+        profile = simulator.profile or builtin_profile_for(model)
+        latencies_s = sum(
+            profile.median_latency_s(prompt.max_tokens or config.max_tokens)
+            for prompt in plan.prompts
+        )
+        total_s += latencies_s / min(level, profile.capacity)
+    return total_s * simulator.latency_scale
 
 
 def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:

@@ -77,6 +77,13 @@ class Profile:
             return self.ttft_median_s
         return _lognormal_at(self.ttft_median_s, self.ttft_p95_s, quantile)
 
+    def median_latency_s(self, max_tokens: int | None) -> float:
+        """A request's latency at the median time to first token and median answer length
+        (capped at ``max_tokens``, else this profile's default), at ``latency_scale`` 1 and with
+        no queueing: the typical figure a duration estimate is built from."""
+        tokens = min(self.output_tokens_median, max_tokens or self.max_output_tokens)
+        return self.ttft_median_s + tokens / self.output_tokens_per_s
+
     def output_tokens_at(self, quantile: float) -> int:
         """Natural answer length (before any max_tokens cap) at ``quantile`` of its distribution."""
         if self.fixed:

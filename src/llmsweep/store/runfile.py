@@ -11,7 +11,7 @@ import json
 from array import array
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,6 +232,15 @@ class RunOutcome:
         else:
             self.failed_cost_usd += record.cost
         self.span.add(record)
+
+
+def file_outcome(plan: RunPlan) -> RunOutcome:
+    """What the whole output file holds (each prompt's latest record, once ``compact`` ran),
+    across every session that wrote to it: the run as a resumed ``run`` finishes it."""
+    outcome = RunOutcome(replace(plan, done_ids=frozenset()))  # counted here, not skipped
+    for _, record in RecordFile(plan.out_path).lines():
+        outcome.add(record)
+    return outcome
 
 
 def compact(path: Path) -> None:
