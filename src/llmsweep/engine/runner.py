@@ -12,6 +12,7 @@ until the server's hinted time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
@@ -159,19 +160,21 @@ class Runner:
     async def _process(self, prompt: Prompt) -> Record | None:
         settings = self.settings
         queued = self._clock()
-        input_estimate = self._tokenizer.count_chat(prompt.messages)
+        # Counted only when something needs it (a budget, a TPM limit or pause, an answer
+        # without usage): counting every prompt again was the largest of the run's own CPU
+        # costs per request (issue 14), and the estimate before the run counted them.
+        input_estimate = functools.cache(lambda: self._tokenizer.count_chat(prompt.messages))
         max_tokens = prompt.max_tokens or settings.max_tokens
         reserve = self._reserve_budget(prompt, input_estimate, max_tokens)
         if reserve is None:
             return None
-        charge = charged_tokens(input_estimate, max_tokens)
         attempts = rate_limited = 0
         backoff_s = 0.0
         earlier: list[Attempt] = []  # failed attempts that were followed by another
         try:
             while True:
                 turn = self._pacer.idle() or await self._unless_stopped(
-                    self._pacer.wait_for_turn(charge)
+                    self._pacer.wait_for_turn(charged_tokens(input_estimate(), max_tokens))
                 )
                 if not turn or self._stopping:
                     return None  # not sent (again): the prompt is left for a resume
@@ -227,7 +230,7 @@ class Runner:
         return True
 
     def _reserve_budget(
-        self, prompt: Prompt, input_tokens: int, max_tokens: int | None
+        self, prompt: Prompt, input_tokens: Callable[[], int], max_tokens: int | None
     ) -> Decimal | None:
         """Hold this request's worst-case cost, or stop if it would break ``--max-cost``."""
         cap = self.settings.max_cost_usd
@@ -236,7 +239,7 @@ class Runner:
         # Planning checks every prompt first; this guards callers that skip it (the library).
         refuse_unbounded_budget(cap, self.settings.max_tokens, prompt.id, prompt.max_tokens)
         assert max_tokens is not None
-        worst = self._cost_fn(input_tokens, max_tokens, 0)
+        worst = self._cost_fn(input_tokens(), max_tokens, 0)
         if self.progress.cost_usd + self._reserved_usd + worst > cap:
             self.stop("budget")
             return None
@@ -267,11 +270,13 @@ class Runner:
         attempts: int,
         rate_limited: int,
         backoff_s: float,
-        input_estimate: int,
+        input_estimate: Callable[[], int],
         earlier: list[Attempt],
     ) -> Record:
         reported = attempt.input_tokens is not None and attempt.output_tokens is not None
-        input_tokens = attempt.input_tokens if attempt.input_tokens is not None else input_estimate
+        input_tokens = attempt.input_tokens
+        if input_tokens is None:
+            input_tokens = input_estimate()
         if attempt.output_tokens is not None:
             output_tokens = attempt.output_tokens
         else:
