@@ -53,11 +53,14 @@ async def test_mixed_faults_at_30_percent(start_simulator: StartSimulator, strea
     assert sorted(r.prompt_id for r in records) == sorted(p.id for p in items)
     assert all(r.ok for r in records), {r.status for r in records if not r.ok}
     # A disconnect on a pooled connection is sent again at once, not retried (see test_runner).
+    # Every attempt reached the server; a resend did when the server dropped it, but not when
+    # the server had closed the pooled connection (after a cut stream) before the request went
+    # out on it, which turns on scheduling: so resends bound the counts rather than add to them.
     resends = sum(r.stale_connection_resends for r in records)
-    assert sum(r.attempts for r in records) + resends == stats["requests"]
-    assert sum(r.attempts - 1 for r in records) + resends == injected_retryable(
-        stats, stream=stream
-    )
+    attempts = sum(r.attempts for r in records)
+    assert attempts <= stats["requests"] <= attempts + resends
+    retries = attempts - len(records)
+    assert retries <= injected_retryable(stats, stream=stream) <= retries + resends
     rate_limited = stats["rate_limited"]
     assert isinstance(rate_limited, dict)
     injected_429 = rate_limited["injected"] + rate_limited["injected_nohint"]
