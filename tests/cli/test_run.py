@@ -306,3 +306,37 @@ async def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(
     refused = await asyncio.to_thread(llmsweep, *args, "--resume", *FAST)
     assert refused.returncode == 1
     assert "target kind 'local' -> 'simulator'" in refused.stderr
+
+
+def test_a_real_api_is_asked_first_and_the_estimate_says_whether_it_is_a_maximum(
+    tmp_path: Path,
+) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hello"}\n')
+    out = tmp_path / "out.jsonl"
+    args = ("run", str(prompts), "--model", "gpt-4o", "--out", str(out))
+    real = ("--base-url", "https://api.example.invalid/v1")
+    env = {"OPENAI_API_KEY": "sk-test-key"}
+    # stdin at EOF declines; nothing is sent (the host does not even resolve).
+    expected = llmsweep(*args, *real, env=env)
+    assert expected.returncode == 1, expected.stderr
+    assert "up to" not in expected.stderr and "at most" not in expected.stderr
+    assert (
+        "estimated cost about $0.00" in expected.stderr
+        and "expected (assuming 256 output tokens a prompt where no max_tokens is set "
+        "(2 prompt(s)); input tokens exact)"
+        in expected.stderr
+    )
+    assert "Send these requests to https://api.example.invalid/v1, spending about $0.00" in (
+        expected.stderr
+    )
+    assert expected.stderr.strip().endswith("llmsweep: aborted; nothing was sent")
+    bounded = llmsweep(*args, *real, "--max-tokens", "5", env=env)
+    assert bounded.returncode == 1, bounded.stderr
+    assert "estimated cost at most $0.00" in bounded.stderr
+    assert "(a bound: output at each prompt's max_tokens; input tokens exact)" in bounded.stderr
+    assert "spending at most $0.00" in bounded.stderr
+    assert not out.exists()
+    # --yes skips the question: it goes on to reach the target, which is not there.
+    skipped = llmsweep(*args, *real, "--yes", "--max-retries", "0", env=env)
+    assert "Send these requests" not in skipped.stderr and "aborted" not in skipped.stderr

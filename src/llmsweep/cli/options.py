@@ -19,7 +19,7 @@ from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
 from llmsweep.report.warnings import other_model_warning
-from llmsweep.session.target import TargetSpec, public_url, spec_from_env
+from llmsweep.session.target import OPENAI_BASE_URL, TargetSpec, public_url, spec_from_env
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,
     CLIENTS,
@@ -225,6 +225,19 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
     target = spec_from_env(flags["base_url"], flags["api_key_env"], simulator)
     pricer = pricer_from_flags(models, flags["price_file"], flags["price_in"], flags["price_out"])
     return CommonFlags(request, client, target, pricer)
+
+
+def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
+    """Ask before sending to a target that may bill (the caller decides which); ``--yes``
+    skips. Declining (or EOF) aborts: nothing was sent."""
+    if yes:
+        return
+    click.confirm(
+        f"Send these requests to {public_url(target.base_url or OPENAI_BASE_URL)}, "
+        f"spending {spending}?",
+        abort=True,
+        err=True,
+    )
 
 
 class AnsweredModels:
