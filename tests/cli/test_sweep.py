@@ -196,6 +196,40 @@ def test_without_max_tokens_the_confirmation_gives_an_expected_cost_not_a_maximu
     assert f"expected ({assumed}; input tokens approximate (o200k_base stand-in))" in llama
 
 
+def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    done = llmsweep(
+        "sweep",
+        "synthetic:3:20:5",
+        "--model",
+        "gpt-4o",
+        "--model",
+        "llama-3.1-8b-instruct",
+        "--concurrency",
+        "2",
+        "--price-file",
+        str(_llama_prices(tmp_path)),
+        "--latency-scale",
+        "0.02",
+        "--out-dir",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((out / "meta.json").read_text())["estimates"]
+    assert (meta["gpt-4o"]["tokens_exact"], meta["llama-3.1-8b-instruct"]["tokens_exact"]) == (
+        True,
+        False,
+    )
+    exact = "input tokens exact)"
+    approximate = "input tokens approximate (o200k_base stand-in), so the bound is approximate too)"
+    lines = done.stderr.splitlines()
+    assert next(x for x in lines if x.startswith("llmsweep:   gpt-4o: ")).endswith(exact)
+    assert next(x for x in lines if x.startswith("llmsweep:   llama-3.1-8b")).endswith(approximate)
+    assert "exact input tokens" not in done.stderr
+    report = (out / "report.md").read_text().replace("\\_", "_")  # Markdown escapes "_"
+    assert "llama-3.1-8b-instruct at most $0." in report and approximate in report
+
+
 def _llama_prices(tmp_path: Path) -> Path:
     path = tmp_path / "prices.toml"
     path.write_text('[models."llama-3.1-8b-instruct"]\ninput = 0.1\noutput = 0.2\n')

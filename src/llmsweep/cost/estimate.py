@@ -85,7 +85,7 @@ def estimate(
         raise UsageError("give at least one model")
     # Every price first, so an unknown model fails before a large prompt file is read.
     pricings = {name: pricer.pricing(name) for name in names}
-    tokenizers = {name: _tokenizer(name) for name in names}
+    tokenizers = {name: tokenizer_for(name) for name in names}
     encodings = {tok.encoding_name: tok for tok in tokenizers.values()}
     tallies = {name: _Tally() for name in names}
     defaulted = 0
@@ -145,15 +145,6 @@ def cost_phrase(total_usd: Decimal, *, bound: bool, basis: str | None = None) ->
         f"at most {format_usd(total_usd)}" if bound else f"about {format_usd(total_usd)} expected"
     )
     return f"{figure} ({basis})" if basis else figure
-
-
-def _tokenizer(model: str) -> Tokenizer:
-    """The model's tokenizer; ``openai:gpt-4o`` counts as ``gpt-4o`` (``ft:`` names are kept)."""
-    tokenizer = tokenizer_for(model)
-    prefix, colon, bare = model.partition(":")
-    if not tokenizer.exact and colon and prefix and bare:
-        return tokenizer_for(bare)
-    return tokenizer
 
 
 @dataclass(frozen=True)
