@@ -87,7 +87,7 @@ def estimate_command(
             f"  {row.model}: {cost_phrase(row.total_cost_usd, bound=row.bound, basis=row.basis)}"
             for row in rows
         ),
-        f"Prices: {pricer.data_date()}.",
+        f"Prices: {pricer.data_date(names)}.",
         *(f"  {row.model}: {row.price_source}" for row in rows),
     ]
     if as_json:

@@ -175,7 +175,10 @@ def _plan(
         return plan, settings
     (row,) = estimate(plan.prompts(), [model], pricer=common.pricer, max_tokens=settings.max_tokens)
     spending = cost_phrase(row.total_cost_usd, bound=row.bound, basis=row.basis)
-    err(f"llmsweep: {plan.todo} prompt(s) to send; estimated cost {spending}")
+    err(
+        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost {spending}; "
+        f"prices: {row.price_source}"
+    )
     if target.kind == REAL:
         confirm_spending(
             common.target, f"{cost_phrase(row.total_cost_usd, bound=row.bound)} (estimate)", yes

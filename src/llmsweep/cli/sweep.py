@@ -173,7 +173,8 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
     )
     for row in plan.estimates:
         usd = row.total_cost_usd * plan.passes
-        err(f"llmsweep:   {row.model}: {cost_phrase(usd, bound=row.bound, basis=row.basis)}")
+        spending = cost_phrase(usd, bound=row.bound, basis=row.basis)
+        err(f"llmsweep:   {row.model}: {spending}; prices: {row.price_source}")
     if not common.target.simulated:
         confirm_spending(common.target, f"{total} (estimate)", yes)
 

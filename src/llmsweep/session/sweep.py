@@ -67,7 +67,7 @@ class SweepPlan:
             prompt_count=len(self.prompts),
             target=target,
             price_source=self.pricer.source_summary(models),
-            price_date=self.pricer.data_date(),
+            price_date=self.pricer.data_date(models),
             estimates={row.model: row.kept() for row in self.estimates},
             created_at=self.created_at,
             tool_version=__version__,
