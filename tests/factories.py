@@ -19,7 +19,8 @@ from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.analysis.stats import summarize_cells
-from llmsweep.settings import SweepConfig
+from llmsweep.cost.estimate import estimate_basis
+from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig
 from llmsweep.store.harness import HarnessMeasurement, LoopLag
 from llmsweep.store.meta import SIMULATOR, ModelEstimate, SweepMeta, TargetInfo
 from llmsweep.store.records import OK, CellKey, Record
@@ -220,6 +221,8 @@ def make_estimate(model: str, total_usd: str, batch_usd: str | None, prompts: in
         batch_total_cost_usd=None if batch_usd is None else Decimal(batch_usd),
         tokens_exact=True,
         price_source="built-in table",
+        bound=True,
+        basis=estimate_basis(True, assumed_output_tokens=ASSUMED_OUTPUT_TOKENS, assumed_prompts=0),
     )
 
 

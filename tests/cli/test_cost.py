@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,28 @@ def test_estimate_json_command() -> None:
     data = json.loads(result.stdout)
     assert [item["model"] for item in data] == ["gpt-4o", "gpt-4"]
     assert "ESTIMATES" in result.stderr
+    # demo's prompts all set max_tokens: a maximum, as the text says.
+    assert [item["bound"] for item in data] == [True, True]
+    assert data[0]["basis"] == "a bound: output at each prompt's max_tokens; input tokens exact"
+    assert f"gpt-4o: at most ${data[0]['total_cost_usd'][:4]}" in result.stderr
+
+
+def test_estimate_without_max_tokens_is_an_expected_cost_in_text_and_json(tmp_path: Path) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"prompt": "hi", "max_tokens": 5}\n{"prompt": "hello"}\n')
+    args = ["estimate", str(prompts), "--model", "gpt-4o", "--model", "claude-sonnet-4-5"]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assumed = "assuming 256 output tokens a prompt where no max_tokens is set (1 prompt(s))"
+    assert [(item["bound"], item["basis"]) for item in data] == [
+        (False, f"{assumed}; input tokens exact"),
+        (False, f"{assumed}; input tokens approximate (o200k_base stand-in)"),
+    ]
+    text = CliRunner().invoke(cli, args)
+    assert text.exit_code == 0, text.output
+    assert "up to" not in text.stdout and "at most" not in text.stdout
+    assert f"expected ({assumed}; input tokens exact)" in text.stdout
 
 
 def test_estimate_table_says_estimate_source_and_date() -> None:
@@ -28,7 +51,7 @@ def test_estimate_table_says_estimate_source_and_date() -> None:
     assert result.exit_code == 0, result.output
     assert "ESTIMATES" in result.stdout
     assert "genai-prices" in result.stdout and "as in effect on" in result.stdout
-    assert "Tokens for claude-sonnet-4-5 are an estimate" in result.stdout
+    assert "input tokens approximate (o200k_base stand-in)" in result.stdout
 
 
 def test_estimate_with_command_line_prices() -> None:

@@ -320,3 +320,70 @@ def test_a_resumed_run_sums_up_the_whole_output_file(tmp_path: Path) -> None:
     assert "this session (2 prompts): wall " in resumed.stderr
     first = llmsweep(*args, "--force")
     assert "llmsweep: ok 3/3\n" in first.stderr and "this session" not in first.stderr
+
+
+def test_a_real_api_is_asked_first_and_the_estimate_says_whether_it_is_a_maximum(
+    tmp_path: Path,
+) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hello"}\n')
+    out = tmp_path / "out.jsonl"
+    args = ("run", str(prompts), "--model", "gpt-4o", "--out", str(out))
+    real = ("--base-url", "https://api.example.invalid/v1")
+    env = {"OPENAI_API_KEY": "sk-test-key"}
+    # No terminal to answer at: it stops before sending (the host does not even resolve).
+    expected = llmsweep(*args, *real, env=env)
+    assert expected.returncode == 2, expected.stderr
+    assert "up to" not in expected.stderr and "at most" not in expected.stderr
+    assert (
+        "estimated cost about $0.00" in expected.stderr
+        and "expected (assuming 256 output tokens a prompt where no max_tokens is set "
+        "(2 prompt(s)); input tokens exact)"
+        in expected.stderr
+    )
+    assert expected.stderr.strip().endswith("pass --yes to send without asking")
+    bounded = llmsweep(*args, *real, "--max-tokens", "5", env=env)
+    assert bounded.returncode == 2, bounded.stderr
+    assert "estimated cost at most $0.00" in bounded.stderr
+    assert "(a bound: output at each prompt's max_tokens; input tokens exact)" in bounded.stderr
+    assert not out.exists()
+    # --yes skips the question: it goes on to reach the target, which is not there.
+    skipped = llmsweep(*args, *real, "--yes", "--max-retries", "0", env=env)
+    assert "Send these requests" not in skipped.stderr and "aborted" not in skipped.stderr
+
+
+async def test_a_model_with_no_price_is_free_on_a_local_server_and_refused_elsewhere(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+    out = tmp_path / "out.jsonl"
+    args = ("run", "synthetic:3:20:5", "--model", "llama-3.1-8b-instruct", "--out", str(out))
+    done = await asyncio.to_thread(llmsweep, *args, "--base-url", sim.base_url)
+    assert done.returncode == 0, done.stderr
+    assert "estimated cost at most $0 (" in done.stderr
+    assert "; prices: self-hosted: no per-token price" in done.stderr
+    assert [r["cost_usd"] for r in lines(out)] == ["0", "0", "0"]
+    # A price given wins over the self-hosted $0.
+    priced = await asyncio.to_thread(
+        llmsweep,
+        *args,
+        "--force",
+        "--base-url",
+        sim.base_url,
+        "--price-in",
+        "1",
+        "--price-out",
+        "2",
+    )
+    assert priced.returncode == 0, priced.stderr
+    assert "prices: --price-in/--price-out" in priced.stderr
+    # Anywhere else it is refused before anything is sent, with names genai-prices does know.
+    refused = llmsweep(*args, "--force", "--base-url", "https://api.example.invalid/v1", "--yes")
+    assert refused.returncode == 2, refused.stderr
+    (error,) = refused.stderr.strip().splitlines()
+    assert error.startswith(
+        "llmsweep: error: no per-token price known for model 'llama-3.1-8b-instruct' (did you "
+        "mean: "
+    )
+    assert "avian:Meta-Llama-3.1-8B-Instruct" in error
+    assert error.endswith("give one with --price-in/--price-out (or --price-file)")

@@ -162,9 +162,80 @@ def test_declining_the_confirmation_for_a_real_target_sends_nothing(tmp_path: Pa
         env={"OPENAI_API_KEY": "sk-test-key"},
     )
     assert declined.returncode == 1, declined.stderr
-    assert "spending up to about $0." in declined.stderr and "(estimate)?" in declined.stderr
+    # demo's prompts all set max_tokens: the estimate is a maximum.
+    assert "spending at most $0." in declined.stderr and "(estimate)?" in declined.stderr
+    assert "llmsweep:   gpt-4o: at most $0." in declined.stderr
     assert declined.stderr.strip().endswith("llmsweep: aborted; nothing was sent")
     assert not out.exists()
+
+
+def test_without_max_tokens_the_confirmation_gives_an_expected_cost_not_a_maximum(
+    tmp_path: Path,
+) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hello"}\n')
+    args = ("sweep", str(prompts), "--model", "gpt-4o", "--model", "llama-3.1-8b-instruct")
+    declined = llmsweep(
+        *args,
+        "--concurrency",
+        "2",
+        "--price-file",
+        str(_llama_prices(tmp_path)),
+        "--base-url",
+        "https://api.example.invalid/v1",
+        "--out-dir",
+        str(tmp_path / "r"),
+        env={"OPENAI_API_KEY": "sk-test-key"},
+    )
+    assert declined.returncode == 1, declined.stderr
+    assert "up to" not in declined.stderr and "at most" not in declined.stderr
+    assert "spending about $0." in declined.stderr and " expected (estimate)?" in declined.stderr
+    assumed = "assuming 256 output tokens a prompt where no max_tokens is set (2 prompt(s))"
+    lines = declined.stderr.splitlines()
+    gpt = next(line for line in lines if line.startswith("llmsweep:   gpt-4o: "))
+    llama = next(line for line in lines if line.startswith("llmsweep:   llama-3.1-8b-instruct: "))
+    assert f"expected ({assumed}; input tokens exact)" in gpt
+    assert f"expected ({assumed}; input tokens approximate (o200k_base stand-in))" in llama
+
+
+def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    done = llmsweep(
+        "sweep",
+        "synthetic:3:20:5",
+        "--model",
+        "gpt-4o",
+        "--model",
+        "llama-3.1-8b-instruct",
+        "--concurrency",
+        "2",
+        "--price-file",
+        str(_llama_prices(tmp_path)),
+        "--latency-scale",
+        "0.02",
+        "--out-dir",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((out / "meta.json").read_text())["estimates"]
+    assert (meta["gpt-4o"]["tokens_exact"], meta["llama-3.1-8b-instruct"]["tokens_exact"]) == (
+        True,
+        False,
+    )
+    exact = "input tokens exact)"
+    approximate = "input tokens approximate (o200k_base stand-in), so the bound is approximate too)"
+    lines = done.stderr.splitlines()
+    assert exact in next(x for x in lines if x.startswith("llmsweep:   gpt-4o: "))
+    assert approximate in next(x for x in lines if x.startswith("llmsweep:   llama-3.1-8b"))
+    assert "exact input tokens" not in done.stderr
+    report = (out / "report.md").read_text().replace("\\_", "_")  # Markdown escapes "_"
+    assert "llama-3.1-8b-instruct at most $0." in report and approximate in report
+
+
+def _llama_prices(tmp_path: Path) -> Path:
+    path = tmp_path / "prices.toml"
+    path.write_text('[models."llama-3.1-8b-instruct"]\ninput = 0.1\noutput = 0.2\n')
+    return path
 
 
 def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(

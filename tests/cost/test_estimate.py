@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmsweep.cost.estimate import JSON_FIELDS, estimate, rows_to_json
+from llmsweep.cost.estimate import JSON_FIELDS, cost_phrase, estimate, rows_to_json
 from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.errors import PricingError
 from llmsweep.inputs.prompts import Prompt, load_prompts
@@ -75,8 +75,31 @@ def test_output_tokens_flag_then_max_tokens_then_default(pricer: Pricer, tmp_pat
     row = estimate(load_prompts(str(path)), ["gpt-4o"], pricer=pricer, output_tokens=5)[0]
     assert row.output_tokens == 10
     assert row.default_output_prompts == 0
-    row = estimate(load_prompts(str(path)), ["gpt-4o"], pricer=pricer, default_output_tokens=7)[0]
+    assert not row.bound and "(--output-tokens)" in row.basis
+    row = estimate(load_prompts(str(path)), ["gpt-4o"], pricer=pricer, max_tokens=7)[0]
     assert row.output_tokens == 10 + 7
+    assert row.default_output_prompts == 0
+
+
+def test_an_estimate_is_a_bound_only_when_every_prompt_has_a_max_tokens(
+    pricer: Pricer, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"prompt": "a", "max_tokens": 10}\n{"prompt": "b"}\n', encoding="utf-8")
+    models = ["gpt-4o", "claude-sonnet-4-5"]
+    exact, stand_in = estimate(load_prompts(str(path)), models, pricer=pricer)
+    assert not exact.bound and not stand_in.bound
+    assert exact.basis == (
+        f"assuming {ASSUMED_OUTPUT_TOKENS} output tokens a prompt where no max_tokens is set "
+        "(1 prompt(s)); input tokens exact"
+    )
+    assert stand_in.basis.endswith("input tokens approximate (o200k_base stand-in)")
+    assert cost_phrase(Decimal("0.2211"), bound=False) == "about $0.221 expected"
+    exact, stand_in = estimate(load_prompts(str(path)), models, pricer=pricer, max_tokens=5)
+    assert exact.bound and stand_in.bound
+    assert exact.basis == "a bound: output at each prompt's max_tokens; input tokens exact"
+    assert stand_in.basis.endswith("(o200k_base stand-in), so the bound is approximate too")
+    assert cost_phrase(Decimal("0.2211"), bound=True, basis="x") == "at most $0.221 (x)"
 
 
 def test_prompts_over_the_context_window_are_counted(pricer: Pricer) -> None:

@@ -11,7 +11,7 @@ from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.pricing import Pricer, UserPrice
 from llmsweep.errors import PricingError, UsageError
 
 # A fixed instant: the data holds dated price changes (gpt-4o's batch price starts 2026-10-14).
@@ -202,3 +202,22 @@ def test_find_lists_by_substring_and_glob(pricer: Pricer) -> None:
     assert all(p.model.startswith("claude-") for p in pricer.find("claude-*"))
     assert {p.provider for p in pricer.find("anthropic:*")} == {"anthropic"}
     assert pricer.find("no-such-model-anywhere") == []
+
+
+def test_an_unknown_model_suggests_provider_names_that_resolve_never_itself(pricer: Pricer) -> None:
+    with pytest.raises(PricingError) as caught:
+        pricer.pricing("llama-3.1-8b-instruct")
+    message = str(caught.value)
+    assert "give one with --price-in/--price-out" in message
+    suggested = message.split("did you mean: ")[1].split("?")[0].split(" and ")[0].split(", ")
+    assert "llama-3.1-8b-instruct" not in [name.lower() for name in suggested]
+    assert "avian:Meta-Llama-3.1-8B-Instruct" in suggested
+    for name in suggested:
+        assert ":" in name and pricer.pricing(name).provider == name.split(":")[0]
+
+
+def test_user_and_self_hosted_prices_are_not_dated_by_genai_prices() -> None:
+    pricer = Pricer({"mine": UserPrice(Decimal(1), Decimal(2))}, at=AT)
+    assert "in effect on" not in pricer.data_date(["mine"])
+    assert "in effect on" in pricer.data_date(["mine", "gpt-4o"])
+    assert pricer.knows("gpt-4o") and pricer.knows("mine") and not pricer.knows("zzqq-none")

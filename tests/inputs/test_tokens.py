@@ -42,6 +42,11 @@ def test_cl100k_known_ids(empty_cache: Path) -> None:
         ("gpt-4", "cl100k_base", True),
         ("gpt-3.5-turbo", "cl100k_base", True),
         ("openai/gpt-4o", "o200k_base", True),
+        # A provider prefix as genai-prices takes it: the same flag for the estimate and the run.
+        ("openai:gpt-4", "cl100k_base", True),
+        ("ft:gpt-4o-mini:org::abc", "o200k_base", True),
+        ("anthropic:claude-sonnet-4", "o200k_base", False),
+        ("llama-3.1-8b-instruct", "o200k_base", False),
         ("claude-sonnet-4", "o200k_base", False),
         ("gemini-2.0-flash", "o200k_base", False),
     ],

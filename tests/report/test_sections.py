@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from factories import LAGGING, levels_of, make_cell, make_meta, make_record
+from factories import LAGGING, levels_of, make_cell, make_estimate, make_meta, make_record
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation
 from llmsweep.analysis.stats import summarize_cells
@@ -152,6 +152,24 @@ def test_about_shows_the_host_but_never_credentials_and_keeps_the_seed_apart() -
     assert bare["Target"] == "real API at the client's default endpoint"
     assert (bare["Seed"], bare["Tool version"]) == ("0", "llmsweep 0.1.0")
     assert bare["Connections"] == "opened by each cell's first requests, inside the measured time"
+
+
+def test_the_report_states_each_estimate_in_the_words_the_command_line_used() -> None:
+    capped = make_estimate("gpt-4o", "0.2211", None, 20)
+    assumed = replace(
+        make_estimate("llama", "0.01", None, 20),
+        bound=False,
+        basis="assuming 256 output tokens a prompt where no max_tokens is set (20 prompt(s)); "
+        "input tokens approximate (o200k_base stand-in)",
+    )
+    meta = make_meta(estimates={"gpt-4o": capped, "llama": assumed})
+    cost = dict(about(meta, []))["Cost"]
+    assert cost.endswith(
+        "Pre-run estimate of one pass over the prompts (cost chart): gpt-4o at most $0.221 (a "
+        "bound: output at each prompt's max_tokens; input tokens exact); llama about $0.0100 "
+        f"expected ({assumed.basis})."
+    )
+    assert "exact input tokens, output at max tokens" not in cost
 
 
 def test_a_level_not_compared_is_greyed_with_its_reason_and_no_speedup() -> None:

@@ -81,10 +81,16 @@ def test_public_url_drops_credentials_query_and_fragment() -> None:
         ("http://[::1]:8000/v1", "local"),
         ("http://localhost:11434/v1", "local"),
         ("https://api.openai.com/v1", "real"),
-        ("http://192.168.1.20:8000/v1", "real"),  # another machine may well bill
+        # Private networks are self-hosted servers too.
+        ("http://192.168.1.20:8000/v1", "local"),
+        ("http://10.1.2.3/v1", "local"),
+        ("http://172.31.0.9:8000/v1", "local"),
+        ("http://[fd12::5]:8000/v1", "local"),
+        ("http://172.32.0.9/v1", "real"),
+        ("http://8.8.8.8/v1", "real"),
     ],
 )
-def test_a_loopback_base_url_is_a_local_server(url: str, kind: str) -> None:
+def test_a_loopback_or_private_base_url_is_a_local_server(url: str, kind: str) -> None:
     info = describe(TargetSpec(url, None, SIM))
     assert (info.kind, info.simulated) == (kind, False)
     assert info.label() == ("local server" if kind == "local" else "real API")

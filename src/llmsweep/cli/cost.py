@@ -13,7 +13,6 @@ from llmsweep.cli.options import (
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
-from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 
 
 @click.command("estimate")
@@ -67,7 +66,7 @@ def estimate_command(
     # Imported here so other commands do not pay for loading tokenizers and table code.
     from rich.console import Console
 
-    from llmsweep.cost.estimate import estimate, estimate_table, rows_to_json
+    from llmsweep.cost.estimate import cost_phrase, estimate, estimate_table, rows_to_json
     from llmsweep.inputs.prompts import load_prompts
 
     names = list(dict.fromkeys(models))
@@ -82,23 +81,14 @@ def estimate_command(
                 f"context window of {row.context_window:,} tokens (first: id "
                 f"{row.first_oversized_id}, largest: {row.largest_input_tokens:,} tokens)"
             )
-    if output_tokens is not None:
-        assumed = f"output assumed to be {output_tokens:,} tokens per prompt (--output-tokens)"
-    else:
-        assumed = "output assumed to be each prompt's max_tokens"
-        if rows and rows[0].default_output_prompts:
-            defaulted = rows[0].default_output_prompts
-            assumed += f" ({ASSUMED_OUTPUT_TOKENS} tokens for the {defaulted:,} that set none)"
     notes = [
-        f"ESTIMATES, not bills: input tokens counted per model; {assumed}.",
-        f"Prices: {pricer.data_date()}.",
-        *(f"  {row.model}: {row.price_source}" for row in rows),
+        "ESTIMATES, not bills:",
         *(
-            f"Tokens for {row.model} are an estimate: tiktoken has no tokenizer for it, counted "
-            f"with {row.encoding}."
+            f"  {row.model}: {cost_phrase(row.total_cost_usd, bound=row.bound, basis=row.basis)}"
             for row in rows
-            if not row.tokens_exact
         ),
+        f"Prices: {pricer.data_date(names)}.",
+        *(f"  {row.model}: {row.price_source}" for row in rows),
     ]
     if as_json:
         click.echo(rows_to_json(rows))

@@ -19,7 +19,13 @@ from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
 from llmsweep.report.warnings import other_model_warning
-from llmsweep.session.target import TargetSpec, public_url, spec_from_env
+from llmsweep.session.target import (
+    OPENAI_BASE_URL,
+    TargetSpec,
+    describe,
+    public_url,
+    spec_from_env,
+)
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,
     CLIENTS,
@@ -34,6 +40,7 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
+from llmsweep.store.meta import LOCAL
 from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,8 +230,32 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
         latency_scale=flags["latency_scale"],
     )
     target = spec_from_env(flags["base_url"], flags["api_key_env"], simulator)
-    pricer = pricer_from_flags(models, flags["price_file"], flags["price_in"], flags["price_out"])
+    pricer = pricer_from_flags(
+        models,
+        flags["price_file"],
+        flags["price_in"],
+        flags["price_out"],
+        self_hosted=describe(target).kind == LOCAL,
+    )
     return CommonFlags(request, client, target, pricer)
+
+
+def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
+    """Ask before sending to a target that may bill (the caller decides which); ``--yes``
+    skips. Declining (or EOF) aborts: nothing was sent."""
+    if yes:
+        return
+    if not sys.stdin.isatty():  # nobody to answer: a pipe's "y" is no person's consent
+        raise UsageError(
+            "a real target needs confirmation, but stdin is not a terminal: "
+            "pass --yes to send without asking"
+        )
+    click.confirm(
+        f"Send these requests to {public_url(target.base_url or OPENAI_BASE_URL)}, "
+        f"spending {spending}?",
+        abort=True,
+        err=True,
+    )
 
 
 class AnsweredModels:

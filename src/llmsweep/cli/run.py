@@ -16,6 +16,7 @@ from llmsweep.cli.options import (
     AnsweredModels,
     CommonFlags,
     common_flags,
+    confirm_spending,
     engine_options,
     positive_int,
     resume_command,
@@ -23,17 +24,16 @@ from llmsweep.cli.options import (
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
-from llmsweep.cost.estimate import estimate
+from llmsweep.cost.estimate import cost_phrase, estimate
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import PROMPTS_FAILED_EXIT_CODE, TargetError, UsageError
-from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.percentile import percentile
 from llmsweep.report.warnings import format_causes
 from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.session.target import describe
-from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
+from llmsweep.store.meta import REAL
 from llmsweep.store.records import Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 
@@ -63,6 +63,7 @@ from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 )
 @click.option("--resume", is_flag=True, help="Continue a run: skip prompts already ok in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an --out that holds another run.")
+@click.option("--yes", is_flag=True, help="Do not ask before spending money on a real API.")
 @target_options
 @engine_options
 def run(
@@ -72,6 +73,7 @@ def run(
     out_path: Path | None,
     resume: bool,
     force: bool,
+    yes: bool,
     **flags: Any,
 ) -> None:
     """Process PROMPTS at one setting, writing one record per prompt.
@@ -88,7 +90,7 @@ def run(
     (model,) = models
     common = common_flags(models, flags)
     settings = RunSettings.at_level(common.request, model, concurrency)
-    plan, settings = _plan(prompts, out_path, resume, force, settings, common)
+    plan, settings = _plan(prompts, out_path, resume, force, settings, common, yes)
     if plan.todo == 0:
         return
     session = Session(common.target, common.client)
@@ -145,12 +147,15 @@ def _plan(
     force: bool,
     settings: RunSettings,
     common: CommonFlags,
+    yes: bool,
 ) -> tuple[RunPlan, RunSettings]:
-    """Everything checked before a request is sent, and what it would cost (printed)."""
+    """Everything checked before a request is sent, and what it would cost (printed); a real
+    API is asked for first."""
     model = settings.model
     # Only letters, digits, dot, dash and underscore: "synthetic:100:20:5" or "org/model" would
     # make awkward (or, on Windows, invalid) file names.
     name = re.sub(r"[^\w.-]", "_", f"{Path(prompts).stem}.{model}")
+    target = describe(common.target)
     out = out_path or Path(f"{name}.jsonl")
     plan = plan_run(
         prompts,
@@ -161,7 +166,7 @@ def _plan(
         force=force,
         context_window=common.pricer.pricing(model).context_window,
         request=settings,
-        target=describe(common.target),
+        target=target,
         cost_fn=common.pricer.cost_fn(model),
     )
     settings = budget_left(settings, plan)
@@ -170,24 +175,16 @@ def _plan(
     if plan.todo == 0:
         err(f"llmsweep: all {plan.total} prompts in {out} are already ok; nothing to send")
         return plan, settings
-    tokenizer = tokenizer_for(model)
-    if not tokenizer.exact:
-        err(
-            f"llmsweep: no exact tokenizer for {model}: token estimates use "
-            f"{tokenizer.encoding_name}"
-        )
-    (row,) = estimate(
-        plan.prompts(),
-        [model],
-        pricer=common.pricer,
-        default_output_tokens=settings.max_tokens or ASSUMED_OUTPUT_TOKENS,
-    )
+    (row,) = estimate(plan.prompts(), [model], pricer=common.pricer, max_tokens=settings.max_tokens)
+    spending = cost_phrase(row.total_cost_usd, bound=row.bound, basis=row.basis)
     err(
-        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost "
-        f"{format_usd(row.total_cost_usd)} "
-        f"(estimate: {'exact' if row.tokens_exact else 'approximate'} input tokens, "
-        "output at max tokens)"
+        f"llmsweep: {plan.todo} prompt(s) to send; estimated cost {spending}; "
+        f"prices: {row.price_source}"
     )
+    if target.kind == REAL:
+        confirm_spending(
+            common.target, f"{cost_phrase(row.total_cost_usd, bound=row.bound)} (estimate)", yes
+        )
     return plan, settings
 
 

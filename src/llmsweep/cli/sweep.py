@@ -16,6 +16,7 @@ from llmsweep.cli.options import (
     CommonFlags,
     command_line,
     common_flags,
+    confirm_spending,
     engine_options,
     positive_int,
     resume_command,
@@ -23,13 +24,13 @@ from llmsweep.cli.options import (
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
-from llmsweep.cost.money import format_usd
-from llmsweep.errors import TargetError, UsageError
+from llmsweep.cost.estimate import cost_phrase
+from llmsweep.errors import TargetError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
-from llmsweep.session.target import OPENAI_BASE_URL, describe, public_url
+from llmsweep.session.target import describe
 from llmsweep.settings import SweepConfig, parse_levels
 from llmsweep.store.records import Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
@@ -194,27 +195,21 @@ def _minutes(seconds: float) -> str:
 
 
 def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
-    """Say what the sweep will send and cost; ask first when a real target would bill it."""
+    """Say what the sweep will send and cost; ask first when a target that may bill would
+    (a local server too: it may be a proxy to a paid API)."""
     config = plan.config
-    total = format_usd(plan.estimated_usd)
+    total = cost_phrase(plan.estimated_usd, bound=plan.estimate_bound)
     err(
         f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
-        f"repeat(s) x {len(config.models)} model(s); estimated cost {total} "
-        "(estimate: exact input tokens, output at max tokens)"
+        f"repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
     )
+    for row in plan.estimates:
+        usd = row.total_cost_usd * plan.passes
+        spending = cost_phrase(usd, bound=row.bound, basis=row.basis)
+        err(f"llmsweep:   {row.model}: {spending}; prices: {row.price_source}")
     _say_duration(plan, common)
-    if not common.target.simulated and not yes:
-        if not sys.stdin.isatty():  # nobody to answer: a pipe's "y" is no person's consent
-            raise UsageError(
-                "a real target needs confirmation, but stdin is not a terminal: "
-                "pass --yes to send without asking"
-            )
-        click.confirm(
-            f"Send these requests to {public_url(common.target.base_url or OPENAI_BASE_URL)}, "
-            f"spending up to about {total} (estimate)?",
-            abort=True,
-            err=True,
-        )
+    if not common.target.simulated:
+        confirm_spending(common.target, f"{total} (estimate)", yes)
 
 
 def _report_stop(stopped: str | None, resume_cmd: str) -> None:

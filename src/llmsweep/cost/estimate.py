@@ -3,8 +3,10 @@
 Input tokens are counted exactly with each model's tokenizer (a stand-in encoding, flagged
 ``tokens_exact=False``, where tiktoken has none). Output tokens cannot be known in advance, so
 each prompt is assumed to produce ``output_tokens`` if given, else its ``max_tokens``, else
-``ASSUMED_OUTPUT_TOKENS``. A ``max_tokens`` is a ceiling, not a forecast, so the output
-cost is an upper bound there; every output states the assumption.
+``ASSUMED_OUTPUT_TOKENS``. A ``max_tokens`` is a ceiling, not a forecast: when every prompt has
+one the estimate is a maximum ("at most $X", ``bound``); otherwise it is an expected cost ("about
+$X expected") and says what it assumed. ``estimate_basis`` and ``cost_phrase`` are the only
+wording of that: every command and the report use them.
 
 Prompts are streamed in batches of ``BATCH_SIZE`` and counted once per distinct encoding, so
 100,000 prompts are never held in memory at once. Only request sizes are kept (as counts of
@@ -26,7 +28,7 @@ from llmsweep.cost.money import format_usd
 from llmsweep.cost.pricing import ModelPricing, Pricer
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
-from llmsweep.inputs.tokens import Tokenizer, tokenizer_for
+from llmsweep.inputs.tokens import FALLBACK_ENCODING, Tokenizer, tokenizer_for
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.meta import ModelEstimate
 
@@ -67,14 +69,15 @@ def estimate(
     *,
     pricer: Pricer,
     output_tokens: int | None = None,
-    default_output_tokens: int = ASSUMED_OUTPUT_TOKENS,
+    max_tokens: int | None = None,
 ) -> list[EstimateRow]:
     """One row per model (duplicates dropped), in the order given.
 
     Each prompt is assumed to produce ``output_tokens`` if given, else its own ``max_tokens``,
-    else ``default_output_tokens``.
+    else ``max_tokens`` (the cap sent for prompts that set none, ``--max-tokens``), else
+    ``ASSUMED_OUTPUT_TOKENS``.
     """
-    for given in (output_tokens, default_output_tokens):
+    for given in (output_tokens, max_tokens):
         if given is not None and given < 1:
             raise UsageError(f"output tokens must be a positive integer, got {given}")
     names = list(dict.fromkeys(models))
@@ -82,14 +85,17 @@ def estimate(
         raise UsageError("give at least one model")
     # Every price first, so an unknown model fails before a large prompt file is read.
     pricings = {name: pricer.pricing(name) for name in names}
-    tokenizers = {name: _tokenizer(name) for name in names}
+    tokenizers = {name: tokenizer_for(name) for name in names}
     encodings = {tok.encoding_name: tok for tok in tokenizers.values()}
     tallies = {name: _Tally() for name in names}
     defaulted = 0
     stream = iter(prompts)
     while chunk := list(islice(stream, BATCH_SIZE)):
-        outputs = [output_tokens or p.max_tokens or default_output_tokens for p in chunk]
-        defaulted += sum(output_tokens is None and p.max_tokens is None for p in chunk)
+        cap = max_tokens or ASSUMED_OUTPUT_TOKENS
+        outputs = [output_tokens or p.max_tokens or cap for p in chunk]
+        defaulted += sum(
+            output_tokens is None and (p.max_tokens or max_tokens) is None for p in chunk
+        )
         messages = [p.messages for p in chunk]
         # Models sharing an encoding share one count.
         counts = {name: tok.count_chats(messages) for name, tok in encodings.items()}
@@ -103,20 +109,63 @@ def estimate(
                 over = [p.id for p, n in zip(chunk, inputs, strict=True) if n > window]
                 tally.oversized += len(over)
                 tally.first_oversized_id = tally.first_oversized_id or next(iter(over), None)
-    return [_row(name, tallies[name], tokenizers[name], pricer, defaulted) for name in names]
+    assumed = _Assumed(output_tokens or ASSUMED_OUTPUT_TOKENS, defaulted, output_tokens is not None)
+    return [_row(name, tallies[name], tokenizers[name], pricer, assumed) for name in names]
 
 
-def _tokenizer(model: str) -> Tokenizer:
-    """The model's tokenizer; ``openai:gpt-4o`` counts as ``gpt-4o`` (``ft:`` names are kept)."""
-    tokenizer = tokenizer_for(model)
-    prefix, colon, bare = model.partition(":")
-    if not tokenizer.exact and colon and prefix and bare:
-        return tokenizer_for(bare)
-    return tokenizer
+def tokens_label(exact: bool) -> str:
+    """How a model's input tokens were counted: the one label every output prints."""
+    return "exact" if exact else f"approximate ({FALLBACK_ENCODING} stand-in)"
+
+
+def estimate_basis(
+    tokens_exact: bool, *, assumed_output_tokens: int, assumed_prompts: int, by_flag: bool = False
+) -> str:
+    """What an estimate rests on, in words. With no prompt assumed (``assumed_prompts`` 0) every
+    prompt has a max_tokens, taken as its output: a bound. Else ``assumed_prompts`` prompts were
+    assumed to produce ``assumed_output_tokens`` each (every prompt, ``by_flag``:
+    ``--output-tokens``)."""
+    tokens = f"input tokens {tokens_label(tokens_exact)}"
+    if by_flag:
+        return (
+            f"assuming {assumed_output_tokens:,} output tokens a prompt (--output-tokens); {tokens}"
+        )
+    if assumed_prompts == 0:
+        approximate = "" if tokens_exact else ", so the bound is approximate too"
+        return f"a bound: output at each prompt's max_tokens; {tokens}{approximate}"
+    return (
+        f"assuming {assumed_output_tokens:,} output tokens a prompt where no max_tokens is set "
+        f"({assumed_prompts:,} prompt(s)); {tokens}"
+    )
+
+
+def cost_phrase(total_usd: Decimal, *, bound: bool, basis: str | None = None) -> str:
+    """An estimated cost as every output says it: a maximum only when ``bound``."""
+    figure = (
+        f"at most {format_usd(total_usd)}" if bound else f"about {format_usd(total_usd)} expected"
+    )
+    return f"{figure} ({basis})" if basis else figure
+
+
+@dataclass(frozen=True)
+class _Assumed:
+    """What output was assumed where no max_tokens caps it."""
+
+    output_tokens: int
+    prompts: int  # how many prompts that applies to
+    by_flag: bool  # --output-tokens: to every prompt, capped or not
+
+    def basis(self, tokens_exact: bool, prompts: int) -> str:
+        return estimate_basis(
+            tokens_exact,
+            assumed_output_tokens=self.output_tokens,
+            assumed_prompts=prompts if self.by_flag else self.prompts,
+            by_flag=self.by_flag,
+        )
 
 
 def _row(
-    name: str, tally: _Tally, tokenizer: Tokenizer, pricer: Pricer, defaulted: int
+    name: str, tally: _Tally, tokenizer: Tokenizer, pricer: Pricer, assumed: _Assumed
 ) -> EstimateRow:
     pricing = pricer.pricing(name)
     prompts = sum(tally.sizes.values())
@@ -136,12 +185,14 @@ def _row(
         batch_total_cost_usd=batch,
         tokens_exact=tokenizer.exact,
         price_source=pricing.source,
+        bound=not assumed.by_flag and assumed.prompts == 0,
+        basis=assumed.basis(tokenizer.exact, prompts),
         encoding=tokenizer.encoding_name,
         context_window=pricing.context_window,
         oversized_prompts=tally.oversized,
         first_oversized_id=tally.first_oversized_id,
         largest_input_tokens=tally.largest,
-        default_output_prompts=defaulted,
+        default_output_prompts=assumed.prompts,
     )
 
 
@@ -170,7 +221,6 @@ def estimate_table(rows: Sequence[EstimateRow]) -> Table:
     for header in ("per 1k prompts", "batch total", "tokens"):
         table.add_column(header, justify="right" if header != "tokens" else "left")
     for row in rows:
-        tokens = "exact" if row.tokens_exact else f"estimate ({row.encoding} stand-in)"
         table.add_row(
             row.model,
             f"{row.prompts:,}",
@@ -181,7 +231,7 @@ def estimate_table(rows: Sequence[EstimateRow]) -> Table:
             _usd(row.total_cost_usd),
             _usd(row.cost_per_1k_prompts_usd),
             _usd(row.batch_total_cost_usd),
-            tokens,
+            tokens_label(row.tokens_exact),
         )
     return table
 

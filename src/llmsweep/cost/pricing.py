@@ -30,6 +30,7 @@ from llmsweep.settings import CostFn
 
 _BATCH: PriceContext = {"processing": "batch"}
 _MTOK = Decimal(1_000_000)
+_MAX_SUGGESTIONS = 6
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,19 @@ class Pricer:
         self._at = at or datetime.now(UTC)
         self._found: dict[str, _Found] = {}  # per instance: lookups are repeated per request size
 
-    def data_date(self) -> str:
+    def data_date(self, models: Sequence[str] | None = None) -> str:
+        """When the prices apply: genai-prices' only if one of ``models`` (all by default)
+        is priced from its data."""
+        if models is not None and all(model in self._overrides for model in models):
+            return "none from genai-prices (given by the user, or self-hosted), so no date applies"
         return (
             f"as in effect on {self._at.date()} (the run's date) in genai-prices "
             f"{genai_prices.__version__}'s bundled data, which carries no date of its own"
         )
+
+    def knows(self, model: str) -> bool:
+        """Whether ``model`` has a price: the user's, or one genai-prices can find."""
+        return model in self._overrides or self._resolve(model) is not None
 
     def source_summary(self, models: Sequence[str]) -> str:
         """Where each model's prices come from, on one line (for reports)."""
@@ -244,11 +253,10 @@ class Pricer:
                     found.append(self._describe(info.id, provider, info, base))
         return found
 
-    def _lookup(self, model: str) -> _Found:
-        if model in self._found:
-            return self._found[model]
+    def _resolve(self, model: str) -> tuple[str, str | None, Provider, ModelInfo] | None:
+        """How genai-prices finds ``model``: as given, then as "provider:model" or
+        "provider/model"; None if it does not."""
         snapshot = data_snapshot.get_snapshot()
-        # As given first, then as "provider:model" or "provider/model".
         attempts: list[tuple[str, str | None]] = [(model, None)]
         for separator in ":/":
             prefix, found, rest = model.partition(separator)
@@ -259,21 +267,48 @@ class Pricer:
                 provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
             except LookupError:
                 continue
-            base = self._prices(provider, info)
-            if not _per_token(base):
-                raise PricingError(f"genai-prices does not price {model!r} per token ({base})")
-            pricing = self._describe(model, provider, info, base)
-            batch = self._prices(provider, info, _BATCH)
-            linear = _is_linear(base) and _is_linear(batch)
-            self._found[model] = _Found(ref, provider_id, pricing, linear)
+            return ref, provider_id, provider, info
+        return None
+
+    def _lookup(self, model: str) -> _Found:
+        if model in self._found:
             return self._found[model]
-        known = dict.fromkeys([*self._overrides, *_known_models()])
-        close = difflib.get_close_matches(model.lower(), known)
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        raise PricingError(
-            f"no per-token price known for model {model!r}{hint} "
-            "(give one with --price-file, or --price-in/--price-out)"
-        )
+        resolved = self._resolve(model)
+        if resolved is None:
+            raise PricingError(
+                f"no per-token price known for model {model!r}{self._did_you_mean(model)}; "
+                "give one with --price-in/--price-out (or --price-file)"
+            )
+        ref, provider_id, provider, info = resolved
+        base = self._prices(provider, info)
+        if not _per_token(base):
+            raise PricingError(f"genai-prices does not price {model!r} per token ({base})")
+        pricing = self._describe(model, provider, info, base)
+        batch = self._prices(provider, info, _BATCH)
+        linear = _is_linear(base) and _is_linear(batch)
+        self._found[model] = _Found(ref, provider_id, pricing, linear)
+        return self._found[model]
+
+    def _did_you_mean(self, model: str) -> str:
+        """Names genai-prices does price, as ``provider:model`` (which resolves as given):
+        those holding ``model``, else those close to it; never ``model`` itself."""
+        bare = model.lower().rpartition(":")[2]
+        found = self.find(bare)
+        listed = f"? `llmsweep prices {bare}` lists them" if found else "?"
+        if not found:
+            close = difflib.get_close_matches(bare, _known_models(), n=3)
+            found = [p for name in close for p in self.find(name) if p.model.lower() == name]
+        names = [f"{p.provider}:{p.model}" if p.provider else p.model for p in found]
+        names = [
+            name
+            for name in dict.fromkeys(names)
+            if name.lower() != model.lower() and self._resolve(name) is not None
+        ]
+        if not names:
+            return ""
+        more = f" and {len(names) - _MAX_SUGGESTIONS} more" if len(names) > _MAX_SUGGESTIONS else ""
+        shown = ", ".join(sorted(names, key=len)[:_MAX_SUGGESTIONS])
+        return f" (did you mean: {shown}{more}{listed})"
 
     def _prices(
         self, provider: Provider, info: ModelInfo, context: PriceContext | None = None

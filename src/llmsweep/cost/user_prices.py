@@ -12,14 +12,22 @@ from llmsweep.errors import InputError, UsageError
 _PRICE_KEYS = {"input", "output", "cached_input"}
 
 
+SELF_HOSTED = "self-hosted: no per-token price"
+# What a model genai-prices does not know costs on a local server (llama.cpp, Ollama, vLLM).
+SELF_HOSTED_PRICE = UserPrice(Decimal(0), Decimal(0), source=SELF_HOSTED)
+
+
 def pricer_from_flags(
     models: Sequence[str],
     price_file: str | None,
     price_in: float | None,
     price_out: float | None,
+    *,
+    self_hosted: bool = False,
 ) -> Pricer:
     """A pricer with the user's prices over the bundled ones; every model checked now, so an
-    unknown one fails (with close names) before any request."""
+    unknown one fails (with close names) before any request. On a ``self_hosted`` server a
+    model with no price is free (``SELF_HOSTED_PRICE``) rather than refused."""
     overrides = dict(load_price_file(price_file)) if price_file else {}
     if (price_in is None) != (price_out is None):
         raise UsageError("--price-in and --price-out go together")
@@ -27,6 +35,9 @@ def pricer_from_flags(
         if len(models) != 1:
             raise UsageError("--price-in/--price-out need exactly one --model")
         overrides[models[0]] = user_price(price_in, price_out)
+    if self_hosted:
+        known = Pricer(overrides)
+        overrides |= {m: SELF_HOSTED_PRICE for m in models if not known.knows(m)}
     pricer = Pricer(overrides)
     for model in models:
         pricer.pricing(model)

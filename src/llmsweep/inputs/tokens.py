@@ -8,7 +8,8 @@ then works offline and nothing is approximated.
 Chat input is counted with OpenAI's rule for current models: 3 tokens per message, the tokens of
 every string field of the message, +1 per ``name`` field, and 3 tokens priming the reply.
 Models tiktoken has no tokenizer for (Claude, Gemini, open models) are counted with ``o200k_base``
-and flagged ``exact=False``: the count is an estimate, and every output says so.
+and flagged ``exact=False``: the count is approximate, and every output labels it so
+(``cost.estimate.tokens_label``).
 """
 
 from __future__ import annotations
@@ -139,10 +140,15 @@ def encoding_name_for(model: str) -> tuple[str, bool]:
     import tiktoken.model
 
     bare = model.split("/")[-1]  # "openai/gpt-4o" -> "gpt-4o"
-    try:
-        return tiktoken.model.encoding_name_for_model(bare), True
-    except KeyError:
-        return FALLBACK_ENCODING, False
+    # "openai:gpt-4o" -> "gpt-4o", but only after the name as given: "ft:gpt-4o:org::id" is
+    # tiktoken's own.
+    prefix, colon, rest = bare.partition(":")
+    for name in (bare, rest) if colon and prefix and rest else (bare,):
+        try:
+            return tiktoken.model.encoding_name_for_model(name), True
+        except KeyError:
+            continue
+    return FALLBACK_ENCODING, False
 
 
 @cache

@@ -23,6 +23,7 @@ from llmsweep.analysis.recommend import (
 )
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
 from llmsweep.analysis.stats import CellSummary
+from llmsweep.cost.estimate import cost_phrase
 from llmsweep.cost.money import format_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
@@ -236,6 +237,17 @@ def _target_host(base_url: Any) -> str:
     return f"{host}:{port}" if port is not None else host
 
 
+def _estimates(meta: SweepMeta) -> str:
+    """Each model's pre-run estimate, in the words the command line used."""
+    return (
+        "; ".join(
+            f"{e.model} {cost_phrase(e.total_cost_usd, bound=e.bound, basis=e.basis)}"
+            for e in meta.estimates.values()
+        )
+        or "none"
+    )
+
+
 def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
     """(label, text) pairs for "About this report"."""
     config = meta.config
@@ -309,8 +321,8 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ),
         (
             "Cost",
-            f"actual = tokens the API reported x listed price; {usage}. Pre-run estimates "
-            "(cost chart: exact input tokens, output at max tokens) come from the run metadata.",
+            f"actual = tokens the API reported x listed price; {usage}. Pre-run estimate of "
+            f"one pass over the prompts (cost chart): {_estimates(meta)}.",
         ),
         ("Percentiles", PERCENTILE_METHOD),
         (

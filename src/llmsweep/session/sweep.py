@@ -25,7 +25,7 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
-from llmsweep.settings import ASSUMED_OUTPUT_TOKENS, SweepConfig, refuse_unbounded_budget
+from llmsweep.settings import SweepConfig, refuse_unbounded_budget
 from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
@@ -47,10 +47,19 @@ class SweepPlan:
     created_at: str
 
     @property
+    def passes(self) -> int:
+        """How many times each model is sent the prompts: once per level and repeat."""
+        return len(self.config.levels) * self.config.repeats
+
+    @property
     def estimated_usd(self) -> Decimal:
         """The whole sweep: every model's pass, at every level and repeat."""
-        passes = len(self.config.levels) * self.config.repeats
-        return sum((row.total_cost_usd for row in self.estimates), Decimal(0)) * passes
+        return sum((row.total_cost_usd for row in self.estimates), Decimal(0)) * self.passes
+
+    @property
+    def estimate_bound(self) -> bool:
+        """Whether ``estimated_usd`` is a maximum: every model's estimate is."""
+        return all(row.bound for row in self.estimates)
 
     def meta(self, target: TargetInfo, command: str | None) -> SweepMeta:
         """What the report says about itself. ``target`` is already free of secrets."""
@@ -60,7 +69,7 @@ class SweepPlan:
             prompt_count=len(self.prompts),
             target=target,
             price_source=self.pricer.source_summary(models),
-            price_date=self.pricer.data_date(),
+            price_date=self.pricer.data_date(models),
             estimates={row.model: row.kept() for row in self.estimates},
             created_at=self.created_at,
             tool_version=__version__,
@@ -135,7 +144,7 @@ def plan_sweep(
         cell_prompts(config, prompts, config.cells()[0]),
         list(config.models),
         pricer=pricer,
-        default_output_tokens=config.max_tokens or ASSUMED_OUTPUT_TOKENS,
+        max_tokens=config.max_tokens,
     )
     return SweepPlan(config, prompts, folder, pricer, rows, created)
 

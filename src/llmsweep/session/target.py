@@ -90,21 +90,30 @@ def describe(spec: TargetSpec) -> TargetInfo:
     yet (``open_target`` adds it)."""
     if not spec.simulated:
         url = public_url(spec.base_url or OPENAI_BASE_URL)
-        return TargetInfo(LOCAL if is_loopback(url) else REAL, url)
+        return TargetInfo(LOCAL if is_local(url) else REAL, url)
     config = spec.simulator
     profile = config.profile.name if config.profile is not None else None
     return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm)
 
 
-def is_loopback(url: str) -> bool:
-    """A server on this machine: localhost, 127.0.0.0/8 or ::1."""
+# Private networks (RFC 1918, and IPv6 unique local addresses): a server there is self-hosted.
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+
+
+def is_local(url: str) -> bool:
+    """A server on this machine or a private network: localhost, 127.0.0.0/8, ::1, 10/8,
+    172.16/12, 192.168/16 or fc00::/7."""
     host = urlsplit(url).hostname or ""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or any(address in net for net in _PRIVATE_NETWORKS)
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ from typing import Any
 from llmsweep.errors import InputError
 from llmsweep.settings import SweepConfig
 
-META_SCHEMA_VERSION = 3  # 3: target kind "local"; config.unique_prompts
+META_SCHEMA_VERSION = 4  # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
@@ -70,6 +70,8 @@ class ModelEstimate:
     batch_total_cost_usd: Decimal | None  # None: the model has no batch price
     tokens_exact: bool
     price_source: str
+    bound: bool  # every prompt's output is capped by a max_tokens: the cost is a maximum
+    basis: str  # what the figure assumes, in words (cost.estimate.estimate_basis)
 
     def kept(self) -> ModelEstimate:
         """Just these fields, of an estimate that carries more (``cost.estimate.EstimateRow``)."""
