@@ -187,9 +187,11 @@ def test_without_max_tokens_the_confirmation_gives_an_expected_cost_not_a_maximu
         str(tmp_path / "r"),
         env={"OPENAI_API_KEY": "sk-test-key"},
     )
-    assert declined.returncode == 1, declined.stderr
+    # No terminal to confirm at: refused before sending, after the estimate was shown.
+    assert declined.returncode == 2, declined.stderr
+    assert declined.stderr.strip().endswith("pass --yes to send without asking")
     assert "up to" not in declined.stderr and "at most" not in declined.stderr
-    assert "spending about $0." in declined.stderr and " expected (estimate)?" in declined.stderr
+    assert "estimated cost about $0." in declined.stderr and " expected:" in declined.stderr
     assumed = "assuming 256 output tokens a prompt where no max_tokens is set (2 prompt(s))"
     lines = declined.stderr.splitlines()
     gpt = next(line for line in lines if line.startswith("llmsweep:   gpt-4o: "))

@@ -30,7 +30,10 @@ def harness_intro(meta: SweepMeta) -> str:
         "fixed costs (progress display, these measurements), which dominate at low request "
         f"rates.{split} A cell is client-bound when the dispatch-lag or loop-lag p95 is over "
         f"{LAG_THRESHOLD:.0%} of its median latency, or the client used {CPU_BUSY:.0%} of a CPU "
-        "core or more: its numbers then show this machine's limit, not the API's."
+        "core or more (not at concurrency 1, where no request queues behind another's work): "
+        "its numbers then show this machine's limit, not the API's. Not when something else "
+        "explains them: the rate-limit ceiling, a speedup within 90% of ideal, or throughput "
+        "flat against the level below while latency grew at the server (it queued requests)."
     )
 
 
