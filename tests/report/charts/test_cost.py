@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from factories import make_estimate, make_meta
-from llmsweep.report.charts.cost import estimate_per_1k_usd, label_groups, pareto_front
+from llmsweep.report.charts.cost import estimate_per_1k_usd, label_groups
 
 
 def test_labels_of_nearly_coincident_points_are_merged() -> None:
@@ -22,11 +22,6 @@ def test_free_points_merge_only_with_other_free_points() -> None:
     # A cost of $0 has no logarithm: it is near another $0 only.
     points = [(1.0, 0.0), (1.01, 0.0), (1.0, 0.001)]
     assert [names for _, names in label_groups(points, ["1", "2", "4"])] == [["1", "2"], ["4"]]
-
-
-def test_pareto_front_keeps_points_nothing_beats_on_both_axes() -> None:
-    points = [(10.0, 1.0), (5.0, 2.0), (6.0, 3.0), (20.0, 0.5), (21.0, 0.5)]
-    assert pareto_front(points) == [1, 0, 3]
 
 
 def test_estimates_per_1k_prompts_divide_by_the_estimates_own_prompt_count() -> None:

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.pareto import pareto_front, tradeoff_point
 from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.report.charts.base import (
@@ -78,15 +79,6 @@ def cost_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     return figure
 
 
-def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
-    """Indices of the points no other point beats on both coordinates (lower is better), by x."""
-    front: list[int] = []
-    for index in sorted(range(len(points)), key=lambda i: points[i]):
-        if not front or points[index][1] < points[front[-1]][1]:
-            front.append(index)
-    return front
-
-
 def label_groups(
     points: Sequence[tuple[float, float]], names: Sequence[str], *, within: float = 0.05
 ) -> list[tuple[tuple[float, float], list[str]]]:
@@ -117,6 +109,7 @@ def tradeoff_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     everything = levels
     levels = [level for level in compared(levels) if level.cost_per_1k_succeeded_usd is not None]
     points = [(level.wall_s, float(_per_1k_ok(level))) for level in levels]
+    tradeoff = [spot for level in levels if (spot := tradeoff_point(level)) is not None]
     others = [level for level in everything if level not in levels]
     mark_excluded(axes, [(level.wall_s, float(level.cost_per_1k_prompts_usd)) for level in others])
     for model, rows in levels_by_model(levels).items():
@@ -133,7 +126,7 @@ def tradeoff_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
         # A long shared label sits higher, clear of a single neighbour's label beside it.
         lift = 4 if len(names) == 1 else 10
         axes.annotate(text, point, textcoords="offset points", xytext=(4, lift), fontsize=7)
-    front = [points[index] for index in pareto_front(points)]
+    front = [points[index] for index in pareto_front(tradeoff)]
     axes.plot(
         [wall_s for wall_s, _ in front],
         [cost for _, cost in front],

@@ -32,7 +32,6 @@ from llmsweep.report.charts.base import (
 from llmsweep.report.charts.base import figure_bytes as figure_bytes
 from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
-from llmsweep.report.charts.cost import pareto_front as pareto_front
 from llmsweep.report.charts.cost import tradeoff_chart as tradeoff_chart
 from llmsweep.store.meta import SweepMeta
 
