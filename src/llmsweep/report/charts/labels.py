@@ -31,6 +31,7 @@ _SIDES: tuple[_Side, ...] = (
     (0, -9, "center", "top"),
 )
 _REACH = (1.0, 2.0, 3.0)  # each side tried at growing distances
+SAME_SPOT = 0.05  # points within 5% of each other on both axes share one label
 _POINT_BOX_PT = 16.0  # a point's footprint: as wide as the largest marker drawn on one (a star)
 
 
@@ -46,7 +47,7 @@ class PointLabel:
 
 
 def group_levels(
-    points: Sequence[tuple[float, float]], levels: Sequence[int], *, within: float = 0.05
+    points: Sequence[tuple[float, float]], levels: Sequence[int], *, within: float = SAME_SPOT
 ) -> list[tuple[tuple[float, float], list[int]]]:
     """One model's levels grouped where their points lie within ``within`` (relative, on both
     axes) of a group's first point, so each group prints one label; groups in first-seen order."""
