@@ -20,7 +20,7 @@ from llmsweep.analysis.levels import LevelSummary
 FRONT_RULE = (
     "a level is on the front when no other level is both no slower and no dearer and better on "
     "one of the two; a wall time is faster only when its 95% interval over repeats lies wholly "
-    "below the other's (a level run once is compared as measured: its noise is unknown)"
+    "below the other's"
 )
 
 

@@ -102,7 +102,7 @@ def _tradeoff(levels: Sequence[LevelSummary]) -> str:
         f"{SAME_SPOT:.0%} on both axes) share one label, three or more levels in a row as a "
         f"range such as 4{DASH}32. Pareto front (dashed, circled): {FRONT_RULE}. {noise} "
         f"{_STAR[:-1]}, chosen for throughput rather than cost, so it need not be on the "
-        f"front. {_CROSS}"
+        f"front. {_CROSS[:-1]}, or no prompt of it succeeded."
     )
 
 

@@ -134,7 +134,7 @@ def star_sizes(models: Sequence[str]) -> dict[str, float]:
 
 def star(axes: Axes, x: float, y: float, color: str, ms: float = _STAR_MS) -> None:
     """The recommended level, over everything else drawn at that spot."""
-    axes.plot(x, y, marker="*", ms=ms, color=color, mec="black", ls="none", zorder=5)
+    axes.plot(x, y, marker="*", ms=ms, color=color, mec="black", ls="none", zorder=5, clip_on=False)
 
 
 def star_handle() -> Line2D:
