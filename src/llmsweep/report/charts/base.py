@@ -113,7 +113,7 @@ def excluded_handle() -> Line2D:
 
 RECOMMENDED_LABEL = "recommended level"
 _STAR_MS = 14.0  # the smallest star; each model before it in sorted order one step larger
-_STAR_STEP = 6.0
+_STAR_STEP = 9.0
 
 
 def recommended_rows(

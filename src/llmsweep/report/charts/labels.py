@@ -23,12 +23,12 @@ DASH = "\N{EN DASH}"
 _Side = tuple[float, float, Literal["left", "center", "right"], Literal["bottom", "top"]]
 # (dx, dy) in points from the point, and the alignment that keeps the text on that side.
 _SIDES: tuple[_Side, ...] = (
-    (8, 4, "left", "bottom"),
-    (8, -4, "left", "top"),
-    (-8, 4, "right", "bottom"),
-    (-8, -4, "right", "top"),
-    (0, 9, "center", "bottom"),
-    (0, -9, "center", "top"),
+    (10, 5, "left", "bottom"),
+    (10, -5, "left", "top"),
+    (-10, 5, "right", "bottom"),
+    (-10, -5, "right", "top"),
+    (0, 11, "center", "bottom"),
+    (0, -11, "center", "top"),
 )
 _REACH = (1.0, 2.0, 3.0)  # each side tried at growing distances
 SAME_SPOT = 0.05  # points within 5% of each other on both axes share one label
