@@ -1,8 +1,10 @@
 """Charts of a sweep, one ``matplotlib.figure.Figure`` per question the report answers.
 
-Each model keeps one colour across every chart; the spread over repeats shows as min-max error
-bars. Shared helpers live in :mod:`llmsweep.report.charts.base`, the cost charts in
-:mod:`llmsweep.report.charts.cost`; both are re-exported here.
+Each model keeps one colour across every chart, and its recommended level (the one
+Recommendation, never re-picked) is starred on each; the spread over repeats shows as min-max
+error bars. Shared helpers live in :mod:`llmsweep.report.charts.base`; the failures, cost and
+trade-off charts in their own modules, re-exported here. What each chart's legend terms mean is
+captioned under it by :mod:`llmsweep.report.captions`.
 """
 
 from __future__ import annotations
