@@ -34,7 +34,7 @@ def test_charts_are_inlined_with_their_captions() -> None:
     assert (
         '<figure id="chart-speedup"><img alt="Speedup vs concurrency" '
         f'src="data:image/png;base64,{speedup}">\n'
-        "<figcaption>Speedup vs concurrency</figcaption></figure>"
+        "<figcaption>Speedup vs concurrency<br>Speedup = the concurrency-1 cell&#x27;s time"
     ) in html
     assert '<img alt="unnamed" src="data:image/png;base64,' in html  # no title: its name
 

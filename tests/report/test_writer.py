@@ -96,3 +96,18 @@ def test_report_survives_few_records_and_none(tmp_path: Path) -> None:
     assert "About this report" in (tmp_path / "sparse" / "report.html").read_text("utf-8")
     write_report(tmp_path / "empty", result_of([]))
     assert "No charts" in (tmp_path / "empty" / "report.md").read_text("utf-8")
+
+
+def test_each_chart_is_followed_by_its_caption_in_both_reports(report_dir: Path) -> None:
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    batch = "Batch estimate (dotted): the estimate at the provider&#x27;s Batch API price"
+    assert batch in html.split('<figure id="chart-cost">')[1].split("</figure>")[0]
+    cost_section = markdown.split("### Cost per 1k prompts")[1].split("###")[0]
+    assert "Batch estimate (dotted): the estimate at the provider's Batch API price" in cost_section
+    # REPORT_META's 240 rpm is 4 req/s; alone, 20 prompts took 20 and 21 s (1 and 0.952 req/s,
+    # median 0.976), so the ceiling is 4 / 0.976 = 4.1x the sequential speed.
+    speedup_section = markdown.split("### Speedup vs concurrency")[1].split("###")[0]
+    assert "4.0 req/s is 4.1\N{MULTIPLICATION SIGN} for gpt-4o (0.98 req/s at concurrency 1)" in (
+        speedup_section
+    )

@@ -13,6 +13,7 @@ from html import escape
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.stats import CellSummary
+from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.sections import (
@@ -79,12 +80,14 @@ def _table(table: Table) -> str:
     )
 
 
-def _figure(name: str, png: bytes) -> str:
+def _figure(name: str, png: bytes, levels: Sequence[LevelSummary]) -> str:
     caption = CHART_TITLES.get(name, name)
     data = base64.b64encode(png).decode("ascii")
+    terms = f"<br>{escape(text)}" if (text := chart_caption(name, levels)) else ""
     return (
         f'<figure id="chart-{escape(name)}"><img alt="{escape(caption)}" '
-        f'src="data:image/png;base64,{data}">\n<figcaption>{escape(caption)}</figcaption></figure>'
+        f'src="data:image/png;base64,{data}">\n<figcaption>{escape(caption)}{terms}</figcaption>'
+        "</figure>"
     )
 
 
@@ -99,7 +102,7 @@ def render_html(
     heading = title(levels)
     why = "\n".join(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations)
     costs = cost_comparison(levels)
-    charts = "\n".join(_figure(name, png) for name, png in chart_png_bytes.items())
+    charts = "\n".join(_figure(name, png, levels) for name, png in chart_png_bytes.items())
     examples = failure_examples(cells)
     details = "\n".join(
         f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>" for label, text in about(meta, levels)

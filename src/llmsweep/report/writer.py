@@ -20,6 +20,7 @@ from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.errors import OutputError
+from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
@@ -88,6 +89,7 @@ def render_markdown(
     for name, path in chart_files.items():
         caption = _md(CHART_TITLES.get(name, name))
         lines += ["", f"### {caption}", "", f"![{caption}]({path})"]
+        lines += ["", _md(text)] if (text := chart_caption(name, levels)) else []
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
