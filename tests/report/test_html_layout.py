@@ -57,7 +57,9 @@ addEventListener('load', () => {
 """
 
 
-def chromium() -> str:
+@pytest.fixture(scope="module")
+def browser() -> str:
+    """Headless Chromium's path; asked for first, so that a skip renders nothing."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
         reason = "headless chromium is not installed (apt-get install chromium)"
@@ -137,8 +139,7 @@ def layout(browser: str, report: str, width_px: int) -> dict[str, Any]:
     return result
 
 
-def test_no_table_or_element_is_wider_than_the_screen(report_html: str) -> None:
-    browser = chromium()
+def test_no_table_or_element_is_wider_than_the_screen(browser: str, report_html: str) -> None:
     with ThreadPoolExecutor(len(WIDTHS_PX)) as pool:
         measured = pool.map(lambda width_px: layout(browser, report_html, width_px), WIDTHS_PX)
     for width_px, found in zip(WIDTHS_PX, measured, strict=True):
