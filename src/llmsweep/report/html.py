@@ -27,7 +27,7 @@ from llmsweep.report.sections import (
     verdicts,
     warnings,
 )
-from llmsweep.report.style import REPORT_CSS
+from llmsweep.report.style import MANY_COLUMNS, REPORT_CSS
 from llmsweep.store.meta import SweepMeta
 
 # A cell with a letter in it is text (notes, reasons, errors, names); a column of cells without
@@ -89,8 +89,9 @@ def _table(table: Table) -> str:
         )
         body.append(f"{_row_opening(table, index)}{cells}</tr>")
     rows = "\n".join(body)
+    size = " many" if len(table.headers) - 1 > MANY_COLUMNS else ""  # cards up to a wider screen
     return (
-        f'<div class="table"><table>\n<thead><tr>{head}</tr></thead>\n'
+        f'<div class="table{size}"><table>\n<thead><tr>{head}</tr></thead>\n'
         f"<tbody>\n{rows}\n</tbody>\n</table></div>"
     )
 

@@ -9,8 +9,35 @@ for about four; charts span the screen's full width.
 
 from __future__ import annotations
 
-# Below this width the summary table's columns cannot all fit, so rows become cards.
-NARROW_MAX_WIDTH = "60rem"
+# Below these screen widths a table's columns no longer fit side by side, so its rows become
+# cards. Measured in headless Chromium: 15 columns (a summary without streaming) fit from about
+# 62rem, 20 (with TTFT, ITL and TPOT) from about 79.7rem (1275 px); a table with more than
+# MANY_COLUMNS columns is "many".
+NARROW_MAX_WIDTH = "64rem"
+MANY_MAX_WIDTH = "79.5rem"
+MANY_COLUMNS = 15
+
+
+def _cards(table: str) -> str:
+    """The rules that show each row of the ``table`` selector's tables as a card of label-value
+    lines, labels from each cell's ``data-label``."""
+    return f"""
+  {table} table, {table} tbody, {table} td {{ display: block; }}
+  {table} thead {{ display: none; }}
+  {table} tr {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr));
+              column-gap: 1.2rem; border: 1px solid #ddd; border-radius: 4px;
+              padding: 0.3rem 0.6rem; margin-bottom: 0.5rem; }}
+  {table} tr.group {{ display: block; border: 0; padding: 0; margin: 0; }}
+  {table} tr.group th {{ display: block; border: 0; background: none; padding: 0.6rem 0 0.3rem;
+                       font-size: 1rem; }}
+  {table} td {{ border: 0; padding: 0.1rem 0; display: grid; grid-template-columns: 1fr auto;
+              column-gap: 0.6rem; white-space: normal; }}
+  {table} td::before {{ content: attr(data-label); color: #555; text-align: left;
+                      font-weight: normal; }}
+  {table} td.text {{ grid-column: 1 / -1; display: block; overflow-wrap: anywhere; }}
+  {table} td.text::before {{ content: attr(data-label) ": "; }}
+  {table} td:empty {{ display: none; }}"""
+
 
 REPORT_CSS = f"""
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -48,21 +75,8 @@ dd {{ margin-left: 1rem; }}
   body {{ margin-top: 1rem; }}
   figure {{ margin-left: -1rem; margin-right: -1rem; }}
   figure img {{ border: 0; }}
-  figcaption {{ padding: 0 1rem; }}
-  .table table, .table tbody, .table td {{ display: block; }}
-  .table thead {{ display: none; }}
-  .table tr.group {{ display: block; border: 0; padding: 0; margin: 0; }}
-  .table tr.group th {{ display: block; border: 0; background: none; padding: 0.6rem 0 0.3rem;
-                       font-size: 1rem; }}
-  .table tr {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr));
-              column-gap: 1.2rem; border: 1px solid #ddd; border-radius: 4px;
-              padding: 0.3rem 0.6rem; margin-bottom: 0.5rem; }}
-  .table td {{ border: 0; padding: 0.1rem 0; display: grid; grid-template-columns: 1fr auto;
-              column-gap: 0.6rem; white-space: normal; }}
-  .table td::before {{ content: attr(data-label); color: #555; text-align: left;
-                      font-weight: normal; }}
-  .table td.text {{ grid-column: 1 / -1; display: block; overflow-wrap: anywhere; }}
-  .table td.text::before {{ content: attr(data-label) ": "; }}
-  .table td:empty {{ display: none; }}
+  figcaption {{ padding: 0 1rem; }}{_cards(".table")}
+}}
+@media (max-width: {MANY_MAX_WIDTH}) {{{_cards(".table.many")}
 }}
 """
