@@ -56,6 +56,7 @@ figure {{ margin: 1.5rem 0; max-width: 60rem; }}
 figure > a {{ display: block; }}
 figure img {{ display: block; width: 100%; height: auto; border: 1px solid #eee; }}
 figcaption {{ color: #555; font-size: 0.9rem; }}
+figcaption a {{ white-space: nowrap; }}
 .table {{ overflow-x: auto; }}
 table {{ border-collapse: collapse; font-size: 0.8rem; font-variant-numeric: tabular-nums; }}
 th, td {{ border: 1px solid #ddd; padding: 0.25rem; text-align: right;
