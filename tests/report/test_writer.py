@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def test_html_is_self_contained(report_dir: Path) -> None:
     assert "<script" not in lowered  # none of ours, and user text is escaped
     assert "<link" not in lowered
     assert html.count('src="data:image/png;base64,') == len(CHART_TITLES)
+    links = re.findall(r'href="([^"]*)"', html)  # only to the full-size charts beside the file
+    assert sorted(set(links)) == sorted(f"charts/{chart}.svg" for chart in CHART_TITLES)
+    assert all((report_dir / link).is_file() for link in links)
     assert "127.0.0.1:8123" in html and "http://127.0.0.1" not in html
 
 
@@ -82,9 +86,9 @@ def test_summary_json_carries_the_recommendation(report_dir: Path) -> None:
 def test_renderers_are_pure() -> None:
     result = result_of(report_sweep(), REPORT_META)
     cells, levels, recommendations = result.cells, result.levels, result.recommendations
-    charts = {"speedup": b"\x89PNG fake"}
-    first = render_html(levels, cells, recommendations, REPORT_META, charts)
-    assert first == render_html(levels, cells, recommendations, REPORT_META, charts)
+    charts, links = {"speedup": b"\x89PNG fake"}, {"speedup": "charts/speedup.svg"}
+    first = render_html(levels, cells, recommendations, REPORT_META, charts, links)
+    assert first == render_html(levels, cells, recommendations, REPORT_META, charts, links)
     markdown = render_markdown(
         levels, cells, recommendations, REPORT_META, {"speedup": "charts/s.png"}
     )

@@ -43,6 +43,8 @@ from llmsweep.store.sweepdir import SweepFolder
 # errors) renders as typed. HTML-special characters are escaped too, since many Markdown
 # viewers pass raw HTML through.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+# The charts' folder inside a report folder; both reports link into it by this relative path.
+_CHART_DIR = "charts"
 
 
 def _md(text: str) -> str:
@@ -124,7 +126,7 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         result.recommendations,
     )
     figures = build_charts(levels, recommendations, meta)
-    chart_dir = out_dir / "charts"
+    chart_dir = out_dir / _CHART_DIR
     try:
         chart_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -143,10 +145,10 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         write_chunks_atomic(chart_dir / f"{name}.png", [png_bytes[name]])
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
-    chart_files = {name: f"charts/{name}.png" for name in figures}
+    chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
     markdown = render_markdown(levels, cells, recommendations, meta, chart_files)
     write_text(out_dir / "report.md", markdown)
-    write_text(
-        out_dir / "report.html", render_html(levels, cells, recommendations, meta, png_bytes)
-    )
+    svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
+    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links)
+    write_text(out_dir / "report.html", html)
     return written
