@@ -314,8 +314,9 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ),
         (
             "Rate-limit ceiling",
-            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tighter of the "
-            "client's and the simulator's limits; a request is charged its input tokens + "
+            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tightest of the "
+            "client's limits, the simulator's and those the API's headers stated "
+            "(x-ratelimit-limit-requests/-tokens); a request is charged its input tokens + "
             f"max_tokens ({ASSUMED_OUTPUT_TOKENS} when none was set), as the client's limiter "
             "charges it.",
         ),

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
+# 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's headers)
+SUMMARY_SCHEMA_VERSION = 3
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,6 +49,8 @@ def summary_to_json(result: SweepResult) -> str:
         "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
+        # Per model: the rate limits the API's headers stated, and the ceiling they imply.
+        "stated_limits": [asdict(limits) for limits in result.stated_limits],
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
     }
