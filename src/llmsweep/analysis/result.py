@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from llmsweep.analysis.ceiling import limits_of, stated_limits
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
+from llmsweep.analysis.slo import judge_levels
 from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.sweepdir import SweepData
@@ -34,6 +35,7 @@ def analyse(data: SweepData) -> SweepResult:
     cells = summarize_cells(
         data.records, limits_of(meta), data.harness, meta.prompt_count, stated=stated
     )
-    levels = summarize_levels(cells, meta.config.repeats)
-    recommendations = recommend(levels, client=meta.config.client)
+    targets = meta.config.slo
+    levels = judge_levels(summarize_levels(cells, meta.config.repeats), targets)
+    recommendations = recommend(levels, client=meta.config.client, slo=targets)
     return SweepResult(meta, cells, levels, recommendations, stated_ceilings(cells, stated))

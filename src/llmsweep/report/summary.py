@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-# 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's headers)
+# 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
+# headers); per level slo_met and slo_misses (latency targets)
 SUMMARY_SCHEMA_VERSION = 3
 
 
@@ -67,7 +68,7 @@ CSV_COLUMNS = (
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
     "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
-    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share",
+    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share", "slo_met",
 )  # fmt: skip
 
 
