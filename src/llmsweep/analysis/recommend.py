@@ -10,7 +10,7 @@ that met every target with failures and 429s under their thresholds (goodput).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
@@ -87,8 +87,9 @@ def recommend(
     is a measurement error) are never picked nor the best. With latency targets ``slo`` the
     levels must have been judged against them (``analysis.slo.judge_levels``)."""
     limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
+    target = describe(slo) or None
     return [
-        _recommend_model(model, rows, limits, client, tuple(slo))
+        replace(_recommend_model(model, rows, limits, client, tuple(slo)), target=target)
         for model, rows in levels_by_model(levels).items()
     ]
 
@@ -169,7 +170,7 @@ def _recommend_for_targets(
     if not met:
         warnings.append(_no_target_warning(model, rows, limits, targets))
         text = f"No level of {model} met the latency target {target} (see warnings)."
-        return Recommendation(model, None, text, tuple(warnings), target)
+        return Recommendation(model, None, text, tuple(warnings))
     chosen = max(met, key=lambda row: (row.throughput_rps, -row.concurrency))
     missed = [f"{row.concurrency} ({_why_missed(row, limits)})" for row in rows if row not in met]
     explanation = (
@@ -182,7 +183,7 @@ def _recommend_for_targets(
         + _unmeasured(chosen, all_rows, client)
         + _not_compared(all_rows)
     )
-    return Recommendation(model, chosen.concurrency, explanation, tuple(warnings), target)
+    return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
 
 
 def _why_missed(row: LevelSummary, limits: _Thresholds) -> str:
