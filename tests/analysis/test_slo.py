@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from factories import make_meta, make_record, result_of, with_config
+from factories import LAGGING, make_meta, make_record, result_of, with_config
 from llmsweep.analysis.result import SweepResult
 from llmsweep.errors import UsageError
 from llmsweep.report.sections import summary_table, verdicts
@@ -125,3 +125,12 @@ def test_targets_parse_repeated_or_comma_separated_in_one_order() -> None:
     with pytest.raises(UsageError, match="--slo ttft_p95 needs --stream"):
         judged(RISING, "ttft_p95=0.5")
     assert math.isclose(parse_slo(["p95=2"])[0].max_s, 2.0)
+
+
+def test_a_target_is_not_blamed_when_no_level_measured_the_api() -> None:
+    meta = with_config(make_meta(models=("m",), prompt_count=8), slo=parse_slo(["p95=2"]))
+    lagging = {("m", level, 0): LAGGING for level in (1, 2, 4, 8)}
+    result = result_of(RISING, meta, lagging)
+    assert result.recommended == {"m": None}
+    (line,) = verdicts(result.levels, result.recommendations)
+    assert line.startswith("m: no level measured the API: this machine was the bottleneck")

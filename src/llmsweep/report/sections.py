@@ -70,20 +70,23 @@ def verdicts(
             f"{format_usd(cost)} per 1k succeeded prompts" if cost is not None else "cost unknown"
         )
         if chosen is None:
-            why = (
-                "no level measured the API: this machine was the bottleneck at each"
-                if rows and not any(trusted(row) for row in rows)
-                else f"no concurrency met the latency target {rec.target}"
-                if rec.target
-                else "no concurrency met the thresholds"
-            )
-            lines.append(f"{rec.model}: {why} (see warnings); {cost_text}.")
+            lines.append(f"{rec.model}: {_why_none(rec, rows)} (see warnings); {cost_text}.")
             continue
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
         parts += [f"meets the latency target {rec.target}"] if rec.target else []
         lines.append(f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}.")
     return lines
+
+
+def _why_none(rec: Recommendation, rows: Sequence[LevelSummary]) -> str:
+    """Why no level was recommended, as ``analysis.recommend`` decided it."""
+    compared = [row for row in rows if row.excluded is None]
+    if rows and not any(trusted(row) for row in compared or rows):
+        return "no level measured the API: this machine was the bottleneck at each"
+    if rec.target and compared:
+        return f"no concurrency met the latency target {rec.target}"
+    return "no concurrency met the thresholds"
 
 
 def warnings(
