@@ -15,9 +15,11 @@ from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
 from llmsweep.analysis.client_bound import how_to_measure, remedy
+from llmsweep.analysis.formatting import format_pct as format_pct
+from llmsweep.analysis.formatting import format_rps as format_rps
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
-from llmsweep.analysis.slo import describe, measured_s
+from llmsweep.analysis.slo import describe, no_target_warning, why_missed
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.settings import LatencyTarget
 
@@ -39,16 +41,6 @@ class Recommendation:
     explanation: str
     warnings: tuple[str, ...]  # about this model; run-wide: report_warnings.sweep_warnings
     target: str | None = None  # the latency targets it was held to (analysis.slo.describe)
-
-
-def format_rps(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
-
-
-def format_pct(rate: float) -> str:
-    """Whole percents, with one decimal below 10% where the difference matters (0.5% vs 1%)."""
-    percent = rate * 100
-    return f"{percent:.1f}%" if 0 < round(percent, 1) < 10 else f"{percent:.0f}%"
 
 
 def levels_by_model(levels: Sequence[LevelSummary]) -> dict[str, list[LevelSummary]]:
@@ -168,16 +160,19 @@ def _recommend_for_targets(
     target = describe(targets)
     met = [row for row in rows if row.slo_met and _reliable(row, limits)]
     if not met:
-        warnings.append(_no_target_warning(model, rows, limits, targets))
+        warnings.append(no_target_warning(model, rows, targets, _within(limits)))
         text = f"No level of {model} met the latency target {target} (see warnings)."
         return Recommendation(model, None, text, tuple(warnings))
     chosen = max(met, key=lambda row: (row.throughput_rps, -row.concurrency))
-    missed = [f"{row.concurrency} ({_why_missed(row, limits)})" for row in rows if row not in met]
+    missed = [
+        f"{row.concurrency} ({why_missed(row, limits.max_failure_rate, limits.max_429_rate)})"
+        for row in rows
+        if row not in met
+    ]
     explanation = (
         f"Use concurrency {chosen.concurrency} for {model}: {_gain(chosen)}, the highest "
-        f"throughput among the levels that met the latency target {target} with failures "
-        f"≤ {format_pct(limits.max_failure_rate)} and 429s ≤ {format_pct(limits.max_429_rate)} "
-        f"(concurrency {_join_levels(met)})"
+        f"throughput among the levels that met the latency target {target} with "
+        f"{_within(limits)} (concurrency {_join_levels(met)})"
         + (f"; missed by {', '.join(missed)}." if missed else ".")
         + _overlap(chosen, rows)
         + _unmeasured(chosen, all_rows, client)
@@ -186,31 +181,10 @@ def _recommend_for_targets(
     return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
 
 
-def _why_missed(row: LevelSummary, limits: _Thresholds) -> str:
-    reasons = list(row.slo_misses)
-    if row.failure_rate > limits.max_failure_rate:
-        reasons.append(f"failures {format_pct(row.failure_rate)}")
-    if row.rate_limited_rate > limits.max_429_rate:
-        reasons.append(f"429s {format_pct(row.rate_limited_rate)}")
-    return "; ".join(reasons)
-
-
-def _no_target_warning(
-    model: str, rows: list[LevelSummary], limits: _Thresholds, targets: tuple[LatencyTarget, ...]
-) -> str:
-    """What each target's best level measured, so the user knows how far to loosen it."""
-    lowest = []
-    for target in targets:
-        measured = [(value, row) for row in rows if (value := measured_s(row, target)) is not None]
-        if measured:
-            value, row = min(measured, key=lambda item: (item[0], item[1].concurrency))
-            lowest.append(f"{target.metric} {value:.2f} s at concurrency {row.concurrency}")
-    found = f" (lowest measured: {', '.join(lowest)})" if lowest else ""
+def _within(limits: _Thresholds) -> str:
     return (
-        f"{model}: no level met the latency target {describe(targets)} with failures ≤ "
-        f"{format_pct(limits.max_failure_rate)} and 429s ≤ {format_pct(limits.max_429_rate)}"
-        f"{found}. Loosen the target (--slo; `llmsweep report DIR --slo ...` re-judges without "
-        "sending anything), or measure a faster model or deployment."
+        f"failures ≤ {format_pct(limits.max_failure_rate)} and 429s ≤ "
+        f"{format_pct(limits.max_429_rate)}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from llmsweep.analysis.formatting import format_pct
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.settings import LatencyTarget
 
@@ -56,3 +57,34 @@ def judge_levels(
 def describe(targets: Sequence[LatencyTarget]) -> str:
     """``"p95 ≤ 2 s and ttft_p95 ≤ 0.5 s"``."""
     return " and ".join(str(target) for target in targets)
+
+
+def why_missed(level: LevelSummary, max_failure_rate: float, max_429_rate: float) -> str:
+    """How a level missed the targets or the failure and 429 thresholds."""
+    reasons = list(level.slo_misses)
+    if level.failure_rate > max_failure_rate:
+        reasons.append(f"failures {format_pct(level.failure_rate)}")
+    if level.rate_limited_rate > max_429_rate:
+        reasons.append(f"429s {format_pct(level.rate_limited_rate)}")
+    return "; ".join(reasons)
+
+
+def no_target_warning(
+    model: str, levels: Sequence[LevelSummary], targets: Sequence[LatencyTarget], within: str
+) -> str:
+    """No level met ``targets`` ``within`` the thresholds: what each target's best level
+    measured, so the user knows how far to loosen it."""
+    lowest = []
+    for target in targets:
+        measured = [
+            (value, row) for row in levels if (value := measured_s(row, target)) is not None
+        ]
+        if measured:
+            value, row = min(measured, key=lambda item: (item[0], item[1].concurrency))
+            lowest.append(f"{target.metric} {value:.2f} s at concurrency {row.concurrency}")
+    found = f" (lowest measured: {', '.join(lowest)})" if lowest else ""
+    return (
+        f"{model}: no level met the latency target {describe(targets)} with {within}{found}. "
+        "Loosen the target (--slo; `llmsweep report DIR --slo ...` re-judges without sending "
+        "anything), or measure a faster model or deployment."
+    )
