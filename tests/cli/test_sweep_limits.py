@@ -37,6 +37,10 @@ async def test_the_report_shows_the_limits_the_headers_stated_before_any_429(
         "Rate limits of gpt-4o (from the API's headers): 1,200 requests/min and 600,000 "
         "tokens/min, a ceiling of 20 req/s at the tokens a request was charged." in report
     )
+    assert (
+        "Rate limits of gpt-4o (from the API&#x27;s headers): 1,200 requests/min"
+        in (out / "report.html").read_text()
+    )
 
 
 # Every request takes 0.8 s and the model generates 3 at once: at concurrency 6, three of every
