@@ -63,6 +63,8 @@ class RecordFields(TypedDict, total=False):
     chunk_gaps_ms: tuple[float, ...]
     answered_model: str | None
     stale_connection_resends: int
+    limit_rpm: int | None
+    limit_tpm: int | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

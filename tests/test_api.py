@@ -45,10 +45,16 @@ def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None
             latency_scale=0.01,
             client="http",
             max_tokens=5,
+            slo={"p95": 60.0},  # met by every level: a generous target
             resume=resume,
         )
 
     result = sweep()
+    assert [str(target) for target in result.meta.config.slo] == [
+        "p95 \N{LESS-THAN OR EQUAL TO} 60 s"
+    ]
+    assert all(level.slo_met for level in result.levels)
+    assert result.recommendations[0].target == "p95 \N{LESS-THAN OR EQUAL TO} 60 s"
     # The sequential baseline is always added, as on the command line.
     assert [(level.model, level.concurrency) for level in result.levels] == [
         ("gpt-4o-mini", 1),

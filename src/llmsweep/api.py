@@ -10,7 +10,7 @@ target, as on the command line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import fields
 from decimal import Decimal
@@ -25,7 +25,14 @@ from llmsweep.report.writer import write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe
-from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
+from llmsweep.settings import (
+    ClientOptions,
+    CostFn,
+    RequestOptions,
+    SweepConfig,
+    latency_targets,
+    parse_levels,
+)
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
 
@@ -121,6 +128,7 @@ def sweep(
     repeats: int = 1,
     sample: int | None = None,
     unique_prompts: bool = False,
+    slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
     resume: bool = False,
     force: bool = False,
@@ -129,7 +137,9 @@ def sweep(
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
     write the report folder, and return the summary (levels, cells, recommendations).
 
-    It sends as the command line does, without asking: mind ``max_cost_usd`` on a real target.
+    ``slo`` holds the recommendation to latency targets, as ``--slo`` does: seconds by name
+    (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as the command line does, without
+    asking: mind ``max_cost_usd`` on a real target.
     """
     request, client, spec = _groups(options)
     config = SweepConfig(
@@ -139,6 +149,7 @@ def sweep(
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        slo=latency_targets((slo or {}).items()),
         **request.request_fields(),
         **client.client_fields(),
     )

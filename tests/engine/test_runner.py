@@ -356,3 +356,23 @@ async def test_records_keep_the_model_that_answered(
     honest = await start_simulator(profile=fixed_profile(ttft_s=0.005))
     records, _ = await run_all(honest, settings, prompts(3), transport_kind=client)
     assert [(r.answered_model, r.other_model) for r in records] == [("gpt-4o-mini", None)] * 3
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_keep_the_limits_every_answer_states(
+    start_simulator: StartSimulator, client: str, stream: bool
+) -> None:
+    # OpenAI states the account's limits on each 200, not only on a 429; far below them here.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), rpm=1200, tpm=1_000_000)
+    records, _ = await run_all(
+        sim, RunSettings("gpt-4o", 2, stream=stream), prompts(6), transport_kind=client
+    )
+    assert [(r.status, r.limit_rpm, r.limit_tpm) for r in records] == [("ok", 1200, 1_000_000)] * 6
+    stats = sim.stats()
+    assert stats["by_status"] == {"200": 6}
+    assert isinstance(stats["rate_limited"], dict) and not any(stats["rate_limited"].values())
+    unlimited = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+    records, _ = await run_all(
+        unlimited, RunSettings("gpt-4o", 2), prompts(2), transport_kind=client
+    )
+    assert [(r.limit_rpm, r.limit_tpm) for r in records] == [(None, None)] * 2

@@ -90,6 +90,10 @@ class LevelSummary:
     cached_input_share: float | None = None  # median over repeats (CellSummary)
     other_models: tuple[str, ...] = ()  # models that answered instead of this one
     wall_s_ci: Interval | None = None  # 95% interval over repeats (analysis.pareto reads it)
+    # Under latency targets (--slo, analysis.slo): whether it met them all, and how it missed
+    # those it missed; None and () without targets.
+    slo_met: bool | None = None
+    slo_misses: tuple[str, ...] = ()
 
 
 def summarize_levels(

@@ -3,12 +3,13 @@ library API): a pure function of what a sweep's folder holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.ceiling import limits_of, stated_limits
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
-from llmsweep.analysis.stats import CellSummary, summarize_cells
+from llmsweep.analysis.slo import judge_levels
+from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.sweepdir import SweepData
 
@@ -19,6 +20,8 @@ class SweepResult:
     cells: list[CellSummary]
     levels: list[LevelSummary]
     recommendations: list[Recommendation]
+    # Per model, the rate limits the API's headers stated and the ceiling they imply.
+    stated_limits: list[StatedLimits] = field(default_factory=list)
 
     @property
     def recommended(self) -> dict[str, int | None]:
@@ -28,6 +31,11 @@ class SweepResult:
 
 def analyse(data: SweepData) -> SweepResult:
     meta = data.meta
-    cells = summarize_cells(data.records, limits_of(meta), data.harness, meta.prompt_count)
-    levels = summarize_levels(cells, meta.config.repeats)
-    return SweepResult(data.meta, cells, levels, recommend(levels, client=data.meta.config.client))
+    stated = stated_limits(data.records)
+    cells = summarize_cells(
+        data.records, limits_of(meta), data.harness, meta.prompt_count, stated=stated
+    )
+    targets = meta.config.slo
+    levels = judge_levels(summarize_levels(cells, meta.config.repeats), targets)
+    recommendations = recommend(levels, client=meta.config.client, slo=targets)
+    return SweepResult(meta, cells, levels, recommendations, stated_ceilings(cells, stated))

@@ -8,11 +8,11 @@ Counts and costs of a level are totals over its repeats; its timings are medians
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps, tighter
 from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, LevelBelow, judge_cell
 from llmsweep.analysis.speedup import is_unfinished, same_prompt_speedup
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
@@ -109,12 +109,14 @@ def summarize_cells(
     limits: RateLimits = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
     planned_prompts: int | None = None,
+    stated: Mapping[str, RateLimits] | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
 
-    Each cell carries its model's rate-limit ceiling under ``limits``, where ``harness``
-    measured it the client-bound verdict, whether it has fewer records than
-    ``planned_prompts`` (unfinished) and its speedup (analysis.speedup)."""
+    Each cell carries its model's rate-limit ceiling under the tighter of ``limits`` and the
+    model's limits the API ``stated`` (``ceiling.stated_limits``), where ``harness`` measured
+    it the client-bound verdict, whether it has fewer records than ``planned_prompts``
+    (unfinished) and its speedup (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
@@ -123,8 +125,9 @@ def summarize_cells(
         _summarize_cell(key, sorted(groups[key], key=lambda record: record.prompt_id))
         for key in sorted(groups)
     ]
+    by_api = stated or {}
     ceilings = {
-        model: _model_ceiling_rps([c for c in cells if c.model == model], limits)
+        model: model_ceiling_rps(cells, model, tighter(limits, by_api.get(model, NO_LIMITS)))
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}
@@ -256,7 +259,28 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     )
 
 
-def _model_ceiling_rps(cells: list[CellSummary], limits: RateLimits) -> float | None:
-    # What the limiter charged each succeeded request, averaged over the model's cells.
-    charged = [c.charged_tokens_per_request for c in cells if c.succeeded]
+def model_ceiling_rps(cells: Sequence[CellSummary], model: str, limits: RateLimits) -> float | None:
+    """``model``'s rate-limit ceiling under ``limits``, with what the limiter charged each
+    succeeded request averaged over the model's cells."""
+    charged = [c.charged_tokens_per_request for c in cells if c.model == model and c.succeeded]
     return rate_limit_ceiling_rps(limits, sum(charged) / len(charged) if charged else 0.0)
+
+
+@dataclass(frozen=True)
+class StatedLimits:
+    """A model's rate limits as the API's headers stated them, and the ceiling they imply."""
+
+    model: str
+    rpm: float | None
+    tpm: float | None
+    ceiling_rps: float | None  # under these limits alone (analysis.ceiling)
+
+
+def stated_ceilings(
+    cells: Sequence[CellSummary], stated: Mapping[str, RateLimits]
+) -> list[StatedLimits]:
+    """Each model's stated limits (``ceiling.stated_limits``) with their ceiling."""
+    return [
+        StatedLimits(model, limits.rpm, limits.tpm, model_ceiling_rps(cells, model, limits))
+        for model, limits in sorted(stated.items())
+    ]

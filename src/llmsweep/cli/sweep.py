@@ -31,9 +31,15 @@ from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
 from llmsweep.session.target import describe
-from llmsweep.settings import SweepConfig, parse_levels
+from llmsweep.settings import SLO_METRICS, SweepConfig, parse_levels, parse_slo
 from llmsweep.store.records import Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
+
+SLO_HELP = (
+    "Latency target NAME=SECONDS, NAME one of "
+    f"{', '.join(SLO_METRICS)} (repeat it, or comma-separate): recommend the highest-throughput "
+    "level that meets every target with failures under the threshold (without one: the knee)."
+)
 
 
 @click.command()
@@ -75,6 +81,12 @@ from llmsweep.store.sweepdir import SweepFolder, SweepState
     help="Start each cell's prompts with a tag of its own ('[run 3f2a9c] ', a few tokens), so a "
     "server's prompt cache cannot carry over from one cell to the next.",
 )
+@click.option(
+    "--slo",
+    "slo_texts",
+    multiple=True,
+    help=SLO_HELP,
+)
 @target_options
 @engine_options
 def sweep(
@@ -88,6 +100,7 @@ def sweep(
     force: bool,
     yes: bool,
     unique_prompts: bool,
+    slo_texts: tuple[str, ...],
     **flags: Any,
 ) -> None:
     """Run PROMPTS at each level for each model; write a report folder.
@@ -98,6 +111,7 @@ def sweep(
     Examples:
       llmsweep sweep demo --model gpt-4o-mini --concurrency 1,2,4,8
       llmsweep sweep prompts.jsonl --model gpt-4o --base-url https://api.openai.com/v1
+      llmsweep sweep demo --concurrency 1,2,4,8,16 --slo p95=2.0
     """
     models = tuple(dict.fromkeys(models))
     common = common_flags(models, flags)
@@ -108,6 +122,7 @@ def sweep(
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        slo=parse_slo(slo_texts),
         **common.request.request_fields(),
         **common.client.client_fields(),
     )
@@ -232,14 +247,25 @@ def _report_stop(stopped: str | None, resume_cmd: str) -> None:
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
-def report(folder: Path) -> None:
+@click.option(
+    "--slo",
+    "slo_texts",
+    multiple=True,
+    help=f"Judge the sweep by these latency targets instead (kept in its meta.json; 'none' "
+    f"drops them). {SLO_HELP}",
+)
+def report(folder: Path, slo_texts: tuple[str, ...]) -> None:
     """Re-render a sweep folder's report from its records.
 
-    Reads FOLDER's records.jsonl and meta.json and writes its report files again.
+    Reads FOLDER's records.jsonl and meta.json and writes its report files again; sends
+    nothing, also with --slo.
 
     \b
-    Example:
+    Examples:
       llmsweep report reports/example
+      llmsweep report reports/example --slo p95=1.5
     """
+    if slo_texts:
+        SweepFolder(folder).hold_to(parse_slo(slo_texts))
     paths = render_folder(folder)
     click.echo(f"{len(paths)} files written to {folder}")

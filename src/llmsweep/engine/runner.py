@@ -289,6 +289,8 @@ class Runner:
         ttft = None
         if attempt.first_token_at_s is not None:
             ttft = attempt.first_token_at_s - attempt.started_at_s
+        # The last the server said of its limits: a failed attempt may have carried none.
+        limits = next((a.limits for a in (attempt, *reversed(earlier)) if a.limits), None)
         dispatch_lag = None
         if attempt.sent_at_s is not None:
             dispatch_lag = max(0.0, attempt.sent_at_s - attempt.started_at_s - attempt.connect_s)
@@ -326,4 +328,6 @@ class Runner:
             chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
             answered_model=attempt.answered_model,
             stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
+            limit_rpm=limits.requests_per_minute if limits is not None else None,
+            limit_tpm=limits.tokens_per_minute if limits is not None else None,
         )

@@ -14,10 +14,11 @@ from html import escape
 
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
-from llmsweep.analysis.stats import CellSummary
+from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.harness import harness_intro, harness_table
+from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     Table,
     about,
@@ -117,9 +118,11 @@ def render_html(
     meta: SweepMeta,
     chart_png_bytes: Mapping[str, bytes],
     chart_svg_links: Mapping[str, str],
+    stated: Sequence[StatedLimits] = (),
 ) -> str:
     """The full report page; ``chart_svg_links`` maps chart name to its SVG's path relative to
-    the page. Same inputs give the same text, byte for byte."""
+    the page; ``stated``: the rate limits the API's headers stated
+    (``SweepResult.stated_limits``). Same inputs give the same text, byte for byte."""
     heading = title(levels)
     why = "\n".join(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations)
     costs = cost_comparison(levels)
@@ -146,6 +149,7 @@ def render_html(
         _list(verdicts(levels, recommendations), "verdict"),
         why,
         f"<p>{escape(costs)}</p>" if costs else "",
+        *(f"<p>{escape(text)}</p>" for text in stated_limits_lines(stated)),
         '</section>\n<section id="warnings">\n<h2>Warnings</h2>',
         _list(warnings(levels, recommendations, meta, cells), "warnings"),
         '</section>\n<section id="charts">\n<h2>Charts</h2>',

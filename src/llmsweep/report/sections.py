@@ -21,6 +21,7 @@ from llmsweep.analysis.recommend import (
     model_cost_per_1k_usd,
     trusted,
 )
+from llmsweep.analysis.slo import describe
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.estimate import cost_phrase
@@ -69,17 +70,23 @@ def verdicts(
             f"{format_usd(cost)} per 1k succeeded prompts" if cost is not None else "cost unknown"
         )
         if chosen is None:
-            why = (
-                "no level measured the API: this machine was the bottleneck at each"
-                if rows and not any(trusted(row) for row in rows)
-                else "no concurrency met the thresholds"
-            )
-            lines.append(f"{rec.model}: {why} (see warnings); {cost_text}.")
+            lines.append(f"{rec.model}: {_why_none(rec, rows)} (see warnings); {cost_text}.")
             continue
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
+        parts += [f"meets the latency target {rec.target}"] if rec.target else []
         lines.append(f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}.")
     return lines
+
+
+def _why_none(rec: Recommendation, rows: Sequence[LevelSummary]) -> str:
+    """Why no level was recommended, as ``analysis.recommend`` decided it."""
+    compared = [row for row in rows if row.excluded is None]
+    if rows and not any(trusted(row) for row in compared or rows):
+        return "no level measured the API: this machine was the bottleneck at each"
+    if rec.target and compared:
+        return f"no concurrency met the latency target {rec.target}"
+    return "no concurrency met the thresholds"
 
 
 def warnings(
@@ -153,7 +160,10 @@ def summary_table(
     ]
     headers += ["TTFT p50 s", "TTFT p95 s", *_TOKEN_HEADERS] if with_ttft else []
     headers += ["failed", "429s / attempts", "retried prompts (causes)", "cached input"]
-    headers += ["cost / 1k ok prompts", "notes"]
+    headers += ["cost / 1k ok prompts"]
+    with_target = any(level.slo_met is not None for level in levels)
+    headers += ["latency target met"] if with_target else []
+    headers += ["notes"]
     rows = []
     marked = set()
     for index, level in enumerate(levels):
@@ -182,11 +192,19 @@ def summary_table(
             _retried(level),
             format_pct(level.cached_input_share) if level.cached_input_share is not None else DASH,
             format_usd(cost) if (cost := level.cost_per_1k_succeeded_usd) is not None else DASH,
-            ", ".join(notes),
         ]
+        row += [_target_met(level)] if with_target else []
+        row += [", ".join(notes)]
         rows.append(tuple(row))
     greyed = frozenset(index for index, level in enumerate(levels) if level.excluded)
     return Table(tuple(headers), tuple(rows), frozenset(marked), greyed)
+
+
+def _target_met(level: LevelSummary) -> str:
+    """Whether the level met the latency targets (--slo), and how it missed them."""
+    if level.slo_met is None:
+        return DASH
+    return "yes" if level.slo_met else f"no: {', '.join(level.slo_misses)}"
 
 
 def _retried(level: LevelSummary) -> str:
@@ -266,7 +284,13 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ("Created at", meta.created_at),
         ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
         ("Seed", str(config.seed)),
-        ("Config", _plain({k: v for k, v in asdict(config).items() if k != "seed"})),
+        (
+            "Config",
+            _plain(
+                {k: v for k, v in asdict(config).items() if k != "seed"}
+                | {"slo": describe(config.slo) or None}
+            ),
+        ),
         (
             "Prices",
             f"{meta.price_source}; {meta.price_date}",
@@ -314,8 +338,9 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ),
         (
             "Rate-limit ceiling",
-            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tighter of the "
-            "client's and the simulator's limits; a request is charged its input tokens + "
+            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tightest of the "
+            "client's limits, the simulator's and those the API's headers stated "
+            "(x-ratelimit-limit-requests/-tokens); a request is charged its input tokens + "
             f"max_tokens ({ASSUMED_OUTPUT_TOKENS} when none was set), as the client's limiter "
             "charges it.",
         ),

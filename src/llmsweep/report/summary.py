@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
+# 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
+# headers); per level slo_met and slo_misses (latency targets)
+SUMMARY_SCHEMA_VERSION = 3
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,6 +50,8 @@ def summary_to_json(result: SweepResult) -> str:
         "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
+        # Per model: the rate limits the API's headers stated, and the ceiling they imply.
+        "stated_limits": [asdict(limits) for limits in result.stated_limits],
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
     }
@@ -64,7 +68,7 @@ CSV_COLUMNS = (
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
     "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
-    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share",
+    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share", "slo_met",
 )  # fmt: skip
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
-from llmsweep.analysis.stats import CellSummary
+from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.errors import OutputError
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
+from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     Table,
     about,
@@ -76,8 +77,10 @@ def render_markdown(
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
     chart_files: Mapping[str, str],
+    stated: Sequence[StatedLimits] = (),
 ) -> str:
-    """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
+    """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file;
+    ``stated``: the rate limits the API's headers stated (``SweepResult.stated_limits``)."""
     lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
     if meta.command:
         lines += [f"Regenerate: `{meta.command}`", ""]
@@ -86,6 +89,7 @@ def render_markdown(
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
     costs = cost_comparison(levels)
     lines += ["", _md(costs)] if costs else []
+    lines += [line for text in stated_limits_lines(stated) for line in ("", _md(text))]
     lines += ["", "## Warnings", "", *_md_list(warnings(levels, recommendations, meta, cells))]
     lines += ["", "## Charts"]
     for name, path in chart_files.items():
@@ -146,9 +150,10 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
     chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
-    markdown = render_markdown(levels, cells, recommendations, meta, chart_files)
+    stated = result.stated_limits
+    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, stated)
     write_text(out_dir / "report.md", markdown)
     svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
-    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links)
+    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links, stated)
     write_text(out_dir / "report.html", html)
     return written

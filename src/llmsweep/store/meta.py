@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from llmsweep.errors import InputError
-from llmsweep.settings import SweepConfig
+from llmsweep.settings import LatencyTarget, SweepConfig
 
-META_SCHEMA_VERSION = 4  # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis
+# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo
+META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
@@ -139,13 +140,18 @@ class SweepMeta:
         return cls.from_json(text, str(path))
 
 
+# What a resume may change: after a budget stop, raising it is exactly what a resume must be
+# allowed to do; latency targets judge the records, they change none of them.
+_RESUMABLE_CHANGES = frozenset({"max_cost_usd", "slo"})
+
+
 def config_changes(before: SweepConfig, now: SweepConfig) -> list[str]:
-    """What differs between two configs, less the budget: after a budget stop, raising it is
-    exactly what a resume must be allowed to do."""
+    """What differs between two configs, less what a resume may change (the budget, the
+    latency targets)."""
     return [
         f"{f.name} {_plain(getattr(before, f.name))!r} -> {_plain(getattr(now, f.name))!r}"
         for f in fields(SweepConfig)
-        if f.name != "max_cost_usd" and getattr(before, f.name) != getattr(now, f.name)
+        if f.name not in _RESUMABLE_CHANGES and getattr(before, f.name) != getattr(now, f.name)
     ]
 
 
@@ -180,6 +186,7 @@ def _config(data: dict[str, Any]) -> SweepConfig:
             "models": tuple(data["models"]),
             "levels": tuple(data["levels"]),
             "max_cost_usd": None if cost is None else Decimal(cost),
+            "slo": tuple(LatencyTarget(**target) for target in data["slo"]),
         }
     )
 

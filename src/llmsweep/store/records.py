@@ -81,6 +81,10 @@ class Record:
     # Sends repeated at once, over all attempts, because a pooled connection turned out closed
     # by the server before any answer (transport.base.Attempt); not retries, no backoff.
     stale_connection_resends: int = 0
+    # The account's rate limits as the API's x-ratelimit-limit-requests/-tokens headers stated
+    # them on this prompt's last attempt that carried them (per minute); None: never stated.
+    limit_rpm: int | None = None
+    limit_tpm: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
-from llmsweep.settings import CostFn, SweepConfig
+from llmsweep.settings import CostFn, LatencyTarget, SweepConfig
 from llmsweep.store.harness import HarnessMeasurement, combine
 from llmsweep.store.meta import SweepMeta, TargetInfo, config_changes, target_changes
 from llmsweep.store.records import (
@@ -143,6 +143,12 @@ class SweepFolder:
         """Record why the sweep stopped early, for the report's advice; a resume writes
         meta.json afresh, without it."""
         self.write_meta(self.read_meta().with_stop(reason))
+
+    def hold_to(self, targets: tuple[LatencyTarget, ...]) -> None:
+        """Judge the sweep by other latency targets (``report --slo``): they judge its
+        records and change none, so the report re-renders with them without sending anything."""
+        meta = self.read_meta()
+        self.write_meta(replace(meta, config=replace(meta.config, slo=targets)))
 
     def append_harness(self, cell: CellKey, measured: HarnessMeasurement) -> None:
         model, level, repeat = cell

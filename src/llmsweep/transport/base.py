@@ -32,7 +32,7 @@ class Attempt:
     started_at_s: float
     first_token_at_s: float | None
     ended_at_s: float
-    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
+    limits: retry.Limits | None = None  # the rate limits the answer's headers stated, if any
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
     # Time spent opening a new connection for it (0: one was reused), and on any pooled ones
     # the server had closed before it (``stale_connection_resends``).

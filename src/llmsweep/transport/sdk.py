@@ -27,6 +27,7 @@ from llmsweep.transport.tracing import (
     open_connections,
     sdk_tracing,
     trace_httpx_request,
+    trace_httpx_response,
 )
 
 # The SDK's exceptions as library-neutral failures (an HTTP error status is classified apart).
@@ -135,6 +136,7 @@ class OpenAITransport:
             started_at_s=started,
             first_token_at_s=arrivals[0] if arrivals else None,
             ended_at_s=self._clock(),
+            limits=retry.advertised_limits(wire.response_headers),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(arrivals),
@@ -292,7 +294,8 @@ class OpenAITransport:
 
 def _http_client(limits: httpx2.Limits) -> httpx2.AsyncClient:
     return openai.DefaultAsyncHttpxClient(
-        limits=limits, event_hooks={"request": [trace_httpx_request]}
+        limits=limits,
+        event_hooks={"request": [trace_httpx_request], "response": [trace_httpx_response]},
     )
 
 
