@@ -63,6 +63,10 @@ class RecordFields(TypedDict, total=False):
     chunk_gaps_ms: tuple[float, ...]
     answered_model: str | None
     stale_connection_resends: int
+    possibly_billed_attempts: int
+    possibly_billed_input_tokens: int
+    possibly_billed_output_tokens: int
+    possibly_billed_usd: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

@@ -81,6 +81,16 @@ class Record:
     # Sends repeated at once, over all attempts, because a pooled connection turned out closed
     # by the server before any answer (transport.base.Attempt); not retries, no backoff.
     stale_connection_resends: int = 0
+    # Attempts the provider may have billed that ``cost_usd`` leaves out: those that timed out
+    # or were cut after the request was accepted (transport.base.Attempt.possibly_billed), and
+    # earlier failed attempts that reported usage. Each is priced at the pre-run input count
+    # (or the usage reported) plus the output tokens that had arrived; the USD is an exact
+    # Decimal string, None when there were none or no price is known. Kept apart from the
+    # actual spend.
+    possibly_billed_attempts: int = 0
+    possibly_billed_input_tokens: int = 0
+    possibly_billed_output_tokens: int = 0
+    possibly_billed_usd: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,6 +122,12 @@ class Record:
     @property
     def cost(self) -> Decimal:
         return Decimal(self.cost_usd) if self.cost_usd is not None else Decimal(0)
+
+    @property
+    def possibly_billed(self) -> Decimal:
+        """What the attempts in ``possibly_billed_usd`` may have cost (0 when unpriced)."""
+        usd = self.possibly_billed_usd
+        return Decimal(usd) if usd is not None else Decimal(0)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name. Shallow: ``dataclasses.asdict`` deep-copies each value, which
