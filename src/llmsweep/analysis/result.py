@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.stats import CellSummary, summarize_cells
@@ -19,6 +20,7 @@ class SweepResult:
     cells: list[CellSummary]
     levels: list[LevelSummary]
     recommendations: list[Recommendation]
+    costs: list[ModelCost]  # per model, over all its levels (analysis.costs)
 
     @property
     def recommended(self) -> dict[str, int | None]:
@@ -30,4 +32,5 @@ def analyse(data: SweepData) -> SweepResult:
     meta = data.meta
     cells = summarize_cells(data.records, limits_of(meta), data.harness, meta.prompt_count)
     levels = summarize_levels(cells, meta.config.repeats)
-    return SweepResult(data.meta, cells, levels, recommend(levels, client=data.meta.config.client))
+    recommendations = recommend(levels, client=meta.config.client)
+    return SweepResult(meta, cells, levels, recommendations, model_costs(levels, meta))

@@ -16,13 +16,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmsweep.analysis.interval import CI_METHOD
+from llmsweep.cost.money import sum_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
+SUMMARY_SCHEMA_VERSION = 3  # 2: like-for-like speedup, excluded levels, retries, cache
+# 3: possibly billed attempts per cell and level; "models": cost per model against the estimate
 
 
 def _jsonable(value: Any) -> Any:
@@ -50,6 +52,13 @@ def summary_to_json(result: SweepResult) -> str:
         "recommended_concurrency": result.recommended,
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
+        "models": [asdict(cost) for cost in result.costs],
+        # The whole run: actual spend and, apart from it, what may have been billed.
+        "spent": {
+            "cost_usd": sum_usd(cost.cost_usd for cost in result.costs),
+            "possibly_billed_usd": sum_usd(cost.possibly_billed_usd for cost in result.costs),
+            "possibly_billed_attempts": sum(c.possibly_billed_attempts for c in result.costs),
+        },
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"
@@ -65,6 +74,7 @@ CSV_COLUMNS = (
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
     "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
     "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share",
+    "possibly_billed_usd", "possibly_billed_attempts",
 )  # fmt: skip
 
 

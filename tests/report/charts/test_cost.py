@@ -6,7 +6,8 @@ from dataclasses import replace
 from decimal import Decimal
 
 from factories import make_estimate, make_meta
-from llmsweep.report.charts.cost import estimate_per_1k_usd, label_groups, pareto_front
+from llmsweep.analysis.costs import estimate_per_1k_usd
+from llmsweep.report.charts.cost import label_groups, pareto_front
 
 
 def test_labels_of_nearly_coincident_points_are_merged() -> None:

@@ -13,9 +13,10 @@ from decimal import Decimal
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from llmsweep.analysis.costs import estimate_per_1k_usd
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
-from llmsweep.cost.money import format_usd, per_1k_prompts_usd
+from llmsweep.cost.money import format_usd
 from llmsweep.report.charts.base import (
     GREY,
     compared,
@@ -29,15 +30,6 @@ from llmsweep.report.charts.base import (
 from llmsweep.store.meta import SweepMeta
 
 _BAR_KINDS = (("estimate", 0.45, "//"), ("actual", 1.0, ""), ("batch estimate", 0.45, ".."))
-
-
-def estimate_per_1k_usd(meta: SweepMeta, model: str, batch: bool = False) -> Decimal | None:
-    """The pre-run estimate per 1k prompts (at batch prices with ``batch``), if there is one."""
-    estimate = meta.estimates.get(model)
-    if estimate is None or estimate.prompts <= 0:
-        return None
-    total_usd = estimate.batch_total_cost_usd if batch else estimate.total_cost_usd
-    return None if total_usd is None else per_1k_prompts_usd(total_usd, estimate.prompts)
 
 
 def cost_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
