@@ -212,8 +212,9 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
     if outcome.stopped == "budget" and outcome.done == 0:
         raise UsageError(
-            f"--max-cost {settings.max_cost_usd}: not enough for one more request at its max "
-            "tokens; raise it to continue"
+            f"--max-cost {settings.max_cost_usd}: not enough for one more prompt at its max "
+            f"tokens, with each of the {settings.max_retries + 1} attempts it may make (1 + "
+            "--max-retries) counted as billed; raise it (or lower --max-retries) to continue"
         )
     if outcome.remaining:
         failed = outcome.done - outcome.statuses["ok"]
@@ -274,5 +275,11 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
             else ""
         )
     )
+    if outcome.possibly_billed_attempts:
+        lines.append(
+            f"possibly billed besides: {format_usd(outcome.possibly_billed_usd)} for "
+            f"{outcome.possibly_billed_attempts} attempt(s) that timed out or were cut after the "
+            "request went out (pre-run input count + output received; the provider decides)"
+        )
     lines.append(f"records: {outcome.plan.out_path}")
     return "llmsweep: " + "\n  ".join(lines)

@@ -49,5 +49,5 @@ class RunProgress:
 
     @property
     def spent_usd(self) -> Decimal:
-        """What a budget counts as spent: the actual cost and what may have been billed."""
+        """What a budget counts as spent (``Record.spent``, summed)."""
         return self.cost_usd + self.possibly_billed_usd

@@ -129,6 +129,12 @@ class Record:
         usd = self.possibly_billed_usd
         return Decimal(usd) if usd is not None else Decimal(0)
 
+    @property
+    def spent(self) -> Decimal:
+        """What a ``--max-cost`` budget counts this prompt as having spent: its actual cost
+        and what its other attempts may have been billed."""
+        return self.cost + self.possibly_billed
+
     def to_dict(self) -> dict[str, Any]:
         """Every field by name. Shallow: ``dataclasses.asdict`` deep-copies each value, which
         cost more CPU per record than sending the request did (every field is a scalar, a
