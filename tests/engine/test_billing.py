@@ -32,13 +32,15 @@ async def test_timed_out_attempts_are_priced_as_possibly_billed(
     start_simulator: StartSimulator, client: str
 ) -> None:
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.005), faults=HANGS)
-    settings = RunSettings("gpt-4o", 4, timeout_s=0.3, max_retries=1, backoff=FAST_BACKOFF)
+    settings = RunSettings("gpt-4o", 4, timeout_s=0.5, max_retries=1, backoff=FAST_BACKOFF)
     items = prompts(4, max_tokens=10)
     records, runner = await run_all(sim, settings, items, transport_kind=client)
     counted = {p.id: tokenizer_for("gpt-4o").count_chat(p.messages) for p in items}
     assert len(records) == 4 and all(r.status == "timeout" for r in records)
-    # Every attempt the server left hanging is priced: the pre-run input count, no output.
-    assert sum(r.possibly_billed_attempts for r in records) == faults(sim.stats(), "hang") == 8
+    # Every attempt timed out, so each is priced: the pre-run input count, no output. Each
+    # server hang is one of them (on a busy machine an attempt may time out before the server
+    # has read it: the client cannot tell, so it counts it too).
+    assert faults(sim.stats(), "hang") <= sum(r.possibly_billed_attempts for r in records) == 8
     for record in records:
         assert record.cost == 0  # no usage came: nothing actual
         assert record.possibly_billed_input_tokens == 2 * counted[record.prompt_id]
@@ -72,7 +74,8 @@ async def test_a_stop_keeps_the_prompts_that_may_have_cost(
     start_simulator: StartSimulator, client: str
 ) -> None:
     # Every attempt hangs and would be retried; stopped mid-run, a prompt cut short is still
-    # recorded (failed) because its timed-out attempts may be billed: the spend is never lost.
+    # recorded ("stopped", not a failure of the API) because its timed-out attempts may be
+    # billed: the spend is never lost.
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.005), faults=HANGS)
     settings = RunSettings("gpt-4o", 2, timeout_s=0.2, max_retries=1000, backoff=FAST_BACKOFF)
     runner, transport = make_runner(sim, settings, transport_kind=client)
@@ -88,8 +91,13 @@ async def test_a_stop_keeps_the_prompts_that_may_have_cost(
     finally:
         await transport.aclose()
         await stopper
-    assert records and all(r.status == "timeout" for r in records)
-    assert sum(r.possibly_billed_attempts for r in records) == faults(sim.stats(), "hang")
+    assert records and all(r.status == "stopped" for r in records)
+    assert all(
+        r.error and r.error.startswith("stopped before a retry; last attempt: timeout")
+        for r in records
+    )
+    # Every hang the server saw is in the records (and any attempt timed out before it read it).
+    assert sum(r.possibly_billed_attempts for r in records) >= faults(sim.stats(), "hang")
 
 
 async def test_budget_holds_with_retries_and_possibly_billed_attempts(

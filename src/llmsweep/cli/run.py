@@ -34,7 +34,7 @@ from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.session.target import describe
 from llmsweep.store.meta import REAL
-from llmsweep.store.records import Record
+from llmsweep.store.records import STOPPED, Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 
 
@@ -217,8 +217,11 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
             "--max-retries) counted as billed; raise it (or lower --max-retries) to continue"
         )
     if outcome.remaining:
-        failed = outcome.done - outcome.statuses["ok"]
+        stopped = outcome.statuses[STOPPED]  # cut short by the stop: a resume retries them
+        failed = outcome.done - outcome.statuses["ok"] - stopped
         why = [f"{failed} failed for good"] if failed else []
+        if stopped:
+            why.append(f"{stopped} stopped before a retry, kept as they may have been billed")
         action = "Retry them with"
         if outcome.stopped == "budget":
             why.append("the --max-cost budget was reached")

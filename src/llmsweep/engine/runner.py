@@ -7,8 +7,8 @@ took up, except after a stop: a prompt then still waiting for its turn, or whose
 failed in a way a retry could mend, gets no record (a failure the stop caused would inflate the
 failure rate); it was never answered, so a resume sends it. The exception to the exception: a
 prompt with an attempt that may have been billed (``Record.possibly_billed_usd``) is recorded
-as failed, so that what it may have cost is never lost. After any 429 every worker pauses
-until the server's hinted time.
+with status ``stopped``, so that what it may have cost is never lost. After any 429 every
+worker pauses until the server's hinted time.
 
 A ``--max-cost`` budget holds, for each prompt under way, the worst case of every attempt it
 may make (``max_retries`` + 1, each at its max_tokens), and counts what finished prompts cost
@@ -22,7 +22,7 @@ import functools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -33,7 +33,7 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens, refuse_unbounded_budget
-from llmsweep.store.records import Record, chunk_gaps_ms
+from llmsweep.store.records import STOPPED, Record, chunk_gaps_ms
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
 
@@ -235,13 +235,16 @@ class Runner:
         input_estimate: Callable[[], int],
     ) -> Record | None:
         """No record for a prompt a stop cut short, unless one of its attempts may have been
-        billed: then its last attempt's failure is its record, which keeps that spend."""
+        billed: then it is recorded as ``STOPPED``, with its last attempt's error and timings,
+        to keep that spend (a resume sends it again)."""
         if not any(_billed_apart(attempt) for attempt in tried):
             return None
         last, earlier = tried[-1], tried[:-1]
-        return self._record(
+        record = self._record(
             prompt, queued, last, len(tried), rate_limited, backoff_s, input_estimate, earlier
         )
+        error = f"stopped before a retry; last attempt: {last.kind}: {last.error or ''}"
+        return replace(record, status=STOPPED, error=error)
 
     async def _unless_stopped(self, wait: Coroutine[object, object, None]) -> bool:
         """Wait (for a turn, out a backoff); False when the run is or gets stopped first."""

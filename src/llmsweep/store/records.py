@@ -22,6 +22,9 @@ from llmsweep.settings import CostFn
 
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
+# A stop (a budget, Ctrl-C) came before this prompt's retry; it is recorded only because an
+# attempt may have been billed (Record.possibly_billed_usd): not a failure of the API.
+STOPPED = "stopped"
 CellKey = tuple[str, int, int]  # (model, concurrency, repeat): one sweep cell
 
 
