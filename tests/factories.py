@@ -65,6 +65,10 @@ class RecordFields(TypedDict, total=False):
     stale_connection_resends: int
     limit_rpm: int | None
     limit_tpm: int | None
+    possibly_billed_attempts: int
+    possibly_billed_input_tokens: int
+    possibly_billed_output_tokens: int
+    possibly_billed_usd: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

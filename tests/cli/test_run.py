@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from cli_helpers import llmsweep, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
+from llmsweep.cost.money import format_usd
 from llmsweep.percentile import percentile
 from llmsweep.store.records import record_from_dict
 
@@ -227,6 +229,13 @@ def test_the_summary_names_how_many_prompts_were_retried_and_why(tmp_path: Path)
     causes = sum(len(row["retry_causes"]) for row in rows)
     assert retried > 0 and {c for row in rows for c in row["retry_causes"]} == {"connection"}
     assert f"retried {retried} of 20 prompts (connection {causes})" in done.stderr
+    # Each dropped attempt had gone out, so it may have been billed: priced apart (issue 13).
+    billed = sum((Decimal(row["possibly_billed_usd"] or 0) for row in rows), Decimal(0))
+    assert sum(row["possibly_billed_attempts"] for row in rows) == causes
+    assert (
+        f"possibly billed besides: {format_usd(billed)} for {causes} attempt(s) that timed out "
+        "or were cut after the request went out"
+    ) in done.stderr
 
 
 def test_prompts_that_failed_for_good_exit_3_with_the_resume_command(tmp_path: Path) -> None:

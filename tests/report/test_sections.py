@@ -72,23 +72,25 @@ def test_ttft_itl_and_tpot_columns_appear_once_something_streamed() -> None:
     assert table.rows[0][ttft : ttft + 5] == ("0.20", "0.20", "16.5", "17.0", "16.3")
 
 
-def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
+def test_verdicts_give_the_pick_its_speed_and_the_models_cost() -> None:
     levels = two_levels()
     picked, none = Recommendation("m", 2, "", ()), Recommendation("m", None, "", ())
+    # Cost is the model's over all its levels, not the pick's ($2.00): $0.008 + $0.016 over 16
+    # prompts (concurrency does not change what a request costs).
     assert verdicts(levels, [picked]) == [
         f"m: use concurrency 2 (1.7{TIMES} faster than sequential, 1.7 req/s); "
-        "$2.00 per 1k succeeded prompts."
+        "$1.50 per 1k succeeded prompts at any level."
     ]
-    # No pick: the model's cost over all its levels, $0.008 + $0.016 over 16 prompts.
     assert verdicts(levels, [none]) == [
-        "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts."
+        "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts "
+        "at any level."
     ]
     bound = levels_of(
         make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),), measurement=LAGGING
     )
     assert verdicts(bound, [none]) == [
         "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
-        "$1.00 per 1k succeeded prompts."
+        "$1.00 per 1k succeeded prompts at any level."
     ]
     free = levels_of(make_cell("free", 1, prompts=2, wall_s=1.0, cost_usd=None))
     assert verdicts(free, [Recommendation("free", 1, "", ())]) == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,36 @@ async def test_a_level_the_budget_stopped_is_not_compared_nor_recommended(
     assert summary["recommended_concurrency"]["gpt-4o"] in (1, None)
     report = (tmp_path / "r" / "report.md").read_text()
     assert "not compared, unfinished" in report
+
+
+async def test_a_budget_holds_over_a_sweep_whose_attempts_time_out_or_drop(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # A fifth of attempts hang past the timeout, a fifth are dropped after the request went
+    # out: retried, and each may be billed. Actual plus possibly billed spend, over every cell
+    # and across the budget each cell inherits, stays within --max-cost (issue 13, item 2).
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005, tokens=5),
+        faults=FaultRates(hang=0.2, disconnect=0.2, hang_s=60.0),
+        seed=2,
+    )
+    config = SweepConfig(
+        prompts="synthetic:12:20:5",
+        models=("gpt-4o",),
+        levels=(1, 2),
+        client="http",
+        max_tokens=5,
+        max_retries=2,
+        timeout_s=0.3,
+    )
+    estimate_usd = plan_sweep(config, PRICER, None, resume=False, force=False).estimated_usd
+    cap = estimate_usd * 3 / 4  # of both levels; each prompt holds 3 attempts while under way
+    summary = await sweep(sim, replace(config, max_cost_usd=cap), tmp_path / "r", stops="budget")
+    spent = summary["spent"]
+    assert spent["possibly_billed_attempts"] > 0
+    assert Decimal(spent["cost_usd"]) + Decimal(spent["possibly_billed_usd"]) <= cap
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "Possibly billed, apart from it:" in report
 
 
 @pytest.mark.parametrize("unique", [False, True])

@@ -94,6 +94,10 @@ class LevelSummary:
     # those it missed; None and () without targets.
     slo_met: bool | None = None
     slo_misses: tuple[str, ...] = ()
+    possibly_billed_attempts: int = 0  # totals of CellSummary's
+    possibly_billed_usd: Decimal = Decimal(0)
+    reported_prompts: int = 0
+    reported_input_tokens: int = 0
 
 
 def summarize_levels(
@@ -219,6 +223,10 @@ def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSu
         retry_causes=dict(sorted(_total(cell.retry_causes for cell in cells).items())),
         cached_input_share=_median_or_none([cell.cached_input_share for cell in cells]),
         other_models=tuple(sorted({name for cell in cells for name in cell.other_models})),
+        possibly_billed_attempts=sum(cell.possibly_billed_attempts for cell in cells),
+        possibly_billed_usd=sum_usd(cell.possibly_billed_usd for cell in cells),
+        reported_prompts=sum(cell.reported_prompts for cell in cells),
+        reported_input_tokens=sum(cell.reported_input_tokens for cell in cells),
     )
 
 

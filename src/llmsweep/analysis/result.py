@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmsweep.analysis.ceiling import limits_of, stated_limits
+from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.slo import judge_levels
@@ -20,6 +21,7 @@ class SweepResult:
     cells: list[CellSummary]
     levels: list[LevelSummary]
     recommendations: list[Recommendation]
+    costs: list[ModelCost]  # per model, over all its levels (analysis.costs)
     # Per model, the rate limits the API's headers stated and the ceiling they imply.
     stated_limits: list[StatedLimits] = field(default_factory=list)
 
@@ -38,4 +40,11 @@ def analyse(data: SweepData) -> SweepResult:
     targets = meta.config.slo
     levels = judge_levels(summarize_levels(cells, meta.config.repeats), targets)
     recommendations = recommend(levels, client=meta.config.client, slo=targets)
-    return SweepResult(meta, cells, levels, recommendations, stated_ceilings(cells, stated))
+    return SweepResult(
+        meta,
+        cells,
+        levels,
+        recommendations,
+        model_costs(levels, meta),
+        stated_ceilings(cells, stated),
+    )

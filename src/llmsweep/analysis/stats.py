@@ -80,6 +80,13 @@ class CellSummary:
     cached_input_tokens: int = 0  # ok prompts: input tokens the server served from its cache
     cached_input_share: float | None = None  # of ok prompts' input tokens
     other_models: tuple[str, ...] = ()  # models that answered instead (Record.other_model)
+    # Attempts that may have been billed, apart from cost_usd (Record.possibly_billed_usd).
+    possibly_billed_attempts: int = 0
+    possibly_billed_usd: Decimal = Decimal(0)
+    # Succeeded prompts whose usage the API reported, and their input tokens as it counted
+    # them: the measured side of the input-token ratio (analysis.costs).
+    reported_prompts: int = 0
+    reported_input_tokens: int = 0
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -212,6 +219,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     causes = Counter(cause for record in records for cause in record.retry_causes)
     ok_input_tokens = sum(record.input_tokens for record in ok)
     cached_tokens = sum(record.cached_input_tokens for record in ok)
+    reported = [record for record in ok if record.usage_reported]
     return CellSummary(
         model=key[0],
         concurrency=key[1],
@@ -256,6 +264,10 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         cached_input_tokens=cached_tokens,
         cached_input_share=cached_tokens / ok_input_tokens if ok_input_tokens else None,
         other_models=tuple(sorted({r.other_model for r in records if r.other_model})),
+        possibly_billed_attempts=sum(r.possibly_billed_attempts for r in records),
+        possibly_billed_usd=sum_usd(r.possibly_billed for r in records),
+        reported_prompts=len(reported),
+        reported_input_tokens=sum(record.input_tokens for record in reported),
     )
 
 

@@ -52,6 +52,8 @@ class ProgressView:
             f"failed {c.failed}  tokens {c.input_tokens + c.output_tokens:,}  "
             f"${c.cost_usd:.4f}"
         )
+        if c.possibly_billed_usd:  # apart from the actual spend (Record.possibly_billed)
+            detail += f" +${c.possibly_billed_usd:.4f} possibly billed"
         self._bar.update(self._task, completed=c.done, detail=detail)
 
     def __enter__(self) -> ProgressView:

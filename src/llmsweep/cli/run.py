@@ -34,7 +34,7 @@ from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.session.target import describe
 from llmsweep.store.meta import REAL
-from llmsweep.store.records import Record
+from llmsweep.store.records import STOPPED, Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 
 
@@ -212,12 +212,16 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
     if outcome.stopped == "budget" and outcome.done == 0:
         raise UsageError(
-            f"--max-cost {settings.max_cost_usd}: not enough for one more request at its max "
-            "tokens; raise it to continue"
+            f"--max-cost {settings.max_cost_usd}: not enough for one more prompt at its max "
+            f"tokens, with each of the {settings.max_retries + 1} attempts it may make (1 + "
+            "--max-retries) counted as billed; raise it (or lower --max-retries) to continue"
         )
     if outcome.remaining:
-        failed = outcome.done - outcome.statuses["ok"]
+        stopped = outcome.statuses[STOPPED]  # cut short by the stop: a resume retries them
+        failed = outcome.done - outcome.statuses["ok"] - stopped
         why = [f"{failed} failed for good"] if failed else []
+        if stopped:
+            why.append(f"{stopped} stopped before a retry, kept as they may have been billed")
         action = "Retry them with"
         if outcome.stopped == "budget":
             why.append("the --max-cost budget was reached")
@@ -274,5 +278,11 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
             else ""
         )
     )
+    if outcome.possibly_billed_attempts:
+        lines.append(
+            f"possibly billed besides: {format_usd(outcome.possibly_billed_usd)} for "
+            f"{outcome.possibly_billed_attempts} attempt(s) that timed out or were cut after the "
+            "request went out (pre-run input count + output received; the provider decides)"
+        )
     lines.append(f"records: {outcome.plan.out_path}")
     return "llmsweep: " + "\n  ".join(lines)

@@ -230,8 +230,9 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
 def _report_stop(stopped: str | None, resume_cmd: str) -> None:
     if stopped == "budget":
         err(
-            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more request at "
-            "its max tokens; the report covers what finished. Raise --max-cost in:\n  "
+            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more prompt at "
+            "its max tokens with every attempt it may make (1 + --max-retries) counted as "
+            "billed; the report covers what finished. Raise --max-cost in:\n  "
             f"{resume_cmd}"
         )
     elif stopped is not None:

@@ -12,11 +12,13 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
+from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
@@ -126,6 +128,7 @@ def render_html(
     heading = title(levels)
     why = "\n".join(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations)
     costs = cost_comparison(levels)
+    spent = model_costs(levels, meta)
     charts = "\n".join(
         _figure(name, png, chart_svg_links[name], levels) for name, png in chart_png_bytes.items()
     )
@@ -156,6 +159,9 @@ def render_html(
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Summary table</h2>',
         _table(summary_table(levels, recommendations)),
+        '</section>\n<section id="cost">\n<h2>Cost</h2>',
+        *(f"<p>{escape(text)}</p>" for text in cost_intro(spent, meta)),
+        _table(cost_table(spent)),
         "</section>",
     ]
     if examples is not None:

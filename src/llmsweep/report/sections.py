@@ -58,16 +58,18 @@ def subtitle(meta: SweepMeta) -> str:
 def verdicts(
     levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
 ) -> list[str]:
-    """One line per model: recommended concurrency, its speedup, cost per 1k prompts."""
+    """One line per model: recommended concurrency, its speedup, and the model's cost per 1k
+    prompts over all its levels (concurrency does not change what a request costs)."""
     grouped = levels_by_model(levels)
     lines = []
     for rec in recommendations:
         rows = grouped.get(rec.model, [])
         chosen = next((row for row in rows if row.concurrency == rec.level), None)
-        # The recommended level's own cost, so the verdict matches its row in the table.
-        cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
+        cost = model_cost_per_1k_usd(rows)
         cost_text = (
-            f"{format_usd(cost)} per 1k succeeded prompts" if cost is not None else "cost unknown"
+            f"{format_usd(cost)} per 1k succeeded prompts at any level"
+            if cost is not None
+            else "cost unknown"
         )
         if chosen is None:
             lines.append(f"{rec.model}: {_why_none(rec, rows)} (see warnings); {cost_text}.")

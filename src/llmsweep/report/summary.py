@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmsweep.analysis.interval import CI_METHOD
+from llmsweep.cost.money import sum_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from llmsweep.analysis.result import SweepResult
 
 # 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
-# headers); per level slo_met and slo_misses (latency targets)
+# headers); per level slo_met and slo_misses (latency targets); possibly billed attempts per
+# cell and level; "models": cost per model against the estimate
 SUMMARY_SCHEMA_VERSION = 3
 
 
@@ -54,6 +56,13 @@ def summary_to_json(result: SweepResult) -> str:
         "stated_limits": [asdict(limits) for limits in result.stated_limits],
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
+        "models": [asdict(cost) for cost in result.costs],
+        # The whole run: actual spend and, apart from it, what may have been billed.
+        "spent": {
+            "cost_usd": sum_usd(cost.cost_usd for cost in result.costs),
+            "possibly_billed_usd": sum_usd(cost.possibly_billed_usd for cost in result.costs),
+            "possibly_billed_attempts": sum(c.possibly_billed_attempts for c in result.costs),
+        },
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"
@@ -69,6 +78,7 @@ CSV_COLUMNS = (
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
     "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
     "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share", "slo_met",
+    "possibly_billed_usd", "possibly_billed_attempts",
 )  # fmt: skip
 
 

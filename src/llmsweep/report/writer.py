@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
@@ -22,6 +23,7 @@ from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.errors import OutputError
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
+from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
 from llmsweep.report.ratelimits import stated_limits_lines
@@ -99,6 +101,10 @@ def render_markdown(
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
+    spent = model_costs(levels, meta)
+    lines += ["", "## Cost", ""]
+    lines += [line for text in cost_intro(spent, meta) for line in (_md(text), "")]
+    lines += _md_table(cost_table(spent))
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]

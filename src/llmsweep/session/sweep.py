@@ -220,7 +220,7 @@ async def execute_sweep(
             async with aclosing(records):  # closed in this task even when writing fails
                 async for record in records:
                     writer.write(record)
-                    spent += record.cost
+                    spent += record.spent
                     if on_record is not None:
                         on_record(record)
             if session.harness is not None and session.harness.requests:

@@ -40,7 +40,7 @@ class RunPlan:
     done_ids: frozenset[str]  # prompts already ok in the output (resume)
     torn_lines: int  # torn last lines found in the output and dropped
     had_records: bool
-    spent_usd: Decimal = Decimal(0)  # what the records already in the output cost
+    spent_usd: Decimal = Decimal(0)  # what the records already in the output spent (Record.spent)
 
     @property
     def todo(self) -> int:
@@ -155,7 +155,7 @@ def _existing(
     for record in existing:
         latest_ok[record.prompt_id] = record.ok
         models.add(record.model)
-        spent += record.cost
+        spent += record.spent
         changed = (
             None if cost_fn is None or record.model != model else price_change(record, cost_fn)
         )
@@ -199,6 +199,8 @@ class RunOutcome:
     stopped: str | None = None
     cost_usd: Decimal = Decimal(0)
     failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
+    possibly_billed_usd: Decimal = Decimal(0)  # Record.possibly_billed: apart from cost_usd
+    possibly_billed_attempts: int = 0
     harness: HarnessMeasurement | None = None  # what the client cost during the run
     retried: int = 0  # prompts that needed more than one attempt
     retry_causes: Counter[str] = field(default_factory=Counter)  # earlier attempts by kind
@@ -221,6 +223,8 @@ class RunOutcome:
         self.retried += record.retried
         self.retry_causes.update(record.retry_causes)
         self.cost_usd += record.cost
+        self.possibly_billed_usd += record.possibly_billed
+        self.possibly_billed_attempts += record.possibly_billed_attempts
         if record.dispatch_lag_s is not None:
             self.dispatch_lags_s.append(record.dispatch_lag_s)
         if record.ok:

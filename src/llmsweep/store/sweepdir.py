@@ -100,7 +100,7 @@ class SweepFolder:
         if not self.records_path.exists():
             return spent
         for record in RecordFile(self.records_path):
-            spent += record.cost
+            spent += record.spent
             changed = price_change(record, cost_fn_of(record.model))
             if changed is not None:
                 raise OutputError(
@@ -126,7 +126,7 @@ class SweepFolder:
             result = read_records(self.records_path)
             state.torn_lines = result.torn_lines
             for record in result.records:
-                state.spent_usd += record.cost
+                state.spent_usd += record.spent
                 if record.ok:
                     key = (record.model, record.concurrency, record.repeat)
                     state.ok_ids.setdefault(key, set()).add(record.prompt_id)

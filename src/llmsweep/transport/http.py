@@ -318,6 +318,7 @@ class HttpTransport:
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
             wire=wire,
+            received_text="".join(answer.parts),
         )
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from factories import make_estimate, make_meta
-from llmsweep.report.charts.cost import estimate_per_1k_usd
+from llmsweep.analysis.costs import estimate_per_1k_usd
 
 
 def test_estimates_per_1k_prompts_divide_by_the_estimates_own_prompt_count() -> None:

@@ -7,14 +7,14 @@ Costs are shown per 1k prompts so estimates (made for one pass over the prompt s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from llmsweep.analysis.costs import estimate_per_1k_usd
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, levels_by_model, model_cost_per_1k_usd
-from llmsweep.cost.money import format_usd, per_1k_prompts_usd
+from llmsweep.cost.money import format_usd
 from llmsweep.report.charts.base import (
     GREY,
     model_colors,
@@ -35,15 +35,6 @@ ESTIMATE, ACTUAL, AT_PICK, BATCH = (
 )
 _BAR_KINDS = ((ESTIMATE, 0.45, "//"), (ACTUAL, 1.0, ""), (AT_PICK, 0.7, ""), (BATCH, 0.45, ".."))
 _WIDTH = 0.2
-
-
-def estimate_per_1k_usd(meta: SweepMeta, model: str, batch: bool = False) -> Decimal | None:
-    """The pre-run estimate per 1k prompts (at batch prices with ``batch``), if there is one."""
-    estimate = meta.estimates.get(model)
-    if estimate is None or estimate.prompts <= 0:
-        return None
-    total_usd = estimate.batch_total_cost_usd if batch else estimate.total_cost_usd
-    return None if total_usd is None else per_1k_prompts_usd(total_usd, estimate.prompts)
 
 
 def cost_chart(
