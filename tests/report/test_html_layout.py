@@ -146,7 +146,7 @@ def test_no_table_or_element_is_wider_than_the_screen(browser: str, report_html:
         viewport = found["viewport"]
         assert width_px - 20 <= viewport <= width_px  # the iframe, less at most a scrollbar
         sections = {table["section"] for table in found["tables"]}
-        assert sections == {"summary", "failures", "harness"}, width_px
+        assert sections == {"summary", "cost", "failures", "harness"}, width_px
         for table in found["tables"]:
             assert table["width"] <= viewport and not table["scrolls"], (width_px, table)
         assert not found["wider"], (width_px, found["wider"][:5])
