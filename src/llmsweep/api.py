@@ -19,12 +19,13 @@ from typing import Any, TypedDict, Unpack
 
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec, describe
+from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
@@ -143,9 +144,9 @@ def sweep(
         **client.client_fields(),
     )
     folder = Path(out_dir) if out_dir is not None else None
-    plan = plan_sweep(
-        config, pricer or Pricer(), folder, resume=resume, force=force, target=describe(spec)
-    )
+    if pricer is None:  # as the command line prices with no price flags
+        pricer = pricer_from_flags(config.models, None, None, None, self_hosted=self_hosted(spec))
+    plan = plan_sweep(config, pricer, folder, resume=resume, force=force, target=describe(spec))
 
     async def main() -> None:
         async with Session(spec, config) as session:

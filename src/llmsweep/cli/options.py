@@ -22,8 +22,8 @@ from llmsweep.report.warnings import other_model_warning
 from llmsweep.session.target import (
     OPENAI_BASE_URL,
     TargetSpec,
-    describe,
     public_url,
+    self_hosted,
     spec_from_env,
 )
 from llmsweep.settings import (
@@ -40,7 +40,6 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
-from llmsweep.store.meta import LOCAL
 from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -235,7 +234,7 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
         flags["price_file"],
         flags["price_in"],
         flags["price_out"],
-        self_hosted=describe(target).kind == LOCAL,
+        self_hosted=self_hosted(target),
     )
     return CommonFlags(request, client, target, pricer)
 

@@ -96,6 +96,12 @@ def describe(spec: TargetSpec) -> TargetInfo:
     return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm)
 
 
+def self_hosted(spec: TargetSpec) -> bool:
+    """Whether the target is a server on this machine or a private network, where a model
+    with no known price is self-hosted and costs nothing per token."""
+    return describe(spec).kind == LOCAL
+
+
 # Private networks (RFC 1918, and IPv6 unique local addresses): a server there is self-hosted.
 _PRIVATE_NETWORKS = tuple(
     ipaddress.ip_network(net)
