@@ -121,6 +121,7 @@ def sweep(
     out_dir: str | Path | None = None,
     repeats: int = 1,
     sample: int | None = None,
+    job_size: int | None = None,
     unique_prompts: bool = False,
     pricer: Pricer | None = None,
     resume: bool = False,
@@ -128,7 +129,8 @@ def sweep(
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-    write the report folder, and return the summary (levels, cells, recommendations).
+    write the report folder, and return the summary (levels, cells, recommendations, and
+    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
     It sends as the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
@@ -146,7 +148,15 @@ def sweep(
     folder = Path(out_dir) if out_dir is not None else None
     if pricer is None:  # as the command line prices with no price flags
         pricer = pricer_from_flags(config.models, None, None, None, self_hosted=self_hosted(spec))
-    plan = plan_sweep(config, pricer, folder, resume=resume, force=force, target=describe(spec))
+    plan = plan_sweep(
+        config,
+        pricer,
+        folder,
+        resume=resume,
+        force=force,
+        target=describe(spec),
+        job_size=job_size,
+    )
 
     async def main() -> None:
         async with Session(spec, config) as session:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from llmsweep.analysis.ceiling import limits_of
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
+from llmsweep.analysis.projection import Projection, project
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.stats import CellSummary, summarize_cells
 from llmsweep.store.meta import SweepMeta
@@ -24,6 +25,12 @@ class SweepResult:
     def recommended(self) -> dict[str, int | None]:
         """The recommended concurrency per model (None where no level met the thresholds)."""
         return {rec.model: rec.level for rec in self.recommendations}
+
+    @property
+    def projections(self) -> list[Projection]:
+        """The whole job (``meta.job_size`` prompts) at each recommended level; empty without
+        a job size."""
+        return project(self.levels, self.recommendations, self.meta)
 
 
 def analyse(data: SweepData) -> SweepResult:

@@ -62,6 +62,12 @@ from llmsweep.store.sweepdir import SweepFolder, SweepState
 )
 @click.option("--sample", type=positive_int, help="Use a seeded random sample of K prompts.")
 @click.option(
+    "--job-size",
+    type=positive_int,
+    help="Prompts in the whole job: the verdict projects its time and cost (and the Batch API's) "
+    "at each recommended level (default: the prompt file's size with --sample, else none).",
+)
+@click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder (default: reports/<timestamp>-<prompts>).",
@@ -83,6 +89,7 @@ def sweep(
     levels_text: str,
     repeats: int,
     sample: int | None,
+    job_size: int | None,
     out_dir: Path | None,
     resume: bool,
     force: bool,
@@ -118,6 +125,7 @@ def sweep(
         resume=resume,
         force=force,
         target=describe(common.target),
+        job_size=job_size,
     )
     _confirm(plan, common, yes)
     folder = plan.folder.path
@@ -167,7 +175,7 @@ def sweep(
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    for line in verdicts(result.levels, result.recommendations):
+    for line in verdicts(result.levels, result.recommendations, result.meta):
         err(f"llmsweep: verdict: {line}")
     _report_stop(stopped, resume_cmd)
 

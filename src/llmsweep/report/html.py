@@ -117,7 +117,7 @@ def render_html(
         if meta.command
         else "",
         '<section id="verdict">\n<h2>Verdict</h2>',
-        _list(verdicts(levels, recommendations), "verdict"),
+        _list(verdicts(levels, recommendations, meta), "verdict"),
         why,
         f"<p>{escape(costs)}</p>" if costs else "",
         '</section>\n<section id="warnings">\n<h2>Warnings</h2>',

@@ -16,13 +16,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmsweep.analysis.interval import CI_METHOD
+from llmsweep.analysis.projection import BATCH_WITHIN_H, PROJECTION_BASIS
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
+# 2: like-for-like speedup, excluded levels, retries, cache. 3: projection
+SUMMARY_SCHEMA_VERSION = 3
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,11 +50,29 @@ def summary_to_json(result: SweepResult) -> str:
         "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
+        "projection": _projection(result),
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"
+
+
+def _projection(result: SweepResult) -> dict[str, Any]:
+    """Per model, the whole job at its recommended level, labelled a projection."""
+    return {
+        p.model: {
+            "kind": "projection",
+            "basis": PROJECTION_BASIS,
+            "concurrency": p.concurrency,
+            "prompts": p.prompts,
+            "wall_s": p.wall_s,
+            "cost_usd": p.cost_usd,
+            "batch_cost_usd": p.batch_cost_usd,
+            "batch_results_within_h": BATCH_WITHIN_H,
+        }
+        for p in result.projections
+    }
 
 
 CSV_COLUMNS = (

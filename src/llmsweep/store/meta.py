@@ -16,7 +16,8 @@ from typing import Any
 from llmsweep.errors import InputError
 from llmsweep.settings import SweepConfig
 
-META_SCHEMA_VERSION = 4  # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis
+# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: job_size
+META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
@@ -90,6 +91,8 @@ class SweepMeta:
     tool_version: str
     command: str | None = None
     stopped: str | None = None  # why the sweep stopped early ("budget", ...); None: it did not
+    # The whole job's prompts, for the report's projection (analysis.projection); None: none.
+    job_size: int | None = None
     schema_version: int = field(default=META_SCHEMA_VERSION)
 
     def with_stop(self, reason: str | None) -> SweepMeta:
@@ -124,6 +127,7 @@ class SweepMeta:
                 tool_version=str(data["tool_version"]),
                 command=data.get("command"),
                 stopped=data.get("stopped"),
+                job_size=None if data["job_size"] is None else int(data["job_size"]),
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as error:
             raise InputError(path, f"not valid sweep metadata ({error!r})") from None

@@ -17,6 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.projection import project
 from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
 from llmsweep.report.charts.base import (
     GREY,
@@ -34,6 +35,7 @@ from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
 from llmsweep.report.charts.cost import pareto_front as pareto_front
 from llmsweep.report.charts.cost import tradeoff_chart as tradeoff_chart
+from llmsweep.report.charts.projection import projection_chart
 from llmsweep.store.meta import SweepMeta
 
 # Chart names (file stems) in report order, with the caption the report shows.
@@ -44,6 +46,7 @@ CHART_TITLES = {
     "latency": "Latency percentiles (and, when streamed, ITL and TPOT) vs concurrency",
     "cost": "Cost per 1k prompts: estimate vs actual",
     "tradeoff": "Time vs cost trade-off",
+    "projection": "The whole job projected: time and cost, now vs the Batch API",
 }
 _TIMES = "\N{MULTIPLICATION SIGN}"
 
@@ -271,4 +274,6 @@ def build_charts(
             charts["cost"] = cost_chart(levels, meta)
         if priced:
             charts["tradeoff"] = tradeoff_chart(levels, meta)
+        if projections := project(levels, recommendations, meta):
+            charts["projection"] = projection_chart(projections, meta)
     return charts
