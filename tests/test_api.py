@@ -108,6 +108,8 @@ async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
         base_url=sim.base_url,
         max_tokens=5,
         client="http",
+        job_size=100,
     )
     assert all(level.succeeded == 4 and level.cost_usd == 0 for level in result.levels)
+    assert result.meta.job_size == 100  # projected to, as on the command line
     assert result.meta.price_source == "tiny: self-hosted: no per-token price"

@@ -233,6 +233,20 @@ def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> Non
     lines = done.stderr.splitlines()
     assert exact in next(x for x in lines if x.startswith("llmsweep:   gpt-4o: "))
     assert approximate in next(x for x in lines if x.startswith("llmsweep:   llama-3.1-8b"))
+    # Which simulator profile each model got, said before sending and kept for the report.
+    assert "simulator profile for gpt-4o: gpt-4o (its own)" in done.stderr
+    assert (
+        "simulator profile for llama-3.1-8b-instruct: self-hosted-8b (by family llama*)"
+        in done.stderr
+    )
+    assert "generic" not in done.stderr
+    simulated_as = json.loads((out / "meta.json").read_text())["simulated_as"]
+    assert simulated_as["llama-3.1-8b-instruct"] == {
+        "profile": "self-hosted-8b",
+        "family": "llama*",
+        "generic": False,
+    }
+    assert "self-hosted-8b (by family llama\\*)" in (out / "report.md").read_text()
     assert "exact input tokens" not in done.stderr
     report = (out / "report.md").read_text().replace("\\_", "_")  # Markdown escapes "_"
     assert "llama-3.1-8b-instruct at most $0." in report and approximate in report

@@ -264,6 +264,14 @@ def _estimates(meta: SweepMeta) -> str:
     )
 
 
+def _simulated_as(meta: SweepMeta) -> list[tuple[str, str]]:
+    """Which simulator profile answered each model, when they were chosen per model."""
+    if not meta.simulated_as:
+        return []
+    chosen = "; ".join(f"{model}: {how.describe()}" for model, how in meta.simulated_as.items())
+    return [("Simulator profiles", chosen)]
+
+
 def _projection_about(meta: SweepMeta) -> str:
     if meta.job_size is None:
         return "none: give --job-size N (or --sample, which projects to the prompt file's size)"
@@ -290,6 +298,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ("Tool version", f"llmsweep {meta.tool_version}"),
         ("Created at", meta.created_at),
         ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
+        *_simulated_as(meta),
         ("Seed", str(config.seed)),
         ("Config", _plain({k: v for k, v in asdict(config).items() if k != "seed"})),
         (
