@@ -21,13 +21,13 @@ from llmsweep.cli.options import (
     positive_int,
     resume_command,
     run_async,
+    say_profiles,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.errors import TargetError
 from llmsweep.report.sections import verdicts
-from llmsweep.report.warnings import generic_profile_warning
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
@@ -35,7 +35,6 @@ from llmsweep.session.sweep import (
     execute_sweep,
     expected_duration_s,
     plan_sweep,
-    simulated_as,
 )
 from llmsweep.session.target import describe
 from llmsweep.settings import SweepConfig, parse_levels
@@ -195,11 +194,7 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
         )
         return
     simulator = common.target.simulator
-    profiles = simulated_as(describe(common.target), list(plan.config.models))
-    for model, chosen in profiles.items():
-        err(f"llmsweep: simulator profile for {model}: {chosen.describe()}")
-    if generic := generic_profile_warning(profiles):
-        err(f"llmsweep: warning: {generic}")
+    say_profiles(common.target, plan.config.models)
     duration_s = expected_duration_s(plan, simulator)
     err(
         f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "

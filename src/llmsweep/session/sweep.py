@@ -25,9 +25,10 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
+from llmsweep.session.target import simulated_as
 from llmsweep.settings import SweepConfig, refuse_unbounded_budget
-from llmsweep.simulator import SimulatorConfig, builtin_profile_for, choose_profile
-from llmsweep.store.meta import SimulatedAs, SweepMeta, TargetInfo
+from llmsweep.simulator import SimulatorConfig, builtin_profile_for
+from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
@@ -78,18 +79,6 @@ class SweepPlan:
             job_size=self.job_size,
             simulated_as=simulated_as(target, models),
         )
-
-
-def simulated_as(target: TargetInfo, models: list[str]) -> dict[str, SimulatedAs]:
-    """Which built-in profile the simulator answers each model with; none to name for a real
-    target, or when one profile was given for all (``target.profile``)."""
-    if not target.simulated or target.profile is not None:
-        return {}
-    chosen = {model: choose_profile(model) for model in models}
-    return {
-        model: SimulatedAs(choice.profile.name, choice.family, choice.generic)
-        for model, choice in chosen.items()
-    }
 
 
 def cell_tag(seed: int, cell: CellKey) -> str:
