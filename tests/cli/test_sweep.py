@@ -394,7 +394,7 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     assert Decimal(projected["batch_cost_usd"]) == usd_for_prompts(per_1k, 5, share)
     assert share == Decimal("0.5")  # gpt-4o-mini's batch price is half its price
     verdict = next(line for line in done.stderr.splitlines() if "verdict: gpt-4o-mini" in line)
-    assert "projected for 5 prompts at concurrency 1: about " in verdict
+    assert "projected from the simulated target for 5 prompts at concurrency 1: about " in verdict
     assert "via the Batch API $" in verdict and "(results within 24 h)" in verdict
     assert (out / "charts" / "projection.png").exists()
     # A resume with another --job-size sends nothing and re-projects; `report` keeps it.
@@ -404,4 +404,6 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     assert llmsweep("report", str(out)).returncode == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["projection"]["gpt-4o-mini"]["prompts"] == 1_000_000
-    assert "projected for 1,000,000 prompts at concurrency 1" in (out / "report.md").read_text()
+    assert (
+        "simulated target for 1,000,000 prompts at concurrency 1" in (out / "report.md").read_text()
+    )

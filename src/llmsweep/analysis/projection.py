@@ -97,17 +97,19 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def projection_phrase(projection: Projection) -> str:
-    """What the verdict says of the whole job, labelled as a projection."""
+def projection_phrase(projection: Projection, *, simulated: bool = False) -> str:
+    """What the verdict says of the whole job, labelled as a projection (from the simulator's
+    timings when ``simulated``)."""
     time = (
         f"about {format_duration(projection.wall_s)}"
         if projection.wall_s is not None
         else "time unknown (nothing succeeded)"
     )
     cost = format_usd(projection.cost_usd) if projection.cost_usd is not None else "cost unknown"
+    source = " from the simulated target" if simulated else ""
     text = (
-        f"projected for {projection.prompts:,} prompts at concurrency {projection.concurrency}: "
-        f"{time} and {cost}"
+        f"projected{source} for {projection.prompts:,} prompts at concurrency "
+        f"{projection.concurrency}: {time} and {cost}"
     )
     if projection.batch_cost_usd is not None:
         text += (

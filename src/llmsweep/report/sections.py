@@ -68,10 +68,14 @@ def verdicts(
     """One line per model: recommended concurrency, its speedup, cost per 1k prompts, and
     (with ``meta``'s job size) the whole job projected."""
     grouped = levels_by_model(levels)
-    projected = {
-        p.model: projection_phrase(p)
-        for p in (project(levels, recommendations, meta) if meta is not None else [])
-    }
+    projected = (
+        {
+            p.model: projection_phrase(p, simulated=meta.target.simulated)
+            for p in project(levels, recommendations, meta)
+        }
+        if meta is not None
+        else {}
+    )
     lines = []
     for rec in recommendations:
         rows = grouped.get(rec.model, [])
