@@ -185,7 +185,11 @@ async def test_retryable_faults_are_retried_to_success(
     # A drop before any answer on a pooled connection looks like a stale connection: it is
     # sent again at once rather than retried; only a drop on a new connection is retried.
     resends = sum(r.stale_connection_resends for r in records)
-    assert sum(r.attempts - 1 for r in records) + resends == injected
+    retried = sum(r.attempts - 1 for r in records) + resends
+    if fault == "hang":  # a loaded machine can time out an answer that was on its way, too
+        assert retried >= injected
+    else:
+        assert retried == injected
     assert resends == 0 or fault == "disconnect"
     for record in records:  # an ok record still says why its earlier attempts failed
         assert record.retry_causes == (kind,) * (record.attempts - 1)

@@ -28,10 +28,14 @@ async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
         prompts="synthetic:16:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8), client="http"
     )
     levels = by_level(await sweep(sim, config, tmp_path / "r"), "gpt-4o")
+    # The tool's promise on a busy machine: a speedup is near the truth, or the harness says
+    # the client could not keep up (and the report flags that level) - never a quiet error.
     for level in (1, 2, 4):
-        assert abs(levels[level]["speedup"] - level) <= 0.1 * level, levels[level]
+        assert levels[level]["client_bound"] or (
+            abs(levels[level]["speedup"] - level) <= 0.1 * level
+        ), levels[level]
     flat = levels[4]["speedup"]  # beyond capacity requests queue at the server: no gain
-    assert abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
+    assert levels[8]["client_bound"] or abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
     assert sim.stats()["peak_in_flight"] == 8
     records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert all(json.loads(line)["connect_s"] == 0.0 for line in records)  # started warm
@@ -55,7 +59,13 @@ async def test_rate_limit_bends_the_curve_and_the_recommendation_lands_at_the_kn
     for level in (4, 8):  # never above the ceiling; how far below turns on this machine's load
         assert levels[level]["throughput_rps"] <= 21, levels[level]
         assert levels[level]["ceiling_rps"] == 20
-    assert summary["recommended_concurrency"] == {"gpt-4o": 4}
+    # Level 4 is the knee, unless the harness found the client too slow to measure it (a busy
+    # machine): the recommendation never rests on a client-bound level.
+    recommended = summary["recommended_concurrency"]["gpt-4o"]
+    if levels[4]["client_bound"]:
+        assert recommended is None or not levels[recommended]["client_bound"]
+    else:
+        assert recommended == 4
     assert all(lvl["failed"] == 0 for lvl in levels.values())
 
 

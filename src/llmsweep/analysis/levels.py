@@ -89,6 +89,7 @@ class LevelSummary:
     retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
     cached_input_share: float | None = None  # median over repeats (CellSummary)
     other_models: tuple[str, ...] = ()  # models that answered instead of this one
+    wall_s_ci: Interval | None = None  # 95% interval over repeats (analysis.pareto reads it)
 
 
 def summarize_levels(
@@ -203,6 +204,7 @@ def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSu
         itl_p95_s=_median_or_none([cell.itl_p95_s for cell in cells]),
         tpot_p50_s=_median_or_none([cell.tpot_p50_s for cell in cells]),
         throughput_rps_ci=mean_interval(rps),
+        wall_s_ci=mean_interval(walls),
         latency_p50_s_ci=_present_interval([cell.latency_p50_s for cell in cells]),
         latency_p95_s_ci=_present_interval([cell.latency_p95_s for cell in cells]),
         cost_per_1k_succeeded_usd=(

@@ -20,6 +20,7 @@ from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.errors import OutputError
+from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
@@ -42,6 +43,8 @@ from llmsweep.store.sweepdir import SweepFolder
 # errors) renders as typed. HTML-special characters are escaped too, since many Markdown
 # viewers pass raw HTML through.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+# The charts' folder inside a report folder; both reports link into it by this relative path.
+_CHART_DIR = "charts"
 
 
 def _md(text: str) -> str:
@@ -88,6 +91,7 @@ def render_markdown(
     for name, path in chart_files.items():
         caption = _md(CHART_TITLES.get(name, name))
         lines += ["", f"### {caption}", "", f"![{caption}]({path})"]
+        lines += ["", _md(text)] if (text := chart_caption(name, levels)) else []
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
@@ -122,7 +126,7 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         result.recommendations,
     )
     figures = build_charts(levels, recommendations, meta)
-    chart_dir = out_dir / "charts"
+    chart_dir = out_dir / _CHART_DIR
     try:
         chart_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -141,10 +145,10 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         write_chunks_atomic(chart_dir / f"{name}.png", [png_bytes[name]])
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
-    chart_files = {name: f"charts/{name}.png" for name in figures}
+    chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
     markdown = render_markdown(levels, cells, recommendations, meta, chart_files)
     write_text(out_dir / "report.md", markdown)
-    write_text(
-        out_dir / "report.html", render_html(levels, cells, recommendations, meta, png_bytes)
-    )
+    svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
+    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links)
+    write_text(out_dir / "report.html", html)
     return written

@@ -46,9 +46,9 @@ def projection_chart(projections: Sequence[Projection], meta: SweepMeta) -> Figu
             _bar(
                 cost_axes, batch, float(p.batch_cost_usd), color, format_usd(p.batch_cost_usd), "//"
             )
-    names = [p.model for p in projections]
+    names = [f"{p.model}\nat concurrency {p.concurrency}" for p in projections]
     for axes in (time_axes, cost_axes):
-        axes.set_xticks(range(len(names)), names, rotation=15)
+        axes.set_xticks(range(len(names)), names)
     time_axes.set_ylabel("hours until every result is in (projected)")
     cost_axes.set_ylabel("USD for the whole job (projected)")
     figure.legend(
