@@ -272,13 +272,16 @@ def with_config(meta: SweepMeta, **config: Any) -> SweepMeta:
 EVIL_MODEL = "<script>alert('model')</script>"
 EVIL_PROMPT = "<script>alert('prompt')</script>"
 
-REPORT_META = make_meta(
-    models=("gpt-4o", EVIL_MODEL),
-    repeats=2,
-    rpm=240,
-    max_tokens=64,
-    seed=7,
-    estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+REPORT_META = replace(
+    make_meta(
+        models=("gpt-4o", EVIL_MODEL),
+        repeats=2,
+        rpm=240,
+        max_tokens=64,
+        seed=7,
+        estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+    ),
+    job_size=10_000,  # every chart is drawn, the projection's too
 )
 
 

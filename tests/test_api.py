@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 import llmsweep
+from conftest import StartSimulator
 from llmsweep.errors import OutputError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
@@ -97,3 +99,23 @@ def test_each_prompt_gets_the_same_answer_length_at_every_level_and_repeat(
     assert cells == {(level, repeat) for level in (1, 4, 12) for repeat in (0, 1)}
     assert len(lengths) == 36 and all(len(seen) == 1 for seen in lengths.values())
     assert len({next(iter(seen)) for seen in lengths.values()}) > 5  # lengths still vary
+
+
+async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
+    tmp_path: Path, start_simulator: StartSimulator
+) -> None:
+    sim = await start_simulator(latency_scale=0.01)
+    result = await asyncio.to_thread(
+        llmsweep.sweep,
+        "synthetic:4:20:5",
+        models=["tiny"],
+        levels=[2],
+        out_dir=tmp_path / "sweep",
+        base_url=sim.base_url,
+        max_tokens=5,
+        client="http",
+        job_size=100,
+    )
+    assert all(level.succeeded == 4 and level.cost_usd == 0 for level in result.levels)
+    assert result.meta.job_size == 100  # projected to, as on the command line
+    assert result.meta.price_source == "tiny: self-hosted: no per-token price"

@@ -19,12 +19,13 @@ from typing import Any, TypedDict, Unpack
 
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec, describe
+from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import (
     ClientOptions,
     CostFn,
@@ -127,6 +128,7 @@ def sweep(
     out_dir: str | Path | None = None,
     repeats: int = 1,
     sample: int | None = None,
+    job_size: int | None = None,
     unique_prompts: bool = False,
     slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
@@ -135,7 +137,8 @@ def sweep(
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-    write the report folder, and return the summary (levels, cells, recommendations).
+    write the report folder, and return the summary (levels, cells, recommendations, and
+    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
     ``slo`` holds the recommendation to latency targets, as ``--slo`` does: seconds by name
     (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as the command line does, without
@@ -154,8 +157,16 @@ def sweep(
         **client.client_fields(),
     )
     folder = Path(out_dir) if out_dir is not None else None
+    if pricer is None:  # as the command line prices with no price flags
+        pricer = pricer_from_flags(config.models, None, None, None, self_hosted=self_hosted(spec))
     plan = plan_sweep(
-        config, pricer or Pricer(), folder, resume=resume, force=force, target=describe(spec)
+        config,
+        pricer,
+        folder,
+        resume=resume,
+        force=force,
+        target=describe(spec),
+        job_size=job_size,
     )
 
     async def main() -> None:

@@ -37,6 +37,7 @@ def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
     assert len(rows) == 36 and len({r["prompt_id"] for r in rows}) == 36
     assert all(r["status"] == "ok" and r["response_text"] for r in rows)
     assert "built-in simulator" in done.stderr and "latency scale 0.02" in done.stderr
+    assert "simulator profile for gpt-4o: gpt-4o (its own)" in done.stderr
     assert "ok 36/36" in done.stderr and "p95" in done.stderr
     assert "Traceback" not in done.stderr
 

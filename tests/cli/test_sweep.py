@@ -6,11 +6,15 @@ import asyncio
 import json
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from cli_helpers import llmsweep, llmsweep_at_a_terminal, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
+from llmsweep.cost.money import usd_for_prompts
 
 SWEEP = (
     "sweep",
@@ -230,6 +234,20 @@ def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> Non
     lines = done.stderr.splitlines()
     assert exact in next(x for x in lines if x.startswith("llmsweep:   gpt-4o: "))
     assert approximate in next(x for x in lines if x.startswith("llmsweep:   llama-3.1-8b"))
+    # Which simulator profile each model got, said before sending and kept for the report.
+    assert "simulator profile for gpt-4o: gpt-4o (its own)" in done.stderr
+    assert (
+        "simulator profile for llama-3.1-8b-instruct: self-hosted-8b (by family llama*)"
+        in done.stderr
+    )
+    assert "generic" not in done.stderr
+    simulated_as = json.loads((out / "meta.json").read_text())["simulated_as"]
+    assert simulated_as["llama-3.1-8b-instruct"] == {
+        "profile": "self-hosted-8b",
+        "family": "llama*",
+        "generic": False,
+    }
+    assert "self-hosted-8b (by family llama\\*)" in (out / "report.md").read_text()
     assert "exact input tokens" not in done.stderr
     report = (out / "report.md").read_text().replace("\\_", "_")  # Markdown escapes "_"
     assert "llama-3.1-8b-instruct at most $0." in report and approximate in report
@@ -347,3 +365,46 @@ def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path
     assert "--concurrency 4: above the 3 prompts" in sampled.stderr
     assert sampled.stderr.strip().endswith("use levels up to 3, or a larger --sample")
     assert not out.exists()
+
+
+def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept(
+    tmp_path: Path,
+) -> None:
+    # One second a request, no spread: this machine's lags stay far below 5% of it.
+    profile = tmp_path / "slow.toml"
+    profile.write_text('base = "fixed"\nttft_median_s = 1.0\nttft_p95_s = 1.0\n')
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("".join(f"prompt {i}\n" for i in range(5)))
+    out = tmp_path / "r"
+    args = ("sweep", str(prompts), "--model", "gpt-4o-mini", "--concurrency", "1")
+    flags = ("--sample", "3", "--sim-profile", str(profile), "--client", "http")
+    done = llmsweep(*args, *flags, "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["meta"]["job_size"] == 5  # the prompt file's size, not the sample's
+    (level,) = summary["levels"]
+    rate_rps = min(level["throughput_rps"], level["ceiling_rps"] or level["throughput_rps"])
+    estimate = summary["meta"]["estimates"]["gpt-4o-mini"]
+    share = Decimal(estimate["batch_total_cost_usd"]) / Decimal(estimate["total_cost_usd"])
+    per_1k = Decimal(level["cost_per_1k_succeeded_usd"])
+    projected = summary["projection"]["gpt-4o-mini"]
+    assert projected["kind"] == "projection" and projected["prompts"] == 5
+    assert projected["concurrency"] == 1
+    assert projected["wall_s"] == pytest.approx(5 / rate_rps, rel=1e-6)
+    assert Decimal(projected["cost_usd"]) == usd_for_prompts(per_1k, 5)
+    assert Decimal(projected["batch_cost_usd"]) == usd_for_prompts(per_1k, 5, share)
+    assert share == Decimal("0.5")  # gpt-4o-mini's batch price is half its price
+    verdict = next(line for line in done.stderr.splitlines() if "verdict: gpt-4o-mini" in line)
+    assert "projected from the simulated target for 5 prompts at concurrency 1: about " in verdict
+    assert "via the Batch API $" in verdict and "(results within 24 h)" in verdict
+    assert (out / "charts" / "projection.png").exists()
+    # A resume with another --job-size sends nothing and re-projects; `report` keeps it.
+    again = llmsweep(*args, *flags, "--job-size", "1000000", "--out-dir", str(out), "--resume")
+    assert again.returncode == 0, again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == 3
+    assert llmsweep("report", str(out)).returncode == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["projection"]["gpt-4o-mini"]["prompts"] == 1_000_000
+    assert (
+        "simulated target for 1,000,000 prompts at concurrency 1" in (out / "report.md").read_text()
+    )

@@ -15,8 +15,10 @@ from llmsweep.simulator import (
     BUILTIN_PROFILES,
     FAULT_KINDS,
     FaultRates,
+    ProfileChoice,
     SimulatorConfig,
     builtin_profile_for,
+    choose_profile,
     load_profile,
 )
 from llmsweep.simulator.gate import FifoGate
@@ -84,13 +86,37 @@ def test_profile_rejects_bad_values(change: dict[str, object]) -> None:
         ("claude-sonnet-4-20250514", "claude-sonnet-4"),
         ("anthropic/claude-sonnet-4", "claude-sonnet-4"),
         ("gemini-2.0-flash-001", "gemini-2.0-flash"),
-        ("gpt-4o2", "demo"),  # not a dated variant
-        ("llama-3-8b", "demo"),
         ("fixed", "fixed"),
     ],
 )
 def test_builtin_profile_for_model_names(model: str, expected: str) -> None:
     assert builtin_profile_for(model).name == expected
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES[expected], None, False)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected", "family"),
+    [
+        ("gpt-4o2", "gpt-4o", "gpt-*"),  # not a dated variant: a GPT all the same
+        ("gpt-4.1-mini", "gpt-4o-mini", "gpt-*mini*"),
+        ("o3-mini", "reasoning", "o[1-9]-*"),
+        ("o1", "reasoning", "o[1-9]"),
+        ("claude-3-5-sonnet", "claude-sonnet-4", "claude-*"),
+        ("anthropic:claude-3-5-haiku", "claude-sonnet-4", "claude-*"),
+        ("gemini-1.5-pro", "gemini-2.0-flash", "gemini-*"),
+        ("llama-3-8b", "self-hosted-8b", "llama*"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "self-hosted-8b", "llama*"),
+        ("llama3.1:8b", "self-hosted-8b", "llama*"),  # an Ollama tag
+        ("qwen2.5-7b-instruct", "self-hosted-8b", "qwen*"),
+    ],
+)
+def test_a_model_without_a_profile_gets_its_familys(model: str, expected: str, family: str) -> None:
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES[expected], family, False)
+
+
+@pytest.mark.parametrize("model", ["tiny", "my-llama", "omni"])
+def test_a_model_of_no_known_family_gets_the_generic_profile(model: str) -> None:
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES["demo"], None, True)
 
 
 FULL_PROFILE = """

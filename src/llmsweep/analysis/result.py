@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from llmsweep.analysis.ceiling import limits_of, stated_limits
 from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
+from llmsweep.analysis.projection import Projection, project
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.slo import judge_levels
 from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
@@ -29,6 +30,12 @@ class SweepResult:
     def recommended(self) -> dict[str, int | None]:
         """The recommended concurrency per model (None where no level met the thresholds)."""
         return {rec.model: rec.level for rec in self.recommendations}
+
+    @property
+    def projections(self) -> list[Projection]:
+        """The whole job (``meta.job_size`` prompts) at each recommended level; empty without
+        a job size."""
+        return project(self.levels, self.recommendations, self.meta)
 
 
 def analyse(data: SweepData) -> SweepResult:

@@ -18,12 +18,14 @@ from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
-from llmsweep.report.warnings import other_model_warning
+from llmsweep.report.warnings import generic_profile_warning, other_model_warning
 from llmsweep.session.target import (
     OPENAI_BASE_URL,
     TargetSpec,
     describe,
     public_url,
+    self_hosted,
+    simulated_as,
     spec_from_env,
 )
 from llmsweep.settings import (
@@ -40,7 +42,6 @@ from llmsweep.simulator import (
     SimulatorConfig,
     load_profile,
 )
-from llmsweep.store.meta import LOCAL
 from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -235,9 +236,19 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
         flags["price_file"],
         flags["price_in"],
         flags["price_out"],
-        self_hosted=describe(target).kind == LOCAL,
+        self_hosted=self_hosted(target),
     )
     return CommonFlags(request, client, target, pricer)
+
+
+def say_profiles(target: TargetSpec, models: Sequence[str]) -> None:
+    """Which simulator profile each model gets, and a warning for the generic one (the words
+    the report uses)."""
+    profiles = simulated_as(describe(target), list(models))
+    for model, chosen in profiles.items():
+        err(f"llmsweep: simulator profile for {model}: {chosen.describe()}")
+    if generic := generic_profile_warning(profiles):
+        err(f"llmsweep: warning: {generic}")
 
 
 def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:

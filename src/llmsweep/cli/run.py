@@ -21,6 +21,7 @@ from llmsweep.cli.options import (
     positive_int,
     resume_command,
     run_async,
+    say_profiles,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -93,6 +94,7 @@ def run(
     plan, settings = _plan(prompts, out_path, resume, force, settings, common, yes)
     if plan.todo == 0:
         return
+    say_profiles(common.target, models)
     session = Session(common.target, common.client)
     answered = AnsweredModels()
 

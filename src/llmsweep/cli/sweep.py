@@ -21,6 +21,7 @@ from llmsweep.cli.options import (
     positive_int,
     resume_command,
     run_async,
+    say_profiles,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -29,7 +30,12 @@ from llmsweep.errors import TargetError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
+from llmsweep.session.sweep import (
+    SweepPlan,
+    execute_sweep,
+    expected_duration_s,
+    plan_sweep,
+)
 from llmsweep.session.target import describe
 from llmsweep.settings import SLO_METRICS, SweepConfig, parse_levels, parse_slo
 from llmsweep.store.records import Record
@@ -68,6 +74,12 @@ SLO_HELP = (
 )
 @click.option("--sample", type=positive_int, help="Use a seeded random sample of K prompts.")
 @click.option(
+    "--job-size",
+    type=positive_int,
+    help="Prompts in the whole job: the verdict projects its time and cost (and the Batch API's) "
+    "at each recommended level (default: the prompt file's size with --sample, else none).",
+)
+@click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder (default: reports/<timestamp>-<prompts>).",
@@ -95,6 +107,7 @@ def sweep(
     levels_text: str,
     repeats: int,
     sample: int | None,
+    job_size: int | None,
     out_dir: Path | None,
     resume: bool,
     force: bool,
@@ -133,6 +146,7 @@ def sweep(
         resume=resume,
         force=force,
         target=describe(common.target),
+        job_size=job_size,
     )
     _confirm(plan, common, yes)
     folder = plan.folder.path
@@ -182,7 +196,7 @@ def sweep(
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    for line in verdicts(result.levels, result.recommendations):
+    for line in verdicts(result.levels, result.recommendations, result.meta):
         err(f"llmsweep: verdict: {line}")
     _report_stop(stopped, resume_cmd)
 
@@ -195,6 +209,7 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
         )
         return
     simulator = common.target.simulator
+    say_profiles(common.target, plan.config.models)
     duration_s = expected_duration_s(plan, simulator)
     err(
         f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "

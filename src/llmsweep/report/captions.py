@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.pareto import FRONT_RULE
+from llmsweep.analysis.projection import BATCH_WITHIN_H
 from llmsweep.analysis.recommend import format_rps, levels_by_model
 from llmsweep.report.charts.base import EXCLUDED_LABEL
 from llmsweep.report.charts.labels import DASH, SAME_SPOT
@@ -106,6 +107,18 @@ def _tradeoff(levels: Sequence[LevelSummary]) -> str:
     )
 
 
+def _projection(levels: Sequence[LevelSummary]) -> str:
+    return (
+        "A projection, not a measurement: per model, the whole job (--job-size prompts, or the "
+        "prompt file's under --sample) at its recommended level. Left: hours until every "
+        "result is in, the prompts / that level's measured throughput (never above the "
+        "rate-limit ceiling); right: USD, the prompts x its cost per 1k succeeded prompts / "
+        "1000. Hatched: the Batch API alternative, the same work at genai-prices' batch price "
+        f"with results within {BATCH_WITHIN_H} hours (the bar's height is that bound); no "
+        "hatched bar where the model has no batch price."
+    )
+
+
 _CAPTIONS: dict[str, Callable[[Sequence[LevelSummary]], str]] = {
     "wall_time": _wall_time,
     "speedup": _speedup,
@@ -113,6 +126,7 @@ _CAPTIONS: dict[str, Callable[[Sequence[LevelSummary]], str]] = {
     "latency": _latency,
     "cost": _cost,
     "tradeoff": _tradeoff,
+    "projection": _projection,
 }
 
 

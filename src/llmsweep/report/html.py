@@ -149,7 +149,7 @@ def render_html(
         if meta.command
         else "",
         '<section id="verdict">\n<h2>Verdict</h2>',
-        _list(verdicts(levels, recommendations), "verdict"),
+        _list(verdicts(levels, recommendations, meta), "verdict"),
         why,
         f"<p>{escape(costs)}</p>" if costs else "",
         *(f"<p>{escape(text)}</p>" for text in stated_limits_lines(stated)),

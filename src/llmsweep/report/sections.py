@@ -13,6 +13,12 @@ from urllib.parse import urlsplit
 
 from llmsweep.analysis.interval import CI_METHOD, Interval
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.projection import (
+    BATCH_WITHIN_H,
+    PROJECTION_BASIS,
+    project,
+    projection_phrase,
+)
 from llmsweep.analysis.recommend import (
     Recommendation,
     format_pct,
@@ -56,11 +62,22 @@ def subtitle(meta: SweepMeta) -> str:
 
 
 def verdicts(
-    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
+    levels: Sequence[LevelSummary],
+    recommendations: Sequence[Recommendation],
+    meta: SweepMeta | None = None,
 ) -> list[str]:
-    """One line per model: recommended concurrency, its speedup, and the model's cost per 1k
-    prompts over all its levels (concurrency does not change what a request costs)."""
+    """One line per model: recommended concurrency, its speedup, the model's cost per 1k
+    prompts over all its levels (concurrency does not change what a request costs), and (with
+    ``meta``'s job size) the whole job projected."""
     grouped = levels_by_model(levels)
+    projected = (
+        {
+            p.model: projection_phrase(p, simulated=meta.target.simulated)
+            for p in project(levels, recommendations, meta)
+        }
+        if meta is not None
+        else {}
+    )
     lines = []
     for rec in recommendations:
         rows = grouped.get(rec.model, [])
@@ -77,7 +94,10 @@ def verdicts(
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
         parts += [f"meets the latency target {rec.target}"] if rec.target else []
-        lines.append(f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}.")
+        job = f"; {projected[rec.model]}" if rec.model in projected else ""
+        lines.append(
+            f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}{job}."
+        )
     return lines
 
 
@@ -268,6 +288,23 @@ def _estimates(meta: SweepMeta) -> str:
     )
 
 
+def _simulated_as(meta: SweepMeta) -> list[tuple[str, str]]:
+    """Which simulator profile answered each model, when they were chosen per model."""
+    if not meta.simulated_as:
+        return []
+    chosen = "; ".join(f"{model}: {how.describe()}" for model, how in meta.simulated_as.items())
+    return [("Simulator profiles", chosen)]
+
+
+def _projection_about(meta: SweepMeta) -> str:
+    if meta.job_size is None:
+        return "none: give --job-size N (or --sample, which projects to the prompt file's size)"
+    return (
+        f"{meta.job_size:,} prompts; {PROJECTION_BASIS}. The Batch API alternative: the same "
+        f"cost at genai-prices' batch price, results within {BATCH_WITHIN_H} h."
+    )
+
+
 def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
     """(label, text) pairs for "About this report"."""
     config = meta.config
@@ -285,6 +322,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ("Tool version", f"llmsweep {meta.tool_version}"),
         ("Created at", meta.created_at),
         ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
+        *_simulated_as(meta),
         ("Seed", str(config.seed)),
         (
             "Config",
@@ -351,6 +389,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             f"actual = tokens the API reported x listed price; {usage}. Pre-run estimate of "
             f"one pass over the prompts (cost chart): {_estimates(meta)}.",
         ),
+        ("Whole-job projection", _projection_about(meta)),
         ("Percentiles", PERCENTILE_METHOD),
         (
             "Confidence intervals",

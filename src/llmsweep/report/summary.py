@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmsweep.analysis.interval import CI_METHOD
+from llmsweep.analysis.projection import BATCH_WITHIN_H, PROJECTION_BASIS
 from llmsweep.cost.money import sum_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
 # headers); per level slo_met and slo_misses (latency targets); possibly billed attempts per
-# cell and level; "models": cost per model against the estimate
+# cell and level; "models": cost per model against the estimate; projection
 SUMMARY_SCHEMA_VERSION = 3
 
 
@@ -54,6 +55,7 @@ def summary_to_json(result: SweepResult) -> str:
         "recommended_concurrency": result.recommended,
         # Per model: the rate limits the API's headers stated, and the ceiling they imply.
         "stated_limits": [asdict(limits) for limits in result.stated_limits],
+        "projection": _projection(result),
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
         "models": [asdict(cost) for cost in result.costs],
@@ -66,6 +68,23 @@ def summary_to_json(result: SweepResult) -> str:
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"
+
+
+def _projection(result: SweepResult) -> dict[str, Any]:
+    """Per model, the whole job at its recommended level, labelled a projection."""
+    return {
+        p.model: {
+            "kind": "projection",
+            "basis": PROJECTION_BASIS,
+            "concurrency": p.concurrency,
+            "prompts": p.prompts,
+            "wall_s": p.wall_s,
+            "cost_usd": p.cost_usd,
+            "batch_cost_usd": p.batch_cost_usd,
+            "batch_results_within_h": BATCH_WITHIN_H,
+        }
+        for p in result.projections
+    }
 
 
 CSV_COLUMNS = (

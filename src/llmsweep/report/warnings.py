@@ -21,7 +21,7 @@ from llmsweep.analysis.recommend import format_pct
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL, is_unfinished
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd, sum_usd
-from llmsweep.store.meta import SweepMeta
+from llmsweep.store.meta import SimulatedAs, SweepMeta
 
 MIN_PROMPTS_PER_CELL = 20
 MAX_RETRY_RATE = 0.1  # of a cell's prompts; more means the numbers include many second tries
@@ -36,6 +36,8 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"This is a {meta.target.label()}: timings come from the simulator's model of the "
             f"API, not the API; rerun against the real endpoint before relying on them."
         )
+    if generic := generic_profile_warning(meta.simulated_as):
+        warnings.append(generic)
     unfinished = unfinished_levels(levels, meta)
     if unfinished:
         how = _RESUME_ADVICE.get(str(meta.stopped), _RESUME_ADVICE["interrupted"])
@@ -146,6 +148,22 @@ def _estimate_off(cost: ModelCost, levels: Sequence[LevelSummary], meta: SweepMe
         f"{cost.model}: the actual cost, {format_usd(actual)} per 1k succeeded prompts, is "
         f"{cost.estimate_error:+.0%} off the pre-run estimate of {format_usd(planned)} "
         f"({estimate.basis}). {advice}."
+    )
+
+
+def generic_profile_warning(simulated_as: Mapping[str, SimulatedAs]) -> str | None:
+    """Models the simulator knows neither by name nor by family (``SweepMeta.simulated_as``);
+    None when there are none."""
+    generic = {model: how.profile for model, how in simulated_as.items() if how.generic}
+    if not generic:
+        return None
+    profiles = ", ".join(f"'{name}'" for name in sorted(set(generic.values())))
+    whose = "its" if len(generic) == 1 else "their"
+    return (
+        f"The simulator has no profile for {', '.join(generic)} nor for {whose} family, so it "
+        f"answered with its generic {profiles} profile: those timings and answer lengths say "
+        "nothing about the model; give a profile with --sim-profile (a built-in name or a "
+        ".toml file)."
     )
 
 

@@ -87,7 +87,7 @@ def render_markdown(
     if meta.command:
         lines += [f"Regenerate: `{meta.command}`", ""]
     lines += ["## Verdict", ""]
-    lines += _md_list(verdicts(levels, recommendations))
+    lines += _md_list(verdicts(levels, recommendations, meta))
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
     costs = cost_comparison(levels)
     lines += ["", _md(costs)] if costs else []

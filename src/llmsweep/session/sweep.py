@@ -25,6 +25,7 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
+from llmsweep.session.target import simulated_as
 from llmsweep.settings import SweepConfig, refuse_unbounded_budget
 from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
@@ -45,6 +46,7 @@ class SweepPlan:
     pricer: Pricer
     estimates: list[EstimateRow]  # one pass over the prompts, per model
     created_at: str
+    job_size: int | None = None  # the whole job's prompts, for the report's projection
 
     @property
     def passes(self) -> int:
@@ -74,6 +76,8 @@ class SweepPlan:
             created_at=self.created_at,
             tool_version=__version__,
             command=command,
+            job_size=self.job_size,
+            simulated_as=simulated_as(target, models),
         )
 
 
@@ -91,11 +95,19 @@ def cell_prompts(config: SweepConfig, prompts: list[Prompt], cell: CellKey) -> l
 
 def select_prompts(config: SweepConfig) -> list[Prompt]:
     """The prompts every cell runs: the whole set, or a seeded random sample of it."""
-    prompts = list(load_prompts(config.prompts, seed=config.seed))
+    return _sampled(config, list(load_prompts(config.prompts, seed=config.seed)))
+
+
+def _sampled(config: SweepConfig, prompts: list[Prompt]) -> list[Prompt]:
     if config.sample is not None and config.sample < len(prompts):
         chosen = sorted(random.Random(config.seed).sample(range(len(prompts)), config.sample))
         prompts = [prompts[i] for i in chosen]
     return prompts
+
+
+def refuse_bad_job_size(job_size: int | None) -> None:
+    if job_size is not None and job_size < 1:
+        raise UsageError(f"--job-size must be at least 1, got {job_size}")
 
 
 def default_out_dir(prompts: str, created_at: str) -> Path:
@@ -122,12 +134,20 @@ def plan_sweep(
     resume: bool,
     force: bool,
     target: TargetInfo | None = None,
+    job_size: int | None = None,
 ) -> SweepPlan:
     """Read the prompts, check the folder (a sweep it cannot continue is refused: another
-    configuration, ``target`` or prices) and the budget, and estimate the cost; sends nothing."""
+    configuration, ``target`` or prices) and the budget, and estimate the cost; sends nothing.
+
+    ``job_size`` is the whole job's prompts, which the report projects to; by default the
+    prompt file's size when ``config.sample`` took a sample of it, else none."""
+    refuse_bad_job_size(job_size)
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
-    prompts = select_prompts(config)
+    everything = list(load_prompts(config.prompts, seed=config.seed))
+    prompts = _sampled(config, everything)
+    if job_size is None and config.sample is not None:
+        job_size = len(everything)
     refuse_unreachable_levels(config, len(prompts))
     for prompt in prompts:
         refuse_unbounded_budget(
@@ -146,7 +166,7 @@ def plan_sweep(
         pricer=pricer,
         max_tokens=config.max_tokens,
     )
-    return SweepPlan(config, prompts, folder, pricer, rows, created)
+    return SweepPlan(config, prompts, folder, pricer, rows, created, job_size)
 
 
 def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from llmsweep.simulator.config import PromptCounter, SimulatorConfig
 from llmsweep.simulator.faults import FAULT_KINDS, FaultKind, FaultRates
-from llmsweep.simulator.profiles import BUILTIN_PROFILES, Profile, builtin_profile_for, load_profile
+from llmsweep.simulator.profiles import (
+    BUILTIN_PROFILES,
+    Profile,
+    ProfileChoice,
+    builtin_profile_for,
+    choose_profile,
+    load_profile,
+)
 from llmsweep.simulator.ratelimit import TIER_PRESETS
 
 if TYPE_CHECKING:
@@ -26,10 +33,12 @@ __all__ = [
     "FaultKind",
     "FaultRates",
     "Profile",
+    "ProfileChoice",
     "PromptCounter",
     "Simulator",
     "SimulatorConfig",
     "builtin_profile_for",
+    "choose_profile",
     "load_profile",
     "serve_forever",
 ]

@@ -7,6 +7,7 @@ leaderboards publish. A ``fixed`` profile (or p95 equal to the median) has no sp
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import tomllib
 from dataclasses import asdict, dataclass, fields
@@ -19,11 +20,22 @@ _Z95 = _STANDARD_NORMAL.inv_cdf(0.95)
 # i.e. the slowest draw is roughly (p95/median)**2.9 times the median.
 _QUANTILE_EPSILON = 1e-6
 DEFAULT_PROFILE = "demo"
+# Open-weights families, usually self-hosted (llama.cpp, Ollama, vLLM).
+_OPEN_WEIGHTS = ("llama", "mistral", "mixtral", "qwen", "phi", "gemma", "deepseek-r1-distill")
 
 _AA_SOURCE = (
     "approximate medians read off the Artificial Analysis leaderboard (artificialanalysis.ai), "
     "2025; context and output limits from the provider's model page; p95 spreads, output "
     "lengths and capacity are simulator assumptions, not published figures"
+)
+
+_REASONING = (
+    "simulator assumption for reasoning models (o1, o3, o4...): seconds of hidden thinking "
+    "before the first visible token, then a fast stream; not a published figure"
+)
+_SELF_HOSTED = (
+    "simulator assumption for an 8B-class open-weights model on one GPU (llama.cpp-like, 4 "
+    "parallel slots); not a published figure"
 )
 
 
@@ -107,6 +119,9 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         Profile("gpt-4o-mini", 0.40, 1.0, 70.0, 64, 300, 900, 128_000, 16_384, _AA_SOURCE),
         Profile("claude-sonnet-4", 1.3, 2.8, 65.0, 32, 350, 1000, 200_000, 64_000, _AA_SOURCE),
         Profile("gemini-2.0-flash", 0.35, 0.9, 190.0, 64, 300, 900, 1_048_576, 8192, _AA_SOURCE),
+        # Families with no model of their own here (FAMILY_PROFILES).
+        Profile("reasoning", 5.0, 15.0, 150.0, 64, 500, 1500, 200_000, 100_000, _REASONING),
+        Profile("self-hosted-8b", 0.15, 0.6, 60.0, 4, 300, 900, 32_768, 4096, _SELF_HOSTED),
         # Fast enough for a demo sweep in seconds, and a small capacity so the knee shows early.
         Profile("demo", 0.2, 0.5, 200.0, 16, 80, 250, 128_000, 4096, "synthetic: fast demo model"),
         Profile(
@@ -126,20 +141,56 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 }
 
 
-def builtin_profile_for(model: str) -> Profile:
-    """The built-in profile a request's ``model`` names; ``demo`` when none matches.
+# A model with no profile of its own gets its family's: the built-in profile nearest to how
+# such models behave. Patterns are globs on the name without its provider; the first wins.
+FAMILY_PROFILES: tuple[tuple[str, str], ...] = (
+    ("gpt-*mini*", "gpt-4o-mini"),
+    ("gpt-*nano*", "gpt-4o-mini"),
+    ("gpt-*", "gpt-4o"),
+    ("chatgpt-*", "gpt-4o"),
+    ("o[1-9]", "reasoning"),
+    ("o[1-9]-*", "reasoning"),
+    ("claude-*", "claude-sonnet-4"),
+    ("gemini-*", "gemini-2.0-flash"),
+    *((f"{family}*", "self-hosted-8b") for family in _OPEN_WEIGHTS),
+)
 
-    ``openai/gpt-4o`` and dated names such as ``gpt-4o-2024-08-06`` match ``gpt-4o``; the
-    longest matching name wins, so ``gpt-4o-mini-2024-07-18`` is ``gpt-4o-mini``.
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    """Which built-in profile simulates a model, and why."""
+
+    profile: Profile
+    family: str | None  # the FAMILY_PROFILES pattern that chose it; None: not by family
+    generic: bool  # neither the model's own profile nor its family's: DEFAULT_PROFILE
+
+
+def choose_profile(model: str) -> ProfileChoice:
+    """The built-in profile for a request's ``model``: its own, else its family's, else the
+    generic ``demo``.
+
+    ``openai/gpt-4o`` and dated names such as ``gpt-4o-2024-08-06`` have ``gpt-4o``'s own; the
+    longest matching name wins, so ``gpt-4o-mini-2024-07-18`` is ``gpt-4o-mini``. A provider
+    prefix (``anthropic:``, ``meta-llama/``) is ignored when matching a family.
     """
     bare = model.rsplit("/", 1)[-1].lower()
     exact = BUILTIN_PROFILES.get(bare)
     if exact is not None:
-        return exact
+        return ProfileChoice(exact, None, generic=False)
     prefixes = [name for name in BUILTIN_PROFILES if bare.startswith(name + "-")]
     if prefixes:
-        return BUILTIN_PROFILES[max(prefixes, key=len)]
-    return BUILTIN_PROFILES[DEFAULT_PROFILE]
+        return ProfileChoice(BUILTIN_PROFILES[max(prefixes, key=len)], None, generic=False)
+    # "anthropic:claude-3-5-sonnet" is a Claude; "llama3.1:8b" (an Ollama tag) is a Llama.
+    names = (bare, bare.partition(":")[2])
+    for pattern, name in FAMILY_PROFILES:
+        if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in names):
+            return ProfileChoice(BUILTIN_PROFILES[name], pattern, generic=False)
+    return ProfileChoice(BUILTIN_PROFILES[DEFAULT_PROFILE], None, generic=True)
+
+
+def builtin_profile_for(model: str) -> Profile:
+    """The built-in profile that simulates ``model`` (``choose_profile``)."""
+    return choose_profile(model).profile
 
 
 _FLOAT_KEYS = frozenset({"ttft_median_s", "ttft_p95_s", "output_tokens_per_s"})

@@ -16,7 +16,8 @@ from typing import Any
 from llmsweep.errors import InputError
 from llmsweep.settings import LatencyTarget, SweepConfig
 
-# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo
+# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo,
+# job_size, simulated_as
 META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
@@ -57,6 +58,22 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
+class SimulatedAs:
+    """Which of the simulator's built-in profiles answered a model, and why."""
+
+    profile: str
+    family: str | None = None  # the family pattern (claude-*) that chose it; None: not by family
+    generic: bool = False  # no profile for the model's name or family: the generic one
+
+    def describe(self) -> str:
+        if self.generic:
+            return f"{self.profile} (generic: no profile for its name or family)"
+        if self.family is not None:
+            return f"{self.profile} (by family {self.family})"
+        return f"{self.profile} (its own)"
+
+
+@dataclass(frozen=True)
 class ModelEstimate:
     """A model's pre-run estimate for one pass over the prompt set (USD)."""
 
@@ -91,6 +108,11 @@ class SweepMeta:
     tool_version: str
     command: str | None = None
     stopped: str | None = None  # why the sweep stopped early ("budget", ...); None: it did not
+    # The whole job's prompts, for the report's projection (analysis.projection); None: none.
+    job_size: int | None = None
+    # Per model, the simulator's built-in profile that answered it; empty for a real target or
+    # when --sim-profile gave every model one (``target.profile`` names it).
+    simulated_as: dict[str, SimulatedAs] = field(default_factory=dict)
     schema_version: int = field(default=META_SCHEMA_VERSION)
 
     def with_stop(self, reason: str | None) -> SweepMeta:
@@ -125,6 +147,8 @@ class SweepMeta:
                 tool_version=str(data["tool_version"]),
                 command=data.get("command"),
                 stopped=data.get("stopped"),
+                job_size=None if data["job_size"] is None else int(data["job_size"]),
+                simulated_as={k: SimulatedAs(**v) for k, v in data["simulated_as"].items()},
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as error:
             raise InputError(path, f"not valid sweep metadata ({error!r})") from None

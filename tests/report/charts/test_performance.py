@@ -144,7 +144,13 @@ def test_every_chart_stars_the_level_the_recommendation_names() -> None:
         sorted(float(row.cost_per_1k_succeeded_usd or 0) for row in at_2.values())
     )
     assert sum("\nat 2" in text.get_text() for text in cost.texts) == 2
-    for figure in charts.values():
+    # The projection is of the recommended levels alone: each named under its bars, no star.
+    assert [t.get_text() for t in charts["projection"].axes[0].get_xticklabels()] == [
+        f"{model}\nat concurrency 2" for model in result.recommended
+    ]
+    for name, figure in charts.items():
+        if name == "projection":
+            continue
         legends = [axes.get_legend() for axes in figure.axes if axes.get_legend() is not None]
         assert any(
             RECOMMENDED_LABEL in [text.get_text() for text in legend.get_texts()]

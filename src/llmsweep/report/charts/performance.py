@@ -19,6 +19,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.projection import project
 from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
 from llmsweep.report.charts.base import (
     GREY,
@@ -39,6 +40,7 @@ from llmsweep.report.charts.base import figure_bytes as figure_bytes
 from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
 from llmsweep.report.charts.failures import failure_chart as failure_chart
+from llmsweep.report.charts.projection import projection_chart
 from llmsweep.report.charts.tradeoff import tradeoff_chart as tradeoff_chart
 from llmsweep.store.meta import SweepMeta
 
@@ -50,6 +52,7 @@ CHART_TITLES = {
     "latency": "Latency percentiles (and, when streamed, ITL and TPOT) vs concurrency",
     "cost": "Cost per 1k prompts: estimate vs actual",
     "tradeoff": "Time vs cost trade-off",
+    "projection": "The whole job projected: time and cost, now vs the Batch API",
 }
 _TIMES = "\N{MULTIPLICATION SIGN}"
 
@@ -255,4 +258,6 @@ def build_charts(
             charts["cost"] = cost_chart(levels, recommendations, meta)
         if priced:
             charts["tradeoff"] = tradeoff_chart(levels, recommendations, meta)
+        if projections := project(levels, recommendations, meta):
+            charts["projection"] = projection_chart(projections, meta)
     return charts
