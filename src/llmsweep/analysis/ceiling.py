@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmsweep.store.meta import SweepMeta
+from llmsweep.settings import RequestOptions
+from llmsweep.store.meta import SweepMeta, TargetInfo
 
 # Throughput within this share of the ceiling (either side) is explained by the ceiling; further
 # above it, the limits assumed were not what bounded the run.
@@ -26,15 +27,21 @@ class RateLimits:
 NO_LIMITS = RateLimits()
 
 
-def limits_of(meta: SweepMeta) -> RateLimits:
-    """The client's limits (the sweep's config) against the simulator's own (its target)."""
+def limits_of(meta: SweepMeta) -> dict[str, RateLimits]:
+    """Per model, the client's limits (the sweep's config) against the simulator's own for that
+    model (its target's)."""
+    return {model: model_limits(meta.config, meta.target, model) for model in meta.config.models}
+
+
+def model_limits(client: RequestOptions, target: TargetInfo, model: str) -> RateLimits:
+    """The tighter of the client's limits and the simulator's for ``model``."""
 
     def tighter(*values: float | None) -> float | None:
         known = [value for value in values if value is not None]
         return min(known) if known else None
 
-    config, target = meta.config, meta.target
-    return RateLimits(tighter(config.rpm, target.rpm), tighter(config.tpm, target.tpm))
+    rpm, tpm = target.limits_for(model)
+    return RateLimits(tighter(client.rpm, rpm), tighter(client.tpm, tpm))
 
 
 def rate_limit_ceiling_rps(limits: RateLimits, charged_tokens_per_request: float) -> float | None:

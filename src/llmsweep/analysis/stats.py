@@ -106,13 +106,14 @@ def busy_s(records: Iterable[Record]) -> float:
 
 def summarize_cells(
     records: Iterable[Record],
-    limits: RateLimits = NO_LIMITS,
+    limits: RateLimits | Mapping[str, RateLimits] = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
     planned_prompts: int | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
 
-    Each cell carries its model's rate-limit ceiling under ``limits``, where ``harness``
+    Each cell carries its model's rate-limit ceiling under ``limits`` (the same for every model,
+    or each model's own; a model left out has none), where ``harness``
     measured it the client-bound verdict, whether it has fewer records than
     ``planned_prompts`` (unfinished) and its speedup (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
@@ -124,7 +125,10 @@ def summarize_cells(
         for key in sorted(groups)
     ]
     ceilings = {
-        model: _model_ceiling_rps([c for c in cells if c.model == model], limits)
+        model: _model_ceiling_rps(
+            [c for c in cells if c.model == model],
+            limits if isinstance(limits, RateLimits) else limits.get(model, NO_LIMITS),
+        )
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}

@@ -39,8 +39,9 @@ from llmsweep.simulator import (
     Profile,
     SimulatorConfig,
     load_profile,
+    published_limits,
 )
-from llmsweep.store.meta import LOCAL
+from llmsweep.store.meta import LOCAL, TargetInfo
 from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,13 +102,17 @@ target_options = compose(
     ),
     click.option(
         "--sim-rpm",
-        type=positive_int,
-        help="Simulator only: server-side requests-per-minute limit (default: none).",
+        type=click.IntRange(min=0),
+        help="Simulator only: server-side requests-per-minute limit (default: each model's "
+        "published tier, e.g. OpenAI tier 1 for gpt-4o: 500 RPM, 30,000 TPM; none for the "
+        "synthetic profiles). Setting either simulator limit replaces both of the tier's; 0 "
+        "is no limit, so 0 turns rate limits off.",
     ),
     click.option(
         "--sim-tpm",
-        type=positive_int,
-        help="Simulator only: server-side tokens-per-minute limit (default: none).",
+        type=click.IntRange(min=0),
+        help="Simulator only: server-side tokens-per-minute limit (default: each model's "
+        "published tier, as for the RPM limit); 0 is no limit.",
     ),
 )
 
@@ -222,10 +227,11 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
     )
     client = ClientOptions(client=flags["client"], processes=flags["processes"], seed=flags["seed"])
     refuse_split_budget(client.processes, request.max_cost_usd)
-    simulator = SimulatorConfig(
-        profile=profile_from_flag(flags["sim_profile"]),
-        rpm=flags["sim_rpm"],
-        tpm=flags["sim_tpm"],
+    simulator = simulator_config(
+        models,
+        profile_from_flag(flags["sim_profile"]),
+        flags["sim_rpm"],
+        flags["sim_tpm"],
         seed=client.seed,
         latency_scale=flags["latency_scale"],
     )
@@ -238,6 +244,28 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
         self_hosted=describe(target).kind == LOCAL,
     )
     return CommonFlags(request, client, target, pricer)
+
+
+def simulator_config(
+    models: Sequence[str],
+    profile: Profile | None,
+    rpm: int | None,
+    tpm: int | None,
+    *,
+    seed: int,
+    latency_scale: float,
+) -> SimulatorConfig:
+    """The simulator ``--sim-rpm``/``--sim-tpm`` ask for: neither given, each model's published
+    tier (``published_limits``); else just those (0: that kind unlimited)."""
+    common: dict[str, Any] = {
+        "profile": profile,
+        "seed": seed,
+        "latency_scale": latency_scale,
+        "unset_max_tokens_charge": ASSUMED_OUTPUT_TOKENS,
+    }
+    if rpm is None and tpm is None:
+        return SimulatorConfig(model_limits=published_limits(models, profile), **common)
+    return SimulatorConfig(rpm=rpm or None, tpm=tpm or None, **common)
 
 
 def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
@@ -256,6 +284,13 @@ def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
         abort=True,
         err=True,
     )
+
+
+def say_target(target: TargetInfo, models: Sequence[str]) -> None:
+    """Where requests go, and against the simulator what it limits each model to."""
+    err(f"llmsweep: target: {target.where()}")
+    for line in target.rate_limit_lines(models):
+        err(f"llmsweep: {line}")
 
 
 class AnsweredModels:

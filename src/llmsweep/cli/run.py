@@ -21,6 +21,7 @@ from llmsweep.cli.options import (
     positive_int,
     resume_command,
     run_async,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -98,7 +99,7 @@ def run(
 
     async def main() -> RunOutcome:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
+            say_target(session.target, [model])
             with ProgressView() as view:
 
                 def on_record(record: Record) -> None:

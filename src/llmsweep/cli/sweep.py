@@ -21,6 +21,7 @@ from llmsweep.cli.options import (
     positive_int,
     resume_command,
     run_async,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -132,7 +133,7 @@ def sweep(
 
     async def main() -> str | None:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
+            say_target(session.target, models)
             with ProgressView() as view:
 
                 def on_record(record: Record) -> None:
@@ -184,7 +185,8 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     err(
         f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
-        "in flight up to each level or the model's capacity; no retries or rate limits)"
+        "in flight up to each level or the model's capacity, no faster than the rate-limit "
+        "ceiling; no retries)"
     )
 
 

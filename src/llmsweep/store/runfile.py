@@ -20,7 +20,7 @@ from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.settings import CostFn, RequestOptions, refuse_unbounded_budget
 from llmsweep.store.harness import HarnessMeasurement
-from llmsweep.store.meta import TargetInfo, target_changes
+from llmsweep.store.meta import TargetInfo, target_changes, target_info
 from llmsweep.store.records import (
     Record,
     RecordFile,
@@ -133,8 +133,8 @@ def _refuse_another_target(out_path: Path, target: TargetInfo) -> None:
     if not path.exists():
         return  # written by an llmsweep that did not say: nothing to compare
     try:
-        before = TargetInfo(**json.loads(path.read_text("utf-8")))
-    except (OSError, ValueError, TypeError) as error:
+        before = target_info(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise InputError(str(path), f"not a valid target description ({error})") from None
     changed = target_changes(before, target)
     if changed:
