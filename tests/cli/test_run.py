@@ -18,7 +18,8 @@ from engine_helpers import fixed_profile
 from llmsweep.percentile import percentile
 from llmsweep.store.records import record_from_dict
 
-FAST = ("--latency-scale", "0.02")
+# No rate limit (--sim-rpm 0): these tests are about other things, and fast.
+FAST = ("--latency-scale", "0.02", "--sim-rpm", "0")
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -23,6 +23,8 @@ SWEEP = (
     "2,4",
     "--latency-scale",
     "0.02",
+    "--sim-rpm",  # no rate limit: these tests are about other things, and fast
+    "0",
 )
 
 
@@ -245,7 +247,16 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
 ) -> None:
     out = tmp_path / "r"
     small = ("sweep", "synthetic:4:20:5", "--model", "gpt-4o", "--concurrency", "2")
-    assert llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out)).returncode == 0
+    first = llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out))
+    assert first.returncode == 0, first.stderr
+    # With no --sim-rpm/--sim-tpm, the simulator holds gpt-4o to its published tier, and says so.
+    assert (
+        "llmsweep: simulated rate limit: 500 RPM, 30,000 TPM (OpenAI usage tier 1 for gpt-4o)"
+        in first.stderr.splitlines()
+    )
+    assert json.loads((out / "meta.json").read_text())["target"]["model_limits"] == {
+        "gpt-4o": {"rpm": 500, "tpm": 30_000, "tier": "OpenAI usage tier 1 for gpt-4o"}
+    }
     before = (out / "records.jsonl").read_bytes()
     other = llmsweep(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
     assert other.returncode == 1
@@ -308,6 +319,7 @@ def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: 
     written = next(i for i, line in enumerate(lines) if "report written" in line)
     verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
     report = (out / "report.md").read_text()
+    assert "llmsweep: simulated rate limit: none" in lines  # --sim-rpm 0
     assert duration < first_bar < written
     assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
     assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")

@@ -249,6 +249,12 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
         lines.append(
             f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
         )
+    if outcome.stale_connection_resends:
+        lines.append(
+            f"resent {outcome.stale_connection_resends} request(s) of {outcome.resent_prompts} "
+            "prompt(s) at once on another connection, the server having closed theirs (not "
+            "retries)"
+        )
     if wall > 0:
         this = "" if session is outcome else f"this session ({session.done} prompts): "
         ok_rate = session.statuses["ok"] / wall

@@ -202,6 +202,9 @@ class RunOutcome:
     harness: HarnessMeasurement | None = None  # what the client cost during the run
     retried: int = 0  # prompts that needed more than one attempt
     retry_causes: Counter[str] = field(default_factory=Counter)  # earlier attempts by kind
+    # Sends repeated at once on another connection, the server having closed theirs (Record).
+    stale_connection_resends: int = 0
+    resent_prompts: int = 0  # prompts with at least one such resend
 
     @property
     def done(self) -> int:
@@ -220,6 +223,9 @@ class RunOutcome:
         self.statuses[record.status] += 1
         self.retried += record.retried
         self.retry_causes.update(record.retry_causes)
+        if record.stale_connection_resends:
+            self.stale_connection_resends += record.stale_connection_resends
+            self.resent_prompts += 1
         self.cost_usd += record.cost
         if record.dispatch_lag_s is not None:
             self.dispatch_lags_s.append(record.dispatch_lag_s)
