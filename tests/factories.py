@@ -63,6 +63,7 @@ class RecordFields(TypedDict, total=False):
     chunk_gaps_ms: tuple[float, ...]
     answered_model: str | None
     stale_connection_resends: int
+    prompt_text: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

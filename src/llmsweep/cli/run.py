@@ -65,6 +65,13 @@ from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 @click.option("--resume", is_flag=True, help="Continue a run: skip prompts already ok in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an --out that holds another run.")
 @click.option("--yes", is_flag=True, help="Do not ask before spending money on a real API.")
+@click.option(
+    "--prompt-text/--no-prompt-text",
+    default=True,
+    show_default=True,
+    help="Keep each prompt's text in its record (a lone message's text, else the messages as "
+    "JSON); --no-prompt-text leaves it out: a smaller file, or prompts that must not be copied.",
+)
 @target_options
 @engine_options
 def run(
@@ -75,11 +82,15 @@ def run(
     resume: bool,
     force: bool,
     yes: bool,
+    prompt_text: bool,
     **flags: Any,
 ) -> None:
     """Process PROMPTS at one setting, writing one record per prompt.
 
-    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'.
+    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'. Records name
+    each prompt by its id; a prompt without one gets its number: its line's in a .jsonl or
+    text file, its data row's in a .csv (the first row under the header is 1). --resume
+    matches prompts by id, so keep ids stable between runs.
 
     \b
     Examples:
@@ -90,7 +101,9 @@ def run(
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models
     common = common_flags(models, flags)
-    settings = RunSettings.at_level(common.request, model, concurrency)
+    settings = RunSettings.at_level(
+        common.request, model, concurrency, keep_prompt_text=prompt_text
+    )
     plan, settings = _plan(prompts, out_path, resume, force, settings, common, yes)
     if plan.todo == 0:
         return

@@ -39,7 +39,8 @@ class RunSettings(RequestOptions):
     model: str
     concurrency: int
     repeat: int = 0
-    keep_text: bool = True
+    keep_text: bool = True  # each record keeps its answer's text
+    keep_prompt_text: bool = True  # ... and its prompt's (Prompt.text)
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
@@ -326,4 +327,5 @@ class Runner:
             chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
             answered_model=attempt.answered_model,
             stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
+            prompt_text=prompt.text if self.settings.keep_prompt_text else None,
         )

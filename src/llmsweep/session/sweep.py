@@ -228,6 +228,7 @@ async def execute_sweep(
                 repeat=repeat,
                 max_cost_usd=None if cap is None else cap - spent,
                 keep_text=False,
+                keep_prompt_text=False,
             )
             records = session.records(
                 settings,

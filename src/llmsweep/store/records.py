@@ -81,6 +81,9 @@ class Record:
     # Sends repeated at once, over all attempts, because a pooled connection turned out closed
     # by the server before any answer (transport.base.Attempt); not retries, no backoff.
     stale_connection_resends: int = 0
+    # The prompt sent (``Prompt.text``): ``run`` keeps it unless --no-prompt-text; a sweep's
+    # records leave it out (its prompts are in the file it names).
+    prompt_text: str | None = None
 
     @property
     def ok(self) -> bool:
