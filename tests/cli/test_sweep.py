@@ -316,6 +316,7 @@ def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: 
     )
     first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
     assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    assert all("sweep ETA " in line for line in lines if " of 6: " in line)
     written = next(i for i, line in enumerate(lines) if "report written" in line)
     verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
     report = (out / "report.md").read_text()

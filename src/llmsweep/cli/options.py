@@ -10,10 +10,11 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from llmsweep.cli import INTERRUPTED_EXIT, STARTUP_INTERRUPTED
 from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
@@ -313,8 +314,12 @@ class AnsweredModels:
 def run_async(
     main: Callable[[], Coroutine[Any, Any, T]],
     on_first_signal: Callable[[], None],
+    started: Callable[[], bool],
 ) -> T:
-    """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels."""
+    """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels.
+    Before anything was ``started`` (the simulator starting, connections warming up) there is
+    nothing to wind down: the first cancels, and the caller says so in one line
+    (``interrupted``)."""
 
     async def wrapper() -> T:
         loop = asyncio.get_running_loop()
@@ -325,7 +330,7 @@ def run_async(
         def handle() -> None:
             nonlocal signals
             signals += 1
-            if signals == 1:
+            if signals == 1 and started():
                 err(
                     "llmsweep: stopping: finishing requests in flight "
                     f"(up to {GRACE_S:g} s; signal again to stop now)"
@@ -340,6 +345,19 @@ def run_async(
         return await main()
 
     return asyncio.run(wrapper())
+
+
+def interrupted(started: bool, records: Path, resume_cmd: str) -> NoReturn:
+    """After ``run_async`` was cancelled: one line before anything was sent, else where the
+    records are and how to continue; exit code 130."""
+    if started:
+        err(
+            f"llmsweep: interrupted; records so far are in {records}. "
+            f"Continue with:\n  {resume_cmd}"
+        )
+    else:
+        err(STARTUP_INTERRUPTED)
+    sys.exit(INTERRUPTED_EXIT)
 
 
 def command_line(extra: Sequence[str] = (), *, drop: Sequence[str] = ()) -> str:

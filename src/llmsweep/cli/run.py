@@ -18,6 +18,7 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
@@ -132,13 +133,9 @@ def run(
 
     resume_cmd = resume_command(plan.out_path)
     try:
-        outcome = run_async(main, session.stop)
+        outcome = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {plan.out_path}. "
-            f"Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, plan.out_path, resume_cmd)
     # A resumed run is summed up over the whole file; its timing only over this session, as
     # monotonic clocks of different sessions cannot be compared.
     err(run_summary(file_outcome(plan) if plan.had_records else outcome, outcome))

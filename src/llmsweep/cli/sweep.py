@@ -18,6 +18,7 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
@@ -26,14 +27,16 @@ from llmsweep.cli.options import (
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
+from llmsweep.engine.runner import Engine
 from llmsweep.errors import TargetError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
+from llmsweep.session.eta import sweep_eta
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
 from llmsweep.session.target import describe
 from llmsweep.settings import SweepConfig, parse_levels
-from llmsweep.store.records import Record
+from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 
@@ -125,7 +128,10 @@ def sweep(
     session = Session(common.target, config)
     answered = AnsweredModels()
 
+    eta = sweep_eta(plan, common.target)
+
     def on_state(state: SweepState) -> None:
+        eta.skip_done({cell: len(ids) for cell, ids in state.ok_ids.items()})
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
@@ -134,7 +140,16 @@ def sweep(
     async def main() -> str | None:
         async with session:
             say_target(session.target, models)
-            with ProgressView() as view:
+            with ProgressView(eta.left_s) as view:
+
+                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
+                    eta.start(cell, todo, engine.progress)
+                    view.track(
+                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
+                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
+                        todo,
+                        engine.progress,
+                    )
 
                 def on_record(record: Record) -> None:
                     view.update()
@@ -147,23 +162,15 @@ def sweep(
                     force=force,
                     command=command_line(),
                     on_state=on_state,
-                    on_cell=lambda engine, cell, todo: view.track(
-                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
-                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
-                        todo,
-                        engine.progress,
-                    ),
+                    on_cell=on_cell,
                     on_record=on_record,
                 )
 
     resume_cmd = resume_command(folder, out_flag="--out-dir")
     try:
-        stopped = run_async(main, session.stop)
+        stopped = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {folder}. Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, folder, resume_cmd)
     answered.warn()
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)

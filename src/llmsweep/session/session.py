@@ -39,6 +39,7 @@ class Session:
         self._engines: EngineFactory | None = None
         self._engine: Engine | None = None
         self._stopped: str | None = None
+        self._started = False
         # The last records() call's: what the client cost, and the engine's own counters.
         self.harness: HarnessMeasurement | None = None
         self.progress: RunProgress | None = None
@@ -69,6 +70,12 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         await self._stack.aclose()
+
+    @property
+    def started(self) -> bool:
+        """Whether any prompt has been sent: before, the target was starting or connections
+        warming up, and a stop has nothing to wind down."""
+        return self._started
 
     @property
     def stopped(self) -> str | None:
@@ -105,6 +112,7 @@ class Session:
             if self.client.warm_up:
                 await engine.warm_up()
             try:
+                self._started = True
                 async with measure_harness() as probe_:
                     async for record in engine.run(prompts):
                         yield record

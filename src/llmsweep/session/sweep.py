@@ -152,17 +152,24 @@ def plan_sweep(
 
 
 def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
-    """How long the whole sweep should take against the built-in simulator, summed over cells.
-    A cell takes the longer of: its prompts' median latencies (``Profile.median_latency_s``)
-    shared by ``min(level, capacity)`` requests at once, as a closed loop runs them; and its
+    """How long the whole sweep should take against the built-in simulator: the sum of
+    ``expected_cells_s``."""
+    return sum(expected_cells_s(plan, simulator).values())
+
+
+def expected_cells_s(plan: SweepPlan, simulator: SimulatorConfig) -> dict[CellKey, float]:
+    """How long each cell should take against the built-in simulator, the longer of: its
+    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level,
+    capacity)`` requests at once, as a closed loop runs them; and its
     prompts at the rate-limit ceiling (``analysis.ceiling``: the tighter of the client's and the
     simulator's limits for the model). An estimate: it leaves out the latency spread, retries
     and the client's own overhead."""
     config = plan.config
     target = simulator_info(simulator)
     rows = {row.model: row for row in plan.estimates}
-    total_s = 0.0
-    for model, level, _ in config.cells():
+    cells_s = {}
+    for cell in config.cells():
+        model, level, _ = cell
         profile = simulator.profile or builtin_profile_for(model)
         latencies_s = sum(
             profile.median_latency_s(prompt.max_tokens or config.max_tokens)
@@ -173,8 +180,8 @@ def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
             model_limits(config, target, model), _charged_per_request(plan, rows[model])
         )
         limited_s = len(plan.prompts) / ceiling_rps if ceiling_rps else 0.0
-        total_s += max(busy_s, limited_s)
-    return total_s
+        cells_s[cell] = max(busy_s, limited_s)
+    return cells_s
 
 
 def _charged_per_request(plan: SweepPlan, row: EstimateRow) -> float:
