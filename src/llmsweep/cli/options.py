@@ -317,9 +317,8 @@ def run_async(
     started: Callable[[], bool],
 ) -> T:
     """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels.
-    Before anything was ``started`` (the simulator starting, connections warming up) there is
-    nothing to wind down: the first cancels, and the caller says so in one line
-    (``interrupted``)."""
+    Before anything was ``started`` (the target starting) there is nothing to wind down: the
+    first cancels, and the caller says so in one line (``interrupted``)."""
 
     async def wrapper() -> T:
         loop = asyncio.get_running_loop()

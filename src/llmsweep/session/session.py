@@ -73,8 +73,8 @@ class Session:
 
     @property
     def started(self) -> bool:
-        """Whether any prompt has been sent: before, the target was starting or connections
-        warming up, and a stop has nothing to wind down."""
+        """Whether a run or sweep cell has begun (its output may hold records): before, the
+        target was starting, nothing was sent and a stop has nothing to wind down."""
         return self._started
 
     @property
@@ -102,6 +102,7 @@ class Session:
         ``harness`` holds what the client cost meanwhile."""
         if self._engines is None:
             raise LlmsweepError("the session is not open")
+        self._started = True
         self.harness = None
         async with self._engines.open(settings, seed=seed, cost_fn=cost_fn) as engine:
             self._engine, self.progress = engine, engine.progress
@@ -112,7 +113,6 @@ class Session:
             if self.client.warm_up:
                 await engine.warm_up()
             try:
-                self._started = True
                 async with measure_harness() as probe_:
                     async for record in engine.run(prompts):
                         yield record
