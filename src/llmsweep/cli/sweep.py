@@ -184,7 +184,8 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     if not common.target.simulated:
         err(
             "llmsweep: expected duration: unknown in advance for a real API (its latency is "
-            "what the sweep measures); the progress line shows each cell's ETA"
+            "what the sweep measures); the progress line shows each cell's ETA, and the "
+            "sweep's once its pace is measured"
         )
         return
     simulator = common.target.simulator
