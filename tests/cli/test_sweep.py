@@ -19,12 +19,12 @@ SWEEP = (
     "gpt-4o",
     "--model",
     "gpt-4o-mini",
+    "--sim-rpm",  # no rate limit: these tests are about other things, and fast
+    "0",
     "--concurrency",
     "2,4",
     "--latency-scale",
     "0.02",
-    "--sim-rpm",  # no rate limit: these tests are about other things, and fast
-    "0",
 )
 
 
@@ -120,7 +120,7 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
 def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path) -> None:
     out = tmp_path / "r"
     # Demo prompts ask up to 350 output tokens (at most about $0.004 each): $0.02 stops in level 1.
-    args = (*SWEEP[:4], "--concurrency", "2", *SWEEP[-2:])
+    args = (*SWEEP[:4], "--sim-rpm", "0", "--concurrency", "2", *SWEEP[-2:])
     stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.02")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped early (budget)" in stopped.stderr and "Raise --max-cost" in stopped.stderr
