@@ -69,6 +69,7 @@ class RecordFields(TypedDict, total=False):
     possibly_billed_input_tokens: int
     possibly_billed_output_tokens: int
     possibly_billed_usd: str | None
+    prompt_text: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.

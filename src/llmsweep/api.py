@@ -27,6 +27,7 @@ from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import (
+    ASSUMED_OUTPUT_TOKENS,
     ClientOptions,
     CostFn,
     RequestOptions,
@@ -34,7 +35,7 @@ from llmsweep.settings import (
     latency_targets,
     parse_levels,
 )
-from llmsweep.simulator import SimulatorConfig
+from llmsweep.simulator import SimulatorConfig, published_limits
 from llmsweep.store.records import Record
 
 
@@ -54,11 +55,15 @@ class RunOptions(TypedDict, total=False):
     client: str  # "openai" (the SDK) or "http" (the lean client)
     processes: int
     seed: int
-    simulator: SimulatorConfig | None  # how the built-in simulator behaves
+    # How the built-in simulator behaves; by default each model's published tier limits it
+    # (``simulator.published_limits``); ``SimulatorConfig()`` has no limits.
+    simulator: SimulatorConfig | None
     latency_scale: float  # the built-in simulator's, when no ``simulator`` is given
 
 
-def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
+def _groups(
+    options: RunOptions, models: Sequence[str]
+) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
     """The option groups the sessions take, from the flat keyword options."""
     given: dict[str, Any] = dict(options)
     request = RequestOptions(
@@ -68,7 +73,10 @@ def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetS
         **{f.name: given[f.name] for f in fields(ClientOptions) if f.name in given}
     )
     simulator = options.get("simulator") or SimulatorConfig(
-        seed=client.seed, latency_scale=options.get("latency_scale", 1.0)
+        seed=client.seed,
+        latency_scale=options.get("latency_scale", 1.0),
+        model_limits=published_limits(models),
+        unset_max_tokens_charge=ASSUMED_OUTPUT_TOKENS,
     )
     spec = TargetSpec(options.get("base_url"), options.get("api_key"), simulator)
     return request, client, spec
@@ -91,7 +99,7 @@ async def iter_prompts(
     **options: Unpack[RunOptions],
 ) -> AsyncIterator[Record]:
     """Yield one record per prompt as each completes (async). Options: see ``RunOptions``."""
-    request, client, spec = _groups(options)
+    request, client, spec = _groups(options, [model])
     settings = RunSettings.at_level(request, model, concurrency)
     async with Session(spec, client) as session:
         records = session.records(
@@ -144,7 +152,7 @@ def sweep(
     (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as the command line does, without
     asking: mind ``max_cost_usd`` on a real target.
     """
-    request, client, spec = _groups(options)
+    request, client, spec = _groups(options, models)
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),

@@ -23,6 +23,8 @@ SWEEP = (
     "gpt-4o",
     "--model",
     "gpt-4o-mini",
+    "--sim-rpm",  # no rate limit: these tests are about other things, and fast
+    "0",
     "--concurrency",
     "2,4",
     "--latency-scale",
@@ -123,7 +125,7 @@ def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path)
     out = tmp_path / "r"
     # Demo prompts ask up to 350 output tokens (at most about $0.004 each), and with no retry
     # the budget holds one attempt a prompt: $0.02 stops in level 1.
-    args = (*SWEEP[:4], "--concurrency", "2", "--max-retries", "0", *SWEEP[-2:])
+    args = (*SWEEP[:4], "--sim-rpm", "0", "--concurrency", "2", "--max-retries", "0", *SWEEP[-2:])
     stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.02")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped early (budget)" in stopped.stderr and "Raise --max-cost" in stopped.stderr
@@ -264,7 +266,16 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
 ) -> None:
     out = tmp_path / "r"
     small = ("sweep", "synthetic:4:20:5", "--model", "gpt-4o", "--concurrency", "2")
-    assert llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out)).returncode == 0
+    first = llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out))
+    assert first.returncode == 0, first.stderr
+    # With no --sim-rpm/--sim-tpm, the simulator holds gpt-4o to its published tier, and says so.
+    assert (
+        "llmsweep: simulated rate limit: 500 RPM, 30,000 TPM (OpenAI usage tier 1 for gpt-4o)"
+        in first.stderr.splitlines()
+    )
+    assert json.loads((out / "meta.json").read_text())["target"]["model_limits"] == {
+        "gpt-4o": {"rpm": 500, "tpm": 30_000, "tier": "OpenAI usage tier 1 for gpt-4o"}
+    }
     before = (out / "records.jsonl").read_bytes()
     other = llmsweep(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
     assert other.returncode == 1
@@ -324,9 +335,11 @@ def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: 
     )
     first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
     assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    assert all("sweep ETA " in line for line in lines if " of 6: " in line)
     written = next(i for i, line in enumerate(lines) if "report written" in line)
     verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
     report = (out / "report.md").read_text()
+    assert "llmsweep: simulated rate limit: none" in lines  # --sim-rpm 0
     assert duration < first_bar < written
     assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
     assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")

@@ -16,7 +16,7 @@ from llmsweep.report.sections import (
     title,
     verdicts,
 )
-from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
+from llmsweep.store.meta import REAL, SIMULATOR, SimulatedLimit, TargetInfo
 
 DASH = "\N{EN DASH}"
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -109,7 +109,17 @@ def test_title_and_subtitle_name_the_models_and_the_target() -> None:
     meta = replace(make_meta(target=simulated), created_at="2026-01-01T00:00:00Z")
     assert subtitle(meta) == (
         "Run created 2026-01-01T00:00:00Z against a simulated target "
-        "(profile per model, latency scale 0.1)."
+        "(profile per model, latency scale 0.1). Simulated rate limit: none."
+    )
+    tier = SimulatedLimit(500, 30_000, "OpenAI usage tier 1 for gpt-4o")
+    limited = replace(simulated, model_limits={"gpt-4o": tier})
+    assert subtitle(make_meta(target=limited, models=("gpt-4o", "other"))).endswith(
+        "latency scale 0.1). Simulated rate limit: 500 RPM, 30,000 TPM (OpenAI usage tier 1 "
+        "for gpt-4o). Simulated rate limit: none."
+    )
+    flags = replace(simulated, rpm=3000)  # --sim-rpm: one limit for every model, said once
+    assert subtitle(make_meta(target=flags, models=("a", "b"))).endswith(
+        "Simulated rate limit: 3,000 RPM (--sim-rpm/--sim-tpm)."
     )
     real = make_meta(target=TargetInfo(REAL, "https://api.example.com/v1"))
     assert subtitle(real) == "Run created 2025-01-02T03:04:05Z against a real API."

@@ -16,7 +16,7 @@ from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
 from llmsweep.session.sweep import expected_duration_s, plan_sweep, select_prompts
 from llmsweep.settings import SweepConfig
-from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
+from llmsweep.simulator import FaultRates, RateLimit, Simulator, SimulatorConfig
 
 
 async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
@@ -202,3 +202,21 @@ def test_the_expected_duration_shares_median_latencies_among_the_requests_in_fli
     simulator = SimulatorConfig(profile=profile, latency_scale=0.5)
     # Per repeat: 8 x 0.2 s at 1 in flight, at 2, and at 4 (capacity caps level 8) = 2.8 s.
     assert expected_duration_s(plan, simulator) == pytest.approx(2 * 2.8 * 0.5)
+
+
+def test_the_expected_duration_is_no_shorter_than_the_rate_limit_ceiling_allows(
+    tmp_path: Path,
+) -> None:
+    # 60 requests a minute at most (the tighter of the client's --rpm 120 and the simulator's
+    # 60 RPM): 8 s a cell however fast the model, which at 0.2 s a prompt would take 1.6 s or less.
+    config = SweepConfig(prompts="synthetic:8:20:10", models=("gpt-4o",), levels=(1, 2), rpm=120.0)
+    plan = plan_sweep(config, PRICER, tmp_path / "r", resume=False, force=False)
+    profile = fixed_profile(ttft_s=0.1, tokens=20, tokens_per_s=100.0, capacity=4)
+    limited = {"gpt-4o": RateLimit(60, None, "a test tier")}
+    simulator = SimulatorConfig(profile=profile, model_limits=limited)
+    assert expected_duration_s(plan, simulator) == pytest.approx(2 * 8.0)
+    # 600 tokens a minute, each prompt charged its input + its max_tokens of 10.
+    by_tokens = {"gpt-4o": RateLimit(None, 600, "a test tier")}
+    simulator = SimulatorConfig(profile=profile, model_limits=by_tokens)
+    charged = plan.estimates[0].input_tokens + 8 * 10
+    assert expected_duration_s(plan, simulator) == pytest.approx(2 * charged / 600 * 60)

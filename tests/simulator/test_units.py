@@ -16,10 +16,12 @@ from llmsweep.simulator import (
     FAULT_KINDS,
     FaultRates,
     ProfileChoice,
+    RateLimit,
     SimulatorConfig,
     builtin_profile_for,
     choose_profile,
     load_profile,
+    published_limits,
 )
 from llmsweep.simulator.gate import FifoGate
 from llmsweep.simulator.vocab import WORDS, TextSource
@@ -148,6 +150,28 @@ def test_load_profile_full_and_based(tmp_path: Path) -> None:
         capacity=2,
         source=f"user profile {based}",
     )
+
+
+def test_real_profiles_carry_their_published_tier_and_a_file_may_set_one(tmp_path: Path) -> None:
+    assert BUILTIN_PROFILES["gpt-4o"].rate_limit == RateLimit(
+        500, 30_000, "OpenAI usage tier 1 for gpt-4o"
+    )
+    assert BUILTIN_PROFILES["gpt-4o-mini"].rate_limit == RateLimit(
+        500, 200_000, "OpenAI usage tier 1 for gpt-4o-mini"
+    )
+    assert BUILTIN_PROFILES["demo"].rate_limit is None  # synthetic: no tier was ever published
+    assert published_limits(["gpt-4o-2024-08-06", "my-llama"]) == {
+        "gpt-4o-2024-08-06": BUILTIN_PROFILES["gpt-4o"].rate_limit
+    }
+    assert published_limits(["my-llama"], BUILTIN_PROFILES["gpt-4o-mini"]) == {
+        "my-llama": BUILTIN_PROFILES["gpt-4o-mini"].rate_limit
+    }
+    own = tmp_path / "mine.toml"
+    own.write_text('base = "gpt-4o"\n[rate_limit]\nrpm = 90\ntier = "our proxy"\n')
+    assert load_profile(own).rate_limit == RateLimit(90, None, "our proxy")
+    own.write_text('base = "gpt-4o"\n[rate_limit]\nrpm = 90\n')
+    with pytest.raises(ValueError, match=r"rate_limit\.tier must name"):
+        load_profile(own)
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ def test_target_info_never_carries_a_key() -> None:
         "latency_scale": 0.5,
         "rpm": 60,
         "tpm": None,
+        "model_limits": {},
     }
     assert asdict(info) == described
     assert json.loads(make_meta(target=info).to_json())["target"] == described

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llmsweep.store.meta import SweepMeta
+from llmsweep.settings import RequestOptions
+from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import Record
 
 # Throughput within this share of the ceiling (either side) is explained by the ceiling; further
@@ -38,10 +39,15 @@ def tighter(first: RateLimits, second: RateLimits) -> RateLimits:
     return RateLimits(_tightest(first.rpm, second.rpm), _tightest(first.tpm, second.tpm))
 
 
-def limits_of(meta: SweepMeta) -> RateLimits:
-    """The client's limits (the sweep's config) against the simulator's own (its target)."""
-    config, target = meta.config, meta.target
-    return tighter(RateLimits(config.rpm, config.tpm), RateLimits(target.rpm, target.tpm))
+def limits_of(meta: SweepMeta) -> dict[str, RateLimits]:
+    """Per model, the client's limits (the sweep's config) against the simulator's own for that
+    model (its target's)."""
+    return {model: model_limits(meta.config, meta.target, model) for model in meta.config.models}
+
+
+def model_limits(client: RequestOptions, target: TargetInfo, model: str) -> RateLimits:
+    """The tighter of the client's limits and the simulator's for ``model``."""
+    return tighter(RateLimits(client.rpm, client.tpm), RateLimits(*target.limits_for(model)))
 
 
 def stated_limits(records: Iterable[Record]) -> dict[str, RateLimits]:

@@ -113,17 +113,18 @@ def busy_s(records: Iterable[Record]) -> float:
 
 def summarize_cells(
     records: Iterable[Record],
-    limits: RateLimits = NO_LIMITS,
+    limits: RateLimits | Mapping[str, RateLimits] = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
     planned_prompts: int | None = None,
     stated: Mapping[str, RateLimits] | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
 
-    Each cell carries its model's rate-limit ceiling under the tighter of ``limits`` and the
-    model's limits the API ``stated`` (``ceiling.stated_limits``), where ``harness`` measured
-    it the client-bound verdict, whether it has fewer records than ``planned_prompts``
-    (unfinished) and its speedup (analysis.speedup)."""
+    Each cell carries its model's rate-limit ceiling under the tighter of ``limits`` (the same
+    for every model, or each model's own; a model left out has none) and the model's limits the
+    API ``stated`` (``ceiling.stated_limits``), where ``harness`` measured it the client-bound
+    verdict, whether it has fewer records than ``planned_prompts`` (unfinished) and its speedup
+    (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
@@ -134,7 +135,14 @@ def summarize_cells(
     ]
     by_api = stated or {}
     ceilings = {
-        model: model_ceiling_rps(cells, model, tighter(limits, by_api.get(model, NO_LIMITS)))
+        model: model_ceiling_rps(
+            cells,
+            model,
+            tighter(
+                limits if isinstance(limits, RateLimits) else limits.get(model, NO_LIMITS),
+                by_api.get(model, NO_LIMITS),
+            ),
+        )
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}

@@ -18,10 +18,12 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
     say_profiles,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -65,6 +67,13 @@ from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 @click.option("--resume", is_flag=True, help="Continue a run: skip prompts already ok in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an --out that holds another run.")
 @click.option("--yes", is_flag=True, help="Do not ask before spending money on a real API.")
+@click.option(
+    "--prompt-text/--no-prompt-text",
+    default=True,
+    show_default=True,
+    help="Keep each prompt's text in its record (a lone message's text, else the messages as "
+    "JSON); --no-prompt-text leaves it out: a smaller file, or prompts that must not be copied.",
+)
 @target_options
 @engine_options
 def run(
@@ -75,11 +84,15 @@ def run(
     resume: bool,
     force: bool,
     yes: bool,
+    prompt_text: bool,
     **flags: Any,
 ) -> None:
     """Process PROMPTS at one setting, writing one record per prompt.
 
-    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'.
+    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'. Records name
+    each prompt by its id; a prompt without one gets its number: its line's in a .jsonl or
+    text file, its data row's in a .csv (the first row under the header is 1). --resume
+    matches prompts by id, so keep ids stable between runs.
 
     \b
     Examples:
@@ -90,7 +103,9 @@ def run(
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models
     common = common_flags(models, flags)
-    settings = RunSettings.at_level(common.request, model, concurrency)
+    settings = RunSettings.at_level(
+        common.request, model, concurrency, keep_prompt_text=prompt_text
+    )
     plan, settings = _plan(prompts, out_path, resume, force, settings, common, yes)
     if plan.todo == 0:
         return
@@ -100,7 +115,7 @@ def run(
 
     async def main() -> RunOutcome:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
+            say_target(session.target, [model])
             with ProgressView() as view:
 
                 def on_record(record: Record) -> None:
@@ -120,13 +135,9 @@ def run(
 
     resume_cmd = resume_command(plan.out_path)
     try:
-        outcome = run_async(main, session.stop)
+        outcome = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {plan.out_path}. "
-            f"Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, plan.out_path, resume_cmd)
     # A resumed run is summed up over the whole file; its timing only over this session, as
     # monotonic clocks of different sessions cannot be compared.
     err(run_summary(file_outcome(plan) if plan.had_records else outcome, outcome))
@@ -253,6 +264,12 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
         causes = format_causes(outcome.retry_causes)
         lines.append(
             f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
+        )
+    if outcome.stale_connection_resends:
+        lines.append(
+            f"resent {outcome.stale_connection_resends} request(s) of {outcome.resent_prompts} "
+            "prompt(s) at once on another connection, the server having closed theirs (not "
+            "retries)"
         )
     if wall > 0:
         this = "" if session is outcome else f"this session ({session.done} prompts): "

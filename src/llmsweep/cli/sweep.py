@@ -18,17 +18,21 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
     say_profiles,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
+from llmsweep.engine.runner import Engine
 from llmsweep.errors import TargetError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
+from llmsweep.session.eta import sweep_eta
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
@@ -38,7 +42,7 @@ from llmsweep.session.sweep import (
 )
 from llmsweep.session.target import describe
 from llmsweep.settings import SLO_METRICS, SweepConfig, parse_levels, parse_slo
-from llmsweep.store.records import Record
+from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 SLO_HELP = (
@@ -153,7 +157,10 @@ def sweep(
     session = Session(common.target, config)
     answered = AnsweredModels()
 
+    eta = sweep_eta(plan, common.target)
+
     def on_state(state: SweepState) -> None:
+        eta.skip_done({cell: len(ids) for cell, ids in state.ok_ids.items()})
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
@@ -161,8 +168,17 @@ def sweep(
 
     async def main() -> str | None:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
-            with ProgressView() as view:
+            say_target(session.target, models)
+            with ProgressView(eta.left_s) as view:
+
+                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
+                    eta.start(cell, todo, engine.progress)
+                    view.track(
+                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
+                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
+                        todo,
+                        engine.progress,
+                    )
 
                 def on_record(record: Record) -> None:
                     view.update()
@@ -175,23 +191,15 @@ def sweep(
                     force=force,
                     command=command_line(),
                     on_state=on_state,
-                    on_cell=lambda engine, cell, todo: view.track(
-                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
-                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
-                        todo,
-                        engine.progress,
-                    ),
+                    on_cell=on_cell,
                     on_record=on_record,
                 )
 
     resume_cmd = resume_command(folder, out_flag="--out-dir")
     try:
-        stopped = run_async(main, session.stop)
+        stopped = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {folder}. Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, folder, resume_cmd)
     answered.warn()
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)
@@ -205,7 +213,8 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     if not common.target.simulated:
         err(
             "llmsweep: expected duration: unknown in advance for a real API (its latency is "
-            "what the sweep measures); the progress line shows each cell's ETA"
+            "what the sweep measures); the progress line shows each cell's ETA, and the "
+            "sweep's once its pace is measured"
         )
         return
     simulator = common.target.simulator
@@ -214,7 +223,8 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     err(
         f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
-        "in flight up to each level or the model's capacity; no retries or rate limits)"
+        "in flight up to each level or the model's capacity, no faster than the rate-limit "
+        "ceiling; no retries)"
     )
 
 

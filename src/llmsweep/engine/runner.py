@@ -45,7 +45,8 @@ class RunSettings(RequestOptions):
     model: str
     concurrency: int
     repeat: int = 0
-    keep_text: bool = True
+    keep_text: bool = True  # each record keeps its answer's text
+    keep_prompt_text: bool = True  # ... and its prompt's (Prompt.text)
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
@@ -374,6 +375,7 @@ class Runner:
             possibly_billed_input_tokens=sum(tokens[0] for tokens in billed),
             possibly_billed_output_tokens=sum(tokens[1] for tokens in billed),
             possibly_billed_usd=self._price_apart(billed),
+            prompt_text=prompt.text if self.settings.keep_prompt_text else None,
         )
 
     def _possibly_billed(

@@ -58,7 +58,11 @@ def title(levels: Sequence[LevelSummary]) -> str:
 
 
 def subtitle(meta: SweepMeta) -> str:
-    return f"Run created {meta.created_at} against a {meta.target.label()}."
+    limits = "".join(
+        f" {line[0].upper()}{line[1:]}."
+        for line in meta.target.rate_limit_lines(meta.config.models)
+    )
+    return f"Run created {meta.created_at} against a {meta.target.label()}.{limits}"
 
 
 def verdicts(

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmsweep import __version__
+from llmsweep.analysis.ceiling import model_limits, rate_limit_ceiling_rps
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import Engine, RunSettings
@@ -25,8 +26,8 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
-from llmsweep.session.target import simulated_as
-from llmsweep.settings import SweepConfig, refuse_unbounded_budget
+from llmsweep.session.target import simulated_as, simulator_info
+from llmsweep.settings import SweepConfig, charged_tokens, refuse_unbounded_budget
 from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
@@ -170,20 +171,45 @@ def plan_sweep(
 
 
 def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
-    """How long the whole sweep should take against the built-in simulator: per cell, the
-    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level, capacity)``
-    requests at once, as a closed loop runs them, summed over cells. An estimate: it leaves out
-    the latency spread, rate limits, retries and the client's own overhead."""
+    """How long the whole sweep should take against the built-in simulator: the sum of
+    ``expected_cells_s``."""
+    return sum(expected_cells_s(plan, simulator).values())
+
+
+def expected_cells_s(plan: SweepPlan, simulator: SimulatorConfig) -> dict[CellKey, float]:
+    """How long each cell should take against the built-in simulator, the longer of: its
+    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level,
+    capacity)`` requests at once, as a closed loop runs them; and its
+    prompts at the rate-limit ceiling (``analysis.ceiling``: the tighter of the client's and the
+    simulator's limits for the model). An estimate: it leaves out the latency spread, retries
+    and the client's own overhead."""
     config = plan.config
-    total_s = 0.0
-    for model, level, _ in config.cells():
+    target = simulator_info(simulator)
+    rows = {row.model: row for row in plan.estimates}
+    cells_s = {}
+    for cell in config.cells():
+        model, level, _ = cell
         profile = simulator.profile or builtin_profile_for(model)
         latencies_s = sum(
             profile.median_latency_s(prompt.max_tokens or config.max_tokens)
             for prompt in plan.prompts
         )
-        total_s += latencies_s / min(level, profile.capacity)
-    return total_s * simulator.latency_scale
+        busy_s = latencies_s / min(level, profile.capacity) * simulator.latency_scale
+        ceiling_rps = rate_limit_ceiling_rps(
+            model_limits(config, target, model), _charged_per_request(plan, rows[model])
+        )
+        limited_s = len(plan.prompts) / ceiling_rps if ceiling_rps else 0.0
+        cells_s[cell] = max(busy_s, limited_s)
+    return cells_s
+
+
+def _charged_per_request(plan: SweepPlan, row: EstimateRow) -> float:
+    """The mean tokens a prompt is charged against a TPM limit (``settings.charged_tokens``):
+    input + its output allowance, so summed over prompts, the input total plus each allowance."""
+    allowances = sum(
+        charged_tokens(0, prompt.max_tokens or plan.config.max_tokens) for prompt in plan.prompts
+    )
+    return (row.input_tokens + allowances) / len(plan.prompts) if plan.prompts else 0.0
 
 
 def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
@@ -228,6 +254,7 @@ async def execute_sweep(
                 repeat=repeat,
                 max_cost_usd=None if cap is None else cap - spent,
                 keep_text=False,
+                keep_prompt_text=False,
             )
             records = session.records(
                 settings,

@@ -23,7 +23,7 @@ from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.settings import DEFAULT_API_KEY_ENV
 from llmsweep.simulator import SimulatorConfig, choose_profile
-from llmsweep.store.meta import LOCAL, REAL, SIMULATOR, SimulatedAs, TargetInfo
+from llmsweep.store.meta import LOCAL, REAL, SIMULATOR, SimulatedAs, SimulatedLimit, TargetInfo
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
@@ -91,9 +91,17 @@ def describe(spec: TargetSpec) -> TargetInfo:
     if not spec.simulated:
         url = public_url(spec.base_url or OPENAI_BASE_URL)
         return TargetInfo(LOCAL if is_local(url) else REAL, url)
-    config = spec.simulator
+    return simulator_info(spec.simulator)
+
+
+def simulator_info(config: SimulatorConfig) -> TargetInfo:
+    """What a report says about the built-in simulator ``config`` sets up (no address yet)."""
     profile = config.profile.name if config.profile is not None else None
-    return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm)
+    limits = {
+        model: SimulatedLimit(limit.rpm, limit.tpm, limit.tier)
+        for model, limit in config.model_limits.items()
+    }
+    return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm, limits)
 
 
 def simulated_as(target: TargetInfo, models: list[str]) -> dict[str, SimulatedAs]:

@@ -8,6 +8,7 @@ Everything after a sweep is a pure function of its records and this object. The 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +18,20 @@ from llmsweep.errors import InputError
 from llmsweep.settings import LatencyTarget, SweepConfig
 
 # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo,
-# job_size, simulated_as
+# job_size, simulated_as, target.model_limits
 META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
+
+
+@dataclass(frozen=True)
+class SimulatedLimit:
+    """A model's rate limit in the simulator by default: a published tier's figures."""
+
+    rpm: int | None
+    tpm: int | None
+    tier: str  # whose figures, e.g. "OpenAI usage tier 1 for gpt-4o"
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class TargetInfo:
     latency_scale: float | None = None
     rpm: int | None = None  # the simulator's own limits; unknown for a real target
     tpm: int | None = None
+    # The simulator's default instead of rpm/tpm: each model's published tier (model -> limit).
+    model_limits: dict[str, SimulatedLimit] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -52,6 +64,30 @@ class TargetInfo:
         if self.simulated:
             return f"simulated target {self._settings()}"
         return "local server" if self.kind == LOCAL else "real API"
+
+    def limits_for(self, model: str) -> tuple[int | None, int | None]:
+        """The simulator's (rpm, tpm) for ``model``'s requests; (None, None): none, or unknown."""
+        limit = self.model_limits.get(model)
+        return (limit.rpm, limit.tpm) if limit is not None else (self.rpm, self.tpm)
+
+    def rate_limit_phrase(self, model: str) -> str:
+        """What the simulator limited ``model`` to, and why: the one wording the CLI and the
+        report use, e.g. "500 RPM, 30,000 TPM (OpenAI usage tier 1 for gpt-4o)"."""
+        rpm, tpm = self.limits_for(model)
+        figures = [f"{value:,} {unit}" for value, unit in ((rpm, "RPM"), (tpm, "TPM")) if value]
+        if not figures:
+            return "none"
+        limit = self.model_limits.get(model)
+        why = limit.tier if limit is not None else "--sim-rpm/--sim-tpm"
+        return f"{', '.join(figures)} ({why})"
+
+    def rate_limit_lines(self, models: Sequence[str]) -> list[str]:
+        """What the simulator limited each model to, one line per distinct limit (every model
+        shares limits given by flags); none for a target that is not the simulator."""
+        if not self.simulated:
+            return []
+        lines = [f"simulated rate limit: {self.rate_limit_phrase(model)}" for model in models]
+        return list(dict.fromkeys(lines))
 
     def _settings(self) -> str:
         return f"(profile {self.profile or 'per model'}, latency scale {self.latency_scale:g})"
@@ -139,7 +175,7 @@ class SweepMeta:
             return cls(
                 config=_config(data["config"]),
                 prompt_count=int(data["prompt_count"]),
-                target=TargetInfo(**data["target"]),
+                target=target_info(data["target"]),
                 price_source=str(data["price_source"]),
                 price_date=str(data["price_date"]),
                 estimates={k: _estimate(v) for k, v in data["estimates"].items()},
@@ -213,6 +249,14 @@ def _config(data: dict[str, Any]) -> SweepConfig:
             "slo": tuple(LatencyTarget(**target) for target in data["slo"]),
         }
     )
+
+
+def target_info(data: dict[str, Any]) -> TargetInfo:
+    """A ``TargetInfo`` from its JSON form (``asdict``); a run's target file written before
+    ``model_limits`` existed has none."""
+    given = data.get("model_limits", {})
+    limits = {model: SimulatedLimit(**limit) for model, limit in given.items()}
+    return TargetInfo(**{**data, "model_limits": limits})
 
 
 def _estimate(data: dict[str, Any]) -> ModelEstimate:

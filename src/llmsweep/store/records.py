@@ -98,6 +98,9 @@ class Record:
     possibly_billed_input_tokens: int = 0
     possibly_billed_output_tokens: int = 0
     possibly_billed_usd: str | None = None
+    # The prompt sent (``Prompt.text``): ``run`` keeps it unless --no-prompt-text; a sweep's
+    # records leave it out (its prompts are in the file it names).
+    prompt_text: str | None = None
 
     @property
     def ok(self) -> bool:
