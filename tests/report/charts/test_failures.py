@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from factories import levels_of, make_cell, make_meta
 from llmsweep.analysis.recommend import Recommendation
+from llmsweep.report.charts.base import figure_bytes
 from llmsweep.report.charts.failures import NO_429S, NO_FAILURES, failure_chart
 from llmsweep.store.records import Record
 
@@ -60,3 +63,17 @@ def test_failures_keep_their_scale_and_no_words() -> None:
     for axes in (left, right):  # the pick is starred on both panels, at its own rate
         (star,) = [line for line in axes.get_lines() if line.get_marker() == "*"]
         assert np.asarray(star.get_xydata()).tolist() == [[1.0, 0.0]]
+
+
+def test_a_model_with_every_level_excluded_keeps_both_panels_full_size() -> None:
+    # Every level unfinished: the model's line is empty, and an empty unclipped line once sat
+    # at the figure's origin, so the layout squeezed both panels to slivers.
+    records = [r for lv in (1, 2) for r in make_cell("a", lv, prompts=5, wall_s=1)]
+    levels = levels_of(records, planned_prompts=10)
+    assert all(level.excluded for level in levels)
+    figure = failure_chart(levels, [], make_meta(models=("a",), levels=(1, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "constrained_layout not applied ... collapsed"
+        figure_bytes(figure, "png")
+    for axes in figure.axes:
+        assert axes.get_position().width > 0.3

@@ -71,11 +71,11 @@ def failure_chart(
         else:
             # At least 0-5% so a few failures read as few, not as noise blown up.
             axes.set_ylim(bottom=0, top=max(0.05, axes.get_ylim()[1]))
-    left = panels[0]
-    handles, _ = left.get_legend_handles_labels()
+    handles, _ = panels[0].get_legend_handles_labels()
     handles += [excluded_handle()] if any(level.excluded for level in levels) else []
     handles += [star_handle()] if recommended_rows(levels, recommendations) else []
-    left.legend(handles=handles, loc="upper left")
+    # Below both panels: inside one half, a long entry would be wider than the panel itself.
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)))
     set_title(figure, "Failures and rate limiting vs concurrency", meta)
     return figure
 
@@ -92,6 +92,7 @@ def _draw_rates(
     stars = star_sizes([level.model for level in levels])
     for model, all_rows in levels_by_model(levels).items():
         rows = compared(all_rows)
+        # An empty unclipped line would sit at the figure's origin and wreck the layout.
         axes.plot(
             [row.concurrency for row in rows],
             [getattr(row, rate) for row in rows],
@@ -101,7 +102,7 @@ def _draw_rates(
             mfc="none",
             mew=1.5,
             label=model,
-            clip_on=False,  # a ring at 0% sits on the axis, whole
+            clip_on=not rows,  # a ring at 0% sits on the axis, whole
         )
         if (chosen := picked.get(model)) is not None:
             star(axes, chosen.concurrency, getattr(chosen, rate), colors[model], stars[model])
@@ -114,4 +115,5 @@ def _nothing_counted(axes: Axes, text: str) -> None:
     axes.yaxis.set_major_locator(FixedLocator([0.0]))
     axes.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
     axes.set_ylim(-0.01, 0.03)
-    axes.text(0.5, 0.6, text, ha="center", va="center", transform=axes.transAxes, fontsize=10)
+    words = axes.text(0.5, 0.6, text, ha="center", va="center", transform=axes.transAxes)
+    words.set_in_layout(False)  # inside the panel: it must not make the layout shrink the panel
