@@ -27,6 +27,7 @@ CostFn = Callable[[int, int, int], Decimal]
 # when the SDK's CPU cost per request would make the client the bottleneck.
 CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-concurrency
 
 
 def charged_tokens(input_tokens: int, max_tokens: int | None) -> int:
@@ -121,6 +122,10 @@ class SweepConfig(RequestOptions, ClientOptions):
     # Each cell's prompts start with a tag of its own (session.sweep.cell_tag), so a server's
     # prefix cache cannot carry over from one cell to the next.
     unique_prompts: bool = False
+    # --search: the sweep chooses its levels (analysis.search), up to max_concurrency; its
+    # ``levels`` are then (1,), where it starts.
+    search: bool = False
+    max_concurrency: int = MAX_CONCURRENCY
 
     def __post_init__(self) -> None:
         RequestOptions.__post_init__(self)
@@ -132,6 +137,10 @@ class SweepConfig(RequestOptions, ClientOptions):
             raise UsageError("--concurrency: levels must be positive integers")
         if self.repeats < 1:
             raise UsageError("--repeats must be at least 1")
+        if self.max_concurrency < 1:
+            raise UsageError("--max-concurrency must be at least 1")
+        if self.search and self.repeats > 1:
+            raise UsageError("--search runs each level in rounds of its own: drop --repeats")
 
     def cells(self) -> list[tuple[str, int, int]]:
         return [

@@ -10,6 +10,7 @@ from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.stats import CellSummary, summarize_cells
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepData
 
 
@@ -19,6 +20,7 @@ class SweepResult:
     cells: list[CellSummary]
     levels: list[LevelSummary]
     recommendations: list[Recommendation]
+    search: tuple[SearchStep, ...] = ()  # a --search sweep's trace (store.search)
 
     @property
     def recommended(self) -> dict[str, int | None]:
@@ -28,6 +30,18 @@ class SweepResult:
 
 def analyse(data: SweepData) -> SweepResult:
     meta = data.meta
-    cells = summarize_cells(data.records, limits_of(meta), data.harness, meta.prompt_count)
-    levels = summarize_levels(cells, meta.config.repeats)
-    return SweepResult(data.meta, cells, levels, recommend(levels, client=data.meta.config.client))
+    if data.search is None:
+        planned: int | dict[tuple[str, int], int] = meta.prompt_count
+        repeats: int | None = meta.config.repeats
+    else:  # each probe's own prompts per round; its rounds are as many as it needed
+        planned = {(step.model, step.level): step.prompts_per_round for step in data.search}
+        repeats = None
+    cells = summarize_cells(data.records, limits_of(meta), data.harness, planned)
+    levels = summarize_levels(cells, repeats)
+    return SweepResult(
+        data.meta,
+        cells,
+        levels,
+        recommend(levels, client=data.meta.config.client),
+        tuple(data.search or ()),
+    )

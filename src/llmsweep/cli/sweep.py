@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from llmsweep.analysis.result import analyse
+from llmsweep.analysis.search import top_level
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     AnsweredModels,
@@ -25,15 +26,19 @@ from llmsweep.cli.options import (
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
-from llmsweep.errors import TargetError
+from llmsweep.engine.runner import Engine
+from llmsweep.errors import TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
+from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
 from llmsweep.session.target import describe
-from llmsweep.settings import SweepConfig, parse_levels
-from llmsweep.store.records import Record
+from llmsweep.settings import MAX_CONCURRENCY, SweepConfig, parse_levels
+from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
+
+DEFAULT_LEVELS = "1,2,4,8,16"
 
 
 @click.command()
@@ -49,9 +54,21 @@ from llmsweep.store.sweepdir import SweepFolder, SweepState
 @click.option(
     "--concurrency",
     "levels_text",
-    default="1,2,4,8,16",
+    help="Comma-separated levels; 1 (the sequential baseline) is always added "
+    f"[default: {DEFAULT_LEVELS}].",
+)
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Choose the levels per model: from 1, double while throughput rises beyond the noise, "
+    "then bisect to the knee, each level with only as many prompts as it needs.",
+)
+@click.option(
+    "--max-concurrency",
+    type=positive_int,
+    default=MAX_CONCURRENCY,
     show_default=True,
-    help="Comma-separated levels; 1 (the sequential baseline) is always added.",
+    help="With --search: the highest level it may measure.",
 )
 @click.option(
     "--repeats",
@@ -80,7 +97,9 @@ from llmsweep.store.sweepdir import SweepFolder, SweepState
 def sweep(
     prompts: str,
     models: tuple[str, ...],
-    levels_text: str,
+    levels_text: str | None,
+    search: bool,
+    max_concurrency: int,
     repeats: int,
     sample: int | None,
     out_dir: Path | None,
@@ -100,14 +119,20 @@ def sweep(
       llmsweep sweep prompts.jsonl --model gpt-4o --base-url https://api.openai.com/v1
     """
     models = tuple(dict.fromkeys(models))
+    if search and levels_text is not None:
+        raise UsageError("--search chooses the levels itself: drop --concurrency")
+    if search:
+        refuse_search_resume(resume)
     common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
         models=models,
-        levels=parse_levels(levels_text),
+        levels=(1,) if search else parse_levels(levels_text or DEFAULT_LEVELS),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        search=search,
+        max_concurrency=max_concurrency,
         **common.request.request_fields(),
         **common.client.client_fields(),
     )
@@ -128,8 +153,6 @@ def sweep(
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
-    cells = config.cells()
-
     async def main() -> str | None:
         async with session:
             err(f"llmsweep: target: {session.target.where()}")
@@ -139,6 +162,19 @@ def sweep(
                     view.update()
                     answered.add(record)
 
+                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
+                    view.track(_cell_label(config, cell), todo, engine.progress)
+
+                if search:
+                    return await execute_search(
+                        plan,
+                        session,
+                        force=force,
+                        command=command_line(),
+                        on_state=on_state,
+                        on_cell=on_cell,
+                        on_record=on_record,
+                    )
                 return await execute_sweep(
                     plan,
                     session,
@@ -146,12 +182,7 @@ def sweep(
                     force=force,
                     command=command_line(),
                     on_state=on_state,
-                    on_cell=lambda engine, cell, todo: view.track(
-                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
-                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
-                        todo,
-                        engine.progress,
-                    ),
+                    on_cell=on_cell,
                     on_record=on_record,
                 )
 
@@ -172,7 +203,18 @@ def sweep(
     _report_stop(stopped, resume_cmd)
 
 
+def _cell_label(config: SweepConfig, cell: CellKey) -> str:
+    model, level, repeat = cell
+    if config.search:
+        return f"search: {model} c={level} round {repeat + 1}"
+    cells = config.cells()
+    return f"cell {cells.index(cell) + 1} of {len(cells)}: {model} c={level} r{repeat + 1}"
+
+
 def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
+    if plan.config.search:
+        err("llmsweep: expected duration: unknown in advance (the search chooses its levels)")
+        return
     if not common.target.simulated:
         err(
             "llmsweep: expected duration: unknown in advance for a real API (its latency is "
@@ -199,12 +241,20 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
     (a local server too: it may be a proxy to a paid API)."""
     config = plan.config
     total = cost_phrase(plan.estimated_usd, bound=plan.estimate_bound)
-    err(
-        f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
-        f"repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
-    )
+    if config.search:
+        err(
+            f"llmsweep: search over {len(plan.prompts)} prompts x {len(config.models)} model(s), "
+            f"at most {plan.search_requests} requests per model (up to concurrency "
+            f"{top_level(config.max_concurrency, len(plan.prompts))}); estimated cost of that "
+            f"most {total}:"
+        )
+    else:
+        err(
+            f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x "
+            f"{config.repeats} repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
+        )
     for row in plan.estimates:
-        usd = row.total_cost_usd * plan.passes
+        usd = plan.model_usd(row)
         spending = cost_phrase(usd, bound=row.bound, basis=row.basis)
         err(f"llmsweep:   {row.model}: {spending}; prices: {row.price_source}")
     _say_duration(plan, common)

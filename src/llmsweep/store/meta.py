@@ -16,7 +16,9 @@ from typing import Any
 from llmsweep.errors import InputError
 from llmsweep.settings import SweepConfig
 
-META_SCHEMA_VERSION = 4  # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis
+# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.search,
+# config.max_concurrency
+META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"

@@ -1,0 +1,88 @@
+"""The adaptive search's decisions on hand-worked measurements (analysis.search)."""
+
+from __future__ import annotations
+
+from llmsweep.analysis.interval import Interval
+from llmsweep.analysis.search import (
+    MAX_ROUNDS,
+    Probe,
+    more_rounds,
+    most_probes,
+    next_move,
+    probe_prompts,
+    top_level,
+)
+
+
+def probe(level: int, speedup: float, half_width: float = 0.1, *, ceiling: bool = False) -> Probe:
+    """A probe whose speedup is ``speedup`` ± ``half_width`` (level 1: exactly 1)."""
+    spread = 0.0 if level == 1 else half_width
+    return Probe(level, Interval(10.0 * speedup, 0.5, 3), Interval(speedup, spread, 3), ceiling)
+
+
+def test_starts_at_1_and_doubles_while_the_speedup_rises_beyond_the_noise() -> None:
+    assert next_move([], 256).level == 1
+    assert next_move([probe(1, 1)], 256).level == 2
+    # 1.9 ± 0.1 is wholly above 1: rising; 3.7 ± 0.2 wholly above 1.9 ± 0.1: still rising.
+    move = next_move([probe(1, 1), probe(2, 1.9), probe(4, 3.7, 0.2)], 256)
+    assert move.level == 8
+    assert "rose beyond the noise" in move.reason and "doubling to 8" in move.reason
+
+
+def test_a_level_within_the_noise_of_the_last_stops_doubling_and_bisects() -> None:
+    # 8: 7.5 ± 0.3; 16: 7.9 ± 0.5 -> 7.4..8.4 overlaps 7.2..7.8: no real rise. Knee in 8..16.
+    probes = [probe(1, 1), probe(2, 2), probe(4, 3.9), probe(8, 7.5, 0.3), probe(16, 7.9, 0.5)]
+    move = next_move(probes, 256)
+    assert move.level == 12
+    assert "no rise beyond the noise" in move.reason and "bisecting 8" in move.reason
+    # 12 rose over 8 (11 ± 0.4 vs 7.5 ± 0.3): the knee is in 12..16, within 1.5x: done.
+    done = next_move([*probes, probe(12, 11, 0.4)], 256)
+    assert done.level is None and "between 12 and 16" in done.reason
+    # 12 did not rise over 8: the knee is in 8..12, within 1.5x: done.
+    flat = next_move([*probes, probe(12, 7.6, 0.4)], 256)
+    assert flat.level is None and "between 8 and 12" in flat.reason
+
+
+def test_overlap_is_judged_on_the_intervals_not_the_means() -> None:
+    # The mean rose by 40%, but 2.8 ± 0.7 reaches down into 1.9 ± 0.3: within the noise.
+    move = next_move([probe(1, 1), probe(2, 1.9, 0.3), probe(4, 2.8, 0.7)], 256)
+    assert move.level == 3
+
+
+def test_the_rate_limit_ceiling_stops_doubling_at_once() -> None:
+    # 8 rose (7 vs 3.8) but is at the ceiling: nothing above it can be faster. Bisect 4..8.
+    move = next_move([probe(1, 1), probe(2, 2), probe(4, 3.8), probe(8, 7, ceiling=True)], 256)
+    assert move.level == 6 and "at the rate-limit ceiling" in move.reason
+    assert next_move([probe(1, 1, ceiling=True)], 256).level is None
+
+
+def test_the_search_stays_under_its_top_level() -> None:
+    assert next_move([probe(1, 1), probe(2, 2), probe(4, 4)], 6).level == 6
+    done = next_move([probe(1, 1), probe(2, 2), probe(4, 4), probe(6, 6)], 6)
+    assert done.level is None and "6 is the highest level allowed" in done.reason
+    assert top_level(256, 100) == 100 and top_level(16, 100) == 16
+
+
+def test_a_level_without_a_speedup_is_an_upper_bound() -> None:
+    broken = Probe(8, Interval(70, 5, 3), None, False)
+    move = next_move([probe(1, 1), probe(2, 2), probe(4, 4), broken], 256)
+    assert move.level == 6 and "no like-for-like speedup" in move.reason
+
+
+def test_probes_send_a_few_times_their_level_and_never_more_than_the_set() -> None:
+    assert [probe_prompts(level, 100) for level in (1, 4, 8, 32, 64)] == [8, 8, 16, 64, 100]
+    assert probe_prompts(1, 5) == 5
+
+
+def test_rounds_continue_while_the_throughput_interval_is_wide() -> None:
+    assert more_rounds(0, None) and more_rounds(1, None)  # an interval needs two rounds
+    assert not more_rounds(2, Interval(10.0, 1.0, 2))  # ± 10%: settled
+    assert more_rounds(2, Interval(10.0, 2.0, 2))  # ± 20%: one more round
+    assert not more_rounds(MAX_ROUNDS, Interval(10.0, 5.0, MAX_ROUNDS))  # enough rounds
+
+
+def test_the_costliest_search_is_every_doubling_and_one_bisection() -> None:
+    # Up to 8 over 100 prompts: levels 1, 2, 4, 8 (8, 8, 8, 16 prompts) and a bisection below 8.
+    sizes = most_probes(8, 100)
+    assert sorted(set(sizes)) == [8, 16]
+    assert len(sizes) == 5 * MAX_ROUNDS and sum(sizes) == (8 * 3 + 16 * 2) * MAX_ROUNDS
