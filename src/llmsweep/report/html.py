@@ -16,9 +16,11 @@ from llmsweep.analysis.stats import CellSummary
 from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.sections import (
+    SEARCH_INTRO,
     Table,
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
@@ -26,6 +28,7 @@ from llmsweep.report.sections import (
     warnings,
 )
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
@@ -94,6 +97,7 @@ def render_html(
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
     chart_png_bytes: Mapping[str, bytes],
+    search: Sequence[SearchStep] = (),
 ) -> str:
     """The full report page. Same inputs give the same text, byte for byte."""
     heading = title(levels)
@@ -128,6 +132,10 @@ def render_html(
         _table(summary_table(levels, recommendations)),
         "</section>",
     ]
+    trace = search_table(search)
+    if trace is not None:
+        parts += ['<section id="search">\n<h2>Search trace</h2>']
+        parts += [f"<p>{escape(SEARCH_INTRO)}</p>", _table(trace), "</section>"]
     if examples is not None:
         parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
         parts += ["</section>"]

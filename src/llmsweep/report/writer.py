@@ -24,9 +24,11 @@ from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figur
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
 from llmsweep.report.sections import (
+    SEARCH_INTRO,
     Table,
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
@@ -36,6 +38,7 @@ from llmsweep.report.sections import (
 from llmsweep.report.summary import summary_to_csv, summary_to_json
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.records import write_atomic, write_chunks_atomic
+from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepFolder
 
 # Characters Markdown would read as markup; escaped so user text (model names, prompt ids,
@@ -73,6 +76,7 @@ def render_markdown(
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
     chart_files: Mapping[str, str],
+    search: Sequence[SearchStep] = (),
 ) -> str:
     """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
     lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
@@ -91,6 +95,9 @@ def render_markdown(
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
+    trace = search_table(search)
+    if trace is not None:
+        lines += ["", "## Search trace", "", _md(SEARCH_INTRO), "", *_md_table(trace)]
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
@@ -142,9 +149,8 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
     chart_files = {name: f"charts/{name}.png" for name in figures}
-    markdown = render_markdown(levels, cells, recommendations, meta, chart_files)
+    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, result.search)
     write_text(out_dir / "report.md", markdown)
-    write_text(
-        out_dir / "report.html", render_html(levels, cells, recommendations, meta, png_bytes)
-    )
+    html = render_html(levels, cells, recommendations, meta, png_bytes, result.search)
+    write_text(out_dir / "report.html", html)
     return written

@@ -107,7 +107,7 @@ def _step(level: LevelSummary, prompts_per_round: int, reason: str) -> SearchSte
         throughput_rps=interval.mean if interval is not None else level.throughput_rps,
         throughput_rps_low=interval.low if interval is not None else None,
         throughput_rps_high=interval.high if interval is not None else None,
-        speedup=level.speedup,
+        speedup=level.speedup_ci.mean if level.speedup_ci is not None else level.speedup,
         reason=reason,
     )
 
