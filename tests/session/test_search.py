@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import StartSimulator
@@ -25,13 +26,15 @@ async def test_search_finds_the_grids_knee_with_fewer_requests(
     # rounds a level, over 1, 2, 4, 8 and a bisection (at most 260), or, if this machine made 8
     # look faster than 4, also 16 and 12 (at most 480): fewer either way.
     profile = fixed_profile(ttft_s=0.1, tokens=5, capacity=4)
-    common = {"prompts": "synthetic:96:20:5", "models": ("gpt-4o",), "client": "http"}
+    grid_config = SweepConfig(
+        prompts="synthetic:96:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8, 16, 32), client="http"
+    )
     grid_sim = await start_simulator(profile=profile)
-    grid = await sweep(grid_sim, SweepConfig(levels=(1, 2, 4, 8, 16, 32), **common), tmp_path / "g")
+    grid = await sweep(grid_sim, grid_config, tmp_path / "g")
     grid_level = grid["recommended_concurrency"]["gpt-4o"]
 
     search_sim = await start_simulator(profile=profile)
-    config = SweepConfig(levels=(1,), search=True, max_concurrency=32, **common)
+    config = replace(grid_config, levels=(1,), search=True, max_concurrency=32)
     out = tmp_path / "s"
     plan = plan_sweep(config, PRICER, out, resume=False, force=False)
     spec = TargetSpec(search_sim.base_url, "sk-test", SimulatorConfig())
@@ -42,8 +45,8 @@ async def test_search_finds_the_grids_knee_with_fewer_requests(
     search_level = summary["recommended_concurrency"]["gpt-4o"]
 
     assert grid_level / 2 <= search_level <= grid_level * 2, (grid_level, search_level)
-    sent = search_sim.stats()["requests"]
-    assert sent < grid_sim.stats()["requests"] == 576
+    sent, grid_sent = search_sim.stats()["requests"], grid_sim.stats()["requests"]
+    assert isinstance(sent, int) and grid_sent == 576 and sent < grid_sent
     records = read_records(out / "records.jsonl").records
     assert len(records) == sent  # every request the server saw is an ordinary record
     trace = json.loads((out / "search.json").read_text())["steps"]
