@@ -7,7 +7,13 @@ from dataclasses import replace
 import pytest
 
 from factories import levels_of, make_cell, make_meta, make_record, result_of
-from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.ceiling import (
+    NO_LIMITS,
+    RateLimits,
+    at_ceiling,
+    rate_limit_ceiling_rps,
+    reached_ceiling,
+)
 
 
 def test_rate_limit_ceiling_from_rpm_and_tpm() -> None:
@@ -52,3 +58,15 @@ def test_a_level_at_the_rate_ceiling_is_not_blamed_on_the_client(rpm: int, bound
     ]  # 10 prompts in 0.5 s: 20 req/s, the ceiling of 1,200 RPM
     levels = levels_of(sequential + parallel, RateLimits(rpm=rpm), busy=(("m", 4, 0),))
     assert [level.client_bound for level in levels] == [False, bound]
+
+
+def test_a_level_reached_the_ceiling_at_it_or_past_it() -> None:
+    # Ceiling 20 req/s: 90% of it (18) is at it; 30 is past it (a burst), 17 is short of it.
+    assert [reached_ceiling(rps, 20.0) for rps in (17.0, 18.0, 20.0, 30.0)] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert not at_ceiling(30.0, 20.0)  # past it, the ceiling does not explain a throughput
+    assert not reached_ceiling(30.0, None)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from factories import levels_of, make_cell
+from llmsweep.analysis.ceiling import RateLimits
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.search import (
     MAX_ROUNDS,
@@ -9,6 +13,7 @@ from llmsweep.analysis.search import (
     more_rounds,
     most_probes,
     next_move,
+    probe_of,
     probe_prompts,
     top_level,
 )
@@ -86,3 +91,21 @@ def test_the_costliest_search_is_every_doubling_and_one_bisection() -> None:
     sizes = most_probes(8, 100)
     assert sorted(set(sizes)) == [8, 16]
     assert len(sizes) == 5 * MAX_ROUNDS and sum(sizes) == (8 * 3 + 16 * 2) * MAX_ROUNDS
+
+
+def test_a_measured_level_becomes_a_probe_with_its_intervals_and_the_ceiling() -> None:
+    # Two rounds a level, 8 prompts each. Level 1: 1.0 s and 1.0 s (8 req/s, speedup exactly 1);
+    # level 2: 0.5 s and 0.64 s (16 and 12.5 req/s; speedups 2 and 1.5625).
+    records = [
+        *make_cell("m", 1, prompts=8, wall_s=1.0),
+        *make_cell("m", 1, prompts=8, wall_s=1.0, repeat=1),
+        *make_cell("m", 2, prompts=8, wall_s=0.5),
+        *make_cell("m", 2, prompts=8, wall_s=0.64, repeat=1),
+    ]
+    one, two = (probe_of(level) for level in levels_of(records))
+    assert one.speedup == Interval(1.0, 0.0, 2) and not one.at_ceiling
+    assert two.speedup is not None and two.speedup.mean == pytest.approx(1.78125)
+    assert two.throughput_rps is not None and two.throughput_rps.mean == pytest.approx(14.25)
+    # 600 RPM = 10 req/s: level 2's 14 req/s is past it (a burst the limiter let through).
+    capped = levels_of(records, RateLimits(rpm=600))
+    assert [probe_of(level).at_ceiling for level in capped] == [False, True]

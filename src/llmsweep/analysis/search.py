@@ -4,7 +4,7 @@ Per model the search starts at 1 and doubles the level while the like-for-like s
 (analysis.speedup, over the same prompts) rises by more than the noise: the new level's 95%
 interval (analysis.interval, over its rounds) lies wholly above the last good level's. It stops
 doubling at a level that did not rise, or that reached the rate-limit ceiling
-(analysis.ceiling.at_ceiling), and then bisects between the last good level and that one until
+(analysis.ceiling.reached_ceiling), and then bisects between the last good level and that one until
 they are within ``BISECT_UNTIL`` of each other: the knee lies between them. The levels it
 measured are then recommended from as any sweep's are (analysis.recommend).
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmsweep.analysis.ceiling import at_ceiling
+from llmsweep.analysis.ceiling import reached_ceiling
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 
@@ -38,7 +38,7 @@ class Probe:
     level: int
     throughput_rps: Interval | None  # over its rounds; None with fewer than two
     speedup: Interval | None  # like for like vs concurrency 1; None: not comparable
-    at_ceiling: bool  # its throughput is at the rate-limit ceiling
+    at_ceiling: bool  # its throughput reached the rate-limit ceiling (or passed it)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def probe_of(level: LevelSummary) -> Probe:
         level=level.concurrency,
         throughput_rps=level.throughput_rps_ci,
         speedup=speedup,
-        at_ceiling=at_ceiling(level.throughput_rps, level.ceiling_rps),
+        at_ceiling=reached_ceiling(level.throughput_rps, level.ceiling_rps),
     )
 
 
