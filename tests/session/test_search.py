@@ -22,9 +22,9 @@ async def test_search_finds_the_grids_knee_with_fewer_requests(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
     # Capacity 4, 0.1 s a request: throughput doubles up to 4 and is flat beyond. The grid sends
-    # 96 prompts at each of 1..32 (576 requests); the search sends 8 to 16 a round, 2 to 5
-    # rounds a level, over 1, 2, 4, 8 and a bisection (at most 260), or, if this machine made 8
-    # look faster than 4, also 16 and 12 (at most 480): fewer either way.
+    # 96 prompts at each of 1..32 (576 requests); the search sends 8 to 24 a round, 2 or 3
+    # rounds a level, over 1, 2, 4, 8 and 6 (at most 210), or, if this machine made 8 look
+    # faster than 4, also 16 and 12 (at most 462): fewer either way.
     profile = fixed_profile(ttft_s=0.1, tokens=5, capacity=4)
     grid_config = SweepConfig(
         prompts="synthetic:96:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8, 16, 32), client="http"

@@ -1,17 +1,20 @@
 """Adaptive search: which level to measure next, given what the levels so far measured (pure).
 
-Per model the search starts at 1 and doubles the level while the like-for-like speedup
-(analysis.speedup, over the same prompts) rises by more than the noise: the new level's 95%
-interval (analysis.interval, over its rounds) lies wholly above the last good level's. It stops
-doubling at a level that did not rise, or that reached the rate-limit ceiling
-(analysis.ceiling.reached_ceiling), and then bisects between the last good level and that one until
-they are within ``BISECT_UNTIL`` of each other: the knee lies between them. The levels it
-measured are then recommended from as any sweep's are (analysis.recommend).
+Per model the search starts at 1 and doubles the level while throughput rises by more than the
+noise: the new level's 95% interval over its rounds (analysis.interval) lies wholly above the
+last good level's, and by more than the knee's margin (a level within ``KNEE_FRACTION`` of a
+higher one is what analysis.recommend picks anyway). It stops doubling at a level that did not
+rise so, or that reached the rate-limit ceiling (analysis.ceiling.reached_ceiling), and then
+bisects between the last good level and that one until they are within ``BISECT_UNTIL`` of each
+other: the knee lies between them. The levels it measured are then recommended from as any
+sweep's are (analysis.recommend).
 
-A probe at a level sends the first ``probe_prompts`` prompts of the set, the same at every level
-(so levels compare like for like), in rounds: at least ``MIN_ROUNDS`` (an interval needs two),
-and more while the throughput interval is wider than ``MAX_SPREAD`` of its mean, up to
-``MAX_ROUNDS``.
+Throughput, not the like-for-like speedup, is compared: a probe sends the first
+``probe_prompts`` prompts of the set, more at higher levels, so the prompts two levels share are
+the lower level's, which the higher level sends first; beyond the server's capacity those queue
+least, and a speedup over them (analysis.speedup) reads high. Each probe runs in rounds: at least
+``MIN_ROUNDS`` (an interval needs two), more while its throughput interval is wider than
+``MAX_SPREAD`` of its mean, up to ``MAX_ROUNDS``.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from dataclasses import dataclass
 from llmsweep.analysis.ceiling import reached_ceiling
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.recommend import KNEE_FRACTION, format_rps
 
-PROMPTS_PER_LEVEL = 2  # a probe sends this many times its level: each worker runs twice
+PROMPTS_PER_LEVEL = 3  # a probe sends this many times its level: each worker runs 3 times
 MIN_PROMPTS = 8  # low levels need a few prompts for their throughput to mean anything
 MIN_ROUNDS = 2
-MAX_ROUNDS = 5
+MAX_ROUNDS = 3
 MAX_SPREAD = 0.15  # interval half-width / mean under which a probe's throughput is settled
 BISECT_UNTIL = 1.5  # stop bisecting once the upper level is within this factor of the lower
 
@@ -36,8 +40,7 @@ class Probe:
     """What one level measured, as the search compares it."""
 
     level: int
-    throughput_rps: Interval | None  # over its rounds; None with fewer than two
-    speedup: Interval | None  # like for like vs concurrency 1; None: not comparable
+    throughput_rps: Interval | None  # over its rounds; None: not comparable (see probe_of)
     at_ceiling: bool  # its throughput reached the rate-limit ceiling (or passed it)
 
 
@@ -68,42 +71,40 @@ def more_rounds(rounds: int, throughput_rps: Interval | None) -> bool:
 
 
 def probe_of(level: LevelSummary) -> Probe:
-    """A measured level as the search compares it; level 1's speedup is exactly 1."""
-    if level.concurrency == 1:
-        speedup: Interval | None = Interval(1.0, 0.0, level.repeats)
-    elif level.speedup_ci is not None:
-        speedup = level.speedup_ci
-    elif level.speedup is not None:
-        speedup = Interval(level.speedup, 0.0, level.repeats)
-    else:
-        speedup = None
+    """A measured level as the search compares it: a level the report does not compare
+    (unfinished, an impossible speedup) has no throughput to compare either."""
+    if level.excluded is not None:
+        throughput = None
+    elif level.throughput_rps_ci is not None:
+        throughput = level.throughput_rps_ci
+    else:  # one round: its value, with no spread known
+        throughput = Interval(level.throughput_rps, 0.0, level.repeats)
     return Probe(
-        level=level.concurrency,
-        throughput_rps=level.throughput_rps_ci,
-        speedup=speedup,
-        at_ceiling=reached_ceiling(level.throughput_rps, level.ceiling_rps),
+        level.concurrency, throughput, reached_ceiling(level.throughput_rps, level.ceiling_rps)
     )
 
 
 def _rose(base: Probe, probe: Probe) -> tuple[bool, str]:
-    """Whether ``probe`` is still below the knee: its speedup interval wholly above ``base``'s
-    and its throughput not at the ceiling; and the words for it."""
-    if probe.speedup is None or base.speedup is None:
-        return False, f"{probe.level} has no like-for-like speedup to compare"
-    words = (
-        f"speedup {_show(probe.speedup)} at {probe.level} vs {_show(base.speedup)} at {base.level}"
-    )
+    """Whether ``probe`` is still below the knee: its throughput interval wholly above
+    ``base``'s, by more than the knee's margin, and not at the ceiling; and the words for it."""
+    if probe.throughput_rps is None or base.throughput_rps is None:
+        return False, f"{probe.level} has no throughput to compare (see the table's notes)"
+    now, then = probe.throughput_rps, base.throughput_rps
+    words = f"{_show(now)} req/s at {probe.level} vs {_show(then)} at {base.level}"
     if probe.at_ceiling:
-        return False, f"{words}: {probe.level} is at the rate-limit ceiling"
-    if probe.speedup.low > base.speedup.high:
-        return True, f"{words}: rose beyond the noise"
-    return False, f"{words}: no rise beyond the noise"
+        return False, f"{words}: {probe.level} reached the rate-limit ceiling"
+    if now.low <= then.high:
+        return False, f"{words}: no rise beyond the noise"
+    if then.mean >= KNEE_FRACTION * now.mean:
+        return False, f"{words}: within {1 - KNEE_FRACTION:.0%}, past the knee"
+    return True, f"{words}: rose beyond the noise"
 
 
 def _show(interval: Interval) -> str:
     if interval.half_width == 0:
-        return f"{interval.mean:.2f}"
-    return f"{interval.mean:.2f} ({interval.low:.2f}\N{EN DASH}{interval.high:.2f})"
+        return format_rps(interval.mean)
+    low, high = format_rps(interval.low), format_rps(interval.high)
+    return f"{format_rps(interval.mean)} ({low}\N{EN DASH}{high})"
 
 
 def next_move(probes: Sequence[Probe], top: int) -> Move:

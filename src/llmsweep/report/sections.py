@@ -192,9 +192,12 @@ def summary_table(
 
 SEARCH_INTRO = (
     "The levels --search measured, in the order it measured them (analysis.search): from 1 it "
-    "doubled while the like-for-like speedup rose beyond its 95% interval over the rounds, then "
-    "bisected towards the knee. Each round sent the first prompts of the set; throughput is "
-    "measured, the mean over the rounds with its 95% interval."
+    "doubled while throughput rose beyond the 95% intervals over each level's rounds (and by "
+    "more than the knee's 10%), stopped at a level that did not or that reached the rate-limit "
+    "ceiling, then bisected towards the knee. Each round sent the first prompts of the set; "
+    "req/s is measured, the mean over the rounds with its 95% interval. The speedup is like for "
+    "like over the prompts both levels sent, which are the few concurrency 1 sent: beyond the "
+    "server's capacity those queue least, so there it reads high; compare req/s."
 )
 
 
