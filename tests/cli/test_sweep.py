@@ -346,3 +346,17 @@ def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path
     assert "--concurrency 4: above the 3 prompts" in sampled.stderr
     assert sampled.stderr.strip().endswith("use levels up to 3, or a larger --sample")
     assert not out.exists()
+
+
+def test_search_refuses_levels_repeats_and_resume_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    base = ("sweep", "demo", "--search", "--out-dir", str(out))
+    for extra, message in (
+        (("--concurrency", "1,2"), "--search chooses the levels itself: drop --concurrency"),
+        (("--repeats", "3"), "--search runs each level in rounds of its own: drop --repeats"),
+        (("--resume",), "--resume does not continue a --search sweep: run it again with --force"),
+    ):
+        refused = llmsweep(*base, *extra)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().splitlines() == [f"llmsweep: error: {message}"]
+    assert not out.exists()
