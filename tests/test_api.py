@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import llmsweep
-from llmsweep.errors import OutputError
+from llmsweep.errors import OutputError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
 
@@ -91,3 +91,23 @@ def test_each_prompt_gets_the_same_answer_length_at_every_level_and_repeat(
     assert cells == {(level, repeat) for level in (1, 4, 12) for repeat in (0, 1)}
     assert len(lengths) == 36 and all(len(seen) == 1 for seen in lengths.values())
     assert len({next(iter(seen)) for seen in lengths.values()}) > 5  # lengths still vary
+
+
+def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Path) -> None:
+    # 12 prompts cap the search at 12; it starts at 1 and doubles from there.
+    result = llmsweep.sweep(
+        "synthetic:12:20:5",
+        models=["gpt-4o-mini"],
+        search=True,
+        out_dir=tmp_path / "s",
+        latency_scale=0.01,
+        client="http",
+        max_tokens=5,
+    )
+    steps = [step.level for step in result.search]
+    assert steps[:2] == [1, 2] and max(steps) <= 12
+    assert [level.concurrency for level in result.levels] == sorted(steps)
+    assert all(step.rounds >= 2 for step in result.search)
+    assert "## Search trace" in (tmp_path / "s" / "report.md").read_text("utf-8")
+    with pytest.raises(UsageError, match="--resume does not continue a --search sweep"):
+        llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, resume=True)

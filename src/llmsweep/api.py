@@ -22,10 +22,18 @@ from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
+from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe
-from llmsweep.settings import ClientOptions, CostFn, RequestOptions, SweepConfig, parse_levels
+from llmsweep.settings import (
+    MAX_CONCURRENCY,
+    ClientOptions,
+    CostFn,
+    RequestOptions,
+    SweepConfig,
+    parse_levels,
+)
 from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import Record
 
@@ -121,6 +129,8 @@ def sweep(
     repeats: int = 1,
     sample: int | None = None,
     unique_prompts: bool = False,
+    search: bool = False,
+    max_concurrency: int = MAX_CONCURRENCY,
     pricer: Pricer | None = None,
     resume: bool = False,
     force: bool = False,
@@ -129,16 +139,22 @@ def sweep(
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
     write the report folder, and return the summary (levels, cells, recommendations).
 
-    It sends as the command line does, without asking: mind ``max_cost_usd`` on a real target.
+    With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
+    ``levels`` is then unused). It sends as the command line does, without asking: mind
+    ``max_cost_usd`` on a real target.
     """
+    if search:
+        refuse_search_resume(resume)
     request, client, spec = _groups(options)
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),
-        levels=parse_levels(",".join(str(level) for level in levels)),
+        levels=(1,) if search else parse_levels(",".join(str(level) for level in levels)),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        search=search,
+        max_concurrency=max_concurrency,
         **request.request_fields(),
         **client.client_fields(),
     )
@@ -149,7 +165,10 @@ def sweep(
 
     async def main() -> None:
         async with Session(spec, config) as session:
-            await execute_sweep(plan, session, resume=resume, force=force)
+            if search:
+                await execute_search(plan, session, force=force)
+            else:
+                await execute_sweep(plan, session, resume=resume, force=force)
 
     asyncio.run(main())
     result = analyse(plan.folder.read())
