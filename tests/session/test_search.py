@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 from conftest import StartSimulator
@@ -56,3 +57,32 @@ async def test_search_finds_the_grids_knee_with_fewer_requests(
     assert measured == {step["level"] for step in trace}
     report = (out / "report.md").read_text()
     assert "## Search trace" in report and "doubling to 2" in report
+
+
+async def test_max_cost_stops_the_search_and_the_trace_says_where(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # $1 / $2 per million tokens, about 25 input and 5 output tokens a prompt: about $0.00004
+    # each, so $0.001 covers some 25 requests, less than the 8 x 2 rounds x 3 levels the search
+    # would send before it could settle.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01, tokens=5))
+    config = SweepConfig(
+        prompts="synthetic:64:20:5",
+        models=("gpt-4o",),
+        levels=(1,),
+        search=True,
+        max_cost_usd=Decimal("0.001"),
+        client="http",
+    )
+    out = tmp_path / "s"
+    plan = plan_sweep(config, PRICER, out, resume=False, force=False)
+    spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
+    async with Session(spec, config) as session:
+        assert await execute_search(plan, session, force=False) == "budget"
+    render_folder(out)
+    trace = json.loads((out / "search.json").read_text())["steps"]
+    assert trace[-1]["reason"] == "the search stopped here (budget)"
+    records = read_records(out / "records.jsonl").records
+    assert len(records) == sim.stats()["requests"]
+    assert sum(Decimal(r.cost_usd or 0) for r in records) <= Decimal("0.001")
+    assert json.loads((out / "meta.json").read_text())["stopped"] == "budget"

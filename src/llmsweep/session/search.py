@@ -91,10 +91,16 @@ class _ModelSearch:
             if summary is None or summary.repeats <= rounds:
                 break  # the round recorded nothing: stopped before it sent
             rounds = summary.repeats
-            trace(_step(summary, count, f"the search stopped ({session.stopped})"))
+            # Replaced by why it moved on once the level is done; kept if the process dies.
+            trace(_step(summary, count, "the search stopped here"))
             if not more_rounds(rounds, summary.throughput_rps_ci):
                 break
-        return None if summary is None or session.stopped is not None else probe_of(summary)
+        if summary is None:
+            return None
+        if session.stopped is not None:
+            trace(_step(summary, count, f"the search stopped here ({session.stopped})"))
+            return None
+        return probe_of(summary)
 
 
 def _step(level: LevelSummary, prompts_per_round: int, reason: str) -> SearchStep:
