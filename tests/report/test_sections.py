@@ -11,12 +11,14 @@ from llmsweep.analysis.stats import summarize_cells
 from llmsweep.report.sections import (
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
     verdicts,
 )
 from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
+from llmsweep.store.search import SearchStep
 
 DASH = "\N{EN DASH}"
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -191,3 +193,17 @@ def test_the_table_shows_retried_prompts_with_their_causes_and_the_cached_share(
     table = summary_table(levels_of(records), [])
     retried = table.headers.index("retried prompts (causes)")
     assert table.rows[0][retried : retried + 2] == ("1 (50%): timeout 2, connection 1", "12%")
+
+
+def test_the_search_trace_is_one_row_per_probe_in_the_order_measured() -> None:
+    steps = [
+        SearchStep("m", 1, 2, 8, 10.0, 9.5, 10.5, 1.0, "doubling to 2"),
+        SearchStep("m", 2, 3, 8, 19.0, None, None, None, "the search stopped here (budget)"),
+    ]
+    table = search_table(steps)
+    assert table is not None and [row[:7] for row in table.rows] == [
+        ("m", "1", "1", f"2 {TIMES} 8", "16", f"10 (9.5{DASH}10)", f"1.00{TIMES}"),
+        ("m", "2", "2", f"3 {TIMES} 8", "24", "19", DASH),
+    ]
+    assert table.rows[1][-1] == "the search stopped here (budget)"
+    assert search_table([]) is None  # a grid sweep has none
