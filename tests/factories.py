@@ -63,6 +63,13 @@ class RecordFields(TypedDict, total=False):
     chunk_gaps_ms: tuple[float, ...]
     answered_model: str | None
     stale_connection_resends: int
+    limit_rpm: int | None
+    limit_tpm: int | None
+    possibly_billed_attempts: int
+    possibly_billed_input_tokens: int
+    possibly_billed_output_tokens: int
+    possibly_billed_usd: str | None
+    prompt_text: str | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.
@@ -266,13 +273,16 @@ def with_config(meta: SweepMeta, **config: Any) -> SweepMeta:
 EVIL_MODEL = "<script>alert('model')</script>"
 EVIL_PROMPT = "<script>alert('prompt')</script>"
 
-REPORT_META = make_meta(
-    models=("gpt-4o", EVIL_MODEL),
-    repeats=2,
-    rpm=240,
-    max_tokens=64,
-    seed=7,
-    estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+REPORT_META = replace(
+    make_meta(
+        models=("gpt-4o", EVIL_MODEL),
+        repeats=2,
+        rpm=240,
+        max_tokens=64,
+        seed=7,
+        estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+    ),
+    job_size=10_000,  # every chart is drawn, the projection's too
 )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 import llmsweep
+from conftest import StartSimulator
 from llmsweep.errors import OutputError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
@@ -45,10 +47,16 @@ def test_sweep_writes_the_report_and_returns_the_summary(tmp_path: Path) -> None
             latency_scale=0.01,
             client="http",
             max_tokens=5,
+            slo={"p95": 60.0},  # met by every level: a generous target
             resume=resume,
         )
 
     result = sweep()
+    assert [str(target) for target in result.meta.config.slo] == [
+        "p95 \N{LESS-THAN OR EQUAL TO} 60 s"
+    ]
+    assert all(level.slo_met for level in result.levels)
+    assert result.recommendations[0].target == "p95 \N{LESS-THAN OR EQUAL TO} 60 s"
     # The sequential baseline is always added, as on the command line.
     assert [(level.model, level.concurrency) for level in result.levels] == [
         ("gpt-4o-mini", 1),
@@ -91,6 +99,26 @@ def test_each_prompt_gets_the_same_answer_length_at_every_level_and_repeat(
     assert cells == {(level, repeat) for level in (1, 4, 12) for repeat in (0, 1)}
     assert len(lengths) == 36 and all(len(seen) == 1 for seen in lengths.values())
     assert len({next(iter(seen)) for seen in lengths.values()}) > 5  # lengths still vary
+
+
+async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
+    tmp_path: Path, start_simulator: StartSimulator
+) -> None:
+    sim = await start_simulator(latency_scale=0.01)
+    result = await asyncio.to_thread(
+        llmsweep.sweep,
+        "synthetic:4:20:5",
+        models=["tiny"],
+        levels=[2],
+        out_dir=tmp_path / "sweep",
+        base_url=sim.base_url,
+        max_tokens=5,
+        client="http",
+        job_size=100,
+    )
+    assert all(level.succeeded == 4 and level.cost_usd == 0 for level in result.levels)
+    assert result.meta.job_size == 100  # projected to, as on the command line
+    assert result.meta.price_source == "tiny: self-hosted: no per-token price"
 
 
 def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Path) -> None:

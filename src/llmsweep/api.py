@@ -10,7 +10,7 @@ target, as on the command line.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import fields
 from decimal import Decimal
@@ -19,22 +19,25 @@ from typing import Any, TypedDict, Unpack
 
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
 from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
-from llmsweep.session.target import TargetSpec, describe
+from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import (
+    ASSUMED_OUTPUT_TOKENS,
     MAX_CONCURRENCY,
     ClientOptions,
     CostFn,
     RequestOptions,
     SweepConfig,
+    latency_targets,
     parse_levels,
 )
-from llmsweep.simulator import SimulatorConfig
+from llmsweep.simulator import SimulatorConfig, published_limits
 from llmsweep.store.records import Record
 
 
@@ -54,11 +57,15 @@ class RunOptions(TypedDict, total=False):
     client: str  # "openai" (the SDK) or "http" (the lean client)
     processes: int
     seed: int
-    simulator: SimulatorConfig | None  # how the built-in simulator behaves
+    # How the built-in simulator behaves; by default each model's published tier limits it
+    # (``simulator.published_limits``); ``SimulatorConfig()`` has no limits.
+    simulator: SimulatorConfig | None
     latency_scale: float  # the built-in simulator's, when no ``simulator`` is given
 
 
-def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
+def _groups(
+    options: RunOptions, models: Sequence[str]
+) -> tuple[RequestOptions, ClientOptions, TargetSpec]:
     """The option groups the sessions take, from the flat keyword options."""
     given: dict[str, Any] = dict(options)
     request = RequestOptions(
@@ -68,7 +75,10 @@ def _groups(options: RunOptions) -> tuple[RequestOptions, ClientOptions, TargetS
         **{f.name: given[f.name] for f in fields(ClientOptions) if f.name in given}
     )
     simulator = options.get("simulator") or SimulatorConfig(
-        seed=client.seed, latency_scale=options.get("latency_scale", 1.0)
+        seed=client.seed,
+        latency_scale=options.get("latency_scale", 1.0),
+        model_limits=published_limits(models),
+        unset_max_tokens_charge=ASSUMED_OUTPUT_TOKENS,
     )
     spec = TargetSpec(options.get("base_url"), options.get("api_key"), simulator)
     return request, client, spec
@@ -91,7 +101,7 @@ async def iter_prompts(
     **options: Unpack[RunOptions],
 ) -> AsyncIterator[Record]:
     """Yield one record per prompt as each completes (async). Options: see ``RunOptions``."""
-    request, client, spec = _groups(options)
+    request, client, spec = _groups(options, [model])
     settings = RunSettings.at_level(request, model, concurrency)
     async with Session(spec, client) as session:
         records = session.records(
@@ -128,24 +138,28 @@ def sweep(
     out_dir: str | Path | None = None,
     repeats: int = 1,
     sample: int | None = None,
+    job_size: int | None = None,
     unique_prompts: bool = False,
     search: bool = False,
     max_concurrency: int = MAX_CONCURRENCY,
+    slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
     resume: bool = False,
     force: bool = False,
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-    write the report folder, and return the summary (levels, cells, recommendations).
+    write the report folder, and return the summary (levels, cells, recommendations, and
+    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
     With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
-    ``levels`` is then unused). It sends as the command line does, without asking: mind
-    ``max_cost_usd`` on a real target.
+    ``levels`` is then unused). ``slo`` holds the recommendation to latency targets, as
+    ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
+    the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
     if search:
         refuse_search_resume(resume)
-    request, client, spec = _groups(options)
+    request, client, spec = _groups(options, models)
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),
@@ -155,12 +169,21 @@ def sweep(
         unique_prompts=unique_prompts,
         search=search,
         max_concurrency=max_concurrency,
+        slo=latency_targets((slo or {}).items()),
         **request.request_fields(),
         **client.client_fields(),
     )
     folder = Path(out_dir) if out_dir is not None else None
+    if pricer is None:  # as the command line prices with no price flags
+        pricer = pricer_from_flags(config.models, None, None, None, self_hosted=self_hosted(spec))
     plan = plan_sweep(
-        config, pricer or Pricer(), folder, resume=resume, force=force, target=describe(spec)
+        config,
+        pricer,
+        folder,
+        resume=resume,
+        force=force,
+        target=describe(spec),
+        job_size=job_size,
     )
 
     async def main() -> None:

@@ -9,7 +9,7 @@ ceiling divides by it and the cost estimate assumes the same output.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,63 @@ CostFn = Callable[[int, int, int], Decimal]
 CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-concurrency
+
+
+# Latency targets a recommendation can be held to (``--slo``): the per-level percentiles of
+# latency (p50, p95, p99) and of time to first token (ttft_p95, streamed answers only).
+SLO_METRICS = ("p50", "p95", "p99", "ttft_p95")
+_SLO_USAGE = (
+    f"expected NAME=SECONDS with NAME one of {', '.join(SLO_METRICS)}, e.g. p95=2.0 (or none)"
+)
+
+
+@dataclass(frozen=True)
+class LatencyTarget:
+    """One latency target: the level's ``metric`` (one of ``SLO_METRICS``) at most ``max_s``."""
+
+    metric: str
+    max_s: float
+
+    def __post_init__(self) -> None:
+        if self.metric not in SLO_METRICS:
+            raise UsageError(f"--slo {self.metric}={self.max_s:g}: {_SLO_USAGE}")
+        # Written so that NaN fails too (every comparison with NaN is false).
+        if not (math.isfinite(self.max_s) and self.max_s > 0):
+            raise UsageError(f"--slo {self.metric}: seconds must be a positive number")
+
+    def __str__(self) -> str:
+        return f"{self.metric} \N{LESS-THAN OR EQUAL TO} {self.max_s:g} s"
+
+
+def latency_targets(pairs: Iterable[tuple[str, float]]) -> tuple[LatencyTarget, ...]:
+    """Targets from (metric, seconds) pairs, in ``SLO_METRICS`` order; a metric given twice is
+    refused (which one was meant?)."""
+    targets: dict[str, LatencyTarget] = {}
+    for metric, max_s in pairs:
+        if metric in targets:
+            raise UsageError(f"--slo {metric}: given twice; give each target once")
+        targets[metric] = LatencyTarget(metric, max_s)
+    return tuple(targets[name] for name in SLO_METRICS if name in targets)
+
+
+def parse_slo(texts: Iterable[str]) -> tuple[LatencyTarget, ...]:
+    """``--slo`` values, each one or more comma-separated ``NAME=SECONDS``: ('p95=2',
+    'ttft_p95=0.5') or ('p95=2,ttft_p95=0.5'); ('none',) is no target at all."""
+    texts = list(texts)
+    if [text.strip() for text in texts] == ["none"]:
+        return ()
+    pairs = []
+    for text in texts:
+        for part in text.split(","):
+            name, equals, seconds = part.strip().partition("=")
+            try:
+                max_s = float(seconds)
+            except ValueError:
+                raise UsageError(f"--slo {part.strip()!r}: {_SLO_USAGE}") from None
+            if not equals or name.strip() not in SLO_METRICS:
+                raise UsageError(f"--slo {part.strip()!r}: {_SLO_USAGE}")
+            pairs.append((name.strip(), max_s))
+    return latency_targets(pairs)
 
 
 def charged_tokens(input_tokens: int, max_tokens: int | None) -> int:
@@ -122,6 +179,8 @@ class SweepConfig(RequestOptions, ClientOptions):
     # Each cell's prompts start with a tag of its own (session.sweep.cell_tag), so a server's
     # prefix cache cannot carry over from one cell to the next.
     unique_prompts: bool = False
+    # Latency targets (--slo): the recommendation is then the fastest level meeting them all.
+    slo: tuple[LatencyTarget, ...] = ()
     # --search: the sweep chooses its levels (analysis.search), up to max_concurrency; its
     # ``levels`` are then (1,), where it starts.
     search: bool = False
@@ -130,6 +189,11 @@ class SweepConfig(RequestOptions, ClientOptions):
     def __post_init__(self) -> None:
         RequestOptions.__post_init__(self)
         ClientOptions.__post_init__(self)
+        if not self.stream and any(target.metric.startswith("ttft") for target in self.slo):
+            raise UsageError(
+                "--slo ttft_p95 needs --stream: time to first token is measured on streamed "
+                "answers only"
+            )
         if not self.models:
             raise UsageError("--model: give at least one model")
         refuse_split_budget(self.processes, self.max_cost_usd)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import astuple, replace
 
 import pytest
 
-from factories import levels_of, make_cell, make_meta, make_record, result_of
+from factories import levels_of, make_cell, make_meta, make_record, result_of, with_config
 from llmsweep.analysis.ceiling import (
     NO_LIMITS,
     RateLimits,
@@ -14,6 +14,7 @@ from llmsweep.analysis.ceiling import (
     rate_limit_ceiling_rps,
     reached_ceiling,
 )
+from llmsweep.store.meta import REAL, TargetInfo
 
 
 def test_rate_limit_ceiling_from_rpm_and_tpm() -> None:
@@ -58,6 +59,29 @@ def test_a_level_at_the_rate_ceiling_is_not_blamed_on_the_client(rpm: int, bound
     ]  # 10 prompts in 0.5 s: 20 req/s, the ceiling of 1,200 RPM
     levels = levels_of(sequential + parallel, RateLimits(rpm=rpm), busy=(("m", 4, 0),))
     assert [level.client_bound for level in levels] == [False, bound]
+
+
+def test_the_limits_the_api_stated_set_a_real_targets_ceiling() -> None:
+    records = make_cell("m", 1, prompts=4, wall_s=4.0) + make_cell("m", 4, prompts=4, wall_s=2.0)
+    # The headers state 600 rpm and 12000 tpm; a later answer states a raised rpm: the last
+    # stated wins. Model "n"'s answers state nothing.
+    stated = [
+        replace(r, max_tokens=50, limit_rpm=600 if i < 6 else 900, limit_tpm=12000)
+        for i, r in enumerate(records)
+    ]
+    unstated = make_cell("n", 1, prompts=2, wall_s=2.0)
+    meta = make_meta(models=("m", "n"), target=TargetInfo(REAL, "https://api.example.com/v1"))
+    result = result_of(stated + unstated, meta)
+    # 100 input + 50 max_tokens = 150 tokens a request: 12000 / 60 / 150 = 1.333 req/s < 15 req/s
+    ((model, rpm, tpm, ceiling_rps),) = [astuple(limits) for limits in result.stated_limits]
+    assert (model, rpm, tpm, ceiling_rps) == ("m", 900, 12000, pytest.approx(12000 / 60 / 150))
+    assert [level.ceiling_rps for level in result.levels if level.model == "m"] == [
+        pytest.approx(12000 / 60 / 150)
+    ] * 2
+    assert [level.ceiling_rps for level in result.levels if level.model == "n"] == [None]
+    # The client's own, tighter limit still binds.
+    tight = with_config(meta, rpm=30.0)
+    assert result_of(stated + unstated, tight).levels[0].ceiling_rps == pytest.approx(0.5)
 
 
 def test_a_level_reached_the_ceiling_at_it_or_past_it() -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from factories import BUSY, make_cell, make_record
-from llmsweep.analysis.ceiling import NO_LIMITS
+from factories import BUSY, make_cell, make_meta, make_record
+from llmsweep.analysis.ceiling import NO_LIMITS, limits_of
 from llmsweep.analysis.levels import summarize_levels
 from llmsweep.analysis.stats import busy_s, summarize_cells
+from llmsweep.store.meta import SIMULATOR, SimulatedLimit, TargetInfo
 from llmsweep.store.records import Record, chunk_gaps_ms, record_from_dict
 
 
@@ -192,3 +194,30 @@ def test_cached_input_share_counts_succeeded_prompts_only() -> None:
     assert (cell.cached_input_tokens, cell.cached_input_share) == (200, 0.5)
     (nothing,) = summarize_cells([make_record(input_tokens=0)])
     assert nothing.cached_input_share is None
+
+
+def test_each_model_gets_its_own_ceiling_from_its_own_limits() -> None:
+    # The simulator's default limits each model apart (gpt-4o 500 RPM, 30,000 TPM; mini 500 RPM,
+    # 200,000 TPM): each request charged 100 input + 400 max_tokens = 500 tokens.
+    records = make_cell("a", 1, prompts=2, wall_s=1.0) + make_cell("b", 1, prompts=2, wall_s=1.0)
+    records = [replace(r, max_tokens=400) for r in records]
+    meta = make_meta(
+        models=("a", "b"),
+        target=TargetInfo(
+            SIMULATOR,
+            "",
+            model_limits={
+                "a": SimulatedLimit(500, 30_000, "tier a"),
+                "b": SimulatedLimit(500, 200_000, "tier b"),
+            },
+        ),
+    )
+    ceilings = {c.model: c.ceiling_rps for c in summarize_cells(records, limits_of(meta))}
+    # The tighter of RPM / 60 and TPM / 60 / 500: a 1 req/s, b 6.7 req/s (8.3 by its RPM).
+    assert ceilings == {
+        "a": pytest.approx(30_000 / 60 / 500),
+        "b": pytest.approx(200_000 / 60 / 500),
+    }
+    # A client-side --rpm tighter than both holds both.
+    tight = limits_of(replace(meta, config=replace(meta.config, rpm=60.0)))
+    assert [c.ceiling_rps for c in summarize_cells(records, tight)] == pytest.approx([1.0, 1.0])

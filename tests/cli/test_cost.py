@@ -105,3 +105,34 @@ def test_errors_exit_2_with_one_line(
     assert stderr.count("\n") == 1
     assert needle in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/v1", "http://192.168.1.20:11434/v1"])
+def test_estimate_for_a_self_hosted_server_prices_an_unknown_model_at_zero(url: str) -> None:
+    args = ["estimate", "demo", "--model", "tiny", "--model", "gpt-4o", "--base-url", url]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    tiny, gpt = json.loads(result.stdout)
+    assert (tiny["price_source"], tiny["total_cost_usd"]) == (
+        "self-hosted: no per-token price",
+        "0",
+    )
+    assert gpt["price_source"].startswith("genai-prices")  # a known price still applies
+    # A price given wins over the self-hosted $0.
+    given = CliRunner().invoke(
+        cli, ["estimate", "demo", "--model", "tiny", "--base-url", url, "--price-in", "1",
+              "--price-out", "2", "--json"]
+    )  # fmt: skip
+    assert json.loads(given.stdout)[0]["price_source"] == "--price-in/--price-out"
+
+
+def test_estimate_elsewhere_refuses_an_unknown_model_naming_the_price_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stderr = run_main(
+        monkeypatch, capsys, "estimate", "demo", "--model", "llama-3.1-8b-instruct",
+        "--base-url", "https://api.example.invalid/v1",
+    )  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1
+    assert "did you mean: " in stderr and "openrouter:meta-llama/llama-3.1-8b-instruct" in stderr
+    assert "give one with --price-in/--price-out" in stderr

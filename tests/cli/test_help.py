@@ -44,8 +44,8 @@ def test_the_command_list_is_not_cut() -> None:
         ("--max-tokens", "default: none sent"),
         ("--rpm", "default: none"),
         ("--tpm", "default: none"),
-        ("--sim-rpm", "default: none"),
-        ("--sim-tpm", "default: none"),
+        ("--sim-rpm", "default: each model's published tier"),
+        ("--sim-tpm", "default: each model's published tier"),
     ],
 )
 def test_flags_say_what_no_value_means(flag: str, says: str) -> None:

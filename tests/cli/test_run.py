@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ import pytest
 from cli_helpers import llmsweep, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
+from llmsweep.cost.money import format_usd
 from llmsweep.percentile import percentile
 from llmsweep.store.records import record_from_dict
 
-FAST = ("--latency-scale", "0.02")
+# No rate limit (--sim-rpm 0): these tests are about other things, and fast.
+FAST = ("--latency-scale", "0.02", "--sim-rpm", "0")
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -34,7 +37,10 @@ def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
     rows = lines(out)
     assert len(rows) == 36 and len({r["prompt_id"] for r in rows}) == 36
     assert all(r["status"] == "ok" and r["response_text"] for r in rows)
+    demo = {r["prompt_id"]: r["prompt_text"] for r in rows}
+    assert demo["demo-02"] == "Write a haiku about rate limits."  # its prompt, as the file has it
     assert "built-in simulator" in done.stderr and "latency scale 0.02" in done.stderr
+    assert "simulator profile for gpt-4o: gpt-4o (its own)" in done.stderr
     assert "ok 36/36" in done.stderr and "p95" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -227,6 +233,13 @@ def test_the_summary_names_how_many_prompts_were_retried_and_why(tmp_path: Path)
     causes = sum(len(row["retry_causes"]) for row in rows)
     assert retried > 0 and {c for row in rows for c in row["retry_causes"]} == {"connection"}
     assert f"retried {retried} of 20 prompts (connection {causes})" in done.stderr
+    # Each dropped attempt had gone out, so it may have been billed: priced apart (issue 13).
+    billed = sum((Decimal(row["possibly_billed_usd"] or 0) for row in rows), Decimal(0))
+    assert sum(row["possibly_billed_attempts"] for row in rows) == causes
+    assert (
+        f"possibly billed besides: {format_usd(billed)} for {causes} attempt(s) that timed out "
+        "or were cut after the request went out"
+    ) in done.stderr
 
 
 def test_prompts_that_failed_for_good_exit_3_with_the_resume_command(tmp_path: Path) -> None:
@@ -387,3 +400,32 @@ async def test_a_model_with_no_price_is_free_on_a_local_server_and_refused_elsew
     )
     assert "avian:Meta-Llama-3.1-8B-Instruct" in error
     assert error.endswith("give one with --price-in/--price-out (or --price-file)")
+
+
+def test_prompt_text_is_kept_unless_opted_out_and_resume_takes_records_either_way(
+    tmp_path: Path,
+) -> None:
+    prompts = tmp_path / "p.csv"
+    # No id column: the rows are numbered from 1, though the second prompt spans two lines.
+    prompts.write_text('prompt\n"first"\n"two\nlines"\nthird\n')
+    out = tmp_path / "out.jsonl"
+    args = ("run", str(prompts), "--model", "gpt-4o", "--out", str(out), *FAST)
+    assert llmsweep(*args, "--no-prompt-text").returncode == 0
+    assert {r["prompt_id"]: r["prompt_text"] for r in lines(out)} == {
+        "1": None,
+        "2": None,
+        "3": None,
+    }
+    out.write_text(out.read_text().splitlines(keepends=True)[0])  # as if stopped after one
+    resumed = llmsweep(*args, "--resume")  # with text this time: records of both kinds
+    assert resumed.returncode == 0, resumed.stderr
+    assert "llmsweep: ok 3/3\n" in resumed.stderr
+    texts = {r["prompt_id"]: r["prompt_text"] for r in lines(out)}
+    assert len(texts) == 3 and list(texts.values()).count(None) == 1
+    assert {texts[i] for i in ("1", "2", "3") if texts[i] is not None} <= {
+        "first",
+        "two\nlines",
+        "third",
+    }
+    again = llmsweep(*args, "--resume", "--no-prompt-text")
+    assert again.returncode == 0 and "already ok; nothing to send" in again.stderr

@@ -6,11 +6,15 @@ import asyncio
 import json
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from cli_helpers import llmsweep, llmsweep_at_a_terminal, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
+from llmsweep.cost.money import usd_for_prompts
 
 SWEEP = (
     "sweep",
@@ -19,6 +23,8 @@ SWEEP = (
     "gpt-4o",
     "--model",
     "gpt-4o-mini",
+    "--sim-rpm",  # no rate limit: these tests are about other things, and fast
+    "0",
     "--concurrency",
     "2,4",
     "--latency-scale",
@@ -117,8 +123,9 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
 
 def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    # Demo prompts ask up to 350 output tokens (at most about $0.004 each): $0.02 stops in level 1.
-    args = (*SWEEP[:4], "--concurrency", "2", *SWEEP[-2:])
+    # Demo prompts ask up to 350 output tokens (at most about $0.004 each), and with no retry
+    # the budget holds one attempt a prompt: $0.02 stops in level 1.
+    args = (*SWEEP[:4], "--sim-rpm", "0", "--concurrency", "2", "--max-retries", "0", *SWEEP[-2:])
     stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.02")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped early (budget)" in stopped.stderr and "Raise --max-cost" in stopped.stderr
@@ -229,6 +236,20 @@ def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> Non
     lines = done.stderr.splitlines()
     assert exact in next(x for x in lines if x.startswith("llmsweep:   gpt-4o: "))
     assert approximate in next(x for x in lines if x.startswith("llmsweep:   llama-3.1-8b"))
+    # Which simulator profile each model got, said before sending and kept for the report.
+    assert "simulator profile for gpt-4o: gpt-4o (its own)" in done.stderr
+    assert (
+        "simulator profile for llama-3.1-8b-instruct: self-hosted-8b (by family llama*)"
+        in done.stderr
+    )
+    assert "generic" not in done.stderr
+    simulated_as = json.loads((out / "meta.json").read_text())["simulated_as"]
+    assert simulated_as["llama-3.1-8b-instruct"] == {
+        "profile": "self-hosted-8b",
+        "family": "llama*",
+        "generic": False,
+    }
+    assert "self-hosted-8b (by family llama\\*)" in (out / "report.md").read_text()
     assert "exact input tokens" not in done.stderr
     report = (out / "report.md").read_text().replace("\\_", "_")  # Markdown escapes "_"
     assert "llama-3.1-8b-instruct at most $0." in report and approximate in report
@@ -245,7 +266,16 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
 ) -> None:
     out = tmp_path / "r"
     small = ("sweep", "synthetic:4:20:5", "--model", "gpt-4o", "--concurrency", "2")
-    assert llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out)).returncode == 0
+    first = llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out))
+    assert first.returncode == 0, first.stderr
+    # With no --sim-rpm/--sim-tpm, the simulator holds gpt-4o to its published tier, and says so.
+    assert (
+        "llmsweep: simulated rate limit: 500 RPM, 30,000 TPM (OpenAI usage tier 1 for gpt-4o)"
+        in first.stderr.splitlines()
+    )
+    assert json.loads((out / "meta.json").read_text())["target"]["model_limits"] == {
+        "gpt-4o": {"rpm": 500, "tpm": 30_000, "tier": "OpenAI usage tier 1 for gpt-4o"}
+    }
     before = (out / "records.jsonl").read_bytes()
     other = llmsweep(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
     assert other.returncode == 1
@@ -305,9 +335,11 @@ def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: 
     )
     first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
     assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    assert all("sweep ETA " in line for line in lines if " of 6: " in line)
     written = next(i for i, line in enumerate(lines) if "report written" in line)
     verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
     report = (out / "report.md").read_text()
+    assert "llmsweep: simulated rate limit: none" in lines  # --sim-rpm 0
     assert duration < first_bar < written
     assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
     assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")
@@ -346,6 +378,49 @@ def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path
     assert "--concurrency 4: above the 3 prompts" in sampled.stderr
     assert sampled.stderr.strip().endswith("use levels up to 3, or a larger --sample")
     assert not out.exists()
+
+
+def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept(
+    tmp_path: Path,
+) -> None:
+    # One second a request, no spread: this machine's lags stay far below 5% of it.
+    profile = tmp_path / "slow.toml"
+    profile.write_text('base = "fixed"\nttft_median_s = 1.0\nttft_p95_s = 1.0\n')
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("".join(f"prompt {i}\n" for i in range(5)))
+    out = tmp_path / "r"
+    args = ("sweep", str(prompts), "--model", "gpt-4o-mini", "--concurrency", "1")
+    flags = ("--sample", "3", "--sim-profile", str(profile), "--client", "http")
+    done = llmsweep(*args, *flags, "--out-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["meta"]["job_size"] == 5  # the prompt file's size, not the sample's
+    (level,) = summary["levels"]
+    rate_rps = min(level["throughput_rps"], level["ceiling_rps"] or level["throughput_rps"])
+    estimate = summary["meta"]["estimates"]["gpt-4o-mini"]
+    share = Decimal(estimate["batch_total_cost_usd"]) / Decimal(estimate["total_cost_usd"])
+    per_1k = Decimal(level["cost_per_1k_succeeded_usd"])
+    projected = summary["projection"]["gpt-4o-mini"]
+    assert projected["kind"] == "projection" and projected["prompts"] == 5
+    assert projected["concurrency"] == 1
+    assert projected["wall_s"] == pytest.approx(5 / rate_rps, rel=1e-6)
+    assert Decimal(projected["cost_usd"]) == usd_for_prompts(per_1k, 5)
+    assert Decimal(projected["batch_cost_usd"]) == usd_for_prompts(per_1k, 5, share)
+    assert share == Decimal("0.5")  # gpt-4o-mini's batch price is half its price
+    verdict = next(line for line in done.stderr.splitlines() if "verdict: gpt-4o-mini" in line)
+    assert "projected from the simulated target for 5 prompts at concurrency 1: about " in verdict
+    assert "via the Batch API $" in verdict and "(results within 24 h)" in verdict
+    assert (out / "charts" / "projection.png").exists()
+    # A resume with another --job-size sends nothing and re-projects; `report` keeps it.
+    again = llmsweep(*args, *flags, "--job-size", "1000000", "--out-dir", str(out), "--resume")
+    assert again.returncode == 0, again.stderr
+    assert len((out / "records.jsonl").read_text().splitlines()) == 3
+    assert llmsweep("report", str(out)).returncode == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["projection"]["gpt-4o-mini"]["prompts"] == 1_000_000
+    assert (
+        "simulated target for 1,000,000 prompts at concurrency 1" in (out / "report.md").read_text()
+    )
 
 
 def test_search_refuses_levels_repeats_and_resume_in_one_line(tmp_path: Path) -> None:

@@ -110,14 +110,18 @@ async def test_soak_thousands_of_requests_at_a_mixed_fault_rate(
         faults=mixed(0.2, stream=False),
         seed=99,
     )
-    # The client's attempts equal the server's count only if every attempt reaches the server:
-    # a timeout short enough to fire before a loaded loop lets the simulator (on this same
-    # loop) read a request would count an attempt it never saw. 2 s is far beyond that, and
-    # only the injected hangs wait it out.
+    # Only the injected hangs should wait out the 2 s timeout; a heavily loaded machine may add
+    # a few timeouts of its own, bounded below.
     settings = RunSettings("gpt-4o", 64, timeout_s=2.0, max_retries=30, backoff=FAST_BACKOFF)
     items = prompts(3000, max_tokens=3)
     records, _ = await run_all(sim, settings, items)
     assert len(records) == 3000 and len({r.prompt_id for r in records}) == 3000
     assert all(r.ok for r in records)
     resends = sum(r.stale_connection_resends for r in records)
-    assert sum(r.attempts for r in records) + resends == sim.stats()["requests"]
+    # Every attempt that got any answer reached the server; one that timed out may not have
+    # (a loop loaded enough to hold a request back 2 s), so the server's count lies between.
+    sent = sum(r.attempts for r in records) + resends
+    timed_out = sum(r.retry_causes.count("timeout") for r in records)
+    stats = sim.stats()
+    assert sent - timed_out <= int(stats["requests"]) <= sent  # type: ignore[call-overload]
+    assert timed_out >= stats["faults"]["hang"]  # type: ignore[index]

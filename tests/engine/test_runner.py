@@ -185,7 +185,11 @@ async def test_retryable_faults_are_retried_to_success(
     # A drop before any answer on a pooled connection looks like a stale connection: it is
     # sent again at once rather than retried; only a drop on a new connection is retried.
     resends = sum(r.stale_connection_resends for r in records)
-    assert sum(r.attempts - 1 for r in records) + resends == injected
+    retried = sum(r.attempts - 1 for r in records) + resends
+    if fault == "hang":  # a loaded machine can time out an answer that was on its way, too
+        assert retried >= injected
+    else:
+        assert retried == injected
     assert resends == 0 or fault == "disconnect"
     for record in records:  # an ok record still says why its earlier attempts failed
         assert record.retry_causes == (kind,) * (record.attempts - 1)
@@ -352,3 +356,23 @@ async def test_records_keep_the_model_that_answered(
     honest = await start_simulator(profile=fixed_profile(ttft_s=0.005))
     records, _ = await run_all(honest, settings, prompts(3), transport_kind=client)
     assert [(r.answered_model, r.other_model) for r in records] == [("gpt-4o-mini", None)] * 3
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_records_keep_the_limits_every_answer_states(
+    start_simulator: StartSimulator, client: str, stream: bool
+) -> None:
+    # OpenAI states the account's limits on each 200, not only on a 429; far below them here.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), rpm=1200, tpm=1_000_000)
+    records, _ = await run_all(
+        sim, RunSettings("gpt-4o", 2, stream=stream), prompts(6), transport_kind=client
+    )
+    assert [(r.status, r.limit_rpm, r.limit_tpm) for r in records] == [("ok", 1200, 1_000_000)] * 6
+    stats = sim.stats()
+    assert stats["by_status"] == {"200": 6}
+    assert isinstance(stats["rate_limited"], dict) and not any(stats["rate_limited"].values())
+    unlimited = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+    records, _ = await run_all(
+        unlimited, RunSettings("gpt-4o", 2), prompts(2), transport_kind=client
+    )
+    assert [(r.limit_rpm, r.limit_tpm) for r in records] == [(None, None)] * 2

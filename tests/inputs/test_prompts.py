@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from llmsweep.errors import InputError, UsageError
-from llmsweep.inputs.prompts import load_prompts
+from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 
 
@@ -131,3 +132,10 @@ def test_synthetic_is_deterministic_and_sized() -> None:
 def test_bad_synthetic_spec(spec: str) -> None:
     with pytest.raises(UsageError, match="synthetic:N:IN:OUT"):
         list(load_prompts(spec))
+
+
+def test_a_prompts_text_is_its_lone_message_or_else_its_messages_as_json() -> None:
+    assert Prompt("a", [{"role": "user", "content": "hi"}]).text == "hi"
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hé"}]
+    assert json.loads(Prompt("b", messages).text) == messages
+    assert "hé" in Prompt("b", messages).text  # not escaped: the record stays readable

@@ -17,7 +17,7 @@ from llmsweep.report.sections import (
     title,
     verdicts,
 )
-from llmsweep.store.meta import REAL, SIMULATOR, TargetInfo
+from llmsweep.store.meta import REAL, SIMULATOR, SimulatedLimit, TargetInfo
 from llmsweep.store.search import SearchStep
 
 DASH = "\N{EN DASH}"
@@ -74,23 +74,25 @@ def test_ttft_itl_and_tpot_columns_appear_once_something_streamed() -> None:
     assert table.rows[0][ttft : ttft + 5] == ("0.20", "0.20", "16.5", "17.0", "16.3")
 
 
-def test_verdicts_give_the_pick_its_speed_and_its_own_cost() -> None:
+def test_verdicts_give_the_pick_its_speed_and_the_models_cost() -> None:
     levels = two_levels()
     picked, none = Recommendation("m", 2, "", ()), Recommendation("m", None, "", ())
+    # Cost is the model's over all its levels, not the pick's ($2.00): $0.008 + $0.016 over 16
+    # prompts (concurrency does not change what a request costs).
     assert verdicts(levels, [picked]) == [
         f"m: use concurrency 2 (1.7{TIMES} faster than sequential, 1.7 req/s); "
-        "$2.00 per 1k succeeded prompts."
+        "$1.50 per 1k succeeded prompts at any level."
     ]
-    # No pick: the model's cost over all its levels, $0.008 + $0.016 over 16 prompts.
     assert verdicts(levels, [none]) == [
-        "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts."
+        "m: no concurrency met the thresholds (see warnings); $1.50 per 1k succeeded prompts "
+        "at any level."
     ]
     bound = levels_of(
         make_cell("m", 1, prompts=4, wall_s=4.0), busy=(("m", 1, 0),), measurement=LAGGING
     )
     assert verdicts(bound, [none]) == [
         "m: no level measured the API: this machine was the bottleneck at each (see warnings); "
-        "$1.00 per 1k succeeded prompts."
+        "$1.00 per 1k succeeded prompts at any level."
     ]
     free = levels_of(make_cell("free", 1, prompts=2, wall_s=1.0, cost_usd=None))
     assert verdicts(free, [Recommendation("free", 1, "", ())]) == [
@@ -109,7 +111,17 @@ def test_title_and_subtitle_name_the_models_and_the_target() -> None:
     meta = replace(make_meta(target=simulated), created_at="2026-01-01T00:00:00Z")
     assert subtitle(meta) == (
         "Run created 2026-01-01T00:00:00Z against a simulated target "
-        "(profile per model, latency scale 0.1)."
+        "(profile per model, latency scale 0.1). Simulated rate limit: none."
+    )
+    tier = SimulatedLimit(500, 30_000, "OpenAI usage tier 1 for gpt-4o")
+    limited = replace(simulated, model_limits={"gpt-4o": tier})
+    assert subtitle(make_meta(target=limited, models=("gpt-4o", "other"))).endswith(
+        "latency scale 0.1). Simulated rate limit: 500 RPM, 30,000 TPM (OpenAI usage tier 1 "
+        "for gpt-4o). Simulated rate limit: none."
+    )
+    flags = replace(simulated, rpm=3000)  # --sim-rpm: one limit for every model, said once
+    assert subtitle(make_meta(target=flags, models=("a", "b"))).endswith(
+        "Simulated rate limit: 3,000 RPM (--sim-rpm/--sim-tpm)."
     )
     real = make_meta(target=TargetInfo(REAL, "https://api.example.com/v1"))
     assert subtitle(real) == "Run created 2025-01-02T03:04:05Z against a real API."
@@ -143,9 +155,8 @@ def test_about_shows_the_host_but_never_credentials_and_keeps_the_seed_apart() -
     assert facts["Config"] == (
         "client: openai; deadline_s: 900.0; levels: 1, 2; max_concurrency: 256; "
         "max_cost_usd: none; max_retries: 6; max_tokens: none; models: gpt-4o; processes: 1; "
-        "prompts: demo; repeats: 1; rpm: none; sample: none; search: False; stream: False; "
-        "timeout_s: 120.0; tpm: none; unique_prompts: False; "
-        "warm_up: True"
+        "prompts: demo; repeats: 1; rpm: none; sample: none; search: False; slo: none; "
+        "stream: False; timeout_s: 120.0; tpm: none; unique_prompts: False; warm_up: True"
     )
     assert facts["Prices"] == "genai-prices; 2026-01-01"
     assert facts["Connections"].startswith("opened before each cell's clock started")

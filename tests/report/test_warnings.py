@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from factories import LAGGING, levels_of, make_cell, make_meta, make_record
 from llmsweep.analysis.stats import summarize_cells
 from llmsweep.report.warnings import cell_warnings, sweep_warnings, unfinished_levels
-from llmsweep.store.meta import REAL, TargetInfo
+from llmsweep.store.meta import REAL, SimulatedAs, TargetInfo
 from llmsweep.store.records import Record
 
 
@@ -167,3 +169,22 @@ def test_a_small_sample_is_told_to_raise_the_sample() -> None:
     meta = make_meta(models=("m",), levels=(1,), prompt_count=5, sample=5)
     (warning,) = [w for w in sweep_warnings(levels, meta) if "prompts per cell" in w]
     assert warning.endswith("use at least 20 (raise --sample or drop it).")
+
+
+def test_a_model_on_the_generic_simulator_profile_is_warned_of_with_what_to_do() -> None:
+    levels = levels_of(make_cell("m", 1, prompts=20, wall_s=1.0))
+    meta = replace(
+        make_meta(models=("m",)),
+        simulated_as={
+            "claude-3-5-sonnet": SimulatedAs("claude-sonnet-4", "claude-*"),
+            "tiny": SimulatedAs("demo", generic=True),
+        },
+    )
+    (warning,) = [w for w in sweep_warnings(levels, meta) if "no profile for" in w]
+    assert warning == (
+        "The simulator has no profile for tiny nor for its family, so it answered with its "
+        "generic 'demo' profile: those timings and answer lengths say nothing about the model; "
+        "give a profile with --sim-profile (a built-in name or a .toml file)."
+    )
+    by_family = replace(meta, simulated_as={"c": SimulatedAs("claude-sonnet-4", "claude-*")})
+    assert not [w for w in sweep_warnings(levels, by_family) if "no profile for" in w]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def test_html_is_self_contained(report_dir: Path) -> None:
     assert "<script" not in lowered  # none of ours, and user text is escaped
     assert "<link" not in lowered
     assert html.count('src="data:image/png;base64,') == len(CHART_TITLES)
+    links = re.findall(r'href="([^"]*)"', html)  # only to the full-size charts beside the file
+    assert sorted(set(links)) == sorted(f"charts/{chart}.svg" for chart in CHART_TITLES)
+    assert all((report_dir / link).is_file() for link in links)
     assert "127.0.0.1:8123" in html and "http://127.0.0.1" not in html
 
 
@@ -82,9 +86,9 @@ def test_summary_json_carries_the_recommendation(report_dir: Path) -> None:
 def test_renderers_are_pure() -> None:
     result = result_of(report_sweep(), REPORT_META)
     cells, levels, recommendations = result.cells, result.levels, result.recommendations
-    charts = {"speedup": b"\x89PNG fake"}
-    first = render_html(levels, cells, recommendations, REPORT_META, charts)
-    assert first == render_html(levels, cells, recommendations, REPORT_META, charts)
+    charts, links = {"speedup": b"\x89PNG fake"}, {"speedup": "charts/speedup.svg"}
+    first = render_html(levels, cells, recommendations, REPORT_META, charts, links)
+    assert first == render_html(levels, cells, recommendations, REPORT_META, charts, links)
     markdown = render_markdown(
         levels, cells, recommendations, REPORT_META, {"speedup": "charts/s.png"}
     )
@@ -96,3 +100,18 @@ def test_report_survives_few_records_and_none(tmp_path: Path) -> None:
     assert "About this report" in (tmp_path / "sparse" / "report.html").read_text("utf-8")
     write_report(tmp_path / "empty", result_of([]))
     assert "No charts" in (tmp_path / "empty" / "report.md").read_text("utf-8")
+
+
+def test_each_chart_is_followed_by_its_caption_in_both_reports(report_dir: Path) -> None:
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    batch = "Batch estimate (dotted): the estimate at the provider&#x27;s Batch API price"
+    assert batch in html.split('<figure id="chart-cost">')[1].split("</figure>")[0]
+    cost_section = markdown.split("### Cost per 1k prompts")[1].split("###")[0]
+    assert "Batch estimate (dotted): the estimate at the provider's Batch API price" in cost_section
+    # REPORT_META's 240 rpm is 4 req/s; alone, 20 prompts took 20 and 21 s (1 and 0.952 req/s,
+    # median 0.976), so the ceiling is 4 / 0.976 = 4.1x the sequential speed.
+    speedup_section = markdown.split("### Speedup vs concurrency")[1].split("###")[0]
+    assert "4.0 req/s is 4.1\N{MULTIPLICATION SIGN} for gpt-4o (0.98 req/s at concurrency 1)" in (
+        speedup_section
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import render_folder
 from llmsweep.session.sweep import expected_duration_s, plan_sweep, select_prompts
 from llmsweep.settings import SweepConfig
-from llmsweep.simulator import FaultRates, Simulator, SimulatorConfig
+from llmsweep.simulator import FaultRates, RateLimit, Simulator, SimulatorConfig
 
 
 async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
@@ -28,10 +29,14 @@ async def test_speedup_follows_the_level_up_to_capacity_then_stays_flat(
         prompts="synthetic:16:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8), client="http"
     )
     levels = by_level(await sweep(sim, config, tmp_path / "r"), "gpt-4o")
+    # The tool's promise on a busy machine: a speedup is near the truth, or the harness says
+    # the client could not keep up (and the report flags that level) - never a quiet error.
     for level in (1, 2, 4):
-        assert abs(levels[level]["speedup"] - level) <= 0.1 * level, levels[level]
+        assert levels[level]["client_bound"] or (
+            abs(levels[level]["speedup"] - level) <= 0.1 * level
+        ), levels[level]
     flat = levels[4]["speedup"]  # beyond capacity requests queue at the server: no gain
-    assert abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
+    assert levels[8]["client_bound"] or abs(levels[8]["speedup"] - flat) <= 0.15 * flat, levels[8]
     assert sim.stats()["peak_in_flight"] == 8
     records = (tmp_path / "r" / "records.jsonl").read_text().splitlines()
     assert all(json.loads(line)["connect_s"] == 0.0 for line in records)  # started warm
@@ -55,7 +60,13 @@ async def test_rate_limit_bends_the_curve_and_the_recommendation_lands_at_the_kn
     for level in (4, 8):  # never above the ceiling; how far below turns on this machine's load
         assert levels[level]["throughput_rps"] <= 21, levels[level]
         assert levels[level]["ceiling_rps"] == 20
-    assert summary["recommended_concurrency"] == {"gpt-4o": 4}
+    # Level 4 is the knee, unless the harness found the client too slow to measure it (a busy
+    # machine): the recommendation never rests on a client-bound level.
+    recommended = summary["recommended_concurrency"]["gpt-4o"]
+    if levels[4]["client_bound"]:
+        assert recommended is None or not levels[recommended]["client_bound"]
+    else:
+        assert recommended == 4
     assert all(lvl["failed"] == 0 for lvl in levels.values())
 
 
@@ -101,6 +112,36 @@ async def test_a_level_the_budget_stopped_is_not_compared_nor_recommended(
     assert summary["recommended_concurrency"]["gpt-4o"] in (1, None)
     report = (tmp_path / "r" / "report.md").read_text()
     assert "not compared, unfinished" in report
+
+
+async def test_a_budget_holds_over_a_sweep_whose_attempts_time_out_or_drop(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # A fifth of attempts hang past the timeout, a fifth are dropped after the request went
+    # out: retried, and each may be billed. Actual plus possibly billed spend, over every cell
+    # and across the budget each cell inherits, stays within --max-cost (issue 13, item 2).
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.005, tokens=5),
+        faults=FaultRates(hang=0.2, disconnect=0.2, hang_s=60.0),
+        seed=2,
+    )
+    config = SweepConfig(
+        prompts="synthetic:12:20:5",
+        models=("gpt-4o",),
+        levels=(1, 2),
+        client="http",
+        max_tokens=5,
+        max_retries=2,
+        timeout_s=0.3,
+    )
+    estimate_usd = plan_sweep(config, PRICER, None, resume=False, force=False).estimated_usd
+    cap = estimate_usd * 3 / 4  # of both levels; each prompt holds 3 attempts while under way
+    summary = await sweep(sim, replace(config, max_cost_usd=cap), tmp_path / "r", stops="budget")
+    spent = summary["spent"]
+    assert spent["possibly_billed_attempts"] > 0
+    assert Decimal(spent["cost_usd"]) + Decimal(spent["possibly_billed_usd"]) <= cap
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "Possibly billed, apart from it:" in report
 
 
 @pytest.mark.parametrize("unique", [False, True])
@@ -161,3 +202,21 @@ def test_the_expected_duration_shares_median_latencies_among_the_requests_in_fli
     simulator = SimulatorConfig(profile=profile, latency_scale=0.5)
     # Per repeat: 8 x 0.2 s at 1 in flight, at 2, and at 4 (capacity caps level 8) = 2.8 s.
     assert expected_duration_s(plan, simulator) == pytest.approx(2 * 2.8 * 0.5)
+
+
+def test_the_expected_duration_is_no_shorter_than_the_rate_limit_ceiling_allows(
+    tmp_path: Path,
+) -> None:
+    # 60 requests a minute at most (the tighter of the client's --rpm 120 and the simulator's
+    # 60 RPM): 8 s a cell however fast the model, which at 0.2 s a prompt would take 1.6 s or less.
+    config = SweepConfig(prompts="synthetic:8:20:10", models=("gpt-4o",), levels=(1, 2), rpm=120.0)
+    plan = plan_sweep(config, PRICER, tmp_path / "r", resume=False, force=False)
+    profile = fixed_profile(ttft_s=0.1, tokens=20, tokens_per_s=100.0, capacity=4)
+    limited = {"gpt-4o": RateLimit(60, None, "a test tier")}
+    simulator = SimulatorConfig(profile=profile, model_limits=limited)
+    assert expected_duration_s(plan, simulator) == pytest.approx(2 * 8.0)
+    # 600 tokens a minute, each prompt charged its input + its max_tokens of 10.
+    by_tokens = {"gpt-4o": RateLimit(None, 600, "a test tier")}
+    simulator = SimulatorConfig(profile=profile, model_limits=by_tokens)
+    charged = plan.estimates[0].input_tokens + 8 * 10
+    assert expected_duration_s(plan, simulator) == pytest.approx(2 * charged / 600 * 60)

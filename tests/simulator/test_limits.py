@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.simulator import BUILTIN_PROFILES, Simulator
+from llmsweep.simulator import BUILTIN_PROFILES, RateLimit, Simulator
 
 StartSimulator = Callable[..., Awaitable[Simulator]]
 MakeClient = Callable[..., openai.AsyncOpenAI]
@@ -196,3 +196,37 @@ async def test_exhausted_quota_refuses_everything(
     assert stats["by_status"] == {"429": 2}
     assert isinstance(stats["rate_limited"], dict)
     assert stats["rate_limited"]["quota"] == 2
+
+
+async def test_model_limits_hold_each_model_apart(
+    start_simulator: StartSimulator, make_client: MakeClient
+) -> None:
+    # One request a second for gpt-4o (a bucket of one), none for gpt-4o-mini: as OpenAI limits
+    # each model apart, a model left out of model_limits is not limited at all.
+    limits = {"gpt-4o": RateLimit(60, None, "a test tier")}
+    simulator = await start_simulator(profile=FIXED, latency_scale=0, model_limits=limits)
+    client = make_client(simulator)
+    await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=5)
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=5)
+    assert caught.value.response.headers["x-ratelimit-limit-requests"] == "60"
+    for _ in range(5):
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=5)
+    limited = simulator.stats()["rate_limited"]
+    assert isinstance(limited, dict)
+    assert limited["requests"] == 1 and simulator.stats()["requests"] == 7
+
+
+async def test_a_request_without_max_tokens_is_charged_the_allowance_given(
+    start_simulator: StartSimulator, make_client: MakeClient
+) -> None:
+    # 1,000 TPM: a bucket of 16.7 tokens. Charged the profile's whole max_output_tokens (4096),
+    # the request is too large; charged the 20-token allowance run and sweep pass, it is served.
+    simulator = await start_simulator(profile=FIXED, latency_scale=0, tpm=1000)
+    with pytest.raises(openai.RateLimitError, match="Request too large"):
+        await make_client(simulator).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    allowing = await start_simulator(
+        profile=FIXED, latency_scale=0, tpm=1000, unset_max_tokens_charge=20
+    )
+    answer = await make_client(allowing).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert answer.usage is not None and answer.usage.completion_tokens == FIXED.output_tokens_median

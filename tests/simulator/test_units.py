@@ -15,9 +15,13 @@ from llmsweep.simulator import (
     BUILTIN_PROFILES,
     FAULT_KINDS,
     FaultRates,
+    ProfileChoice,
+    RateLimit,
     SimulatorConfig,
     builtin_profile_for,
+    choose_profile,
     load_profile,
+    published_limits,
 )
 from llmsweep.simulator.gate import FifoGate
 from llmsweep.simulator.vocab import WORDS, TextSource
@@ -84,13 +88,37 @@ def test_profile_rejects_bad_values(change: dict[str, object]) -> None:
         ("claude-sonnet-4-20250514", "claude-sonnet-4"),
         ("anthropic/claude-sonnet-4", "claude-sonnet-4"),
         ("gemini-2.0-flash-001", "gemini-2.0-flash"),
-        ("gpt-4o2", "demo"),  # not a dated variant
-        ("llama-3-8b", "demo"),
         ("fixed", "fixed"),
     ],
 )
 def test_builtin_profile_for_model_names(model: str, expected: str) -> None:
     assert builtin_profile_for(model).name == expected
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES[expected], None, False)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected", "family"),
+    [
+        ("gpt-4o2", "gpt-4o", "gpt-*"),  # not a dated variant: a GPT all the same
+        ("gpt-4.1-mini", "gpt-4o-mini", "gpt-*mini*"),
+        ("o3-mini", "reasoning", "o[1-9]-*"),
+        ("o1", "reasoning", "o[1-9]"),
+        ("claude-3-5-sonnet", "claude-sonnet-4", "claude-*"),
+        ("anthropic:claude-3-5-haiku", "claude-sonnet-4", "claude-*"),
+        ("gemini-1.5-pro", "gemini-2.0-flash", "gemini-*"),
+        ("llama-3-8b", "self-hosted-8b", "llama*"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "self-hosted-8b", "llama*"),
+        ("llama3.1:8b", "self-hosted-8b", "llama*"),  # an Ollama tag
+        ("qwen2.5-7b-instruct", "self-hosted-8b", "qwen*"),
+    ],
+)
+def test_a_model_without_a_profile_gets_its_familys(model: str, expected: str, family: str) -> None:
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES[expected], family, False)
+
+
+@pytest.mark.parametrize("model", ["tiny", "my-llama", "omni"])
+def test_a_model_of_no_known_family_gets_the_generic_profile(model: str) -> None:
+    assert choose_profile(model) == ProfileChoice(BUILTIN_PROFILES["demo"], None, True)
 
 
 FULL_PROFILE = """
@@ -122,6 +150,28 @@ def test_load_profile_full_and_based(tmp_path: Path) -> None:
         capacity=2,
         source=f"user profile {based}",
     )
+
+
+def test_real_profiles_carry_their_published_tier_and_a_file_may_set_one(tmp_path: Path) -> None:
+    assert BUILTIN_PROFILES["gpt-4o"].rate_limit == RateLimit(
+        500, 30_000, "OpenAI usage tier 1 for gpt-4o"
+    )
+    assert BUILTIN_PROFILES["gpt-4o-mini"].rate_limit == RateLimit(
+        500, 200_000, "OpenAI usage tier 1 for gpt-4o-mini"
+    )
+    assert BUILTIN_PROFILES["demo"].rate_limit is None  # synthetic: no tier was ever published
+    assert published_limits(["gpt-4o-2024-08-06", "my-llama"]) == {
+        "gpt-4o-2024-08-06": BUILTIN_PROFILES["gpt-4o"].rate_limit
+    }
+    assert published_limits(["my-llama"], BUILTIN_PROFILES["gpt-4o-mini"]) == {
+        "my-llama": BUILTIN_PROFILES["gpt-4o-mini"].rate_limit
+    }
+    own = tmp_path / "mine.toml"
+    own.write_text('base = "gpt-4o"\n[rate_limit]\nrpm = 90\ntier = "our proxy"\n')
+    assert load_profile(own).rate_limit == RateLimit(90, None, "our proxy")
+    own.write_text('base = "gpt-4o"\n[rate_limit]\nrpm = 90\n')
+    with pytest.raises(ValueError, match=r"rate_limit\.tier must name"):
+        load_profile(own)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 
 from factories import make_estimate, make_meta
 from llmsweep.errors import InputError
+from llmsweep.settings import parse_slo
 from llmsweep.store.meta import (
     LOCAL,
     META_SCHEMA_VERSION,
@@ -32,6 +33,7 @@ def test_target_info_never_carries_a_key() -> None:
         "latency_scale": 0.5,
         "rpm": 60,
         "tpm": None,
+        "model_limits": {},
     }
     assert asdict(info) == described
     assert json.loads(make_meta(target=info).to_json())["target"] == described
@@ -64,6 +66,8 @@ def test_meta_round_trips_through_its_json_with_money_exact() -> None:
     meta = make_meta(
         max_cost_usd=Decimal("1.50"),
         estimates={"gpt-4o": make_estimate("gpt-4o", "0.04", "0.02", 20)},
+        slo=parse_slo(["p95=2,p50=0.75"]),
+        stream=True,
     )
     meta = replace(meta, command="llmsweep sweep demo", stopped="budget")
     text = meta.to_json()
@@ -71,6 +75,10 @@ def test_meta_round_trips_through_its_json_with_money_exact() -> None:
     data = json.loads(text)
     assert data["config"]["max_cost_usd"] == "1.50"  # a string: no binary float in between
     assert data["config"]["levels"] == [1, 2, 4, 8]
+    assert data["config"]["slo"] == [
+        {"metric": "p50", "max_s": 0.75},
+        {"metric": "p95", "max_s": 2.0},
+    ]
     assert data["estimates"]["gpt-4o"]["batch_total_cost_usd"] == "0.02"
     assert data["schema_version"] == META_SCHEMA_VERSION
 
@@ -94,9 +102,10 @@ def test_metadata_of_another_schema_or_malformed_is_refused_with_advice() -> Non
         SweepMeta.from_json(json.dumps(data), "meta.json")
 
 
-def test_config_changes_name_each_field_but_never_the_budget() -> None:
+def test_config_changes_name_each_field_but_never_the_budget_or_latency_targets() -> None:
     before = make_meta(max_cost_usd=Decimal(1)).config
     assert config_changes(before, replace(before, max_cost_usd=Decimal(5))) == []
+    assert config_changes(before, replace(before, slo=parse_slo(["p95=2"]))) == []
     assert config_changes(before, replace(before, levels=(1, 8), rpm=60.0)) == [
         "rpm None -> 60.0",
         "levels [1, 2, 4, 8] -> [1, 8]",

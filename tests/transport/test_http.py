@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from llmsweep.transport.base import Attempt, Transport
+from llmsweep.transport.classify import Limits
 from llmsweep.transport.http import HttpTransport
 from llmsweep.transport.sdk import OpenAITransport
 
@@ -96,11 +97,13 @@ def _raw(body: bytes, status: int = 200, content_type: str = "application/json")
     return handle
 
 
-def _sse(events: list[bytes], *, cut: bool = False) -> Handler:
+def _sse(
+    events: list[bytes], *, cut: bool = False, headers: dict[str, str] | None = None
+) -> Handler:
     """Send ``events`` one write at a time; ``cut`` aborts the connection after the last."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()
+        response = web.StreamResponse(headers=headers)
         response.content_type = "text/event-stream"
         await response.prepare(request)
         for event in events:
@@ -138,8 +141,16 @@ async def _hang(_: web.Request) -> web.StreamResponse:
     return web.Response()
 
 
+# What OpenAI sends on every answer, a 200 too: the account's limits and what is left of them.
+LIMITS = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-remaining-tokens": "29000",
+}
 SCENARIOS: dict[str, Handler] = {
     "ok": _json(_completion()),
+    "ok_limits": _json(_completion(), 200, **LIMITS),
     "ok_no_usage": _json(_completion(usage=False)),
     "ok_null_content": _json(_completion() | {"choices": [{"message": {"content": None}}]}),
     "plain_text_200": _raw(b"hello", content_type="text/plain"),
@@ -174,6 +185,7 @@ SCENARIOS: dict[str, Handler] = {
 }
 STREAM_SCENARIOS: dict[str, Handler] = {
     "stream_ok": _sse([*STREAM_OK, DONE]),
+    "stream_ok_limits": _sse([*STREAM_OK, DONE], headers=LIMITS),
     "stream_crlf_comments_multiline": _sse(
         [
             b": keep-alive\r\n\r\n",
@@ -259,6 +271,7 @@ def _outcome(attempt: Attempt) -> tuple[object, ...]:
         attempt.sent_at_s is None,  # every scenario's request reaches the server
         attempt.connect_s > 0,  # each transport here is new, so it opens its connection
         len(attempt.chunk_at_s),
+        attempt.limits,
     )
 
 
@@ -317,6 +330,16 @@ async def test_expected_kinds(scripted: Scripted) -> None:
         got = await _send("http", scripted.url(scenario), stream)
         assert (got.kind, got.http_status, got.text) == (kind, status, text), scenario
         assert (got.input_tokens, got.output_tokens, got.cached_input_tokens) == usage, scenario
+
+
+@pytest.mark.parametrize("kind", ["openai", "http"])
+async def test_the_limits_an_answer_states_are_read_from_every_answer(
+    scripted: Scripted, kind: str
+) -> None:
+    stated = Limits(requests_per_minute=500, tokens_per_minute=30_000)
+    assert (await _send(kind, scripted.url("ok_limits"), False)).limits == stated
+    assert (await _send(kind, scripted.url("stream_ok_limits"), True)).limits == stated
+    assert (await _send(kind, scripted.url("ok"), False)).limits is None
 
 
 async def test_hints_and_timeouts(scripted: Scripted) -> None:

@@ -6,9 +6,12 @@ the recommendation says it caps throughput, all through ``at_ceiling``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from llmsweep.store.meta import SweepMeta
+from llmsweep.settings import RequestOptions
+from llmsweep.store.meta import SweepMeta, TargetInfo
+from llmsweep.store.records import Record
 
 # Throughput within this share of the ceiling (either side) is explained by the ceiling; further
 # above it, the limits assumed were not what bounded the run.
@@ -26,15 +29,39 @@ class RateLimits:
 NO_LIMITS = RateLimits()
 
 
-def limits_of(meta: SweepMeta) -> RateLimits:
-    """The client's limits (the sweep's config) against the simulator's own (its target)."""
+def _tightest(*values: float | None) -> float | None:
+    known = [value for value in values if value is not None]
+    return min(known) if known else None
 
-    def tighter(*values: float | None) -> float | None:
-        known = [value for value in values if value is not None]
-        return min(known) if known else None
 
-    config, target = meta.config, meta.target
-    return RateLimits(tighter(config.rpm, target.rpm), tighter(config.tpm, target.tpm))
+def tighter(first: RateLimits, second: RateLimits) -> RateLimits:
+    """Each limit the tighter of the two, where either is known."""
+    return RateLimits(_tightest(first.rpm, second.rpm), _tightest(first.tpm, second.tpm))
+
+
+def limits_of(meta: SweepMeta) -> dict[str, RateLimits]:
+    """Per model, the client's limits (the sweep's config) against the simulator's own for that
+    model (its target's)."""
+    return {model: model_limits(meta.config, meta.target, model) for model in meta.config.models}
+
+
+def model_limits(client: RequestOptions, target: TargetInfo, model: str) -> RateLimits:
+    """The tighter of the client's limits and the simulator's for ``model``."""
+    return tighter(RateLimits(client.rpm, client.tpm), RateLimits(*target.limits_for(model)))
+
+
+def stated_limits(records: Iterable[Record]) -> dict[str, RateLimits]:
+    """Per model, the account's limits as the API's headers stated them (``Record.limit_rpm``,
+    ``limit_tpm``): the last record, in the order given, that carried each. Models whose
+    answers stated none are left out."""
+    rpm: dict[str, float] = {}
+    tpm: dict[str, float] = {}
+    for record in records:
+        if record.limit_rpm is not None:
+            rpm[record.model] = record.limit_rpm
+        if record.limit_tpm is not None:
+            tpm[record.model] = record.limit_tpm
+    return {model: RateLimits(rpm.get(model), tpm.get(model)) for model in sorted({*rpm, *tpm})}
 
 
 def rate_limit_ceiling_rps(limits: RateLimits, charged_tokens_per_request: float) -> float | None:

@@ -89,6 +89,15 @@ class LevelSummary:
     retry_causes: dict[str, int] = field(default_factory=dict)  # earlier attempts by kind
     cached_input_share: float | None = None  # median over repeats (CellSummary)
     other_models: tuple[str, ...] = ()  # models that answered instead of this one
+    wall_s_ci: Interval | None = None  # 95% interval over repeats (analysis.pareto reads it)
+    # Under latency targets (--slo, analysis.slo): whether it met them all, and how it missed
+    # those it missed; None and () without targets.
+    slo_met: bool | None = None
+    slo_misses: tuple[str, ...] = ()
+    possibly_billed_attempts: int = 0  # totals of CellSummary's
+    possibly_billed_usd: Decimal = Decimal(0)
+    reported_prompts: int = 0
+    reported_input_tokens: int = 0
 
 
 def summarize_levels(
@@ -203,6 +212,7 @@ def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSu
         itl_p95_s=_median_or_none([cell.itl_p95_s for cell in cells]),
         tpot_p50_s=_median_or_none([cell.tpot_p50_s for cell in cells]),
         throughput_rps_ci=mean_interval(rps),
+        wall_s_ci=mean_interval(walls),
         latency_p50_s_ci=_present_interval([cell.latency_p50_s for cell in cells]),
         latency_p95_s_ci=_present_interval([cell.latency_p95_s for cell in cells]),
         cost_per_1k_succeeded_usd=(
@@ -213,6 +223,10 @@ def _summarize_level(cells: list[CellSummary], seq_rps: float | None) -> LevelSu
         retry_causes=dict(sorted(_total(cell.retry_causes for cell in cells).items())),
         cached_input_share=_median_or_none([cell.cached_input_share for cell in cells]),
         other_models=tuple(sorted({name for cell in cells for name in cell.other_models})),
+        possibly_billed_attempts=sum(cell.possibly_billed_attempts for cell in cells),
+        possibly_billed_usd=sum_usd(cell.possibly_billed_usd for cell in cells),
+        reported_prompts=sum(cell.reported_prompts for cell in cells),
+        reported_input_tokens=sum(cell.reported_input_tokens for cell in cells),
     )
 
 

@@ -3,19 +3,25 @@
 The pick is the knee: the smallest level whose throughput is within ``fraction`` of the best
 measured throughput while failures and 429s stay under their thresholds. Going further buys at
 most the remaining ``1 - fraction`` of throughput and usually costs more retries and 429s.
+Under latency targets (``--slo``, analysis.slo) the pick is instead the highest-throughput level
+that met every target with failures and 429s under their thresholds (goodput).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from llmsweep.analysis.ceiling import at_ceiling
 from llmsweep.analysis.client_bound import how_to_measure, remedy
+from llmsweep.analysis.formatting import format_pct as format_pct
+from llmsweep.analysis.formatting import format_rps as format_rps
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.slo import describe, no_target_warning, why_missed
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
+from llmsweep.settings import LatencyTarget
 
 MAX_WALL_SPREAD = 0.2
 # The knee: a level within this share of the best throughput is as good as the best.
@@ -36,16 +42,7 @@ class Recommendation:
     level: int | None  # None when no level met the thresholds
     explanation: str
     warnings: tuple[str, ...]  # about this model; run-wide: report_warnings.sweep_warnings
-
-
-def format_rps(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
-
-
-def format_pct(rate: float) -> str:
-    """Whole percents, with one decimal below 10% where the difference matters (0.5% vs 1%)."""
-    percent = rate * 100
-    return f"{percent:.1f}%" if 0 < round(percent, 1) < 10 else f"{percent:.0f}%"
+    target: str | None = None  # the latency targets it was held to (analysis.slo.describe)
 
 
 def levels_by_model(levels: Sequence[LevelSummary]) -> dict[str, list[LevelSummary]]:
@@ -77,13 +74,16 @@ def recommend(
     max_failure_rate: float = 0.01,
     max_429_rate: float = 0.05,
     client: str = "openai",
+    slo: Sequence[LatencyTarget] = (),
 ) -> list[Recommendation]:
     """One recommendation per model, sorted by model name; ``client`` (the sweep's --client)
     tailors the remedy for client-bound levels. Excluded levels (unfinished, or a speedup that
-    is a measurement error) are never picked nor the best."""
+    is a measurement error) are never picked nor the best. With latency targets ``slo`` the
+    levels must have been judged against them (``analysis.slo.judge_levels``)."""
     limits = _Thresholds(fraction, max_failure_rate, max_429_rate)
+    target = describe(slo) or None
     return [
-        _recommend_model(model, rows, limits, client)
+        replace(_recommend_model(model, rows, limits, client, tuple(slo)), target=target)
         for model, rows in levels_by_model(levels).items()
     ]
 
@@ -102,7 +102,11 @@ def _reliable(level: LevelSummary, limits: _Thresholds) -> bool:
 
 
 def _recommend_model(
-    model: str, all_rows: list[LevelSummary], limits: _Thresholds, client: str
+    model: str,
+    all_rows: list[LevelSummary],
+    limits: _Thresholds,
+    client: str,
+    targets: tuple[LatencyTarget, ...],
 ) -> Recommendation:
     warnings = _model_warnings(model, all_rows, client)
     compared = [row for row in all_rows if row.excluded is None]
@@ -118,6 +122,8 @@ def _recommend_model(
             f"level (see warnings); to measure them, {how_to_measure(client)}.",
             tuple(warnings),
         )
+    if targets:
+        return _recommend_for_targets(model, all_rows, rows, limits, client, targets, warnings)
     best = max(rows, key=lambda level: (level.throughput_rps, -level.concurrency))
     floor_rps = limits.fraction * best.throughput_rps
     chosen = next(
@@ -132,12 +138,56 @@ def _recommend_model(
         _explain(chosen, rows, best, limits)
         + _overlap(chosen, rows)
         + _unmeasured(chosen, all_rows, client)
+        + _not_compared(all_rows)
     )
-    if skipped := [row for row in all_rows if row.excluded]:
-        explanation += (
-            f" Not compared: concurrency {_join_levels(skipped)} (see the table's notes)."
-        )
     return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
+
+
+def _not_compared(rows: list[LevelSummary]) -> str:
+    if skipped := [row for row in rows if row.excluded]:
+        return f" Not compared: concurrency {_join_levels(skipped)} (see the table's notes)."
+    return ""
+
+
+def _recommend_for_targets(
+    model: str,
+    all_rows: list[LevelSummary],
+    rows: list[LevelSummary],
+    limits: _Thresholds,
+    client: str,
+    targets: tuple[LatencyTarget, ...],
+    warnings: list[str],
+) -> Recommendation:
+    """The highest-throughput level that met every latency target and the thresholds."""
+    target = describe(targets)
+    met = [row for row in rows if row.slo_met and _reliable(row, limits)]
+    if not met:
+        warnings.append(no_target_warning(model, rows, targets, _within(limits)))
+        text = f"No level of {model} met the latency target {target} (see warnings)."
+        return Recommendation(model, None, text, tuple(warnings))
+    chosen = max(met, key=lambda row: (row.throughput_rps, -row.concurrency))
+    missed = [
+        f"{row.concurrency} ({why_missed(row, limits.max_failure_rate, limits.max_429_rate)})"
+        for row in rows
+        if row not in met
+    ]
+    explanation = (
+        f"Use concurrency {chosen.concurrency} for {model}: {_gain(chosen)}, the highest "
+        f"throughput among the levels that met the latency target {target} with "
+        f"{_within(limits)} (concurrency {_join_levels(met)})"
+        + (f"; missed by {', '.join(missed)}." if missed else ".")
+        + _overlap(chosen, rows)
+        + _unmeasured(chosen, all_rows, client)
+        + _not_compared(all_rows)
+    )
+    return Recommendation(model, chosen.concurrency, explanation, tuple(warnings))
+
+
+def _within(limits: _Thresholds) -> str:
+    return (
+        f"failures ≤ {format_pct(limits.max_failure_rate)} and 429s ≤ "
+        f"{format_pct(limits.max_429_rate)}"
+    )
 
 
 def _overlap(chosen: LevelSummary, rows: list[LevelSummary]) -> str:
@@ -191,11 +241,7 @@ def _explain(
     chosen: LevelSummary, rows: list[LevelSummary], best: LevelSummary, limits: _Thresholds
 ) -> str:
     level = chosen.concurrency
-    rps = f"{format_rps(chosen.throughput_rps)} req/s"
-    if chosen.speedup is not None and level != 1:
-        gain = f"{chosen.speedup:.1f}\N{MULTIPLICATION SIGN} faster than sequential ({rps})"
-    else:
-        gain = rps
+    gain = _gain(chosen)
     if chosen is best:
         versus = "the best throughput among the levels compared"
     else:
@@ -204,6 +250,13 @@ def _explain(
             f"{format_rps(best.throughput_rps)} req/s at {best.concurrency}"
         )
     return f"Use concurrency {level} for {chosen.model}: {gain}, {versus}; {_beyond(chosen, rows)}."
+
+
+def _gain(chosen: LevelSummary) -> str:
+    rps = f"{format_rps(chosen.throughput_rps)} req/s"
+    if chosen.speedup is not None and chosen.concurrency != 1:
+        return f"{chosen.speedup:.1f}\N{MULTIPLICATION SIGN} faster than sequential ({rps})"
+    return rps
 
 
 def _beyond(chosen: LevelSummary, rows: list[LevelSummary]) -> str:

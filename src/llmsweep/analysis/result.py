@@ -3,12 +3,15 @@ library API): a pure function of what a sweep's folder holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.ceiling import limits_of, stated_limits
+from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
+from llmsweep.analysis.projection import Projection, project
 from llmsweep.analysis.recommend import Recommendation, recommend
-from llmsweep.analysis.stats import CellSummary, summarize_cells
+from llmsweep.analysis.slo import judge_levels
+from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepData
@@ -20,12 +23,21 @@ class SweepResult:
     cells: list[CellSummary]
     levels: list[LevelSummary]
     recommendations: list[Recommendation]
+    costs: list[ModelCost]  # per model, over all its levels (analysis.costs)
+    # Per model, the rate limits the API's headers stated and the ceiling they imply.
+    stated_limits: list[StatedLimits] = field(default_factory=list)
     search: tuple[SearchStep, ...] = ()  # a --search sweep's trace (store.search)
 
     @property
     def recommended(self) -> dict[str, int | None]:
         """The recommended concurrency per model (None where no level met the thresholds)."""
         return {rec.model: rec.level for rec in self.recommendations}
+
+    @property
+    def projections(self) -> list[Projection]:
+        """The whole job (``meta.job_size`` prompts) at each recommended level; empty without
+        a job size."""
+        return project(self.levels, self.recommendations, self.meta)
 
 
 def analyse(data: SweepData) -> SweepResult:
@@ -36,12 +48,17 @@ def analyse(data: SweepData) -> SweepResult:
     else:  # each probe's own prompts per round; its rounds are as many as it needed
         planned = {(step.model, step.level): step.prompts_per_round for step in data.search}
         repeats = None
-    cells = summarize_cells(data.records, limits_of(meta), data.harness, planned)
-    levels = summarize_levels(cells, repeats)
+    stated = stated_limits(data.records)
+    cells = summarize_cells(data.records, limits_of(meta), data.harness, planned, stated=stated)
+    targets = meta.config.slo
+    levels = judge_levels(summarize_levels(cells, repeats), targets)
+    recommendations = recommend(levels, client=meta.config.client, slo=targets)
     return SweepResult(
-        data.meta,
+        meta,
         cells,
         levels,
-        recommend(levels, client=data.meta.config.client),
+        recommendations,
+        model_costs(levels, meta),
+        stated_ceilings(cells, stated),
         tuple(data.search or ()),
     )

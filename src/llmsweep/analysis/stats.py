@@ -8,11 +8,11 @@ Counts and costs of a level are totals over its repeats; its timings are medians
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps, tighter
 from llmsweep.analysis.client_bound import NOT_MEASURED, ClientBound, LevelBelow, judge_cell
 from llmsweep.analysis.speedup import is_unfinished, same_prompt_speedup
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
@@ -80,6 +80,13 @@ class CellSummary:
     cached_input_tokens: int = 0  # ok prompts: input tokens the server served from its cache
     cached_input_share: float | None = None  # of ok prompts' input tokens
     other_models: tuple[str, ...] = ()  # models that answered instead (Record.other_model)
+    # Attempts that may have been billed, apart from cost_usd (Record.possibly_billed_usd).
+    possibly_billed_attempts: int = 0
+    possibly_billed_usd: Decimal = Decimal(0)
+    # Succeeded prompts whose usage the API reported, and their input tokens as it counted
+    # them: the measured side of the input-token ratio (analysis.costs).
+    reported_prompts: int = 0
+    reported_input_tokens: int = 0
 
 
 def busy_s(records: Iterable[Record]) -> float:
@@ -106,16 +113,19 @@ def busy_s(records: Iterable[Record]) -> float:
 
 def summarize_cells(
     records: Iterable[Record],
-    limits: RateLimits = NO_LIMITS,
+    limits: RateLimits | Mapping[str, RateLimits] = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
     planned_prompts: int | Mapping[tuple[str, int], int] | None = None,
+    stated: Mapping[str, RateLimits] | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
 
-    Each cell carries its model's rate-limit ceiling under ``limits``, where ``harness``
-    measured it the client-bound verdict, whether it has fewer records than
-    ``planned_prompts`` (unfinished; per (model, level) for a search, whose levels send
-    different numbers) and its speedup (analysis.speedup)."""
+    Each cell carries its model's rate-limit ceiling under the tighter of ``limits`` (the same
+    for every model, or each model's own; a model left out has none) and the model's limits the
+    API ``stated`` (``ceiling.stated_limits``), where ``harness`` measured it the client-bound
+    verdict, whether it has fewer records than ``planned_prompts`` (unfinished; per (model,
+    level) for a search, whose levels send different numbers) and its speedup
+    (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
         groups.setdefault((record.model, record.concurrency, record.repeat), []).append(record)
@@ -124,8 +134,16 @@ def summarize_cells(
         _summarize_cell(key, sorted(groups[key], key=lambda record: record.prompt_id))
         for key in sorted(groups)
     ]
+    by_api = stated or {}
     ceilings = {
-        model: _model_ceiling_rps([c for c in cells if c.model == model], limits)
+        model: model_ceiling_rps(
+            cells,
+            model,
+            tighter(
+                limits if isinstance(limits, RateLimits) else limits.get(model, NO_LIMITS),
+                by_api.get(model, NO_LIMITS),
+            ),
+        )
         for model in {cell.model for cell in cells}
     }
     measured = harness or {}
@@ -220,6 +238,7 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
     causes = Counter(cause for record in records for cause in record.retry_causes)
     ok_input_tokens = sum(record.input_tokens for record in ok)
     cached_tokens = sum(record.cached_input_tokens for record in ok)
+    reported = [record for record in ok if record.usage_reported]
     return CellSummary(
         model=key[0],
         concurrency=key[1],
@@ -264,10 +283,35 @@ def _summarize_cell(key: tuple[str, int, int], records: list[Record]) -> CellSum
         cached_input_tokens=cached_tokens,
         cached_input_share=cached_tokens / ok_input_tokens if ok_input_tokens else None,
         other_models=tuple(sorted({r.other_model for r in records if r.other_model})),
+        possibly_billed_attempts=sum(r.possibly_billed_attempts for r in records),
+        possibly_billed_usd=sum_usd(r.possibly_billed for r in records),
+        reported_prompts=len(reported),
+        reported_input_tokens=sum(record.input_tokens for record in reported),
     )
 
 
-def _model_ceiling_rps(cells: list[CellSummary], limits: RateLimits) -> float | None:
-    # What the limiter charged each succeeded request, averaged over the model's cells.
-    charged = [c.charged_tokens_per_request for c in cells if c.succeeded]
+def model_ceiling_rps(cells: Sequence[CellSummary], model: str, limits: RateLimits) -> float | None:
+    """``model``'s rate-limit ceiling under ``limits``, with what the limiter charged each
+    succeeded request averaged over the model's cells."""
+    charged = [c.charged_tokens_per_request for c in cells if c.model == model and c.succeeded]
     return rate_limit_ceiling_rps(limits, sum(charged) / len(charged) if charged else 0.0)
+
+
+@dataclass(frozen=True)
+class StatedLimits:
+    """A model's rate limits as the API's headers stated them, and the ceiling they imply."""
+
+    model: str
+    rpm: float | None
+    tpm: float | None
+    ceiling_rps: float | None  # under these limits alone (analysis.ceiling)
+
+
+def stated_ceilings(
+    cells: Sequence[CellSummary], stated: Mapping[str, RateLimits]
+) -> list[StatedLimits]:
+    """Each model's stated limits (``ceiling.stated_limits``) with their ceiling."""
+    return [
+        StatedLimits(model, limits.rpm, limits.tpm, model_ceiling_rps(cells, model, limits))
+        for model, limits in sorted(stated.items())
+    ]

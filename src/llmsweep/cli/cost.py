@@ -13,6 +13,9 @@ from llmsweep.cli.options import (
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
+from llmsweep.session.target import self_hosted, spec_from_env
+from llmsweep.settings import DEFAULT_API_KEY_ENV
+from llmsweep.simulator import SimulatorConfig
 
 
 @click.command("estimate")
@@ -40,6 +43,11 @@ from llmsweep.errors import UsageError
     type=click.FloatRange(min=0),
     help="Output price, USD per million tokens, for the one --model.",
 )
+@click.option(
+    "--base-url",
+    help="Where the prompts would go (default: $OPENAI_BASE_URL): on this machine or a private "
+    "network, a model with no known price is self-hosted and costs $0.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for synthetic prompts.")
 @click.option(
     "--json",
@@ -54,6 +62,7 @@ def estimate_command(
     price_file: str | None,
     price_in: float | None,
     price_out: float | None,
+    base_url: str | None,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -62,6 +71,7 @@ def estimate_command(
     \b
     Example:
       llmsweep estimate prompts.jsonl --model gpt-4o-mini --model gpt-4o
+      llmsweep estimate prompts.jsonl --model qwen2.5-7b --base-url http://localhost:8080/v1
     """
     # Imported here so other commands do not pay for loading tokenizers and table code.
     from rich.console import Console
@@ -70,7 +80,12 @@ def estimate_command(
     from llmsweep.inputs.prompts import load_prompts
 
     names = list(dict.fromkeys(models))
-    pricer = pricer_from_flags(names, price_file, price_in, price_out)
+    # The target as sweep and run resolve it (the key is read, never shown): the same rule
+    # decides whether an unpriced model is self-hosted.
+    target = spec_from_env(base_url, DEFAULT_API_KEY_ENV, SimulatorConfig())
+    pricer = pricer_from_flags(
+        names, price_file, price_in, price_out, self_hosted=self_hosted(target)
+    )
     rows = estimate(
         load_prompts(prompts, seed=seed), names, pricer=pricer, output_tokens=output_tokens
     )

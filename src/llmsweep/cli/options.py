@@ -10,20 +10,23 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from llmsweep.cli import INTERRUPTED_EXIT, STARTUP_INTERRUPTED
 from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import UsageError
-from llmsweep.report.warnings import other_model_warning
+from llmsweep.report.warnings import generic_profile_warning, other_model_warning
 from llmsweep.session.target import (
     OPENAI_BASE_URL,
     TargetSpec,
     describe,
     public_url,
+    self_hosted,
+    simulated_as,
     spec_from_env,
 )
 from llmsweep.settings import (
@@ -39,8 +42,9 @@ from llmsweep.simulator import (
     Profile,
     SimulatorConfig,
     load_profile,
+    published_limits,
 )
-from llmsweep.store.meta import LOCAL
+from llmsweep.store.meta import TargetInfo
 from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,13 +105,17 @@ target_options = compose(
     ),
     click.option(
         "--sim-rpm",
-        type=positive_int,
-        help="Simulator only: server-side requests-per-minute limit (default: none).",
+        type=click.IntRange(min=0),
+        help="Simulator only: server-side requests-per-minute limit (default: each model's "
+        "published tier, e.g. OpenAI tier 1 for gpt-4o: 500 RPM, 30,000 TPM; none for the "
+        "synthetic profiles). Setting either simulator limit replaces both of the tier's; 0 "
+        "is no limit, so 0 turns rate limits off.",
     ),
     click.option(
         "--sim-tpm",
-        type=positive_int,
-        help="Simulator only: server-side tokens-per-minute limit (default: none).",
+        type=click.IntRange(min=0),
+        help="Simulator only: server-side tokens-per-minute limit (default: each model's "
+        "published tier, as for the RPM limit); 0 is no limit.",
     ),
 )
 
@@ -222,10 +230,11 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
     )
     client = ClientOptions(client=flags["client"], processes=flags["processes"], seed=flags["seed"])
     refuse_split_budget(client.processes, request.max_cost_usd)
-    simulator = SimulatorConfig(
-        profile=profile_from_flag(flags["sim_profile"]),
-        rpm=flags["sim_rpm"],
-        tpm=flags["sim_tpm"],
+    simulator = simulator_config(
+        models,
+        profile_from_flag(flags["sim_profile"]),
+        flags["sim_rpm"],
+        flags["sim_tpm"],
         seed=client.seed,
         latency_scale=flags["latency_scale"],
     )
@@ -235,9 +244,41 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
         flags["price_file"],
         flags["price_in"],
         flags["price_out"],
-        self_hosted=describe(target).kind == LOCAL,
+        self_hosted=self_hosted(target),
     )
     return CommonFlags(request, client, target, pricer)
+
+
+def say_profiles(target: TargetSpec, models: Sequence[str]) -> None:
+    """Which simulator profile each model gets, and a warning for the generic one (the words
+    the report uses)."""
+    profiles = simulated_as(describe(target), list(models))
+    for model, chosen in profiles.items():
+        err(f"llmsweep: simulator profile for {model}: {chosen.describe()}")
+    if generic := generic_profile_warning(profiles):
+        err(f"llmsweep: warning: {generic}")
+
+
+def simulator_config(
+    models: Sequence[str],
+    profile: Profile | None,
+    rpm: int | None,
+    tpm: int | None,
+    *,
+    seed: int,
+    latency_scale: float,
+) -> SimulatorConfig:
+    """The simulator ``--sim-rpm``/``--sim-tpm`` ask for: neither given, each model's published
+    tier (``published_limits``); else just those (0: that kind unlimited)."""
+    common: dict[str, Any] = {
+        "profile": profile,
+        "seed": seed,
+        "latency_scale": latency_scale,
+        "unset_max_tokens_charge": ASSUMED_OUTPUT_TOKENS,
+    }
+    if rpm is None and tpm is None:
+        return SimulatorConfig(model_limits=published_limits(models, profile), **common)
+    return SimulatorConfig(rpm=rpm or None, tpm=tpm or None, **common)
 
 
 def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
@@ -256,6 +297,13 @@ def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
         abort=True,
         err=True,
     )
+
+
+def say_target(target: TargetInfo, models: Sequence[str]) -> None:
+    """Where requests go, and against the simulator what it limits each model to."""
+    err(f"llmsweep: target: {target.where()}")
+    for line in target.rate_limit_lines(models):
+        err(f"llmsweep: {line}")
 
 
 class AnsweredModels:
@@ -278,8 +326,11 @@ class AnsweredModels:
 def run_async(
     main: Callable[[], Coroutine[Any, Any, T]],
     on_first_signal: Callable[[], None],
+    started: Callable[[], bool],
 ) -> T:
-    """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels."""
+    """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels.
+    Before anything was ``started`` (the target starting) there is nothing to wind down: the
+    first cancels, and the caller says so in one line (``interrupted``)."""
 
     async def wrapper() -> T:
         loop = asyncio.get_running_loop()
@@ -290,7 +341,7 @@ def run_async(
         def handle() -> None:
             nonlocal signals
             signals += 1
-            if signals == 1:
+            if signals == 1 and started():
                 err(
                     "llmsweep: stopping: finishing requests in flight "
                     f"(up to {GRACE_S:g} s; signal again to stop now)"
@@ -305,6 +356,19 @@ def run_async(
         return await main()
 
     return asyncio.run(wrapper())
+
+
+def interrupted(started: bool, records: Path, resume_cmd: str) -> NoReturn:
+    """After ``run_async`` was cancelled: one line before anything was sent, else where the
+    records are and how to continue; exit code 130."""
+    if started:
+        err(
+            f"llmsweep: interrupted; records so far are in {records}. "
+            f"Continue with:\n  {resume_cmd}"
+        )
+    else:
+        err(STARTUP_INTERRUPTED)
+    sys.exit(INTERRUPTED_EXIT)
 
 
 def command_line(extra: Sequence[str] = (), *, drop: Sequence[str] = ()) -> str:

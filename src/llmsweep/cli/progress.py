@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
@@ -21,7 +22,9 @@ from llmsweep.engine.progress import RunProgress
 class ProgressView:
     """done/total, requests/s, retries, 429s, errors, tokens and dollars so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, sweep_left_s: Callable[[], float | None] | None = None) -> None:
+        """``sweep_left_s``: a whole sweep's time left (``session.eta``), shown on every bar."""
+        self._sweep_left_s = sweep_left_s
         console = Console(stderr=True)
         if not console.is_terminal:  # a log or CI: no width to fit, so never cut a figure off
             console = Console(stderr=True, width=200)
@@ -48,11 +51,20 @@ class ProgressView:
             return
         c = self._counters
         detail = (
-            f"{c.ok_per_s:6.1f} ok req/s  retries {c.retries}  429s {c.rate_limited}  "
+            self._sweep_eta()
+            + f"{c.ok_per_s:6.1f} ok req/s  retries {c.retries}  429s {c.rate_limited}  "
             f"failed {c.failed}  tokens {c.input_tokens + c.output_tokens:,}  "
             f"${c.cost_usd:.4f}"
         )
+        if c.possibly_billed_usd:  # apart from the actual spend (Record.possibly_billed)
+            detail += f" +${c.possibly_billed_usd:.4f} possibly billed"
         self._bar.update(self._task, completed=c.done, detail=detail)
+
+    def _sweep_eta(self) -> str:
+        if self._sweep_left_s is None:
+            return ""
+        left_s = self._sweep_left_s()
+        return f"sweep ETA {'--' if left_s is None else duration_text(left_s)}  "
 
     def __enter__(self) -> ProgressView:
         self._bar.start()
@@ -66,3 +78,13 @@ class ProgressView:
     ) -> None:
         self.update()
         self._bar.stop()
+
+
+def duration_text(seconds: float) -> str:
+    """``seconds`` as a person reads a time left: ``45s``, ``3m10s``, ``1h02m``."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -18,9 +18,12 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
+    say_profiles,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -34,7 +37,7 @@ from llmsweep.session.run import budget_left, execute_run
 from llmsweep.session.session import Session
 from llmsweep.session.target import describe
 from llmsweep.store.meta import REAL
-from llmsweep.store.records import Record
+from llmsweep.store.records import STOPPED, Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 
 
@@ -64,6 +67,13 @@ from llmsweep.store.runfile import RunOutcome, RunPlan, file_outcome, plan_run
 @click.option("--resume", is_flag=True, help="Continue a run: skip prompts already ok in --out.")
 @click.option("--force", is_flag=True, help="Overwrite an --out that holds another run.")
 @click.option("--yes", is_flag=True, help="Do not ask before spending money on a real API.")
+@click.option(
+    "--prompt-text/--no-prompt-text",
+    default=True,
+    show_default=True,
+    help="Keep each prompt's text in its record (a lone message's text, else the messages as "
+    "JSON); --no-prompt-text leaves it out: a smaller file, or prompts that must not be copied.",
+)
 @target_options
 @engine_options
 def run(
@@ -74,11 +84,15 @@ def run(
     resume: bool,
     force: bool,
     yes: bool,
+    prompt_text: bool,
     **flags: Any,
 ) -> None:
     """Process PROMPTS at one setting, writing one record per prompt.
 
-    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'.
+    PROMPTS is a .jsonl, .csv or text file, 'demo' or 'synthetic:N:IN:OUT'. Records name
+    each prompt by its id; a prompt without one gets its number: its line's in a .jsonl or
+    text file, its data row's in a .csv (the first row under the header is 1). --resume
+    matches prompts by id, so keep ids stable between runs.
 
     \b
     Examples:
@@ -89,16 +103,19 @@ def run(
         raise UsageError("--model: run sends to one model; compare models with sweep")
     (model,) = models
     common = common_flags(models, flags)
-    settings = RunSettings.at_level(common.request, model, concurrency)
+    settings = RunSettings.at_level(
+        common.request, model, concurrency, keep_prompt_text=prompt_text
+    )
     plan, settings = _plan(prompts, out_path, resume, force, settings, common, yes)
     if plan.todo == 0:
         return
+    say_profiles(common.target, models)
     session = Session(common.target, common.client)
     answered = AnsweredModels()
 
     async def main() -> RunOutcome:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
+            say_target(session.target, [model])
             with ProgressView() as view:
 
                 def on_record(record: Record) -> None:
@@ -118,13 +135,9 @@ def run(
 
     resume_cmd = resume_command(plan.out_path)
     try:
-        outcome = run_async(main, session.stop)
+        outcome = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {plan.out_path}. "
-            f"Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, plan.out_path, resume_cmd)
     # A resumed run is summed up over the whole file; its timing only over this session, as
     # monotonic clocks of different sessions cannot be compared.
     err(run_summary(file_outcome(plan) if plan.had_records else outcome, outcome))
@@ -212,12 +225,16 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
         raise TargetError("the server rejected the API key (HTTP 401/403); nothing more was sent")
     if outcome.stopped == "budget" and outcome.done == 0:
         raise UsageError(
-            f"--max-cost {settings.max_cost_usd}: not enough for one more request at its max "
-            "tokens; raise it to continue"
+            f"--max-cost {settings.max_cost_usd}: not enough for one more prompt at its max "
+            f"tokens, with each of the {settings.max_retries + 1} attempts it may make (1 + "
+            "--max-retries) counted as billed; raise it (or lower --max-retries) to continue"
         )
     if outcome.remaining:
-        failed = outcome.done - outcome.statuses["ok"]
+        stopped = outcome.statuses[STOPPED]  # cut short by the stop: a resume retries them
+        failed = outcome.done - outcome.statuses["ok"] - stopped
         why = [f"{failed} failed for good"] if failed else []
+        if stopped:
+            why.append(f"{stopped} stopped before a retry, kept as they may have been billed")
         action = "Retry them with"
         if outcome.stopped == "budget":
             why.append("the --max-cost budget was reached")
@@ -248,6 +265,12 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
         lines.append(
             f"retried {outcome.retried} of {done} prompts" + (f" ({causes})" if causes else "")
         )
+    if outcome.stale_connection_resends:
+        lines.append(
+            f"resent {outcome.stale_connection_resends} request(s) of {outcome.resent_prompts} "
+            "prompt(s) at once on another connection, the server having closed theirs (not "
+            "retries)"
+        )
     if wall > 0:
         this = "" if session is outcome else f"this session ({session.done} prompts): "
         ok_rate = session.statuses["ok"] / wall
@@ -274,5 +297,11 @@ def run_summary(outcome: RunOutcome, session: RunOutcome) -> str:
             else ""
         )
     )
+    if outcome.possibly_billed_attempts:
+        lines.append(
+            f"possibly billed besides: {format_usd(outcome.possibly_billed_usd)} for "
+            f"{outcome.possibly_billed_attempts} attempt(s) that timed out or were cut after the "
+            "request went out (pre-run input count + output received; the provider decides)"
+        )
     lines.append(f"records: {outcome.plan.out_path}")
     return "llmsweep: " + "\n  ".join(lines)

@@ -19,9 +19,12 @@ from llmsweep.cli.options import (
     common_flags,
     confirm_spending,
     engine_options,
+    interrupted,
     positive_int,
     resume_command,
     run_async,
+    say_profiles,
+    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
@@ -30,15 +33,32 @@ from llmsweep.engine.runner import Engine
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
+from llmsweep.session.eta import sweep_eta
 from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import SweepPlan, execute_sweep, expected_duration_s, plan_sweep
+from llmsweep.session.sweep import (
+    SweepPlan,
+    execute_sweep,
+    expected_duration_s,
+    plan_sweep,
+)
 from llmsweep.session.target import describe
-from llmsweep.settings import MAX_CONCURRENCY, SweepConfig, parse_levels
+from llmsweep.settings import (
+    MAX_CONCURRENCY,
+    SLO_METRICS,
+    SweepConfig,
+    parse_levels,
+    parse_slo,
+)
 from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 DEFAULT_LEVELS = "1,2,4,8,16"
+SLO_HELP = (
+    "Latency target NAME=SECONDS, NAME one of "
+    f"{', '.join(SLO_METRICS)} (repeat it, or comma-separate): recommend the highest-throughput "
+    "level that meets every target with failures under the threshold (without one: the knee)."
+)
 
 
 @click.command()
@@ -79,6 +99,12 @@ DEFAULT_LEVELS = "1,2,4,8,16"
 )
 @click.option("--sample", type=positive_int, help="Use a seeded random sample of K prompts.")
 @click.option(
+    "--job-size",
+    type=positive_int,
+    help="Prompts in the whole job: the verdict projects its time and cost (and the Batch API's) "
+    "at each recommended level (default: the prompt file's size with --sample, else none).",
+)
+@click.option(
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder (default: reports/<timestamp>-<prompts>).",
@@ -92,6 +118,12 @@ DEFAULT_LEVELS = "1,2,4,8,16"
     help="Start each cell's prompts with a tag of its own ('[run 3f2a9c] ', a few tokens), so a "
     "server's prompt cache cannot carry over from one cell to the next.",
 )
+@click.option(
+    "--slo",
+    "slo_texts",
+    multiple=True,
+    help=SLO_HELP,
+)
 @target_options
 @engine_options
 def sweep(
@@ -102,11 +134,13 @@ def sweep(
     max_concurrency: int,
     repeats: int,
     sample: int | None,
+    job_size: int | None,
     out_dir: Path | None,
     resume: bool,
     force: bool,
     yes: bool,
     unique_prompts: bool,
+    slo_texts: tuple[str, ...],
     **flags: Any,
 ) -> None:
     """Run PROMPTS at each level for each model; write a report folder.
@@ -117,6 +151,7 @@ def sweep(
     Examples:
       llmsweep sweep demo --model gpt-4o-mini --concurrency 1,2,4,8
       llmsweep sweep prompts.jsonl --model gpt-4o --base-url https://api.openai.com/v1
+      llmsweep sweep demo --concurrency 1,2,4,8,16 --slo p95=2.0
     """
     models = tuple(dict.fromkeys(models))
     if search and levels_text is not None:
@@ -133,6 +168,7 @@ def sweep(
         unique_prompts=unique_prompts,
         search=search,
         max_concurrency=max_concurrency,
+        slo=parse_slo(slo_texts),
         **common.request.request_fields(),
         **common.client.client_fields(),
     )
@@ -143,27 +179,34 @@ def sweep(
         resume=resume,
         force=force,
         target=describe(common.target),
+        job_size=job_size,
     )
     _confirm(plan, common, yes)
     folder = plan.folder.path
     session = Session(common.target, config)
     answered = AnsweredModels()
 
+    eta = sweep_eta(plan, common.target)
+
     def on_state(state: SweepState) -> None:
+        eta.skip_done({cell: len(ids) for cell, ids in state.ok_ids.items()})
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
     async def main() -> str | None:
         async with session:
-            err(f"llmsweep: target: {session.target.where()}")
-            with ProgressView() as view:
+            say_target(session.target, models)
+            # A search's cells are not known in advance: no whole-sweep ETA.
+            with ProgressView(None if search else eta.left_s) as view:
+
+                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
+                    if not search:
+                        eta.start(cell, todo, engine.progress)
+                    view.track(_cell_label(config, cell), todo, engine.progress)
 
                 def on_record(record: Record) -> None:
                     view.update()
                     answered.add(record)
-
-                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
-                    view.track(_cell_label(config, cell), todo, engine.progress)
 
                 if search:
                     return await execute_search(
@@ -188,17 +231,14 @@ def sweep(
 
     resume_cmd = resume_command(folder, out_flag="--out-dir")
     try:
-        stopped = run_async(main, session.stop)
+        stopped = run_async(main, session.stop, lambda: session.started)
     except asyncio.CancelledError:
-        err(
-            f"llmsweep: interrupted; records so far are in {folder}. Continue with:\n  {resume_cmd}"
-        )
-        sys.exit(130)
+        interrupted(session.started, folder, resume_cmd)
     answered.warn()
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    for line in verdicts(result.levels, result.recommendations):
+    for line in verdicts(result.levels, result.recommendations, result.meta):
         err(f"llmsweep: verdict: {line}")
     _report_stop(stopped, resume_cmd)
 
@@ -218,15 +258,18 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     if not common.target.simulated:
         err(
             "llmsweep: expected duration: unknown in advance for a real API (its latency is "
-            "what the sweep measures); the progress line shows each cell's ETA"
+            "what the sweep measures); the progress line shows each cell's ETA, and the "
+            "sweep's once its pace is measured"
         )
         return
     simulator = common.target.simulator
+    say_profiles(common.target, plan.config.models)
     duration_s = expected_duration_s(plan, simulator)
     err(
         f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
-        "in flight up to each level or the model's capacity; no retries or rate limits)"
+        "in flight up to each level or the model's capacity, no faster than the rate-limit "
+        "ceiling; no retries)"
     )
 
 
@@ -265,8 +308,9 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
 def _report_stop(stopped: str | None, resume_cmd: str) -> None:
     if stopped == "budget":
         err(
-            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more request at "
-            "its max tokens; the report covers what finished. Raise --max-cost in:\n  "
+            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more prompt at "
+            "its max tokens with every attempt it may make (1 + --max-retries) counted as "
+            "billed; the report covers what finished. Raise --max-cost in:\n  "
             f"{resume_cmd}"
         )
     elif stopped is not None:
@@ -282,14 +326,25 @@ def _report_stop(stopped: str | None, resume_cmd: str) -> None:
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
-def report(folder: Path) -> None:
+@click.option(
+    "--slo",
+    "slo_texts",
+    multiple=True,
+    help=f"Judge the sweep by these latency targets instead (kept in its meta.json; 'none' "
+    f"drops them). {SLO_HELP}",
+)
+def report(folder: Path, slo_texts: tuple[str, ...]) -> None:
     """Re-render a sweep folder's report from its records.
 
-    Reads FOLDER's records.jsonl and meta.json and writes its report files again.
+    Reads FOLDER's records.jsonl and meta.json and writes its report files again; sends
+    nothing, also with --slo.
 
     \b
-    Example:
+    Examples:
       llmsweep report reports/example
+      llmsweep report reports/example --slo p95=1.5
     """
+    if slo_texts:
+        SweepFolder(folder).hold_to(parse_slo(slo_texts))
     paths = render_folder(folder)
     click.echo(f"{len(paths)} files written to {folder}")

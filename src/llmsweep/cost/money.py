@@ -33,3 +33,11 @@ def per_1k_prompts_usd(cost_usd: Decimal, requests: int) -> Decimal:
         return Decimal(0)
     with localcontext(prec=60):
         return (cost_usd * 1000 / requests).quantize(_MICRO_USD, rounding=ROUND_HALF_EVEN)
+
+
+def usd_for_prompts(per_1k_usd: Decimal, prompts: int, share: Decimal = Decimal(1)) -> Decimal:
+    """What ``prompts`` cost at ``per_1k_usd`` per 1000 (times a price ``share``, such as a
+    batch discount), to the micro-dollar: the inverse of ``per_1k_prompts_usd``."""
+    with localcontext(prec=60):
+        total = per_1k_usd * share * prompts / 1000
+        return total.quantize(_MICRO_USD, rounding=ROUND_HALF_EVEN)

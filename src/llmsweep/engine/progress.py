@@ -22,6 +22,7 @@ class RunProgress:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
+    possibly_billed_usd: Decimal = Decimal(0)  # Record.possibly_billed: apart from cost_usd
     stopped: str | None = None  # why dispatching stopped early: "budget", "interrupted", "auth"
     paced_rpm: int | None = None  # limits adopted from the server's 429 headers (Pacer.adopt)
     paced_tpm: int | None = None
@@ -44,3 +45,9 @@ class RunProgress:
         self.input_tokens += record.input_tokens
         self.output_tokens += record.output_tokens
         self.cost_usd += record.cost
+        self.possibly_billed_usd += record.possibly_billed
+
+    @property
+    def spent_usd(self) -> Decimal:
+        """What a budget counts as spent (``Record.spent``, summed)."""
+        return self.cost_usd + self.possibly_billed_usd

@@ -5,8 +5,14 @@ iterator (so prompts are read lazily and in-flight requests can never exceed the
 through a ``Transport``, retry what can succeed, and emit exactly one ``Record`` per prompt they
 took up, except after a stop: a prompt then still waiting for its turn, or whose last attempt
 failed in a way a retry could mend, gets no record (a failure the stop caused would inflate the
-failure rate); it was never answered, so a resume sends it. After any 429 every worker pauses
-until the server's hinted time.
+failure rate); it was never answered, so a resume sends it. The exception to the exception: a
+prompt with an attempt that may have been billed (``Record.possibly_billed_usd``) is recorded
+with status ``stopped``, so that what it may have cost is never lost. After any 429 every
+worker pauses until the server's hinted time.
+
+A ``--max-cost`` budget holds, for each prompt under way, the worst case of every attempt it
+may make (``max_retries`` + 1, each at its max_tokens), and counts what finished prompts cost
+and may have cost: the actual spend plus the possibly billed never exceeds it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import functools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -27,7 +33,7 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens, refuse_unbounded_budget
-from llmsweep.store.records import Record, chunk_gaps_ms
+from llmsweep.store.records import STOPPED, Record, chunk_gaps_ms
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
 
@@ -39,7 +45,8 @@ class RunSettings(RequestOptions):
     model: str
     concurrency: int
     repeat: int = 0
-    keep_text: bool = True
+    keep_text: bool = True  # each record keeps its answer's text
+    keep_prompt_text: bool = True  # ... and its prompt's (Prompt.text)
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
 
@@ -177,7 +184,10 @@ class Runner:
                     self._pacer.wait_for_turn(charged_tokens(input_estimate(), max_tokens))
                 )
                 if not turn or self._stopping:
-                    return None  # not sent (again): the prompt is left for a resume
+                    # Not sent (again): left for a resume, unless an attempt may have cost.
+                    return self._unless_billed(
+                        prompt, queued, earlier, rate_limited, backoff_s, input_estimate
+                    )
                 attempts += 1
                 self.progress.attempts += 1
                 self.progress.in_flight += 1
@@ -198,18 +208,44 @@ class Runner:
                 delay = self._retry_delay(attempt, attempts, queued)
                 if delay is None:
                     break
-                if self._stopping:
-                    return None  # it would have been retried: a resume sends it
-                self.progress.retries += 1
                 earlier.append(attempt)
+                # It would have been retried: a resume sends it (unless it may have cost).
+                if self._stopping:
+                    return self._unless_billed(
+                        prompt, queued, earlier, rate_limited, backoff_s, input_estimate
+                    )
+                self.progress.retries += 1
                 backoff_s += delay
                 if not await self._unless_stopped(asyncio.sleep(delay)):
-                    return None  # it would have been retried: a resume sends it
+                    return self._unless_billed(
+                        prompt, queued, earlier, rate_limited, backoff_s, input_estimate
+                    )
         finally:
             self._reserved_usd -= reserve
         return self._record(
             prompt, queued, attempt, attempts, rate_limited, backoff_s, input_estimate, earlier
         )
+
+    def _unless_billed(
+        self,
+        prompt: Prompt,
+        queued: float,
+        tried: list[Attempt],
+        rate_limited: int,
+        backoff_s: float,
+        input_estimate: Callable[[], int],
+    ) -> Record | None:
+        """No record for a prompt a stop cut short, unless one of its attempts may have been
+        billed: then it is recorded as ``STOPPED``, with its last attempt's error and timings,
+        to keep that spend (a resume sends it again)."""
+        if not any(_billed_apart(attempt) for attempt in tried):
+            return None
+        last, earlier = tried[-1], tried[:-1]
+        record = self._record(
+            prompt, queued, last, len(tried), rate_limited, backoff_s, input_estimate, earlier
+        )
+        error = f"stopped before a retry; last attempt: {last.kind}: {last.error or ''}"
+        return replace(record, status=STOPPED, error=error)
 
     async def _unless_stopped(self, wait: Coroutine[object, object, None]) -> bool:
         """Wait (for a turn, out a backoff); False when the run is or gets stopped first."""
@@ -232,15 +268,17 @@ class Runner:
     def _reserve_budget(
         self, prompt: Prompt, input_tokens: Callable[[], int], max_tokens: int | None
     ) -> Decimal | None:
-        """Hold this request's worst-case cost, or stop if it would break ``--max-cost``."""
+        """Hold this prompt's worst-case cost, every attempt it may make billed at its
+        max_tokens, or stop if that would break ``--max-cost``."""
         cap = self.settings.max_cost_usd
         if cap is None or self._cost_fn is None:
             return Decimal(0)
         # Planning checks every prompt first; this guards callers that skip it (the library).
         refuse_unbounded_budget(cap, self.settings.max_tokens, prompt.id, prompt.max_tokens)
         assert max_tokens is not None
-        worst = self._cost_fn(input_tokens(), max_tokens, 0)
-        if self.progress.cost_usd + self._reserved_usd + worst > cap:
+        attempts = self.settings.max_retries + 1
+        worst = self._cost_fn(input_tokens(), max_tokens, 0) * attempts
+        if self.progress.spent_usd + self._reserved_usd + worst > cap:
             self.stop("budget")
             return None
         self._reserved_usd += worst
@@ -289,9 +327,14 @@ class Runner:
         ttft = None
         if attempt.first_token_at_s is not None:
             ttft = attempt.first_token_at_s - attempt.started_at_s
+        # The last the server said of its limits: a failed attempt may have carried none.
+        limits = next((a.limits for a in (attempt, *reversed(earlier)) if a.limits), None)
         dispatch_lag = None
         if attempt.sent_at_s is not None:
             dispatch_lag = max(0.0, attempt.sent_at_s - attempt.started_at_s - attempt.connect_s)
+        apart = [a for a in earlier if _billed_apart(a)]
+        apart += [attempt] if attempt.possibly_billed else []  # else its cost is cost_usd
+        billed = self._possibly_billed(apart, input_estimate)
         return Record(
             prompt_id=prompt.id,
             model=self.settings.model,
@@ -326,4 +369,41 @@ class Runner:
             chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
             answered_model=attempt.answered_model,
             stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
+            limit_rpm=limits.requests_per_minute if limits is not None else None,
+            limit_tpm=limits.tokens_per_minute if limits is not None else None,
+            possibly_billed_attempts=len(apart),
+            possibly_billed_input_tokens=sum(tokens[0] for tokens in billed),
+            possibly_billed_output_tokens=sum(tokens[1] for tokens in billed),
+            possibly_billed_usd=self._price_apart(billed),
+            prompt_text=prompt.text if self.settings.keep_prompt_text else None,
         )
+
+    def _possibly_billed(
+        self, attempts: list[Attempt], input_estimate: Callable[[], int]
+    ) -> list[tuple[int, int]]:
+        """(input, output) tokens of each attempt billed apart: the usage it reported, else
+        the pre-run input count and the output that had arrived."""
+        billed = []
+        for attempt in attempts:
+            input_tokens = attempt.input_tokens
+            output_tokens = attempt.output_tokens
+            if input_tokens is None:
+                input_tokens = input_estimate()
+            if output_tokens is None:
+                output_tokens = self._tokenizer.count_text(attempt.received_text)
+            billed.append((input_tokens, output_tokens))
+        return billed
+
+    def _price_apart(self, billed: list[tuple[int, int]]) -> str | None:
+        """What attempts billed apart may have cost, each priced on its own (tiers apply per
+        request); None when there were none or no price is known."""
+        if self._cost_fn is None or not billed:
+            return None
+        cost_fn = self._cost_fn
+        return str(sum((cost_fn(i, o, 0) for i, o in billed), Decimal(0)))
+
+
+def _billed_apart(attempt: Attempt) -> bool:
+    """A failed attempt that may have cost something: possibly billed (a timeout or a cut
+    after the request was accepted), or one whose usage the server reported."""
+    return attempt.possibly_billed or (not attempt.ok and attempt.input_tokens is not None)

@@ -37,6 +37,14 @@ class Prompt:
     max_tokens: int | None = None
     metadata: dict[str, Any] | None = field(default=None, compare=False)
 
+    @property
+    def text(self) -> str:
+        """The prompt as a record keeps it: a lone message's text content, else the messages
+        as JSON (roles and all, so nothing is lost)."""
+        if len(self.messages) == 1 and isinstance(self.messages[0].get("content"), str):
+            return str(self.messages[0]["content"])
+        return json.dumps(self.messages, ensure_ascii=False)
+
 
 def salted(prompts: Iterable[Prompt], tag: str) -> list[Prompt]:
     """``prompts`` with ``[run TAG] `` before their first message (the system prompt, if any:

@@ -1,20 +1,26 @@
 """The report as one self-contained HTML file: inline CSS, charts as base64 PNG data URIs.
 
-Nothing is fetched when the file is opened (no links, fonts or scripts from elsewhere), so it
-works offline and leaks nothing. Every piece of text goes through ``html.escape``.
+Nothing is fetched when the file is opened (no fonts, scripts or images from elsewhere), so it
+works offline and leaks nothing; the only links are each chart's to its full-size SVG beside the
+file. Every piece of text goes through ``html.escape``.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
-from llmsweep.analysis.stats import CellSummary
+from llmsweep.analysis.stats import CellSummary, StatedLimits
+from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
+from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
+from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
     Table,
@@ -27,32 +33,13 @@ from llmsweep.report.sections import (
     verdicts,
     warnings,
 )
+from llmsweep.report.style import MANY_COLUMNS, REPORT_CSS
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.search import SearchStep
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
-       max-width: 72rem; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
-h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
-.sub { color: #555; margin-top: 0; }
-.verdict li { font-size: 1.05rem; margin: 0.3rem 0; }
-.warnings li { background: #fff6e0; border-left: 4px solid #e0a800; padding: 0.4rem 0.6rem;
-               margin: 0.4rem 0; list-style: none; }
-.warnings { padding-left: 0; }
-figure { margin: 1.5rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 0.9rem; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.85rem; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
-th { background: #f4f4f6; }
-td:first-child, th:first-child { text-align: left; }
-tr.recommended td { background: #eaf6ea; font-weight: 600; }
-tr.excluded td { color: #888; }
-dt { font-weight: 600; margin-top: 0.6rem; }
-dd { margin-left: 1rem; }
-"""
+# A cell with a letter in it is text (notes, reasons, errors, names); a column of cells without
+# one holds numbers, shown right-aligned and broken only at spaces.
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _list(items: Sequence[str], css_class: str) -> str:
@@ -62,32 +49,70 @@ def _list(items: Sequence[str], css_class: str) -> str:
     return f'<ul class="{css_class}">\n{lines}\n</ul>'
 
 
+def _text_columns(table: Table) -> frozenset[int]:
+    return frozenset(
+        column
+        for column in range(len(table.headers))
+        if any(_LETTER.search(row[column]) for row in table.rows)
+    )
+
+
+def _row_opening(table: Table, index: int) -> str:
+    if index in table.marked:
+        return '<tr class="recommended">'
+    return '<tr class="excluded">' if index in table.greyed else "<tr>"
+
+
+def _cell(value: str) -> str:
+    # "0.80 ± 0.01" may wrap before the "±", never after it.
+    return escape(value).replace(" \N{PLUS-MINUS SIGN} ", " \N{PLUS-MINUS SIGN}\N{NO-BREAK SPACE}")
+
+
 def _table(table: Table) -> str:
-    head = "".join(f"<th>{escape(header)}</th>" for header in table.headers)
-    body = []
+    """Rows grouped by their first column (the model, in every report table), named once in a
+    row across the table instead of in a column of its own: a summary with streaming columns
+    has 21, and 1280 px holds about 20. Every cell carries its header as ``data-label``: on a
+    narrow screen each row is shown as a card of label-value lines (see report/style.py)."""
+    text = _text_columns(table)
+    kinds = [' class="text"' if column in text else "" for column in range(len(table.headers))]
+    head = "".join(
+        f'<th scope="col"{kinds[column]}><span>{escape(table.headers[column])}</span></th>'
+        for column in range(1, len(table.headers))
+    )
+    body: list[str] = []
+    group: str | None = None
     for index, row in enumerate(table.rows):
-        opening = (
-            '<tr class="recommended">'
-            if index in table.marked
-            else '<tr class="excluded">'
-            if index in table.greyed
-            else "<tr>"
+        if row[0] != group:
+            group = row[0]
+            name = f"{table.headers[0]}: {group}"
+            body.append(
+                f'<tr class="group"><th colspan="{len(table.headers) - 1}" scope="colgroup">'
+                f"{escape(name)}</th></tr>"
+            )
+        cells = "".join(
+            f'<td{kinds[column]} data-label="{escape(table.headers[column])}">'
+            f"{_cell(row[column])}</td>"
+            for column in range(1, len(row))
         )
-        cells = "".join(f"<td>{escape(cell)}</td>" for cell in row)
-        body.append(f"{opening}{cells}</tr>")
+        body.append(f"{_row_opening(table, index)}{cells}</tr>")
     rows = "\n".join(body)
+    size = " many" if len(table.headers) - 1 > MANY_COLUMNS else ""  # cards up to a wider screen
     return (
-        f'<div class="scroll"><table>\n<thead><tr>{head}</tr></thead>\n'
+        f'<div class="table{size}"><table>\n<thead><tr>{head}</tr></thead>\n'
         f"<tbody>\n{rows}\n</tbody>\n</table></div>"
     )
 
 
-def _figure(name: str, png: bytes) -> str:
+def _figure(name: str, png: bytes, svg_link: str, levels: Sequence[LevelSummary]) -> str:
+    """The chart inlined, as a link to its full-size SVG (zoomable on a phone)."""
     caption = CHART_TITLES.get(name, name)
     data = base64.b64encode(png).decode("ascii")
+    terms = f"<br>{escape(text)}" if (text := chart_caption(name, levels)) else ""
     return (
-        f'<figure id="chart-{escape(name)}"><img alt="{escape(caption)}" '
-        f'src="data:image/png;base64,{data}">\n<figcaption>{escape(caption)}</figcaption></figure>'
+        f'<figure id="chart-{escape(name)}"><a href="{escape(svg_link)}">'
+        f'<img alt="{escape(caption)}" src="data:image/png;base64,{data}"></a>\n'
+        f'<figcaption>{escape(caption)} \N{MIDDLE DOT} <a href="{escape(svg_link)}">full-size SVG'
+        f"</a>{terms}</figcaption></figure>"
     )
 
 
@@ -97,13 +122,20 @@ def render_html(
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
     chart_png_bytes: Mapping[str, bytes],
+    chart_svg_links: Mapping[str, str],
+    stated: Sequence[StatedLimits] = (),
     search: Sequence[SearchStep] = (),
 ) -> str:
-    """The full report page. Same inputs give the same text, byte for byte."""
+    """The full report page; ``chart_svg_links`` maps chart name to its SVG's path relative to
+    the page; ``stated``: the rate limits the API's headers stated
+    (``SweepResult.stated_limits``). Same inputs give the same text, byte for byte."""
     heading = title(levels)
     why = "\n".join(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations)
     costs = cost_comparison(levels)
-    charts = "\n".join(_figure(name, png) for name, png in chart_png_bytes.items())
+    spent = model_costs(levels, meta)
+    charts = "\n".join(
+        _figure(name, png, chart_svg_links[name], levels) for name, png in chart_png_bytes.items()
+    )
     examples = failure_examples(cells)
     details = "\n".join(
         f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>" for label, text in about(meta, levels)
@@ -114,22 +146,26 @@ def render_html(
         '<head>\n<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(heading)}</title>",
-        f"<style>{_CSS}</style>\n</head>\n<body>",
+        f"<style>{REPORT_CSS}</style>\n</head>\n<body>",
         f"<h1>{escape(heading)}</h1>",
         f'<p class="sub">{escape(subtitle(meta))}</p>',
         f'<p class="sub">Regenerate: <code>{escape(meta.command)}</code></p>'
         if meta.command
         else "",
         '<section id="verdict">\n<h2>Verdict</h2>',
-        _list(verdicts(levels, recommendations), "verdict"),
+        _list(verdicts(levels, recommendations, meta), "verdict"),
         why,
         f"<p>{escape(costs)}</p>" if costs else "",
+        *(f"<p>{escape(text)}</p>" for text in stated_limits_lines(stated)),
         '</section>\n<section id="warnings">\n<h2>Warnings</h2>',
         _list(warnings(levels, recommendations, meta, cells), "warnings"),
         '</section>\n<section id="charts">\n<h2>Charts</h2>',
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Summary table</h2>',
         _table(summary_table(levels, recommendations)),
+        '</section>\n<section id="cost">\n<h2>Cost</h2>',
+        *(f"<p>{escape(text)}</p>" for text in cost_intro(spent, meta)),
+        _table(cost_table(spent)),
         "</section>",
     ]
     trace = search_table(search)

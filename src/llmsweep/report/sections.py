@@ -13,6 +13,12 @@ from urllib.parse import urlsplit
 
 from llmsweep.analysis.interval import CI_METHOD, Interval
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.projection import (
+    BATCH_WITHIN_H,
+    PROJECTION_BASIS,
+    project,
+    projection_phrase,
+)
 from llmsweep.analysis.recommend import (
     Recommendation,
     format_pct,
@@ -21,6 +27,7 @@ from llmsweep.analysis.recommend import (
     model_cost_per_1k_usd,
     trusted,
 )
+from llmsweep.analysis.slo import describe
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.estimate import cost_phrase
@@ -52,35 +59,61 @@ def title(levels: Sequence[LevelSummary]) -> str:
 
 
 def subtitle(meta: SweepMeta) -> str:
-    return f"Run created {meta.created_at} against a {meta.target.label()}."
+    limits = "".join(
+        f" {line[0].upper()}{line[1:]}."
+        for line in meta.target.rate_limit_lines(meta.config.models)
+    )
+    return f"Run created {meta.created_at} against a {meta.target.label()}.{limits}"
 
 
 def verdicts(
-    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
+    levels: Sequence[LevelSummary],
+    recommendations: Sequence[Recommendation],
+    meta: SweepMeta | None = None,
 ) -> list[str]:
-    """One line per model: recommended concurrency, its speedup, cost per 1k prompts."""
+    """One line per model: recommended concurrency, its speedup, the model's cost per 1k
+    prompts over all its levels (concurrency does not change what a request costs), and (with
+    ``meta``'s job size) the whole job projected."""
     grouped = levels_by_model(levels)
+    projected = (
+        {
+            p.model: projection_phrase(p, simulated=meta.target.simulated)
+            for p in project(levels, recommendations, meta)
+        }
+        if meta is not None
+        else {}
+    )
     lines = []
     for rec in recommendations:
         rows = grouped.get(rec.model, [])
         chosen = next((row for row in rows if row.concurrency == rec.level), None)
-        # The recommended level's own cost, so the verdict matches its row in the table.
-        cost = model_cost_per_1k_usd([chosen] if chosen is not None else rows)
+        cost = model_cost_per_1k_usd(rows)
         cost_text = (
-            f"{format_usd(cost)} per 1k succeeded prompts" if cost is not None else "cost unknown"
+            f"{format_usd(cost)} per 1k succeeded prompts at any level"
+            if cost is not None
+            else "cost unknown"
         )
         if chosen is None:
-            why = (
-                "no level measured the API: this machine was the bottleneck at each"
-                if rows and not any(trusted(row) for row in rows)
-                else "no concurrency met the thresholds"
-            )
-            lines.append(f"{rec.model}: {why} (see warnings); {cost_text}.")
+            lines.append(f"{rec.model}: {_why_none(rec, rows)} (see warnings); {cost_text}.")
             continue
         speed = f"{chosen.speedup:.1f}{_TIMES} faster than sequential" if chosen.speedup else ""
         parts = [part for part in (speed, f"{format_rps(chosen.throughput_rps)} req/s") if part]
-        lines.append(f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}.")
+        parts += [f"meets the latency target {rec.target}"] if rec.target else []
+        job = f"; {projected[rec.model]}" if rec.model in projected else ""
+        lines.append(
+            f"{rec.model}: use concurrency {rec.level} ({', '.join(parts)}); {cost_text}{job}."
+        )
     return lines
+
+
+def _why_none(rec: Recommendation, rows: Sequence[LevelSummary]) -> str:
+    """Why no level was recommended, as ``analysis.recommend`` decided it."""
+    compared = [row for row in rows if row.excluded is None]
+    if rows and not any(trusted(row) for row in compared or rows):
+        return "no level measured the API: this machine was the bottleneck at each"
+    if rec.target and compared:
+        return f"no concurrency met the latency target {rec.target}"
+    return "no concurrency met the thresholds"
 
 
 def warnings(
@@ -154,7 +187,10 @@ def summary_table(
     ]
     headers += ["TTFT p50 s", "TTFT p95 s", *_TOKEN_HEADERS] if with_ttft else []
     headers += ["failed", "429s / attempts", "retried prompts (causes)", "cached input"]
-    headers += ["cost / 1k ok prompts", "notes"]
+    headers += ["cost / 1k ok prompts"]
+    with_target = any(level.slo_met is not None for level in levels)
+    headers += ["latency target met"] if with_target else []
+    headers += ["notes"]
     rows = []
     marked = set()
     for index, level in enumerate(levels):
@@ -183,8 +219,9 @@ def summary_table(
             _retried(level),
             format_pct(level.cached_input_share) if level.cached_input_share is not None else DASH,
             format_usd(cost) if (cost := level.cost_per_1k_succeeded_usd) is not None else DASH,
-            ", ".join(notes),
         ]
+        row += [_target_met(level)] if with_target else []
+        row += [", ".join(notes)]
         rows.append(tuple(row))
     greyed = frozenset(index for index, level in enumerate(levels) if level.excluded)
     return Table(tuple(headers), tuple(rows), frozenset(marked), greyed)
@@ -234,6 +271,13 @@ def search_table(steps: Sequence[SearchStep]) -> Table | None:
             )
         )
     return Table(headers, tuple(rows))
+
+
+def _target_met(level: LevelSummary) -> str:
+    """Whether the level met the latency targets (--slo), and how it missed them."""
+    if level.slo_met is None:
+        return DASH
+    return "yes" if level.slo_met else f"no: {', '.join(level.slo_misses)}"
 
 
 def _retried(level: LevelSummary) -> str:
@@ -295,6 +339,23 @@ def _estimates(meta: SweepMeta) -> str:
     )
 
 
+def _simulated_as(meta: SweepMeta) -> list[tuple[str, str]]:
+    """Which simulator profile answered each model, when they were chosen per model."""
+    if not meta.simulated_as:
+        return []
+    chosen = "; ".join(f"{model}: {how.describe()}" for model, how in meta.simulated_as.items())
+    return [("Simulator profiles", chosen)]
+
+
+def _projection_about(meta: SweepMeta) -> str:
+    if meta.job_size is None:
+        return "none: give --job-size N (or --sample, which projects to the prompt file's size)"
+    return (
+        f"{meta.job_size:,} prompts; {PROJECTION_BASIS}. The Batch API alternative: the same "
+        f"cost at genai-prices' batch price, results within {BATCH_WITHIN_H} h."
+    )
+
+
 def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
     """(label, text) pairs for "About this report"."""
     config = meta.config
@@ -312,8 +373,15 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ("Tool version", f"llmsweep {meta.tool_version}"),
         ("Created at", meta.created_at),
         ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
+        *_simulated_as(meta),
         ("Seed", str(config.seed)),
-        ("Config", _plain({k: v for k, v in asdict(config).items() if k != "seed"})),
+        (
+            "Config",
+            _plain(
+                {k: v for k, v in asdict(config).items() if k != "seed"}
+                | {"slo": describe(config.slo) or None}
+            ),
+        ),
         (
             "Prices",
             f"{meta.price_source}; {meta.price_date}",
@@ -361,8 +429,9 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         ),
         (
             "Rate-limit ceiling",
-            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tighter of the "
-            "client's and the simulator's limits; a request is charged its input tokens + "
+            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tightest of the "
+            "client's limits, the simulator's and those the API's headers stated "
+            "(x-ratelimit-limit-requests/-tokens); a request is charged its input tokens + "
             f"max_tokens ({ASSUMED_OUTPUT_TOKENS} when none was set), as the client's limiter "
             "charges it.",
         ),
@@ -371,6 +440,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             f"actual = tokens the API reported x listed price; {usage}. Pre-run estimate of "
             f"one pass over the prompts (cost chart): {_estimates(meta)}.",
         ),
+        ("Whole-job projection", _projection_about(meta)),
         ("Percentiles", PERCENTILE_METHOD),
         (
             "Confidence intervals",

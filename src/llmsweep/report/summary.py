@@ -16,13 +16,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llmsweep.analysis.interval import CI_METHOD
+from llmsweep.analysis.projection import BATCH_WITHIN_H, PROJECTION_BASIS
+from llmsweep.cost.money import sum_usd
 from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
     from llmsweep.analysis.result import SweepResult
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: like-for-like speedup, excluded levels, retries, cache
+# 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
+# headers); per level slo_met and slo_misses (latency targets); possibly billed attempts per
+# cell and level; "models": cost per model against the estimate; projection
+SUMMARY_SCHEMA_VERSION = 3
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,11 +53,38 @@ def summary_to_json(result: SweepResult) -> str:
         "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
         "recommended_concurrency": result.recommended,
+        # Per model: the rate limits the API's headers stated, and the ceiling they imply.
+        "stated_limits": [asdict(limits) for limits in result.stated_limits],
+        "projection": _projection(result),
         "levels": [asdict(level) for level in result.levels],
         "cells": [asdict(cell) for cell in result.cells],
+        "models": [asdict(cost) for cost in result.costs],
+        # The whole run: actual spend and, apart from it, what may have been billed.
+        "spent": {
+            "cost_usd": sum_usd(cost.cost_usd for cost in result.costs),
+            "possibly_billed_usd": sum_usd(cost.possibly_billed_usd for cost in result.costs),
+            "possibly_billed_attempts": sum(c.possibly_billed_attempts for c in result.costs),
+        },
     }
     text = json.dumps(_jsonable(document), sort_keys=True, indent=2, ensure_ascii=False)
     return text + "\n"
+
+
+def _projection(result: SweepResult) -> dict[str, Any]:
+    """Per model, the whole job at its recommended level, labelled a projection."""
+    return {
+        p.model: {
+            "kind": "projection",
+            "basis": PROJECTION_BASIS,
+            "concurrency": p.concurrency,
+            "prompts": p.prompts,
+            "wall_s": p.wall_s,
+            "cost_usd": p.cost_usd,
+            "batch_cost_usd": p.batch_cost_usd,
+            "batch_results_within_h": BATCH_WITHIN_H,
+        }
+        for p in result.projections
+    }
 
 
 CSV_COLUMNS = (
@@ -64,7 +96,8 @@ CSV_COLUMNS = (
     "queue_wait_mean_s", "wall_s_min", "wall_s_max", "wall_s_spread", "repeats",
     "ceiling_rps", "speedup_ceiling", "client_bound", "dispatch_lag_p95_s", "itl_p50_s",
     "itl_p95_s", "tpot_p50_s", "unfinished", "speedup_error", "excluded",
-    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share",
+    "cost_per_1k_succeeded_usd", "retried", "retry_rate", "cached_input_share", "slo_met",
+    "possibly_billed_usd", "possibly_billed_attempts",
 )  # fmt: skip
 
 

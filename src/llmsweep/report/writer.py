@@ -15,14 +15,18 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
+from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
-from llmsweep.analysis.stats import CellSummary
+from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.errors import OutputError
+from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
+from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
+from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
     Table,
@@ -45,6 +49,8 @@ from llmsweep.store.sweepdir import SweepFolder
 # errors) renders as typed. HTML-special characters are escaped too, since many Markdown
 # viewers pass raw HTML through.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+# The charts' folder inside a report folder; both reports link into it by this relative path.
+_CHART_DIR = "charts"
 
 
 def _md(text: str) -> str:
@@ -76,28 +82,36 @@ def render_markdown(
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
     chart_files: Mapping[str, str],
+    stated: Sequence[StatedLimits] = (),
     search: Sequence[SearchStep] = (),
 ) -> str:
-    """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file."""
+    """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file;
+    ``stated``: the rate limits the API's headers stated (``SweepResult.stated_limits``)."""
     lines = [f"# {_md(title(levels))}", "", _md(subtitle(meta)), ""]
     if meta.command:
         lines += [f"Regenerate: `{meta.command}`", ""]
     lines += ["## Verdict", ""]
-    lines += _md_list(verdicts(levels, recommendations))
+    lines += _md_list(verdicts(levels, recommendations, meta))
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
     costs = cost_comparison(levels)
     lines += ["", _md(costs)] if costs else []
+    lines += [line for text in stated_limits_lines(stated) for line in ("", _md(text))]
     lines += ["", "## Warnings", "", *_md_list(warnings(levels, recommendations, meta, cells))]
     lines += ["", "## Charts"]
     for name, path in chart_files.items():
         caption = _md(CHART_TITLES.get(name, name))
         lines += ["", f"### {caption}", "", f"![{caption}]({path})"]
+        lines += ["", _md(text)] if (text := chart_caption(name, levels)) else []
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
     trace = search_table(search)
     if trace is not None:
         lines += ["", "## Search trace", "", _md(SEARCH_INTRO), "", *_md_table(trace)]
+    spent = model_costs(levels, meta)
+    lines += ["", "## Cost", ""]
+    lines += [line for text in cost_intro(spent, meta) for line in (_md(text), "")]
+    lines += _md_table(cost_table(spent))
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
@@ -129,7 +143,7 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         result.recommendations,
     )
     figures = build_charts(levels, recommendations, meta)
-    chart_dir = out_dir / "charts"
+    chart_dir = out_dir / _CHART_DIR
     try:
         chart_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -148,9 +162,11 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         write_chunks_atomic(chart_dir / f"{name}.png", [png_bytes[name]])
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
-    chart_files = {name: f"charts/{name}.png" for name in figures}
-    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, result.search)
+    chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
+    stated, search = result.stated_limits, result.search
+    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, stated, search)
     write_text(out_dir / "report.md", markdown)
-    html = render_html(levels, cells, recommendations, meta, png_bytes, result.search)
+    svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
+    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links, stated, search)
     write_text(out_dir / "report.html", html)
     return written

@@ -39,6 +39,7 @@ class Session:
         self._engines: EngineFactory | None = None
         self._engine: Engine | None = None
         self._stopped: str | None = None
+        self._started = False
         # The last records() call's: what the client cost, and the engine's own counters.
         self.harness: HarnessMeasurement | None = None
         self.progress: RunProgress | None = None
@@ -71,6 +72,12 @@ class Session:
         await self._stack.aclose()
 
     @property
+    def started(self) -> bool:
+        """Whether a run or sweep cell has begun (its output may hold records): before, the
+        target was starting, nothing was sent and a stop has nothing to wind down."""
+        return self._started
+
+    @property
     def stopped(self) -> str | None:
         """Why the session stopped early ("interrupted", "budget", "auth"), or None."""
         return self._stopped
@@ -95,6 +102,7 @@ class Session:
         ``harness`` holds what the client cost meanwhile."""
         if self._engines is None:
             raise LlmsweepError("the session is not open")
+        self._started = True
         self.harness = None
         async with self._engines.open(settings, seed=seed, cost_fn=cost_fn) as engine:
             self._engine, self.progress = engine, engine.progress

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmsweep import __version__
+from llmsweep.analysis.ceiling import model_limits, rate_limit_ceiling_rps
 from llmsweep.analysis.search import most_probes, top_level
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
@@ -27,7 +28,8 @@ from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt, load_prompts, salted
 from llmsweep.session.run import refuse_spent_budget
 from llmsweep.session.session import OnEngine, Session
-from llmsweep.settings import SweepConfig, refuse_unbounded_budget
+from llmsweep.session.target import simulated_as, simulator_info
+from llmsweep.settings import SweepConfig, charged_tokens, refuse_unbounded_budget
 from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
 from llmsweep.store.records import CellKey, Record, RecordWriter
@@ -47,6 +49,7 @@ class SweepPlan:
     pricer: Pricer
     estimates: list[EstimateRow]  # one pass over the prompts, per model
     created_at: str
+    job_size: int | None = None  # the whole job's prompts, for the report's projection
     # --search: each model's most it could send (analysis.search.most_probes), priced as the
     # estimate prices those prompts; None for a grid sweep.
     search_usd: dict[str, Decimal] | None = None
@@ -86,6 +89,8 @@ class SweepPlan:
             created_at=self.created_at,
             tool_version=__version__,
             command=command,
+            job_size=self.job_size,
+            simulated_as=simulated_as(target, models),
         )
 
 
@@ -103,11 +108,19 @@ def cell_prompts(config: SweepConfig, prompts: list[Prompt], cell: CellKey) -> l
 
 def select_prompts(config: SweepConfig) -> list[Prompt]:
     """The prompts every cell runs: the whole set, or a seeded random sample of it."""
-    prompts = list(load_prompts(config.prompts, seed=config.seed))
+    return _sampled(config, list(load_prompts(config.prompts, seed=config.seed)))
+
+
+def _sampled(config: SweepConfig, prompts: list[Prompt]) -> list[Prompt]:
     if config.sample is not None and config.sample < len(prompts):
         chosen = sorted(random.Random(config.seed).sample(range(len(prompts)), config.sample))
         prompts = [prompts[i] for i in chosen]
     return prompts
+
+
+def refuse_bad_job_size(job_size: int | None) -> None:
+    if job_size is not None and job_size < 1:
+        raise UsageError(f"--job-size must be at least 1, got {job_size}")
 
 
 def default_out_dir(prompts: str, created_at: str) -> Path:
@@ -134,12 +147,20 @@ def plan_sweep(
     resume: bool,
     force: bool,
     target: TargetInfo | None = None,
+    job_size: int | None = None,
 ) -> SweepPlan:
     """Read the prompts, check the folder (a sweep it cannot continue is refused: another
-    configuration, ``target`` or prices) and the budget, and estimate the cost; sends nothing."""
+    configuration, ``target`` or prices) and the budget, and estimate the cost; sends nothing.
+
+    ``job_size`` is the whole job's prompts, which the report projects to; by default the
+    prompt file's size when ``config.sample`` took a sample of it, else none."""
+    refuse_bad_job_size(job_size)
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
-    prompts = select_prompts(config)
+    everything = list(load_prompts(config.prompts, seed=config.seed))
+    prompts = _sampled(config, everything)
+    if job_size is None and config.sample is not None:
+        job_size = len(everything)
     refuse_unreachable_levels(config, len(prompts))
     for prompt in prompts:
         refuse_unbounded_budget(
@@ -158,7 +179,7 @@ def plan_sweep(
         pricer=pricer,
         max_tokens=config.max_tokens,
     )
-    plan = SweepPlan(config, prompts, folder, pricer, rows, created)
+    plan = SweepPlan(config, prompts, folder, pricer, rows, created, job_size)
     return _with_search_estimate(plan) if config.search else plan
 
 
@@ -179,20 +200,45 @@ def _with_search_estimate(plan: SweepPlan) -> SweepPlan:
 
 
 def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
-    """How long the whole sweep should take against the built-in simulator: per cell, the
-    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level, capacity)``
-    requests at once, as a closed loop runs them, summed over cells. An estimate: it leaves out
-    the latency spread, rate limits, retries and the client's own overhead."""
+    """How long the whole sweep should take against the built-in simulator: the sum of
+    ``expected_cells_s``."""
+    return sum(expected_cells_s(plan, simulator).values())
+
+
+def expected_cells_s(plan: SweepPlan, simulator: SimulatorConfig) -> dict[CellKey, float]:
+    """How long each cell should take against the built-in simulator, the longer of: its
+    prompts' median latencies (``Profile.median_latency_s``) shared by ``min(level,
+    capacity)`` requests at once, as a closed loop runs them; and its
+    prompts at the rate-limit ceiling (``analysis.ceiling``: the tighter of the client's and the
+    simulator's limits for the model). An estimate: it leaves out the latency spread, retries
+    and the client's own overhead."""
     config = plan.config
-    total_s = 0.0
-    for model, level, _ in config.cells():
+    target = simulator_info(simulator)
+    rows = {row.model: row for row in plan.estimates}
+    cells_s = {}
+    for cell in config.cells():
+        model, level, _ = cell
         profile = simulator.profile or builtin_profile_for(model)
         latencies_s = sum(
             profile.median_latency_s(prompt.max_tokens or config.max_tokens)
             for prompt in plan.prompts
         )
-        total_s += latencies_s / min(level, profile.capacity)
-    return total_s * simulator.latency_scale
+        busy_s = latencies_s / min(level, profile.capacity) * simulator.latency_scale
+        ceiling_rps = rate_limit_ceiling_rps(
+            model_limits(config, target, model), _charged_per_request(plan, rows[model])
+        )
+        limited_s = len(plan.prompts) / ceiling_rps if ceiling_rps else 0.0
+        cells_s[cell] = max(busy_s, limited_s)
+    return cells_s
+
+
+def _charged_per_request(plan: SweepPlan, row: EstimateRow) -> float:
+    """The mean tokens a prompt is charged against a TPM limit (``settings.charged_tokens``):
+    input + its output allowance, so summed over prompts, the input total plus each allowance."""
+    allowances = sum(
+        charged_tokens(0, prompt.max_tokens or plan.config.max_tokens) for prompt in plan.prompts
+    )
+    return (row.input_tokens + allowances) / len(plan.prompts) if plan.prompts else 0.0
 
 
 def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
@@ -237,6 +283,7 @@ class CellRunner:
             repeat=repeat,
             max_cost_usd=None if cap is None else cap - self.spent_usd,
             keep_text=False,
+            keep_prompt_text=False,
         )
         records = session.records(
             settings,
@@ -249,7 +296,7 @@ class CellRunner:
         async with aclosing(records):  # closed in this task even when writing fails
             async for record in records:
                 self.writer.write(record)
-                self.spent_usd += record.cost
+                self.spent_usd += record.spent
                 if self.on_record is not None:
                     self.on_record(record)
         if session.harness is not None and session.harness.requests:

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from llmsweep.child import python_command, python_env
 from llmsweep.errors import TargetError, UsageError
 from llmsweep.settings import DEFAULT_API_KEY_ENV
-from llmsweep.simulator import SimulatorConfig
-from llmsweep.store.meta import LOCAL, REAL, SIMULATOR, TargetInfo
+from llmsweep.simulator import SimulatorConfig, choose_profile
+from llmsweep.store.meta import LOCAL, REAL, SIMULATOR, SimulatedAs, SimulatedLimit, TargetInfo
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 SIMULATOR_KEY = "sk-llmsweep-simulator"  # the simulator ignores keys except as rate-limit buckets
@@ -91,9 +91,35 @@ def describe(spec: TargetSpec) -> TargetInfo:
     if not spec.simulated:
         url = public_url(spec.base_url or OPENAI_BASE_URL)
         return TargetInfo(LOCAL if is_local(url) else REAL, url)
-    config = spec.simulator
+    return simulator_info(spec.simulator)
+
+
+def simulator_info(config: SimulatorConfig) -> TargetInfo:
+    """What a report says about the built-in simulator ``config`` sets up (no address yet)."""
     profile = config.profile.name if config.profile is not None else None
-    return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm)
+    limits = {
+        model: SimulatedLimit(limit.rpm, limit.tpm, limit.tier)
+        for model, limit in config.model_limits.items()
+    }
+    return TargetInfo(SIMULATOR, "", profile, config.latency_scale, config.rpm, config.tpm, limits)
+
+
+def simulated_as(target: TargetInfo, models: list[str]) -> dict[str, SimulatedAs]:
+    """Which built-in profile the simulator answers each model with; none to name for a real
+    target, or when one profile was given for all (``target.profile``)."""
+    if not target.simulated or target.profile is not None:
+        return {}
+    chosen = {model: choose_profile(model) for model in models}
+    return {
+        model: SimulatedAs(choice.profile.name, choice.family, choice.generic)
+        for model, choice in chosen.items()
+    }
+
+
+def self_hosted(spec: TargetSpec) -> bool:
+    """Whether the target is a server on this machine or a private network, where a model
+    with no known price is self-hosted and costs nothing per token."""
+    return describe(spec).kind == LOCAL
 
 
 # Private networks (RFC 1918, and IPv6 unique local addresses): a server there is self-hosted.

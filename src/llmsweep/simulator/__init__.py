@@ -11,9 +11,17 @@ configuring a simulator, or a command that starts none, does not pay for it.
 
 from typing import TYPE_CHECKING
 
-from llmsweep.simulator.config import PromptCounter, SimulatorConfig
+from llmsweep.simulator.config import PromptCounter, SimulatorConfig, published_limits
 from llmsweep.simulator.faults import FAULT_KINDS, FaultKind, FaultRates
-from llmsweep.simulator.profiles import BUILTIN_PROFILES, Profile, builtin_profile_for, load_profile
+from llmsweep.simulator.profiles import (
+    BUILTIN_PROFILES,
+    Profile,
+    ProfileChoice,
+    RateLimit,
+    builtin_profile_for,
+    choose_profile,
+    load_profile,
+)
 from llmsweep.simulator.ratelimit import TIER_PRESETS
 
 if TYPE_CHECKING:
@@ -26,11 +34,15 @@ __all__ = [
     "FaultKind",
     "FaultRates",
     "Profile",
+    "ProfileChoice",
     "PromptCounter",
+    "RateLimit",
     "Simulator",
     "SimulatorConfig",
     "builtin_profile_for",
+    "choose_profile",
     "load_profile",
+    "published_limits",
     "serve_forever",
 ]
 

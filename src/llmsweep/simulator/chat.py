@@ -66,6 +66,9 @@ class ChatEndpoint:
         self._rng = random.Random(config.seed)
         self._text = TextSource(self._rng)
         self._limiter = RateLimiter(config.rpm, config.tpm)
+        self._model_limiters = {
+            model: RateLimiter(limit.rpm, limit.tpm) for model, limit in config.model_limits.items()
+        }
         self._gates: dict[str, FifoGate] = {}
         self._serial = 0
         self._prompt_token_cache: dict[bytes, int] = {}
@@ -119,7 +122,8 @@ class ChatEndpoint:
             return await self._early_fault(request, fault, chat.model)
 
         max_tokens = chat.max_tokens or profile.max_output_tokens
-        headers = self._admit(request, chat.model, prompt_tokens + max_tokens)
+        allowance = chat.max_tokens or self._config.unset_max_tokens_charge or max_tokens
+        headers = self._admit(request, chat.model, prompt_tokens + allowance)
         cap = min(max_tokens, profile.context_window - prompt_tokens)
         natural = profile.output_tokens_at(length_q)
         self._serial += 1
@@ -174,7 +178,7 @@ class ChatEndpoint:
 
     def _admit(self, request: web.Request, model: str, charge_tokens: int) -> dict[str, str]:
         """Charge the rate limits, or raise their 429; returns the x-ratelimit headers."""
-        limiter = self._limiter
+        limiter = self._model_limiters.get(model, self._limiter)
         if not limiter.enabled:
             return {}
         if limiter.too_large(charge_tokens):

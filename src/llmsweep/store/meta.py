@@ -8,20 +8,30 @@ Everything after a sweep is a pure function of its records and this object. The 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from llmsweep.errors import InputError
-from llmsweep.settings import SweepConfig
+from llmsweep.settings import LatencyTarget, SweepConfig
 
-# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.search,
-# config.max_concurrency
+# 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo,
+# job_size, simulated_as, target.model_limits; config.search, config.max_concurrency
 META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
+
+
+@dataclass(frozen=True)
+class SimulatedLimit:
+    """A model's rate limit in the simulator by default: a published tier's figures."""
+
+    rpm: int | None
+    tpm: int | None
+    tier: str  # whose figures, e.g. "OpenAI usage tier 1 for gpt-4o"
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class TargetInfo:
     latency_scale: float | None = None
     rpm: int | None = None  # the simulator's own limits; unknown for a real target
     tpm: int | None = None
+    # The simulator's default instead of rpm/tpm: each model's published tier (model -> limit).
+    model_limits: dict[str, SimulatedLimit] = field(default_factory=dict)
 
     @property
     def simulated(self) -> bool:
@@ -53,8 +65,48 @@ class TargetInfo:
             return f"simulated target {self._settings()}"
         return "local server" if self.kind == LOCAL else "real API"
 
+    def limits_for(self, model: str) -> tuple[int | None, int | None]:
+        """The simulator's (rpm, tpm) for ``model``'s requests; (None, None): none, or unknown."""
+        limit = self.model_limits.get(model)
+        return (limit.rpm, limit.tpm) if limit is not None else (self.rpm, self.tpm)
+
+    def rate_limit_phrase(self, model: str) -> str:
+        """What the simulator limited ``model`` to, and why: the one wording the CLI and the
+        report use, e.g. "500 RPM, 30,000 TPM (OpenAI usage tier 1 for gpt-4o)"."""
+        rpm, tpm = self.limits_for(model)
+        figures = [f"{value:,} {unit}" for value, unit in ((rpm, "RPM"), (tpm, "TPM")) if value]
+        if not figures:
+            return "none"
+        limit = self.model_limits.get(model)
+        why = limit.tier if limit is not None else "--sim-rpm/--sim-tpm"
+        return f"{', '.join(figures)} ({why})"
+
+    def rate_limit_lines(self, models: Sequence[str]) -> list[str]:
+        """What the simulator limited each model to, one line per distinct limit (every model
+        shares limits given by flags); none for a target that is not the simulator."""
+        if not self.simulated:
+            return []
+        lines = [f"simulated rate limit: {self.rate_limit_phrase(model)}" for model in models]
+        return list(dict.fromkeys(lines))
+
     def _settings(self) -> str:
         return f"(profile {self.profile or 'per model'}, latency scale {self.latency_scale:g})"
+
+
+@dataclass(frozen=True)
+class SimulatedAs:
+    """Which of the simulator's built-in profiles answered a model, and why."""
+
+    profile: str
+    family: str | None = None  # the family pattern (claude-*) that chose it; None: not by family
+    generic: bool = False  # no profile for the model's name or family: the generic one
+
+    def describe(self) -> str:
+        if self.generic:
+            return f"{self.profile} (generic: no profile for its name or family)"
+        if self.family is not None:
+            return f"{self.profile} (by family {self.family})"
+        return f"{self.profile} (its own)"
 
 
 @dataclass(frozen=True)
@@ -92,6 +144,11 @@ class SweepMeta:
     tool_version: str
     command: str | None = None
     stopped: str | None = None  # why the sweep stopped early ("budget", ...); None: it did not
+    # The whole job's prompts, for the report's projection (analysis.projection); None: none.
+    job_size: int | None = None
+    # Per model, the simulator's built-in profile that answered it; empty for a real target or
+    # when --sim-profile gave every model one (``target.profile`` names it).
+    simulated_as: dict[str, SimulatedAs] = field(default_factory=dict)
     schema_version: int = field(default=META_SCHEMA_VERSION)
 
     def with_stop(self, reason: str | None) -> SweepMeta:
@@ -118,7 +175,7 @@ class SweepMeta:
             return cls(
                 config=_config(data["config"]),
                 prompt_count=int(data["prompt_count"]),
-                target=TargetInfo(**data["target"]),
+                target=target_info(data["target"]),
                 price_source=str(data["price_source"]),
                 price_date=str(data["price_date"]),
                 estimates={k: _estimate(v) for k, v in data["estimates"].items()},
@@ -126,6 +183,8 @@ class SweepMeta:
                 tool_version=str(data["tool_version"]),
                 command=data.get("command"),
                 stopped=data.get("stopped"),
+                job_size=None if data["job_size"] is None else int(data["job_size"]),
+                simulated_as={k: SimulatedAs(**v) for k, v in data["simulated_as"].items()},
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as error:
             raise InputError(path, f"not valid sweep metadata ({error!r})") from None
@@ -141,13 +200,18 @@ class SweepMeta:
         return cls.from_json(text, str(path))
 
 
+# What a resume may change: after a budget stop, raising it is exactly what a resume must be
+# allowed to do; latency targets judge the records, they change none of them.
+_RESUMABLE_CHANGES = frozenset({"max_cost_usd", "slo"})
+
+
 def config_changes(before: SweepConfig, now: SweepConfig) -> list[str]:
-    """What differs between two configs, less the budget: after a budget stop, raising it is
-    exactly what a resume must be allowed to do."""
+    """What differs between two configs, less what a resume may change (the budget, the
+    latency targets)."""
     return [
         f"{f.name} {_plain(getattr(before, f.name))!r} -> {_plain(getattr(now, f.name))!r}"
         for f in fields(SweepConfig)
-        if f.name != "max_cost_usd" and getattr(before, f.name) != getattr(now, f.name)
+        if f.name not in _RESUMABLE_CHANGES and getattr(before, f.name) != getattr(now, f.name)
     ]
 
 
@@ -182,8 +246,17 @@ def _config(data: dict[str, Any]) -> SweepConfig:
             "models": tuple(data["models"]),
             "levels": tuple(data["levels"]),
             "max_cost_usd": None if cost is None else Decimal(cost),
+            "slo": tuple(LatencyTarget(**target) for target in data["slo"]),
         }
     )
+
+
+def target_info(data: dict[str, Any]) -> TargetInfo:
+    """A ``TargetInfo`` from its JSON form (``asdict``); a run's target file written before
+    ``model_limits`` existed has none."""
+    given = data.get("model_limits", {})
+    limits = {model: SimulatedLimit(**limit) for model, limit in given.items()}
+    return TargetInfo(**{**data, "model_limits": limits})
 
 
 def _estimate(data: dict[str, Any]) -> ModelEstimate:

@@ -22,6 +22,9 @@ from llmsweep.settings import CostFn
 
 # Status values. "ok" succeeded; every other value names why the prompt finally failed.
 OK = "ok"
+# A stop (a budget, Ctrl-C) came before this prompt's retry; it is recorded only because an
+# attempt may have been billed (Record.possibly_billed_usd): not a failure of the API.
+STOPPED = "stopped"
 CellKey = tuple[str, int, int]  # (model, concurrency, repeat): one sweep cell
 
 
@@ -81,6 +84,23 @@ class Record:
     # Sends repeated at once, over all attempts, because a pooled connection turned out closed
     # by the server before any answer (transport.base.Attempt); not retries, no backoff.
     stale_connection_resends: int = 0
+    # The account's rate limits as the API's x-ratelimit-limit-requests/-tokens headers stated
+    # them on this prompt's last attempt that carried them (per minute); None: never stated.
+    limit_rpm: int | None = None
+    limit_tpm: int | None = None
+    # Attempts the provider may have billed that ``cost_usd`` leaves out: those that timed out
+    # or were cut after the request was accepted (transport.base.Attempt.possibly_billed), and
+    # earlier failed attempts that reported usage. Each is priced at the pre-run input count
+    # (or the usage reported) plus the output tokens that had arrived; the USD is an exact
+    # Decimal string, None when there were none or no price is known. Kept apart from the
+    # actual spend.
+    possibly_billed_attempts: int = 0
+    possibly_billed_input_tokens: int = 0
+    possibly_billed_output_tokens: int = 0
+    possibly_billed_usd: str | None = None
+    # The prompt sent (``Prompt.text``): ``run`` keeps it unless --no-prompt-text; a sweep's
+    # records leave it out (its prompts are in the file it names).
+    prompt_text: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,6 +132,18 @@ class Record:
     @property
     def cost(self) -> Decimal:
         return Decimal(self.cost_usd) if self.cost_usd is not None else Decimal(0)
+
+    @property
+    def possibly_billed(self) -> Decimal:
+        """What the attempts in ``possibly_billed_usd`` may have cost (0 when unpriced)."""
+        usd = self.possibly_billed_usd
+        return Decimal(usd) if usd is not None else Decimal(0)
+
+    @property
+    def spent(self) -> Decimal:
+        """What a ``--max-cost`` budget counts this prompt as having spent: its actual cost
+        and what its other attempts may have been billed."""
+        return self.cost + self.possibly_billed
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name. Shallow: ``dataclasses.asdict`` deep-copies each value, which

@@ -20,7 +20,7 @@ from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.settings import CostFn, RequestOptions, refuse_unbounded_budget
 from llmsweep.store.harness import HarnessMeasurement
-from llmsweep.store.meta import TargetInfo, target_changes
+from llmsweep.store.meta import TargetInfo, target_changes, target_info
 from llmsweep.store.records import (
     Record,
     RecordFile,
@@ -40,7 +40,7 @@ class RunPlan:
     done_ids: frozenset[str]  # prompts already ok in the output (resume)
     torn_lines: int  # torn last lines found in the output and dropped
     had_records: bool
-    spent_usd: Decimal = Decimal(0)  # what the records already in the output cost
+    spent_usd: Decimal = Decimal(0)  # what the records already in the output spent (Record.spent)
 
     @property
     def todo(self) -> int:
@@ -133,8 +133,8 @@ def _refuse_another_target(out_path: Path, target: TargetInfo) -> None:
     if not path.exists():
         return  # written by an llmsweep that did not say: nothing to compare
     try:
-        before = TargetInfo(**json.loads(path.read_text("utf-8")))
-    except (OSError, ValueError, TypeError) as error:
+        before = target_info(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise InputError(str(path), f"not a valid target description ({error})") from None
     changed = target_changes(before, target)
     if changed:
@@ -155,7 +155,7 @@ def _existing(
     for record in existing:
         latest_ok[record.prompt_id] = record.ok
         models.add(record.model)
-        spent += record.cost
+        spent += record.spent
         changed = (
             None if cost_fn is None or record.model != model else price_change(record, cost_fn)
         )
@@ -199,9 +199,14 @@ class RunOutcome:
     stopped: str | None = None
     cost_usd: Decimal = Decimal(0)
     failed_cost_usd: Decimal = Decimal(0)  # billed (the API reported usage) yet failed
+    possibly_billed_usd: Decimal = Decimal(0)  # Record.possibly_billed: apart from cost_usd
+    possibly_billed_attempts: int = 0
     harness: HarnessMeasurement | None = None  # what the client cost during the run
     retried: int = 0  # prompts that needed more than one attempt
     retry_causes: Counter[str] = field(default_factory=Counter)  # earlier attempts by kind
+    # Sends repeated at once on another connection, the server having closed theirs (Record).
+    stale_connection_resends: int = 0
+    resent_prompts: int = 0  # prompts with at least one such resend
 
     @property
     def done(self) -> int:
@@ -220,7 +225,12 @@ class RunOutcome:
         self.statuses[record.status] += 1
         self.retried += record.retried
         self.retry_causes.update(record.retry_causes)
+        if record.stale_connection_resends:
+            self.stale_connection_resends += record.stale_connection_resends
+            self.resent_prompts += 1
         self.cost_usd += record.cost
+        self.possibly_billed_usd += record.possibly_billed
+        self.possibly_billed_attempts += record.possibly_billed_attempts
         if record.dispatch_lag_s is not None:
             self.dispatch_lags_s.append(record.dispatch_lag_s)
         if record.ok:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
-from llmsweep.settings import CostFn, SweepConfig
+from llmsweep.settings import CostFn, LatencyTarget, SweepConfig
 from llmsweep.store.harness import HarnessMeasurement, combine
 from llmsweep.store.meta import SweepMeta, TargetInfo, config_changes, target_changes
 from llmsweep.store.records import (
@@ -104,7 +104,7 @@ class SweepFolder:
         if not self.records_path.exists():
             return spent
         for record in RecordFile(self.records_path):
-            spent += record.cost
+            spent += record.spent
             changed = price_change(record, cost_fn_of(record.model))
             if changed is not None:
                 raise OutputError(
@@ -131,7 +131,7 @@ class SweepFolder:
             result = read_records(self.records_path)
             state.torn_lines = result.torn_lines
             for record in result.records:
-                state.spent_usd += record.cost
+                state.spent_usd += record.spent
                 if record.ok:
                     key = (record.model, record.concurrency, record.repeat)
                     state.ok_ids.setdefault(key, set()).add(record.prompt_id)
@@ -148,6 +148,12 @@ class SweepFolder:
         """Record why the sweep stopped early, for the report's advice; a resume writes
         meta.json afresh, without it."""
         self.write_meta(self.read_meta().with_stop(reason))
+
+    def hold_to(self, targets: tuple[LatencyTarget, ...]) -> None:
+        """Judge the sweep by other latency targets (``report --slo``): they judge its
+        records and change none, so the report re-renders with them without sending anything."""
+        meta = self.read_meta()
+        self.write_meta(replace(meta, config=replace(meta.config, slo=targets)))
 
     def write_search(self, steps: list[SearchStep]) -> None:
         write_search(self.search_path, steps)

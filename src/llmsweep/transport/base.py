@@ -32,7 +32,7 @@ class Attempt:
     started_at_s: float
     first_token_at_s: float | None
     ended_at_s: float
-    limits: retry.Limits | None = None  # what the server said its rate limits are, on errors
+    limits: retry.Limits | None = None  # the rate limits the answer's headers stated, if any
     sent_at_s: float | None = None  # when the request was fully written; None: never (or unknown)
     # Time spent opening a new connection for it (0: one was reused), and on any pooled ones
     # the server had closed before it (``stale_connection_resends``).
@@ -43,10 +43,21 @@ class Attempt:
     # Times it went out again at once, on a new connection, because the pooled connection it
     # first took had been closed by the server before any answer (not a retry: see http.py).
     stale_connection_resends: int = 0
+    # A failed stream: the answer's text that had arrived before it broke ("" if none).
+    received_text: str = ""
 
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
+
+    @property
+    def possibly_billed(self) -> bool:
+        """A failed attempt the provider may still charge for: the request was all sent, no
+        error status refused it, and then it timed out or was cut (the server may have
+        generated all the while), with no usage to say what it cost. An attempt refused with a
+        status (429, 5xx, 4xx) or never sent is not billed."""
+        refused = self.http_status is not None and self.http_status >= 400
+        return not (self.ok or refused or self.sent_at_s is None or self.input_tokens is not None)
 
 
 def failed_attempt(
@@ -60,6 +71,7 @@ def failed_attempt(
     ended_at_s: float,
     limits: retry.Limits | None = None,
     wire: WireTimes | None = None,
+    received_text: str = "",
 ) -> Attempt:
     """An attempt that got no usable answer (``error`` must already be free of secrets)."""
     return Attempt(
@@ -79,6 +91,7 @@ def failed_attempt(
         sent_at_s=wire.sent_at_s if wire is not None else None,
         connect_s=wire.connect_s if wire is not None else 0.0,
         stale_connection_resends=wire.stale_connection_resends if wire is not None else 0,
+        received_text=received_text,
     )
 
 

@@ -220,6 +220,7 @@ class HttpTransport:
             async with await self._post(json.dumps(request).encode(), started, wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
+                limits = retry.advertised_limits(response.headers)
                 if stream:
                     await _read_events(response, answer)
                 else:
@@ -241,6 +242,7 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
+            limits=limits,
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(answer.chunk_at),
@@ -316,6 +318,7 @@ class HttpTransport:
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
             wire=wire,
+            received_text="".join(answer.parts),
         )
 
 

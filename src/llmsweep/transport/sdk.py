@@ -27,6 +27,7 @@ from llmsweep.transport.tracing import (
     open_connections,
     sdk_tracing,
     trace_httpx_request,
+    trace_httpx_response,
 )
 
 # The SDK's exceptions as library-neutral failures (an HTTP error status is classified apart).
@@ -41,6 +42,9 @@ FAILURES: retry.ExceptionMap = {
     openai.APIError: retry.Failure.MALFORMED,
     **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
+# What a stream has brought so far: each content chunk's arrival and its text, kept apart
+# from the answer so that a stream that breaks still shows what it delivered.
+_Received = tuple[list[float], list[str]]
 
 
 @dataclass(frozen=True)
@@ -114,14 +118,15 @@ class OpenAITransport:
     ) -> Attempt:
         started = self._clock()
         arrivals: list[float] = []  # each content chunk's, the first token's first
+        parts: list[str] = []  # each content chunk's text, kept should the stream break
         try:
             text, usage = await self._answer(
-                model, messages, max_tokens, stream, arrivals, started, wire
+                model, messages, max_tokens, stream, (arrivals, parts), started, wire
             )
         except openai.APIStatusError as error:
             return self._status_error(error, started, wire)
         except tuple(FAILURES) as error:
-            return self._failed(error, stream, started, arrivals, wire)
+            return self._failed(error, stream, started, (arrivals, parts), wire)
         return Attempt(
             kind="ok",
             retryable=False,
@@ -135,6 +140,7 @@ class OpenAITransport:
             started_at_s=started,
             first_token_at_s=arrivals[0] if arrivals else None,
             ended_at_s=self._clock(),
+            limits=retry.advertised_limits(wire.response_headers),
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(arrivals),
@@ -155,7 +161,7 @@ class OpenAITransport:
         messages: list[dict[str, Any]],
         max_tokens: int | None,
         stream: bool,
-        arrivals: list[float],
+        received: _Received,
         started: float,
         wire: WireTimes,
     ) -> tuple[str, _Usage]:
@@ -166,7 +172,7 @@ class OpenAITransport:
         while True:
             try:
                 async with asyncio.timeout(self._timeout_s):  # each send: see http.py's _post
-                    return await self._ask(client, model, messages, max_tokens, stream, arrivals)
+                    return await self._ask(client, model, messages, max_tokens, stream, received)
             except openai.APIConnectionError as error:
                 if not _stale(error, wire):  # never so on the fresh client: it keeps none
                     raise
@@ -181,10 +187,10 @@ class OpenAITransport:
         messages: list[dict[str, Any]],
         max_tokens: int | None,
         stream: bool,
-        arrivals: list[float],
+        received: _Received,
     ) -> tuple[str, _Usage]:
         if stream:
-            return await self._stream(client, model, messages, max_tokens, arrivals)
+            return await self._stream(client, model, messages, max_tokens, received)
         return await self._once(client, model, messages, max_tokens)
 
     def _status_error(
@@ -209,9 +215,10 @@ class OpenAITransport:
         error: Exception,
         stream: bool,
         started: float,
-        arrivals: list[float],
+        received: _Received,
         wire: WireTimes,
     ) -> Attempt:
+        arrivals, parts = received
         verdict, status, message = retry.failure_verdict(
             error, FAILURES, stream=stream, answered=bool(arrivals), timeout_s=self._timeout_s
         )
@@ -224,6 +231,7 @@ class OpenAITransport:
             first_token_at_s=arrivals[0] if arrivals else None,
             ended_at_s=self._clock(),
             wire=wire,
+            received_text="".join(parts),
         )
 
     async def _once(
@@ -253,9 +261,9 @@ class OpenAITransport:
         model: str,
         messages: list[dict[str, Any]],
         max_tokens: int | None,
-        arrivals: list[float],
+        received: _Received,
     ) -> tuple[str, _Usage]:
-        parts: list[str] = []
+        arrivals, parts = received
         usage = _Usage()
         answered: str | None = None
         finished = False
@@ -292,7 +300,8 @@ class OpenAITransport:
 
 def _http_client(limits: httpx2.Limits) -> httpx2.AsyncClient:
     return openai.DefaultAsyncHttpxClient(
-        limits=limits, event_hooks={"request": [trace_httpx_request]}
+        limits=limits,
+        event_hooks={"request": [trace_httpx_request], "response": [trace_httpx_response]},
     )
 
 

@@ -9,7 +9,7 @@ each library's tracing (aiohttp's TraceConfig, httpcore's ``trace`` extension) i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import SimpleNamespace
@@ -39,6 +39,9 @@ class WireTimes:
         self.answered = False
         self.stale_connection_resends = 0
         self._detour_s = 0.0  # time lost to closed pooled connections before this send
+        # The answer's headers (the SDK's response hook): a 200 carries the account's rate
+        # limits there, and the SDK hands a caller only the parsed body.
+        self.response_headers: Mapping[str, str] = {}
 
     def resending(self, began_at_s: float) -> None:
         """The request goes out again at once: the pooled connection it took was closed.
@@ -97,6 +100,14 @@ async def trace_httpx_request(request: httpx2.Request) -> None:
     wire = _CURRENT_WIRE.get()
     if wire is not None:
         request.extensions["trace"] = wire.httpcore_trace
+
+
+async def trace_httpx_response(response: httpx2.Response) -> None:
+    """httpx's ``response`` event hook: keep the answer's headers on the attempt's
+    ``WireTimes`` (called once the head has come, before any of a stream's body)."""
+    wire = _CURRENT_WIRE.get()
+    if wire is not None:
+        wire.response_headers = response.headers
 
 
 def aiohttp_tracing() -> aiohttp.TraceConfig:

@@ -19,14 +19,14 @@ from llmsweep.store.meta import REAL, TargetInfo
 
 def test_svg_and_png_bytes_are_reproducible() -> None:
     levels = result_of(report_sweep(), REPORT_META).levels
-    svg = figure_bytes(wall_time_chart(levels, REPORT_META), "svg")
-    assert svg == figure_bytes(wall_time_chart(levels, REPORT_META), "svg")
+    svg = figure_bytes(wall_time_chart(levels, [], REPORT_META), "svg")
+    assert svg == figure_bytes(wall_time_chart(levels, [], REPORT_META), "svg")
     assert b"<dc:date>" not in svg
-    png = figure_bytes(wall_time_chart(levels, REPORT_META), "png")
+    png = figure_bytes(wall_time_chart(levels, [], REPORT_META), "png")
     assert png.startswith(b"\x89PNG")
-    assert png == figure_bytes(wall_time_chart(levels, REPORT_META), "png")
+    assert png == figure_bytes(wall_time_chart(levels, [], REPORT_META), "png")
     with pytest.raises(ValueError):
-        figure_bytes(wall_time_chart(levels, REPORT_META), "pdf")
+        figure_bytes(wall_time_chart(levels, [], REPORT_META), "pdf")
 
 
 def test_model_colours_follow_sorted_names_whatever_the_order_given() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from matplotlib.axes import Axes
 
 from factories import (
     EVIL_MODEL,
@@ -16,6 +18,7 @@ from factories import (
     result_of,
 )
 from llmsweep.analysis.recommend import Recommendation, recommend
+from llmsweep.report.charts.base import RECOMMENDED_LABEL
 from llmsweep.report.charts.performance import (
     CHART_TITLES,
     build_charts,
@@ -33,7 +36,7 @@ def test_charts_name_the_simulated_target_and_keep_model_colours() -> None:
     for figure in charts.values():
         assert "simulated target (profile gpt-4o, latency scale 0.05)" in figure.get_suptitle()
     colors = model_colors(["gpt-4o", EVIL_MODEL])
-    lines = wall_time_chart(levels, REPORT_META).axes[0].get_lines()
+    lines = wall_time_chart(levels, [], REPORT_META).axes[0].get_lines()
     assert {line.get_color() for line in lines} == set(colors.values())
 
 
@@ -70,8 +73,10 @@ def test_latency_chart_adds_itl_and_tpot_in_ms_once_something_streamed() -> None
         make_record(prompt_id=f"p{i}", ttft_s=0.02, chunk_gaps_ms=(20.0,) * 49) for i in range(3)
     ]
     meta = make_meta(models=("gpt-4o",), levels=(1,))
-    assert len(latency_chart(levels_of(make_cell("m", 1, prompts=2, wall_s=1.0)), meta).axes) == 1
-    _, tokens = latency_chart(levels_of(streamed), meta).axes
+    assert (
+        len(latency_chart(levels_of(make_cell("m", 1, prompts=2, wall_s=1.0)), [], meta).axes) == 1
+    )
+    _, tokens = latency_chart(levels_of(streamed), [], meta).axes
     assert [np.asarray(line.get_xydata()).tolist() for line in tokens.get_lines()] == [
         [[1.0, 20.0]]
     ] * 3  # ITL p50, ITL p95, TPOT p50
@@ -83,7 +88,7 @@ def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:
     records = [*make_cell("m", 1, prompts=20, wall_s=20.0), *make_cell("m", 4, prompts=4, wall_s=1)]
     levels = levels_of(records, planned_prompts=20)
     meta = make_meta(models=("m",), levels=(1, 4))
-    wall = wall_time_chart(levels, meta).axes[0]
+    wall = wall_time_chart(levels, [], meta).axes[0]
     (curve,) = [line for line in wall.get_lines() if line.get_marker() == "o"]
     assert np.asarray(curve.get_xydata()).tolist() == [[1.0, 20.0]]
     (crosses,) = wall.collections[-1:]
@@ -107,3 +112,48 @@ def test_a_speedup_above_its_level_is_a_grey_cross_not_a_point_of_the_curve() ->
     assert np.asarray(points.get_xydata()).tolist() == [[1.0, 1.0]]
     (crosses,) = axes.collections[-1:]
     assert np.allclose(crosses.get_offsets(), [[2.0, 10.0]])  # measured 10x at level 2
+
+
+def _stars(axes: Axes) -> list[list[float]]:
+    return [
+        xy
+        for line in axes.get_lines()
+        if line.get_marker() == "*"
+        for xy in np.asarray(line.get_xydata()).tolist()
+    ]
+
+
+def test_every_chart_stars_the_level_the_recommendation_names() -> None:
+    # Level 2, not the level recommend() would pick (4): the charts read the recommendation.
+    result = result_of(report_sweep(), REPORT_META)
+    assert set(result.recommended.values()) == {4}
+    picks = [Recommendation(model, 2, "", ()) for model in result.recommended]
+    at_2 = {level.model: level for level in result.levels if level.concurrency == 2}
+    charts = build_charts(result.levels, picks, REPORT_META)
+    for name in ("wall_time", "speedup", "latency"):
+        assert [x for x, _ in _stars(charts[name].axes[0])] == [2.0, 2.0], name
+    for panel in charts["failures"].axes:
+        assert _stars(panel) == [[2.0, 0.0], [2.0, 0.0]]
+    tradeoff = sorted(_stars(charts["tradeoff"].axes[0]))
+    assert tradeoff == sorted(
+        [[row.wall_s, float(row.cost_per_1k_succeeded_usd or 0)] for row in at_2.values()]
+    )
+    # Cost: a bar of each model's cost at its recommended level, starred and labelled with it.
+    cost = charts["cost"].axes[0]
+    assert sorted(y for _, y in _stars(cost)) == pytest.approx(
+        sorted(float(row.cost_per_1k_succeeded_usd or 0) for row in at_2.values())
+    )
+    assert sum("\nat 2" in text.get_text() for text in cost.texts) == 2
+    # The projection is of the recommended levels alone: each named under its bars, no star.
+    assert [t.get_text() for t in charts["projection"].axes[0].get_xticklabels()] == [
+        f"{model}\nat concurrency 2" for model in result.recommended
+    ]
+    for name, figure in charts.items():
+        if name == "projection":
+            continue
+        legends = [axes.get_legend() for axes in figure.axes if axes.get_legend() is not None]
+        assert any(
+            RECOMMENDED_LABEL in [text.get_text() for text in legend.get_texts()]
+            for legend in legends
+            if legend is not None
+        )

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.recommend import Recommendation
 from llmsweep.store.meta import SweepMeta
 
 if TYPE_CHECKING:
@@ -108,6 +109,38 @@ def mark_excluded(axes: Axes, points: Sequence[tuple[float, float]]) -> None:
 
 def excluded_handle() -> Line2D:
     return Line2D([], [], color=GREY, marker="x", ls="none", label=EXCLUDED_LABEL)
+
+
+RECOMMENDED_LABEL = "recommended level"
+_STAR_MS = 14.0  # the smallest star; each model before it in sorted order one step larger
+_STAR_STEP = 9.0
+
+
+def recommended_rows(
+    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation]
+) -> dict[str, LevelSummary]:
+    """Each model's recommended level as its one Recommendation names it (never re-picked);
+    models with no recommended level are left out."""
+    picked = {(rec.model, rec.level) for rec in recommendations if rec.level is not None}
+    return {level.model: level for level in levels if (level.model, level.concurrency) in picked}
+
+
+def star_sizes(models: Sequence[str]) -> dict[str, float]:
+    """A star size per model, largest first in sorted order: models often share a recommended
+    level at nearly one spot, and the smaller stars drawn after the larger keep each in sight."""
+    ordered = sorted(set(models))
+    return {m: _STAR_MS + _STAR_STEP * (len(ordered) - 1 - i) for i, m in enumerate(ordered)}
+
+
+def star(axes: Axes, x: float, y: float, color: str, ms: float = _STAR_MS) -> None:
+    """The recommended level, over everything else drawn at that spot."""
+    axes.plot(x, y, marker="*", ms=ms, color=color, mec="black", ls="none", zorder=5, clip_on=False)
+
+
+def star_handle() -> Line2D:
+    return Line2D(
+        [], [], color=GREY, marker="*", ms=12, mec="black", ls="none", label=RECOMMENDED_LABEL
+    )
 
 
 def figure_bytes(figure: Figure, fmt: str) -> bytes:

@@ -1,8 +1,10 @@
 """Charts of a sweep, one ``matplotlib.figure.Figure`` per question the report answers.
 
-Each model keeps one colour across every chart; the spread over repeats shows as min-max error
-bars. Shared helpers live in :mod:`llmsweep.report.charts.base`, the cost charts in
-:mod:`llmsweep.report.charts.cost`; both are re-exported here.
+Each model keeps one colour across every chart, and its recommended level (the one
+Recommendation, never re-picked) is starred on each; the spread over repeats shows as min-max
+error bars. Shared helpers live in :mod:`llmsweep.report.charts.base`; the failures, cost and
+trade-off charts in their own modules, re-exported here. What each chart's legend terms mean is
+captioned under it by :mod:`llmsweep.report.captions`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from llmsweep.analysis.levels import LevelSummary
+from llmsweep.analysis.projection import project
 from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
 from llmsweep.report.charts.base import (
     GREY,
@@ -26,14 +29,19 @@ from llmsweep.report.charts.base import (
     level_axis,
     mark_excluded,
     new_figure,
+    recommended_rows,
     set_title,
     spread,
+    star,
+    star_handle,
+    star_sizes,
 )
 from llmsweep.report.charts.base import figure_bytes as figure_bytes
 from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
-from llmsweep.report.charts.cost import pareto_front as pareto_front
-from llmsweep.report.charts.cost import tradeoff_chart as tradeoff_chart
+from llmsweep.report.charts.failures import failure_chart as failure_chart
+from llmsweep.report.charts.projection import projection_chart
+from llmsweep.report.charts.tradeoff import tradeoff_chart as tradeoff_chart
 from llmsweep.store.meta import SweepMeta
 
 # Chart names (file stems) in report order, with the caption the report shows.
@@ -44,17 +52,24 @@ CHART_TITLES = {
     "latency": "Latency percentiles (and, when streamed, ITL and TPOT) vs concurrency",
     "cost": "Cost per 1k prompts: estimate vs actual",
     "tradeoff": "Time vs cost trade-off",
+    "projection": "The whole job projected: time and cost, now vs the Batch API",
 }
 _TIMES = "\N{MULTIPLICATION SIGN}"
 
 
-def wall_time_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
+def wall_time_chart(
+    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation], meta: SweepMeta
+) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
+    picked = recommended_rows(levels, recommendations)
+    stars = star_sizes([level.model for level in levels])
     for model, all_rows in levels_by_model(levels).items():
         rows = compared(all_rows)
         if not rows:
             continue
+        if (chosen := picked.get(model)) is not None:
+            star(axes, chosen.concurrency, chosen.wall_s, colors[model], stars[model])
         x = [row.concurrency for row in rows]
         walls = [row.wall_s for row in rows]
         yerr = spread(walls, [row.wall_s_min for row in rows], [row.wall_s_max for row in rows])
@@ -70,6 +85,7 @@ def wall_time_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     handles, _ = axes.get_legend_handles_labels()
     ideal_handle = Line2D([], [], color=GREY, ls="--", label="ideal: sequential wall / level")
     handles += [ideal_handle] + ([excluded_handle()] if excluded else [])
+    handles += [star_handle()] if picked else []
     axes.legend(handles=handles)
     set_title(figure, "Wall time vs concurrency (lower is better)", meta)
     return figure
@@ -82,7 +98,8 @@ def speedup_chart(
 ) -> Figure:
     figure, (axes,) = new_figure()
     colors = model_colors([level.model for level in levels])
-    chosen = {rec.model: rec.level for rec in recommendations}
+    picked = recommended_rows(levels, recommendations)
+    stars = star_sizes([level.model for level in levels])
     concurrencies = sorted({level.concurrency for level in levels})
     extra_handles = [Line2D([], [], color=GREY, ls="--", label="ideal: speedup = level")]
     axes.plot(concurrencies, concurrencies, color=GREY, ls="--")
@@ -102,20 +119,15 @@ def speedup_chart(
         ceiling = rows[0].speedup_ceiling
         if ceiling is not None:
             _draw_ceiling(axes, model, ceiling, colors[model], ceilings)
-        picked = next((row for row in rows if row.concurrency == chosen.get(model)), None)
-        if picked is not None:
-            _star(axes, picked.concurrency, picked.speedup or 0.0, colors[model])
+        if (chosen := picked.get(model)) is not None and chosen.speedup is not None:
+            star(axes, chosen.concurrency, chosen.speedup, colors[model], stars[model])
     if any(level.speedup_ceiling is not None for level in levels):
         extra_handles.append(Line2D([], [], color=GREY, ls=":", label="rate-limit ceiling"))
     # A speedup above its level is shown where it was measured, as an error, never on a curve.
     errors = [(row.concurrency, row.speedup_error) for row in levels if row.speedup_error]
     mark_excluded(axes, [(level, speedup) for level, speedup in errors if speedup is not None])
     extra_handles += [excluded_handle()] if errors else []
-    if any(rec.level is not None for rec in recommendations):
-        extra_handles.append(
-            Line2D([], [], color=GREY, marker="*", ms=12, mec="black", ls="none",
-                   label="recommended level")
-        )  # fmt: skip
+    extra_handles += [star_handle()] if picked else []
     level_axis(axes, concurrencies)
     axes.set_yscale("log", base=2)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}{_TIMES}"))
@@ -154,39 +166,6 @@ def _draw_ceiling(axes: Axes, model: str, ceiling: float, color: str, drawn: lis
     )
 
 
-def _star(axes: Axes, x: float, y: float, color: str) -> None:
-    """The recommended level."""
-    axes.plot(x, y, marker="*", ms=16, color=color, mec="black", ls="none", zorder=4)
-
-
-def failure_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
-    figure, (left, right) = new_figure(ncols=2)
-    colors = model_colors([level.model for level in levels])
-    for model, all_rows in levels_by_model(levels).items():
-        rows = compared(all_rows)
-        x = [row.concurrency for row in rows]
-        left.plot(x, [r.failure_rate for r in rows], color=colors[model], marker="o", label=model)
-        right.plot(x, [r.rate_limited_rate for r in rows], color=colors[model], marker="o")
-    excluded = [row for row in levels if row.excluded]
-    mark_excluded(left, [(row.concurrency, row.failure_rate) for row in excluded])
-    mark_excluded(right, [(row.concurrency, row.rate_limited_rate) for row in excluded])
-    concurrencies = [level.concurrency for level in levels]
-    for axes, label in (
-        (left, "prompts that finally failed"),
-        (right, "attempts answered 429 (rate limited)"),
-    ):
-        level_axis(axes, concurrencies)
-        axes.set_xlabel("concurrency (log\N{SUBSCRIPT TWO} scale)")
-        axes.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-        # At least 0-5% so a clean run reads as flat zero, not as noise blown up.
-        axes.set_ylim(bottom=0, top=max(0.05, axes.get_ylim()[1]))
-        axes.set_ylabel(label)
-    handles, _ = left.get_legend_handles_labels()
-    left.legend(handles=handles + ([excluded_handle()] if excluded else []))
-    set_title(figure, "Failures and rate limiting vs concurrency", meta)
-    return figure
-
-
 _LATENCY_STYLES = (("p50", "-", "o"), ("p95", "--", "s"), ("p99", ":", "^"))
 # Streams: per-token times on a panel of their own (milliseconds, not seconds).
 _TOKEN_STYLES = (
@@ -212,17 +191,24 @@ def _lines(
     )
 
 
-def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
+def latency_chart(
+    levels: Sequence[LevelSummary], recommendations: Sequence[Recommendation], meta: SweepMeta
+) -> Figure:
     streamed = any(level.itl_p50_s is not None or level.tpot_p50_s is not None for level in levels)
     figure, panels = new_figure(ncols=2 if streamed else 1)
     axes = panels[0]
     colors = model_colors([level.model for level in levels])
+    picked = recommended_rows(levels, recommendations)
+    stars = star_sizes([level.model for level in levels])
     for model, all_rows in levels_by_model(levels).items():
         rows = compared(all_rows)
         for name, line_style, marker in _LATENCY_STYLES:
             _lines(axes, rows, f"latency_{name}_s", 1.0, (colors[model], line_style, marker))
         for _, attr, line_style, marker in _TOKEN_STYLES if streamed else ():
             _lines(panels[1], rows, attr, 1000.0, (colors[model], line_style, marker))
+        chosen = picked.get(model)
+        if chosen is not None and chosen.latency_p50_s is not None:
+            star(axes, chosen.concurrency, chosen.latency_p50_s, colors[model], stars[model])
     concurrencies = [level.concurrency for level in levels]
     for panel in panels:
         level_axis(panel, concurrencies)
@@ -235,6 +221,7 @@ def latency_chart(levels: Sequence[LevelSummary], meta: SweepMeta) -> Figure:
     excluded = [(row.concurrency, row.latency_p50_s) for row in levels if row.excluded]
     mark_excluded(axes, [(x, p50) for x, p50 in excluded if p50 is not None])
     handles += [excluded_handle()] if excluded else []
+    handles += [star_handle()] if picked else []
     if streamed:
         panels[1].set_ylabel("per-token time of succeeded streams (ms)")
         panels[1].legend(
@@ -262,13 +249,15 @@ def build_charts(
     priced = any(is_priced(level) for level in levels)
     with rc_context(STYLE):
         charts = {
-            "wall_time": wall_time_chart(levels, meta),
+            "wall_time": wall_time_chart(levels, recommendations, meta),
             "speedup": speedup_chart(levels, recommendations, meta),
-            "failures": failure_chart(levels, meta),
-            "latency": latency_chart(levels, meta),
+            "failures": failure_chart(levels, recommendations, meta),
+            "latency": latency_chart(levels, recommendations, meta),
         }
         if priced or meta.estimates:
-            charts["cost"] = cost_chart(levels, meta)
+            charts["cost"] = cost_chart(levels, recommendations, meta)
         if priced:
-            charts["tradeoff"] = tradeoff_chart(levels, meta)
+            charts["tradeoff"] = tradeoff_chart(levels, recommendations, meta)
+        if projections := project(levels, recommendations, meta):
+            charts["projection"] = projection_chart(projections, meta)
     return charts
