@@ -122,13 +122,14 @@ async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
 
 
 def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Path) -> None:
-    # 12 prompts cap the search at 12; it starts at 1 and doubles from there.
+    # 12 prompts cap the search at 12; it starts at 1 and doubles from there. A simulator
+    # without gpt-4o-mini's published limits: at 500 RPM level 1 would already be at them.
     result = llmsweep.sweep(
         "synthetic:12:20:5",
         models=["gpt-4o-mini"],
         search=True,
         out_dir=tmp_path / "s",
-        latency_scale=0.01,
+        simulator=SimulatorConfig(latency_scale=0.01),
         client="http",
         max_tokens=5,
     )
