@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from llmsweep.analysis.ceiling import limits_of
+from llmsweep.analysis.ceiling import limits_of, stated_limits
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.search import (
     Probe,
@@ -53,7 +53,9 @@ class _ModelSearch:
 
     def measured(self, level: int) -> LevelSummary | None:
         """``level`` as the report will see it: every round, against level 1's."""
-        cells = summarize_cells(self.records, self.limits, self.harness)
+        # The limits the API's headers stated so far bound it too, as they will in the report.
+        stated = stated_limits(self.records)
+        cells = summarize_cells(self.records, self.limits, self.harness, stated=stated)
         return next((row for row in summarize_levels(cells) if row.concurrency == level), None)
 
     async def run(self, top: int, steps: list[SearchStep]) -> None:
