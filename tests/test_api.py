@@ -10,7 +10,7 @@ import pytest
 
 import llmsweep
 from conftest import StartSimulator
-from llmsweep.errors import OutputError
+from llmsweep.errors import OutputError, UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.simulator import SimulatorConfig
 
@@ -119,3 +119,24 @@ async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
     assert all(level.succeeded == 4 and level.cost_usd == 0 for level in result.levels)
     assert result.meta.job_size == 100  # projected to, as on the command line
     assert result.meta.price_source == "tiny: self-hosted: no per-token price"
+
+
+def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Path) -> None:
+    # 12 prompts cap the search at 12; it starts at 1 and doubles from there. A simulator
+    # without gpt-4o-mini's published limits: at 500 RPM level 1 would already be at them.
+    result = llmsweep.sweep(
+        "synthetic:12:20:5",
+        models=["gpt-4o-mini"],
+        search=True,
+        out_dir=tmp_path / "s",
+        simulator=SimulatorConfig(latency_scale=0.01),
+        client="http",
+        max_tokens=5,
+    )
+    steps = [step.level for step in result.search]
+    assert steps[:2] == [1, 2] and max(steps) <= 12
+    assert [level.concurrency for level in result.levels] == sorted(steps)
+    assert all(step.rounds >= 2 for step in result.search)
+    assert "## Search trace" in (tmp_path / "s" / "report.md").read_text("utf-8")
+    with pytest.raises(UsageError, match="--resume does not continue a --search sweep"):
+        llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, resume=True)

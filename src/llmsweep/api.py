@@ -23,11 +23,13 @@ from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
+from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,
+    MAX_CONCURRENCY,
     ClientOptions,
     CostFn,
     RequestOptions,
@@ -138,6 +140,8 @@ def sweep(
     sample: int | None = None,
     job_size: int | None = None,
     unique_prompts: bool = False,
+    search: bool = False,
+    max_concurrency: int = MAX_CONCURRENCY,
     slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
     resume: bool = False,
@@ -148,18 +152,23 @@ def sweep(
     write the report folder, and return the summary (levels, cells, recommendations, and
     ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
-    ``slo`` holds the recommendation to latency targets, as ``--slo`` does: seconds by name
-    (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as the command line does, without
-    asking: mind ``max_cost_usd`` on a real target.
+    With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
+    ``levels`` is then unused). ``slo`` holds the recommendation to latency targets, as
+    ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
+    the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
+    if search:
+        refuse_search_resume(resume)
     request, client, spec = _groups(options, models)
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),
-        levels=parse_levels(",".join(str(level) for level in levels)),
+        levels=(1,) if search else parse_levels(",".join(str(level) for level in levels)),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        search=search,
+        max_concurrency=max_concurrency,
         slo=latency_targets((slo or {}).items()),
         **request.request_fields(),
         **client.client_fields(),
@@ -179,7 +188,10 @@ def sweep(
 
     async def main() -> None:
         async with Session(spec, config) as session:
-            await execute_sweep(plan, session, resume=resume, force=force)
+            if search:
+                await execute_search(plan, session, force=force)
+            else:
+                await execute_sweep(plan, session, resume=resume, force=force)
 
     asyncio.run(main())
     result = analyse(plan.folder.read())

@@ -27,6 +27,7 @@ CostFn = Callable[[int, int, int], Decimal]
 # when the SDK's CPU cost per request would make the client the bottleneck.
 CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-concurrency
 
 
 # Latency targets a recommendation can be held to (``--slo``): the per-level percentiles of
@@ -180,6 +181,10 @@ class SweepConfig(RequestOptions, ClientOptions):
     unique_prompts: bool = False
     # Latency targets (--slo): the recommendation is then the fastest level meeting them all.
     slo: tuple[LatencyTarget, ...] = ()
+    # --search: the sweep chooses its levels (analysis.search), up to max_concurrency; its
+    # ``levels`` are then (1,), where it starts.
+    search: bool = False
+    max_concurrency: int = MAX_CONCURRENCY
 
     def __post_init__(self) -> None:
         RequestOptions.__post_init__(self)
@@ -196,6 +201,10 @@ class SweepConfig(RequestOptions, ClientOptions):
             raise UsageError("--concurrency: levels must be positive integers")
         if self.repeats < 1:
             raise UsageError("--repeats must be at least 1")
+        if self.max_concurrency < 1:
+            raise UsageError("--max-concurrency must be at least 1")
+        if self.search and self.repeats > 1:
+            raise UsageError("--search runs each level in rounds of its own: drop --repeats")
 
     def cells(self) -> list[tuple[str, int, int]]:
         return [

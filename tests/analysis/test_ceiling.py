@@ -7,7 +7,13 @@ from dataclasses import astuple, replace
 import pytest
 
 from factories import levels_of, make_cell, make_meta, make_record, result_of, with_config
-from llmsweep.analysis.ceiling import NO_LIMITS, RateLimits, rate_limit_ceiling_rps
+from llmsweep.analysis.ceiling import (
+    NO_LIMITS,
+    RateLimits,
+    at_ceiling,
+    rate_limit_ceiling_rps,
+    reached_ceiling,
+)
 from llmsweep.store.meta import REAL, TargetInfo
 
 
@@ -76,3 +82,15 @@ def test_the_limits_the_api_stated_set_a_real_targets_ceiling() -> None:
     # The client's own, tighter limit still binds.
     tight = with_config(meta, rpm=30.0)
     assert result_of(stated + unstated, tight).levels[0].ceiling_rps == pytest.approx(0.5)
+
+
+def test_a_level_reached_the_ceiling_at_it_or_past_it() -> None:
+    # Ceiling 20 req/s: 90% of it (18) is at it; 30 is past it (a burst), 17 is short of it.
+    assert [reached_ceiling(rps, 20.0) for rps in (17.0, 18.0, 20.0, 30.0)] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert not at_ceiling(30.0, 20.0)  # past it, the ceiling does not explain a throughput
+    assert not reached_ceiling(30.0, None)

@@ -421,3 +421,17 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     assert (
         "simulated target for 1,000,000 prompts at concurrency 1" in (out / "report.md").read_text()
     )
+
+
+def test_search_refuses_levels_repeats_and_resume_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    base = ("sweep", "demo", "--search", "--out-dir", str(out))
+    for extra, message in (
+        (("--concurrency", "1,2"), "--search chooses the levels itself: drop --concurrency"),
+        (("--repeats", "3"), "--search runs each level in rounds of its own: drop --repeats"),
+        (("--resume",), "--resume does not continue a --search sweep: run it again with --force"),
+    ):
+        refused = llmsweep(*base, *extra)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().splitlines() == [f"llmsweep: error: {message}"]
+    assert not out.exists()

@@ -11,12 +11,14 @@ from llmsweep.analysis.stats import summarize_cells
 from llmsweep.report.sections import (
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
     verdicts,
 )
 from llmsweep.store.meta import REAL, SIMULATOR, SimulatedLimit, TargetInfo
+from llmsweep.store.search import SearchStep
 
 DASH = "\N{EN DASH}"
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -151,10 +153,10 @@ def test_about_shows_the_host_but_never_credentials_and_keeps_the_seed_apart() -
     assert facts["Seed"] == "7"
     # Every other field of the config, sorted by name, the seed not among them.
     assert facts["Config"] == (
-        "client: openai; deadline_s: 900.0; levels: 1, 2; max_cost_usd: none; max_retries: 6; "
-        "max_tokens: none; models: gpt-4o; processes: 1; prompts: demo; repeats: 1; rpm: none; "
-        "sample: none; slo: none; stream: False; timeout_s: 120.0; tpm: none; "
-        "unique_prompts: False; warm_up: True"
+        "client: openai; deadline_s: 900.0; levels: 1, 2; max_concurrency: 256; "
+        "max_cost_usd: none; max_retries: 6; max_tokens: none; models: gpt-4o; processes: 1; "
+        "prompts: demo; repeats: 1; rpm: none; sample: none; search: False; slo: none; "
+        "stream: False; timeout_s: 120.0; tpm: none; unique_prompts: False; warm_up: True"
     )
     assert facts["Prices"] == "genai-prices; 2026-01-01"
     assert facts["Connections"].startswith("opened before each cell's clock started")
@@ -202,3 +204,17 @@ def test_the_table_shows_retried_prompts_with_their_causes_and_the_cached_share(
     table = summary_table(levels_of(records), [])
     retried = table.headers.index("retried prompts (causes)")
     assert table.rows[0][retried : retried + 2] == ("1 (50%): timeout 2, connection 1", "12%")
+
+
+def test_the_search_trace_is_one_row_per_probe_in_the_order_measured() -> None:
+    steps = [
+        SearchStep("m", 1, 2, 8, 10.0, 9.5, 10.5, 1.0, "doubling to 2"),
+        SearchStep("m", 2, 3, 8, 19.0, None, None, None, "the search stopped here (budget)"),
+    ]
+    table = search_table(steps)
+    assert table is not None and [row[:7] for row in table.rows] == [
+        ("m", "1", "1", f"2 {TIMES} 8", "16", f"10 (9.5{DASH}10)", f"1.00{TIMES}"),
+        ("m", "2", "2", f"3 {TIMES} 8", "24", "19", DASH),
+    ]
+    assert table.rows[1][-1] == "the search stopped here (budget)"
+    assert search_table([]) is None  # a grid sweep has none

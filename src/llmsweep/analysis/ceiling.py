@@ -80,3 +80,12 @@ def at_ceiling(throughput_rps: float, ceiling_rps: float | None) -> bool:
     if ceiling_rps is None or ceiling_rps <= 0:
         return False
     return AT_CEILING <= throughput_rps / ceiling_rps <= 1 / AT_CEILING
+
+
+def reached_ceiling(throughput_rps: float, ceiling_rps: float | None) -> bool:
+    """Whether a level's throughput is at the ceiling or past it: past it, a short run caught
+    the burst a limiter allows before it bites (the simulator's bucket holds one second's
+    worth), which no longer run can keep up. Either way no higher level can go faster."""
+    return at_ceiling(throughput_rps, ceiling_rps) or (
+        ceiling_rps is not None and ceiling_rps > 0 and throughput_rps > ceiling_rps
+    )

@@ -24,12 +24,14 @@ from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.settings import LatencyTarget
 
 MAX_WALL_SPREAD = 0.2
+# The knee: a level within this share of the best throughput is as good as the best.
+KNEE_FRACTION = 0.9
 _DASH = "\N{EN DASH}"
 
 
 @dataclass(frozen=True)
 class _Thresholds:
-    fraction: float = 0.9  # of the best throughput among the levels compared
+    fraction: float = KNEE_FRACTION  # of the best throughput among the levels compared
     max_failure_rate: float = 0.01
     max_429_rate: float = 0.05  # 429 answers / attempts
 
@@ -68,7 +70,7 @@ def model_cost_per_1k_usd(levels: Sequence[LevelSummary]) -> Decimal | None:
 def recommend(
     levels: Sequence[LevelSummary],
     *,
-    fraction: float = 0.9,
+    fraction: float = KNEE_FRACTION,
     max_failure_rate: float = 0.01,
     max_429_rate: float = 0.05,
     client: str = "openai",

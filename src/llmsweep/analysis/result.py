@@ -13,6 +13,7 @@ from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.slo import judge_levels
 from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepData
 
 
@@ -25,6 +26,7 @@ class SweepResult:
     costs: list[ModelCost]  # per model, over all its levels (analysis.costs)
     # Per model, the rate limits the API's headers stated and the ceiling they imply.
     stated_limits: list[StatedLimits] = field(default_factory=list)
+    search: tuple[SearchStep, ...] = ()  # a --search sweep's trace (store.search)
 
     @property
     def recommended(self) -> dict[str, int | None]:
@@ -40,12 +42,16 @@ class SweepResult:
 
 def analyse(data: SweepData) -> SweepResult:
     meta = data.meta
+    if data.search is None:
+        planned: int | dict[tuple[str, int], int] = meta.prompt_count
+        repeats: int | None = meta.config.repeats
+    else:  # each probe's own prompts per round; its rounds are as many as it needed
+        planned = {(step.model, step.level): step.prompts_per_round for step in data.search}
+        repeats = None
     stated = stated_limits(data.records)
-    cells = summarize_cells(
-        data.records, limits_of(meta), data.harness, meta.prompt_count, stated=stated
-    )
+    cells = summarize_cells(data.records, limits_of(meta), data.harness, planned, stated=stated)
     targets = meta.config.slo
-    levels = judge_levels(summarize_levels(cells, meta.config.repeats), targets)
+    levels = judge_levels(summarize_levels(cells, repeats), targets)
     recommendations = recommend(levels, client=meta.config.client, slo=targets)
     return SweepResult(
         meta,
@@ -54,4 +60,5 @@ def analyse(data: SweepData) -> SweepResult:
         recommendations,
         model_costs(levels, meta),
         stated_ceilings(cells, stated),
+        tuple(data.search or ()),
     )

@@ -115,7 +115,7 @@ def summarize_cells(
     records: Iterable[Record],
     limits: RateLimits | Mapping[str, RateLimits] = NO_LIMITS,
     harness: Mapping[CellKey, HarnessMeasurement] | None = None,
-    planned_prompts: int | None = None,
+    planned_prompts: int | Mapping[tuple[str, int], int] | None = None,
     stated: Mapping[str, RateLimits] | None = None,
 ) -> list[CellSummary]:
     """One summary per cell, sorted by (model, concurrency, repeat); re-runs keep the latest.
@@ -123,7 +123,8 @@ def summarize_cells(
     Each cell carries its model's rate-limit ceiling under the tighter of ``limits`` (the same
     for every model, or each model's own; a model left out has none) and the model's limits the
     API ``stated`` (``ceiling.stated_limits``), where ``harness`` measured it the client-bound
-    verdict, whether it has fewer records than ``planned_prompts`` (unfinished) and its speedup
+    verdict, whether it has fewer records than ``planned_prompts`` (unfinished; per (model,
+    level) for a search, whose levels send different numbers) and its speedup
     (analysis.speedup)."""
     groups: dict[CellKey, list[Record]] = {}
     for record in iter_latest(list(records)):
@@ -155,10 +156,20 @@ def summarize_cells(
 
 
 def _compared(
-    cells: list[CellSummary], groups: Mapping[CellKey, list[Record]], planned: int | None
+    cells: list[CellSummary],
+    groups: Mapping[CellKey, list[Record]],
+    planned: int | Mapping[tuple[str, int], int] | None,
 ) -> list[CellSummary]:
     """Each cell marked unfinished or not, with its speedup against its concurrency-1 cell."""
-    finished = {_key(cell): cell for cell in cells if not is_unfinished(cell.requests, planned)}
+
+    def wanted(cell: CellSummary) -> int | None:
+        if isinstance(planned, Mapping):
+            return planned.get((cell.model, cell.concurrency))
+        return planned
+
+    finished = {
+        _key(cell): cell for cell in cells if not is_unfinished(cell.requests, wanted(cell))
+    }
     compared = []
     for cell in cells:
         sequential = finished.get((cell.model, 1, cell.repeat))

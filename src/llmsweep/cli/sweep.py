@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from llmsweep.analysis.result import analyse
+from llmsweep.analysis.search import top_level
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     AnsweredModels,
@@ -29,10 +30,11 @@ from llmsweep.cli.options import (
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.engine.runner import Engine
-from llmsweep.errors import TargetError
+from llmsweep.errors import TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.eta import sweep_eta
+from llmsweep.session.search import execute_search, refuse_search_resume
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
@@ -41,10 +43,17 @@ from llmsweep.session.sweep import (
     plan_sweep,
 )
 from llmsweep.session.target import describe
-from llmsweep.settings import SLO_METRICS, SweepConfig, parse_levels, parse_slo
+from llmsweep.settings import (
+    MAX_CONCURRENCY,
+    SLO_METRICS,
+    SweepConfig,
+    parse_levels,
+    parse_slo,
+)
 from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
+DEFAULT_LEVELS = "1,2,4,8,16"
 SLO_HELP = (
     "Latency target NAME=SECONDS, NAME one of "
     f"{', '.join(SLO_METRICS)} (repeat it, or comma-separate): recommend the highest-throughput "
@@ -65,9 +74,21 @@ SLO_HELP = (
 @click.option(
     "--concurrency",
     "levels_text",
-    default="1,2,4,8,16",
+    help="Comma-separated levels; 1 (the sequential baseline) is always added "
+    f"[default: {DEFAULT_LEVELS}].",
+)
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Choose the levels per model: from 1, double while throughput rises beyond the noise, "
+    "then bisect to the knee, each level with only as many prompts as it needs.",
+)
+@click.option(
+    "--max-concurrency",
+    type=positive_int,
+    default=MAX_CONCURRENCY,
     show_default=True,
-    help="Comma-separated levels; 1 (the sequential baseline) is always added.",
+    help="With --search: the highest level it may measure.",
 )
 @click.option(
     "--repeats",
@@ -108,7 +129,9 @@ SLO_HELP = (
 def sweep(
     prompts: str,
     models: tuple[str, ...],
-    levels_text: str,
+    levels_text: str | None,
+    search: bool,
+    max_concurrency: int,
     repeats: int,
     sample: int | None,
     job_size: int | None,
@@ -131,14 +154,20 @@ def sweep(
       llmsweep sweep demo --concurrency 1,2,4,8,16 --slo p95=2.0
     """
     models = tuple(dict.fromkeys(models))
+    if search and levels_text is not None:
+        raise UsageError("--search chooses the levels itself: drop --concurrency")
+    if search:
+        refuse_search_resume(resume)
     common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
         models=models,
-        levels=parse_levels(levels_text),
+        levels=(1,) if search else parse_levels(levels_text or DEFAULT_LEVELS),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
+        search=search,
+        max_concurrency=max_concurrency,
         slo=parse_slo(slo_texts),
         **common.request.request_fields(),
         **common.client.client_fields(),
@@ -164,26 +193,31 @@ def sweep(
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
-    cells = config.cells()
-
     async def main() -> str | None:
         async with session:
             say_target(session.target, models)
-            with ProgressView(eta.left_s) as view:
+            # A search's cells are not known in advance: no whole-sweep ETA.
+            with ProgressView(None if search else eta.left_s) as view:
 
                 def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
-                    eta.start(cell, todo, engine.progress)
-                    view.track(
-                        f"cell {cells.index(cell) + 1} of {len(cells)}: "
-                        f"{cell[0]} c={cell[1]} r{cell[2] + 1}",
-                        todo,
-                        engine.progress,
-                    )
+                    if not search:
+                        eta.start(cell, todo, engine.progress)
+                    view.track(_cell_label(config, cell), todo, engine.progress)
 
                 def on_record(record: Record) -> None:
                     view.update()
                     answered.add(record)
 
+                if search:
+                    return await execute_search(
+                        plan,
+                        session,
+                        force=force,
+                        command=command_line(),
+                        on_state=on_state,
+                        on_cell=on_cell,
+                        on_record=on_record,
+                    )
                 return await execute_sweep(
                     plan,
                     session,
@@ -209,7 +243,18 @@ def sweep(
     _report_stop(stopped, resume_cmd)
 
 
+def _cell_label(config: SweepConfig, cell: CellKey) -> str:
+    model, level, repeat = cell
+    if config.search:
+        return f"search: {model} c={level} round {repeat + 1}"
+    cells = config.cells()
+    return f"cell {cells.index(cell) + 1} of {len(cells)}: {model} c={level} r{repeat + 1}"
+
+
 def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
+    if plan.config.search:
+        err("llmsweep: expected duration: unknown in advance (the search chooses its levels)")
+        return
     if not common.target.simulated:
         err(
             "llmsweep: expected duration: unknown in advance for a real API (its latency is "
@@ -239,12 +284,20 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
     (a local server too: it may be a proxy to a paid API)."""
     config = plan.config
     total = cost_phrase(plan.estimated_usd, bound=plan.estimate_bound)
-    err(
-        f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x {config.repeats} "
-        f"repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
-    )
+    if config.search:
+        err(
+            f"llmsweep: search over {len(plan.prompts)} prompts x {len(config.models)} model(s), "
+            f"at most {plan.search_requests} requests per model (up to concurrency "
+            f"{top_level(config.max_concurrency, len(plan.prompts))}); estimated cost of that "
+            f"most {total}:"
+        )
+    else:
+        err(
+            f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x "
+            f"{config.repeats} repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
+        )
     for row in plan.estimates:
-        usd = row.total_cost_usd * plan.passes
+        usd = plan.model_usd(row)
         spending = cost_phrase(usd, bound=row.bound, basis=row.basis)
         err(f"llmsweep:   {row.model}: {spending}; prices: {row.price_source}")
     _say_duration(plan, common)

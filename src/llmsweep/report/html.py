@@ -22,9 +22,11 @@ from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
+    SEARCH_INTRO,
     Table,
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
@@ -33,6 +35,7 @@ from llmsweep.report.sections import (
 )
 from llmsweep.report.style import MANY_COLUMNS, REPORT_CSS
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 
 # A cell with a letter in it is text (notes, reasons, errors, names); a column of cells without
 # one holds numbers, shown right-aligned and broken only at spaces.
@@ -121,6 +124,7 @@ def render_html(
     chart_png_bytes: Mapping[str, bytes],
     chart_svg_links: Mapping[str, str],
     stated: Sequence[StatedLimits] = (),
+    search: Sequence[SearchStep] = (),
 ) -> str:
     """The full report page; ``chart_svg_links`` maps chart name to its SVG's path relative to
     the page; ``stated``: the rate limits the API's headers stated
@@ -164,6 +168,10 @@ def render_html(
         _table(cost_table(spent)),
         "</section>",
     ]
+    trace = search_table(search)
+    if trace is not None:
+        parts += ['<section id="search">\n<h2>Search trace</h2>']
+        parts += [f"<p>{escape(SEARCH_INTRO)}</p>", _table(trace), "</section>"]
     if examples is not None:
         parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
         parts += ["</section>"]

@@ -37,6 +37,7 @@ from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
 from llmsweep.report.warnings import cell_warnings, format_causes, sweep_warnings
 from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 
 _TIMES = "\N{MULTIPLICATION SIGN}"
 DASH = "\N{EN DASH}"  # ranges, and "no value" in the table
@@ -224,6 +225,52 @@ def summary_table(
         rows.append(tuple(row))
     greyed = frozenset(index for index, level in enumerate(levels) if level.excluded)
     return Table(tuple(headers), tuple(rows), frozenset(marked), greyed)
+
+
+SEARCH_INTRO = (
+    "The levels --search measured, in the order it measured them (analysis.search): from 1 it "
+    "doubled while throughput rose beyond the 95% intervals over each level's rounds (and by "
+    "more than the knee's 10%), stopped at a level that did not or that reached the rate-limit "
+    "ceiling, then bisected towards the knee. Each round sent the first prompts of the set; "
+    "req/s is measured, the mean over the rounds with its 95% interval. The speedup is like for "
+    "like over the prompts both levels sent, which are the few concurrency 1 sent: beyond the "
+    "server's capacity those queue least, so there it reads high; compare req/s."
+)
+
+
+def search_table(steps: Sequence[SearchStep]) -> Table | None:
+    """A --search sweep's trace, one row per probe; None for a grid sweep."""
+    if not steps:
+        return None
+    headers: tuple[str, ...] = (
+        "model",
+        "step",
+        "concurrency",
+        "rounds x prompts",
+        "prompts sent",
+        "req/s",
+    )
+    headers += ("speedup (mean)", "why it moved on")
+    rows = []
+    for number, step in enumerate(steps, start=1):
+        if step.throughput_rps_low is None or step.throughput_rps_high is None:
+            rps = format_rps(step.throughput_rps)
+        else:
+            low, high = format_rps(step.throughput_rps_low), format_rps(step.throughput_rps_high)
+            rps = f"{format_rps(step.throughput_rps)} ({low}{DASH}{high})"
+        rows.append(
+            (
+                step.model,
+                str(number),
+                str(step.level),
+                f"{step.rounds} {_TIMES} {step.prompts_per_round}",
+                str(step.prompts_sent),
+                rps,
+                _speedup(step.speedup) + _TIMES if step.speedup is not None else DASH,
+                step.reason,
+            )
+        )
+    return Table(headers, tuple(rows))
 
 
 def _target_met(level: LevelSummary) -> str:

@@ -190,7 +190,9 @@ def unfinished_levels(
 ) -> list[tuple[str, int, int, int]]:
     """(model, level, prompts recorded, prompts wanted) for each configured level that has
     fewer records than prompts x repeats (analysis.speedup.is_unfinished): a sweep stopped
-    early."""
+    early. A --search sweep plans no levels up front: its levels' own flags say it."""
+    if meta.config.search:
+        return []
     wanted = meta.prompt_count * meta.config.repeats
     have = {(level.model, level.concurrency): level.requests for level in levels}
     return [

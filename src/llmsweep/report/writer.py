@@ -28,9 +28,11 @@ from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
+    SEARCH_INTRO,
     Table,
     about,
     failure_examples,
+    search_table,
     subtitle,
     summary_table,
     title,
@@ -40,6 +42,7 @@ from llmsweep.report.sections import (
 from llmsweep.report.summary import summary_to_csv, summary_to_json
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.records import write_atomic, write_chunks_atomic
+from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepFolder
 
 # Characters Markdown would read as markup; escaped so user text (model names, prompt ids,
@@ -80,6 +83,7 @@ def render_markdown(
     meta: SweepMeta,
     chart_files: Mapping[str, str],
     stated: Sequence[StatedLimits] = (),
+    search: Sequence[SearchStep] = (),
 ) -> str:
     """The report as Markdown; ``chart_files`` maps chart name to its path relative to the file;
     ``stated``: the rate limits the API's headers stated (``SweepResult.stated_limits``)."""
@@ -101,6 +105,9 @@ def render_markdown(
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Summary table", "", *_md_table(summary_table(levels, recommendations))]
+    trace = search_table(search)
+    if trace is not None:
+        lines += ["", "## Search trace", "", _md(SEARCH_INTRO), "", *_md_table(trace)]
     spent = model_costs(levels, meta)
     lines += ["", "## Cost", ""]
     lines += [line for text in cost_intro(spent, meta) for line in (_md(text), "")]
@@ -156,10 +163,10 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         written.append(chart_dir / f"{name}.png")
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
     chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
-    stated = result.stated_limits
-    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, stated)
+    stated, search = result.stated_limits, result.search
+    markdown = render_markdown(levels, cells, recommendations, meta, chart_files, stated, search)
     write_text(out_dir / "report.md", markdown)
     svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
-    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links, stated)
+    html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links, stated, search)
     write_text(out_dir / "report.html", html)
     return written

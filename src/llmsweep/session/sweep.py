@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections import Counter
 from collections.abc import Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from llmsweep import __version__
 from llmsweep.analysis.ceiling import model_limits, rate_limit_ceiling_rps
+from llmsweep.analysis.search import most_probes, top_level
 from llmsweep.cost.estimate import EstimateRow, estimate
 from llmsweep.cost.pricing import Pricer
 from llmsweep.engine.runner import Engine, RunSettings
@@ -48,16 +50,26 @@ class SweepPlan:
     estimates: list[EstimateRow]  # one pass over the prompts, per model
     created_at: str
     job_size: int | None = None  # the whole job's prompts, for the report's projection
+    # --search: each model's most it could send (analysis.search.most_probes), priced as the
+    # estimate prices those prompts; None for a grid sweep.
+    search_usd: dict[str, Decimal] | None = None
+    search_requests: int = 0  # per model, at most
 
     @property
     def passes(self) -> int:
         """How many times each model is sent the prompts: once per level and repeat."""
         return len(self.config.levels) * self.config.repeats
 
+    def model_usd(self, row: EstimateRow) -> Decimal:
+        """What the sweep should cost on ``row``'s model: its passes, or a search's most."""
+        if self.search_usd is not None:
+            return self.search_usd[row.model]
+        return row.total_cost_usd * self.passes
+
     @property
     def estimated_usd(self) -> Decimal:
-        """The whole sweep: every model's pass, at every level and repeat."""
-        return sum((row.total_cost_usd for row in self.estimates), Decimal(0)) * self.passes
+        """The whole sweep: every model's pass, at every level and repeat (a search's most)."""
+        return sum((self.model_usd(row) for row in self.estimates), Decimal(0))
 
     @property
     def estimate_bound(self) -> bool:
@@ -167,7 +179,24 @@ def plan_sweep(
         pricer=pricer,
         max_tokens=config.max_tokens,
     )
-    return SweepPlan(config, prompts, folder, pricer, rows, created, job_size)
+    plan = SweepPlan(config, prompts, folder, pricer, rows, created, job_size)
+    return _with_search_estimate(plan) if config.search else plan
+
+
+def _with_search_estimate(plan: SweepPlan) -> SweepPlan:
+    """A search's most spend per model: each probe round it could run, priced as the estimate
+    prices the first prompts that round sends."""
+    config, prompts = plan.config, plan.prompts
+    sizes = most_probes(top_level(config.max_concurrency, len(prompts)), len(prompts))
+    totals = dict.fromkeys(config.models, Decimal(0))
+    for size, rounds in Counter(sizes).items():
+        first = cell_prompts(config, prompts[:size], config.cells()[0])
+        rows = estimate(
+            first, list(config.models), pricer=plan.pricer, max_tokens=config.max_tokens
+        )
+        for row in rows:
+            totals[row.model] += row.total_cost_usd * rounds
+    return replace(plan, search_usd=totals, search_requests=sum(sizes))
 
 
 def expected_duration_s(plan: SweepPlan, simulator: SimulatorConfig) -> float:
@@ -218,6 +247,62 @@ def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
     return lambda engine, todo: on_cell(engine, cell, todo)
 
 
+class CellRunner:
+    """Runs a sweep's cells one at a time in the open session: every record to
+    ``records.jsonl`` as it completes, the spend kept against ``--max-cost`` across cells, the
+    harness measured per cell. Shared by the grid (``execute_sweep``) and ``--search``."""
+
+    def __init__(
+        self,
+        plan: SweepPlan,
+        session: Session,
+        writer: RecordWriter,
+        spent_usd: Decimal,
+        on_cell: OnCell | None,
+        on_record: OnRecord | None,
+    ) -> None:
+        self.plan, self.session, self.writer = plan, session, writer
+        self.spent_usd = spent_usd
+        self.on_cell, self.on_record = on_cell, on_record
+
+    async def run(self, cell: CellKey, prompts: list[Prompt]) -> None:
+        """Send ``prompts`` (those of the cell not yet done) as ``cell``."""
+        config, session = self.plan.config, self.session
+        model, level, repeat = cell
+        todo = cell_prompts(config, prompts, cell)
+        if not todo or session.stopped is not None:
+            return
+        cap = config.max_cost_usd
+        if cap is not None and self.spent_usd >= cap:
+            session.stop("budget")  # nothing fits any more: as an engine would have stopped
+            return
+        settings = RunSettings.at_level(
+            config,
+            model,
+            level,
+            repeat=repeat,
+            max_cost_usd=None if cap is None else cap - self.spent_usd,
+            keep_text=False,
+            keep_prompt_text=False,
+        )
+        records = session.records(
+            settings,
+            todo,
+            todo=len(todo),
+            seed=f"{config.seed}:{model}:{level}:{repeat}",
+            cost_fn=self.plan.pricer.cost_fn(model),
+            on_engine=_cell_callback(self.on_cell, cell),
+        )
+        async with aclosing(records):  # closed in this task even when writing fails
+            async for record in records:
+                self.writer.write(record)
+                self.spent_usd += record.spent
+                if self.on_record is not None:
+                    self.on_record(record)
+        if session.harness is not None and session.harness.requests:
+            self.plan.folder.append_harness(cell, session.harness)  # a session that sent nothing
+
+
 async def execute_sweep(
     plan: SweepPlan,
     session: Session,
@@ -235,43 +320,11 @@ async def execute_sweep(
     state = folder.prepare(plan.meta(session.target, command), resume=resume, force=force)
     if on_state is not None:
         on_state(state)
-    spent = state.spent_usd
     with RecordWriter(folder.records_path, include_text=False) as writer:
+        cells = CellRunner(plan, session, writer, state.spent_usd, on_cell, on_record)
         for cell in config.cells():
-            model, level, repeat = cell
             done = state.ok_ids.get(cell, set())
-            todo = cell_prompts(config, [p for p in plan.prompts if p.id not in done], cell)
-            if not todo or session.stopped is not None:
-                continue
-            cap = config.max_cost_usd
-            if cap is not None and spent >= cap:
-                session.stop("budget")  # nothing fits any more: as an engine would have stopped
-                continue
-            settings = RunSettings.at_level(
-                config,
-                model,
-                level,
-                repeat=repeat,
-                max_cost_usd=None if cap is None else cap - spent,
-                keep_text=False,
-                keep_prompt_text=False,
-            )
-            records = session.records(
-                settings,
-                todo,
-                todo=len(todo),
-                seed=f"{config.seed}:{model}:{level}:{repeat}",
-                cost_fn=plan.pricer.cost_fn(model),
-                on_engine=_cell_callback(on_cell, cell),
-            )
-            async with aclosing(records):  # closed in this task even when writing fails
-                async for record in records:
-                    writer.write(record)
-                    spent += record.spent
-                    if on_record is not None:
-                        on_record(record)
-            if session.harness is not None and session.harness.requests:
-                folder.append_harness(cell, session.harness)  # a session that sent nothing
+            await cells.run(cell, [p for p in plan.prompts if p.id not in done])
     if session.stopped is not None:
         folder.note_stop(session.stopped)
     return session.stopped

@@ -18,7 +18,7 @@ from llmsweep.errors import InputError
 from llmsweep.settings import LatencyTarget, SweepConfig
 
 # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo,
-# job_size, simulated_as, target.model_limits
+# job_size, simulated_as, target.model_limits; config.search, config.max_concurrency
 META_SCHEMA_VERSION = 5
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...

@@ -1,4 +1,5 @@
-"""A sweep's folder: ``meta.json``, ``records.jsonl`` and ``harness.jsonl``, and nothing else.
+"""A sweep's folder: ``meta.json``, ``records.jsonl``, ``harness.jsonl`` and, for a ``--search``
+sweep, ``search.json``; nothing else.
 
 Everything a report needs is read back from here (``SweepFolder.read``), so a report re-renders
 without re-running; the report's own files are written by ``report.writer``.
@@ -26,6 +27,7 @@ from llmsweep.store.records import (
     read_records,
     write_atomic,
 )
+from llmsweep.store.search import SearchStep, read_search, write_search
 
 
 @dataclass
@@ -44,6 +46,7 @@ class SweepData:
     meta: SweepMeta
     records: list[Record]
     harness: dict[CellKey, HarnessMeasurement]
+    search: list[SearchStep] | None = None  # a --search sweep's trace; None: a grid sweep
 
 
 class SweepFolder:
@@ -54,6 +57,7 @@ class SweepFolder:
         self.meta_path = path / "meta.json"
         self.records_path = path / "records.jsonl"
         self.harness_path = path / "harness.jsonl"
+        self.search_path = path / "search.json"
 
     def check(
         self,
@@ -118,6 +122,7 @@ class SweepFolder:
         elif force:
             self.records_path.unlink(missing_ok=True)
             self.harness_path.unlink(missing_ok=True)
+            self.search_path.unlink(missing_ok=True)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -150,6 +155,9 @@ class SweepFolder:
         meta = self.read_meta()
         self.write_meta(replace(meta, config=replace(meta.config, slo=targets)))
 
+    def write_search(self, steps: list[SearchStep]) -> None:
+        write_search(self.search_path, steps)
+
     def append_harness(self, cell: CellKey, measured: HarnessMeasurement) -> None:
         model, level, repeat = cell
         line = {"model": model, "concurrency": level, "repeat": repeat} | measured.to_dict()
@@ -161,7 +169,7 @@ class SweepFolder:
         records: list[Record] = []
         if self.records_path.exists():
             records = list(iter_latest(read_records(self.records_path).records))
-        return SweepData(meta, records, self._read_harness())
+        return SweepData(meta, records, self._read_harness(), read_search(self.search_path))
 
     def _read_harness(self) -> dict[CellKey, HarnessMeasurement]:
         """One measurement per cell; a cell resumed over several sessions gets them combined."""

@@ -1,0 +1,88 @@
+"""``sweep --search`` against the real simulator: the knee for fewer requests than a grid."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import StartSimulator
+from engine_helpers import PRICER, fixed_profile, sweep
+from llmsweep.report.writer import render_folder
+from llmsweep.session.search import execute_search
+from llmsweep.session.session import Session
+from llmsweep.session.sweep import plan_sweep
+from llmsweep.session.target import TargetSpec
+from llmsweep.settings import SweepConfig
+from llmsweep.simulator import SimulatorConfig
+from llmsweep.store.records import read_records
+
+
+async def test_search_finds_the_grids_knee_with_fewer_requests(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # Capacity 4, 0.1 s a request: throughput doubles up to 4 and is flat beyond. The grid sends
+    # 96 prompts at each of 1..32 (576 requests); the search sends 8 to 24 a round, 2 or 3
+    # rounds a level, over 1, 2, 4, 8 and 6 (at most 210), or, if this machine made 8 look
+    # faster than 4, also 16 and 12 (at most 462): fewer either way.
+    profile = fixed_profile(ttft_s=0.1, tokens=5, capacity=4)
+    grid_config = SweepConfig(
+        prompts="synthetic:96:20:5", models=("gpt-4o",), levels=(1, 2, 4, 8, 16, 32), client="http"
+    )
+    grid_sim = await start_simulator(profile=profile)
+    grid = await sweep(grid_sim, grid_config, tmp_path / "g")
+    grid_level = grid["recommended_concurrency"]["gpt-4o"]
+
+    search_sim = await start_simulator(profile=profile)
+    config = replace(grid_config, levels=(1,), search=True, max_concurrency=32)
+    out = tmp_path / "s"
+    plan = plan_sweep(config, PRICER, out, resume=False, force=False)
+    spec = TargetSpec(search_sim.base_url, "sk-test", SimulatorConfig())
+    async with Session(spec, config) as session:
+        assert await execute_search(plan, session, force=False) is None
+    render_folder(out)
+    summary = json.loads((out / "summary.json").read_text())
+    search_level = summary["recommended_concurrency"]["gpt-4o"]
+
+    assert grid_level / 2 <= search_level <= grid_level * 2, (grid_level, search_level)
+    sent, grid_sent = search_sim.stats()["requests"], grid_sim.stats()["requests"]
+    assert isinstance(sent, int) and grid_sent == 576 and sent < grid_sent
+    records = read_records(out / "records.jsonl").records
+    assert len(records) == sent  # every request the server saw is an ordinary record
+    trace = json.loads((out / "search.json").read_text())["steps"]
+    assert [step["level"] for step in trace][:4] == [1, 2, 4, 8]
+    assert sum(step["rounds"] * step["prompts_per_round"] for step in trace) == sent
+    measured = {lvl["concurrency"] for lvl in summary["levels"]}
+    assert measured == {step["level"] for step in trace}
+    report = (out / "report.md").read_text()
+    assert "## Search trace" in report and "doubling to 2" in report
+
+
+async def test_max_cost_stops_the_search_and_the_trace_says_where(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # $1 / $2 per million tokens, about 25 input and 5 output tokens a prompt: about $0.00004
+    # each, so $0.001 covers some 25 requests, less than the 8 x 2 rounds x 3 levels the search
+    # would send before it could settle.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01, tokens=5))
+    config = SweepConfig(
+        prompts="synthetic:64:20:5",
+        models=("gpt-4o",),
+        levels=(1,),
+        search=True,
+        max_cost_usd=Decimal("0.001"),
+        client="http",
+    )
+    out = tmp_path / "s"
+    plan = plan_sweep(config, PRICER, out, resume=False, force=False)
+    spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
+    async with Session(spec, config) as session:
+        assert await execute_search(plan, session, force=False) == "budget"
+    render_folder(out)
+    trace = json.loads((out / "search.json").read_text())["steps"]
+    assert trace[-1]["reason"] == "the search stopped here (budget)"
+    records = read_records(out / "records.jsonl").records
+    assert len(records) == sim.stats()["requests"]
+    assert sum(Decimal(r.cost_usd or 0) for r in records) <= Decimal("0.001")
+    assert json.loads((out / "meta.json").read_text())["stopped"] == "budget"
