@@ -30,7 +30,7 @@ from llmsweep.report.html import render_html
 from llmsweep.store.records import OK, Record
 
 WIDTHS_PX = (1280, 420)
-CHART_SIZE_PX = (900, 540)  # what report/charts/base.py draws: 7.5 x 4.5 in at 120 dpi
+CHART_SIZE_PX = (768, 528)  # what report/charts/base.py draws: 6.4 x 4.4 in at 120 dpi
 
 # Runs in the outer page once the report in the iframe has loaded. The viewport is the iframe's
 # client width (its vertical scrollbar excluded); any element reaching past it, and any table

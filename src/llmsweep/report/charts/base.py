@@ -25,17 +25,19 @@ from llmsweep.store.meta import SweepMeta
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
-# Fixed style so charts look the same whatever matplotlibrc the user has.
+# Fixed style so charts look the same whatever matplotlibrc the user has. Sized for a phone too:
+# a 768 px chart shown 400 px wide keeps 11 pt text (18 px at 120 dpi) near 10 px.
 STYLE: dict[RcKeyType, Any] = {
-    "font.size": 9,
-    "axes.titlesize": 10,
+    "font.size": 11,
+    "axes.titlesize": 12,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "legend.fontsize": 8,
+    "legend.fontsize": 10,
     "svg.hashsalt": "llmsweep",  # fixed ids in SVG output, so the bytes are reproducible
 }
 GREY = "0.45"
-_FIGSIZE_IN = (7.5, 4.5)
+_FIGSIZE_IN = (6.4, 4.4)
+LABEL_FONTSIZE = 9  # point labels and bar labels
 _PNG_DPI = 120
 # Beyond this max/min ratio a linear axis squashes the small values into a line.
 _LOG_AXIS_RATIO = 5.0
@@ -55,7 +57,7 @@ def set_title(figure: Figure, text: str, meta: SweepMeta) -> None:
     """The chart title, with a second line saying so when the target was simulated."""
     if meta.target.simulated:
         text = f"{text}\n{meta.target.label()}"
-    figure.suptitle(text, fontsize=11)
+    figure.suptitle(text, fontsize=12)
 
 
 def level_axis(axes: Axes, concurrencies: Sequence[int]) -> None:

@@ -17,6 +17,7 @@ from llmsweep.analysis.recommend import Recommendation, levels_by_model, model_c
 from llmsweep.cost.money import format_usd
 from llmsweep.report.charts.base import (
     GREY,
+    LABEL_FONTSIZE,
     model_colors,
     new_figure,
     recommended_rows,
@@ -68,7 +69,9 @@ def cost_chart(
                 label = f"{format_usd(value)}\nat {chosen.concurrency}"
             else:
                 label = format_usd(value)
-            axes.bar_label(bars, labels=[label], fontsize=7, padding=7 if name == AT_PICK else 3)
+            axes.bar_label(
+                bars, labels=[label], fontsize=LABEL_FONTSIZE, padding=7 if name == AT_PICK else 3
+            )
     axes.set_xticks(range(len(grouped)), list(grouped))
     axes.set_ylabel("USD per 1k prompts (actual: per 1k succeeded)")
     shown = [kind for kind in _BAR_KINDS if kind[0] != AT_PICK or picked]

@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
+from llmsweep.report.charts.base import LABEL_FONTSIZE
+
 DASH = "\N{EN DASH}"
 _Side = tuple[float, float, Literal["left", "center", "right"], Literal["bottom", "top"]]
 # (dx, dy) in points from the point, and the alignment that keeps the text on that side.
@@ -112,7 +114,7 @@ def place_labels(
             label.xy,
             xytext=(0, 0),
             textcoords="offset points",
-            fontsize=7,
+            fontsize=LABEL_FONTSIZE,
             color=label.color,
         )
         annotation.set_in_layout(False)

@@ -23,6 +23,7 @@ from llmsweep.analysis.projection import project
 from llmsweep.analysis.recommend import Recommendation, is_priced, levels_by_model
 from llmsweep.report.charts.base import (
     GREY,
+    LABEL_FONTSIZE,
     STYLE,
     compared,
     excluded_handle,
@@ -162,7 +163,7 @@ def _draw_ceiling(axes: Axes, model: str, ceiling: float, color: str, drawn: lis
         ha="right",
         va="bottom",
         color=color,
-        fontsize=7,
+        fontsize=LABEL_FONTSIZE,
     )
 
 

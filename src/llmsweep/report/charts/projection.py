@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 
 from llmsweep.analysis.projection import BATCH_WITHIN_H, Projection, format_duration
 from llmsweep.cost.money import format_usd
-from llmsweep.report.charts.base import GREY, model_colors, new_figure, set_title
+from llmsweep.report.charts.base import GREY, LABEL_FONTSIZE, model_colors, new_figure, set_title
 from llmsweep.store.meta import SweepMeta
 
 _WIDTH = 0.38
@@ -77,4 +77,4 @@ def _bar(axes: Axes, x: float, value: float, color: str, label: str, hatch: str 
         edgecolor="black",
         lw=0.5,
     )
-    axes.bar_label(bars, labels=[label], fontsize=7)
+    axes.bar_label(bars, labels=[label], fontsize=LABEL_FONTSIZE)
