@@ -8,8 +8,8 @@ from factories import LAGGING, levels_of, make_cell, make_estimate, make_meta, m
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation
 from llmsweep.analysis.stats import summarize_cells
+from llmsweep.report.about import about
 from llmsweep.report.sections import (
-    about,
     failure_examples,
     search_table,
     subtitle,

@@ -16,6 +16,7 @@ from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.stats import CellSummary, StatedLimits
+from llmsweep.report.about import about
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.costs import cost_intro, cost_table
@@ -24,7 +25,6 @@ from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
     Table,
-    about,
     failure_examples,
     search_table,
     subtitle,

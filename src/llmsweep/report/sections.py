@@ -6,16 +6,12 @@ prompt id can never inject markup. The meta keys read are listed in :mod:`llmswe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from llmsweep.analysis.interval import CI_METHOD, Interval
+from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.projection import (
-    BATCH_WITHIN_H,
-    PROJECTION_BASIS,
     project,
     projection_phrase,
 )
@@ -27,15 +23,9 @@ from llmsweep.analysis.recommend import (
     model_cost_per_1k_usd,
     trusted,
 )
-from llmsweep.analysis.slo import describe
-from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
 from llmsweep.analysis.stats import CellSummary
-from llmsweep.cost.estimate import cost_phrase
 from llmsweep.cost.money import format_usd
-from llmsweep.percentile import PERCENTILE_METHOD
-from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
 from llmsweep.report.warnings import cell_warnings, format_causes, sweep_warnings
-from llmsweep.settings import ASSUMED_OUTPUT_TOKENS
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.search import SearchStep
 
@@ -303,151 +293,3 @@ def failure_examples(cells: Sequence[CellSummary]) -> Table | None:
         return None
     headers = ("model", "concurrency", "repeat", "prompt id", "status", "last error")
     return Table(headers, tuple(rows[:_MAX_FAILURE_EXAMPLES]))
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list | tuple):
-        return ", ".join(_plain(item) for item in value) or "none"
-    if isinstance(value, Mapping):
-        return "; ".join(f"{key}: {_plain(item)}" for key, item in sorted(value.items()))
-    return str(value)
-
-
-def _target_host(base_url: Any) -> str:
-    """Host and port only: no scheme (no link), no path, never user info from the URL."""
-    if not isinstance(base_url, str) or not base_url:
-        return "the client's default endpoint"
-    parts = urlsplit(base_url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    host = parts.hostname or "unknown host"
-    return f"{host}:{port}" if port is not None else host
-
-
-def _estimates(meta: SweepMeta) -> str:
-    """Each model's pre-run estimate, in the words the command line used."""
-    return (
-        "; ".join(
-            f"{e.model} {cost_phrase(e.total_cost_usd, bound=e.bound, basis=e.basis)}"
-            for e in meta.estimates.values()
-        )
-        or "none"
-    )
-
-
-def _simulated_as(meta: SweepMeta) -> list[tuple[str, str]]:
-    """Which simulator profile answered each model, when they were chosen per model."""
-    if not meta.simulated_as:
-        return []
-    chosen = "; ".join(f"{model}: {how.describe()}" for model, how in meta.simulated_as.items())
-    return [("Simulator profiles", chosen)]
-
-
-def _projection_about(meta: SweepMeta) -> str:
-    if meta.job_size is None:
-        return "none: give --job-size N (or --sample, which projects to the prompt file's size)"
-    return (
-        f"{meta.job_size:,} prompts; {PROJECTION_BASIS}. The Batch API alternative: the same "
-        f"cost at genai-prices' batch price, results within {BATCH_WITHIN_H} h."
-    )
-
-
-def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
-    """(label, text) pairs for "About this report"."""
-    config = meta.config
-    estimated = sum(level.usage_estimated for level in levels)
-    usage = (
-        f"{estimated} prompts had no usage from the API, so their tokens were counted locally"
-        if estimated
-        else "every prompt's tokens came from the API's usage"
-    )
-    return [
-        (
-            "Schema versions",
-            f"summary {SUMMARY_SCHEMA_VERSION}, run metadata {meta.schema_version}",
-        ),
-        ("Tool version", f"llmsweep {meta.tool_version}"),
-        ("Created at", meta.created_at),
-        ("Target", f"{meta.target.label()} at {_target_host(meta.target.base_url)}"),
-        *_simulated_as(meta),
-        ("Seed", str(config.seed)),
-        (
-            "Config",
-            _plain(
-                {k: v for k, v in asdict(config).items() if k != "seed"}
-                | {"slo": describe(config.slo) or None}
-            ),
-        ),
-        (
-            "Prices",
-            f"{meta.price_source}; {meta.price_date}",
-        ),
-        (
-            "Measured",
-            "per prompt: monotonic timestamps (queued, allowed out, written to the socket, "
-            "first token, ended), final status, attempts, 429 answers, and token usage as the "
-            "API reported it.",
-        ),
-        (
-            "Connections",
-            "opened before each cell's clock started (one GET /models per connection, no "
-            "tokens), as load generators do, so no cell pays for a burst of connects"
-            if config.warm_up
-            else "opened by each cell's first requests, inside the measured time",
-        ),
-        (
-            "Computed",
-            "wall time = the time at least one of a cell's prompts was under way (first "
-            "queue time to last end, less any idle gap between resumed sessions); "
-            "throughput = succeeded "
-            "/ wall time; speedup compares like with like: per repeat, the concurrency-1 "
-            "cell's time for the prompts that succeeded in both cells / this cell's time for "
-            "the same prompts (a cell's time for some prompts = its wall time x their share of "
-            "its prompts' summed queued-to-ended time; with no failures, the ratio of wall "
-            "times), the level's speedup the median over repeats; efficiency = speedup / "
-            "concurrency. A level that did not finish its prompts, or whose speedup exceeds "
-            f"{MAX_SPEEDUP_PER_LEVEL:g} x its concurrency (a measurement error), is not "
-            "compared: no speedup, off the charts' curves, never recommended. Cost per 1k "
-            "ok prompts = all cost (failed prompts' included) / succeeded prompts. Retried "
-            "prompts needed more than one attempt; their causes count the earlier attempts by "
-            "kind. Cached input = cached input tokens / input tokens of succeeded prompts. "
-            "Latency percentiles over succeeded requests' last "
-            "attempt. Per level, timings are medians over repeats and counts and costs "
-            "are totals.",
-        ),
-        (
-            "Streamed answers",
-            "TTFT = first content chunk - request out; ITL (inter-token latency) = the gaps "
-            "between successive content chunks, pooled over a cell's succeeded requests (kept "
-            "to 0.1 ms); TPOT (time per output token) = (latency - TTFT) / (output tokens - 1) "
-            "per request, as vLLM's benchmark defines them. A chunk may carry several tokens, "
-            "so ITL is per chunk; TPOT is per token.",
-        ),
-        (
-            "Rate-limit ceiling",
-            "min(rpm / 60, tpm / 60 / mean charged tokens) requests/s from the tightest of the "
-            "client's limits, the simulator's and those the API's headers stated "
-            "(x-ratelimit-limit-requests/-tokens); a request is charged its input tokens + "
-            f"max_tokens ({ASSUMED_OUTPUT_TOKENS} when none was set), as the client's limiter "
-            "charges it.",
-        ),
-        (
-            "Cost",
-            f"actual = tokens the API reported x listed price; {usage}. Pre-run estimate of "
-            f"one pass over the prompts (cost chart): {_estimates(meta)}.",
-        ),
-        ("Whole-job projection", _projection_about(meta)),
-        ("Percentiles", PERCENTILE_METHOD),
-        (
-            "Confidence intervals",
-            f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
-            "half-width when a level ran more than once (one repeat: the value alone), and the "
-            "verdict says when the recommended level's interval overlaps a neighbour's. A "
-            "repeat's speedup is its like-for-like speedup against the same repeat's "
-            "concurrency-1 cell.",
-        ),
-    ]

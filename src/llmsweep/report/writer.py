@@ -21,6 +21,7 @@ from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
 from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.errors import OutputError
+from llmsweep.report.about import about
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
 from llmsweep.report.costs import cost_intro, cost_table
@@ -30,7 +31,6 @@ from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
     Table,
-    about,
     failure_examples,
     search_table,
     subtitle,
