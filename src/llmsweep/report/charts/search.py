@@ -46,8 +46,7 @@ def search_chart(
     for model in dict.fromkeys(models):  # in the order the search measured them
         probes = [step for step in steps if step.model == model]
         _probes(axes, probes, colors[model])
-        # The last probe at the picked level: a level is probed once, but a resumed search may
-        # repeat one, and the later probe is the one the trace ended with.
+        # The search probes a level once; were one probed twice, the later probe is the last word.
         at_pick = [step for step in probes if step.level == picked.get(model)]
         if at_pick:
             star(axes, at_pick[-1].level, at_pick[-1].throughput_rps, colors[model], stars[model])
