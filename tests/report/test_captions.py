@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from factories import levels_of, make_cell
 from llmsweep.analysis.ceiling import RateLimits
+from llmsweep.analysis.slo import judge_levels
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
+from llmsweep.settings import LatencyTarget
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 
@@ -49,3 +51,12 @@ def test_the_tradeoff_caption_says_whether_noise_was_measured() -> None:
         ]
     )
     assert "95% wall-time interval over repeats" in chart_caption("tradeoff", twice)
+
+
+def test_the_latency_caption_explains_the_target_lines_only_with_targets() -> None:
+    levels = levels_of(make_cell("m", 1, prompts=2, wall_s=1.0))
+    assert "latency target" not in chart_caption("latency", levels)
+    judged = judge_levels(levels, (LatencyTarget("p95", 2.0),))
+    assert "Black dash-dot, labelled: each latency target (--slo)" in chart_caption(
+        "latency", judged
+    )

@@ -73,6 +73,17 @@ def _latency(levels: Sequence[LevelSummary]) -> str:
         "tells the percentile, the colour the model. When answers streamed, the right panel: "
         "ITL, the gap between successive content chunks, and TPOT, the time per output token "
         f"after the first, in milliseconds. {_STAR[:-1]}, on its p50. {_CROSS}"
+    ) + _targets(levels)
+
+
+def _targets(levels: Sequence[LevelSummary]) -> str:
+    """The target lines, when the levels were judged against latency targets (--slo)."""
+    if all(level.slo_met is None for level in levels):
+        return ""
+    return (
+        " Black dash-dot, labelled: each latency target (--slo), the most that measure may be "
+        "at a level for it to be recommended; a ttft_p95 target is drawn though TTFT has no "
+        "curve here (the summary table has it)."
     )
 
 
@@ -119,6 +130,17 @@ def _projection(levels: Sequence[LevelSummary]) -> str:
     )
 
 
+def _search(levels: Sequence[LevelSummary]) -> str:
+    return (
+        "The --search sweep's probes, per model in the order the search ran them (numbered, "
+        "arrows from each to the next): it starts at concurrency 1 and doubles while "
+        "throughput rises beyond the noise, then bisects between the last level that rose and "
+        "the first that did not. Each point: the probe's throughput, the mean over its rounds "
+        "of the first prompts of the set (bars: its 95% interval; none with one round). "
+        f"{_STAR} Why the search moved on from each probe: the search trace table."
+    )
+
+
 _CAPTIONS: dict[str, Callable[[Sequence[LevelSummary]], str]] = {
     "wall_time": _wall_time,
     "speedup": _speedup,
@@ -127,6 +149,7 @@ _CAPTIONS: dict[str, Callable[[Sequence[LevelSummary]], str]] = {
     "cost": _cost,
     "tradeoff": _tradeoff,
     "projection": _projection,
+    "search": _search,
 }
 
 

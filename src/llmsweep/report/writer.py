@@ -142,7 +142,7 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         result.levels,
         result.recommendations,
     )
-    figures = build_charts(levels, recommendations, meta)
+    figures = build_charts(levels, recommendations, meta, result.search)
     chart_dir = out_dir / _CHART_DIR
     try:
         chart_dir.mkdir(parents=True, exist_ok=True)

@@ -27,12 +27,13 @@ from llmsweep.report.charts.performance import (
     speedup_chart,
     wall_time_chart,
 )
+from llmsweep.settings import LatencyTarget
 
 
 def test_charts_name_the_simulated_target_and_keep_model_colours() -> None:
     levels = result_of(report_sweep(), REPORT_META).levels
     charts = build_charts(levels, recommend(levels), REPORT_META)
-    assert list(charts) == list(CHART_TITLES)
+    assert list(charts) == [name for name in CHART_TITLES if name != "search"]  # not a search
     for figure in charts.values():
         assert "simulated target (profile gpt-4o, latency scale 0.05)" in figure.get_suptitle()
     colors = model_colors(["gpt-4o", EVIL_MODEL])
@@ -81,6 +82,31 @@ def test_latency_chart_adds_itl_and_tpot_in_ms_once_something_streamed() -> None
         [[1.0, 20.0]]
     ] * 3  # ITL p50, ITL p95, TPOT p50
     assert "ms" in tokens.get_ylabel()
+
+
+def test_latency_chart_draws_each_latency_target_on_the_seconds_panel() -> None:
+    streamed = [
+        make_record(prompt_id=f"p{i}", ttft_s=0.02, chunk_gaps_ms=(20.0,) * 49) for i in range(3)
+    ]
+    targets = (LatencyTarget("p95", 2.0), LatencyTarget("ttft_p95", 0.5))
+    meta = make_meta(models=("gpt-4o",), levels=(1,), slo=targets, stream=True)
+    seconds, tokens = latency_chart(levels_of(streamed), [], meta).axes
+
+    def targets_on(axes: Axes) -> list[tuple[float, str]]:
+        # An axhline spans the axes: x from 0 to 1 in axes coordinates.
+        spans = [np.asarray(line.get_xydata()).tolist() for line in axes.get_lines()]
+        heights = [span[0][1] for span in spans if [x for x, _ in span] == [0, 1]]
+        labels = [text.get_text() for text in axes.texts if text.get_text().startswith("target")]
+        return list(zip(heights, labels, strict=True))
+
+    assert targets_on(seconds) == [
+        (2.0, "target p95 \N{LESS-THAN OR EQUAL TO} 2 s"),
+        (0.5, "target ttft_p95 \N{LESS-THAN OR EQUAL TO} 0.5 s"),
+    ]
+    assert seconds.get_ylim()[1] > 2.0  # the target is in sight even above every curve
+    assert targets_on(tokens) == []  # per-token times are milliseconds: no seconds target there
+    untargeted = latency_chart(levels_of(streamed), [], make_meta(models=("gpt-4o",), levels=(1,)))
+    assert targets_on(untargeted.axes[0]) == []
 
 
 def test_a_level_not_compared_is_a_grey_cross_off_the_curves() -> None:

@@ -42,8 +42,11 @@ from llmsweep.report.charts.base import model_colors as model_colors
 from llmsweep.report.charts.cost import cost_chart as cost_chart
 from llmsweep.report.charts.failures import failure_chart as failure_chart
 from llmsweep.report.charts.projection import projection_chart
+from llmsweep.report.charts.search import search_chart
 from llmsweep.report.charts.tradeoff import tradeoff_chart as tradeoff_chart
+from llmsweep.settings import LatencyTarget
 from llmsweep.store.meta import SweepMeta
+from llmsweep.store.search import SearchStep
 
 # Chart names (file stems) in report order, with the caption the report shows.
 CHART_TITLES = {
@@ -54,6 +57,7 @@ CHART_TITLES = {
     "cost": "Cost per 1k prompts: estimate vs actual",
     "tradeoff": "Time vs cost trade-off",
     "projection": "The whole job projected: time and cost, now vs the Batch API",
+    "search": "Search trace: each probe in the order it ran",
 }
 _TIMES = "\N{MULTIPLICATION SIGN}"
 
@@ -210,6 +214,7 @@ def latency_chart(
         chosen = picked.get(model)
         if chosen is not None and chosen.latency_p50_s is not None:
             star(axes, chosen.concurrency, chosen.latency_p50_s, colors[model], stars[model])
+    _draw_targets(axes, meta.config.slo)  # before the limits are fixed: each target in sight
     concurrencies = [level.concurrency for level in levels]
     for panel in panels:
         level_axis(panel, concurrencies)
@@ -239,12 +244,31 @@ def latency_chart(
     return figure
 
 
+def _draw_targets(axes: Axes, targets: Sequence[LatencyTarget]) -> None:
+    """Each latency target (--slo) as a line at its seconds, labelled with the target. All are
+    in seconds, so all go on the seconds panel, TTFT's too though it has no curve there."""
+    for target in targets:
+        axes.axhline(target.max_s, color="black", ls=(0, (6, 2, 1, 2)), lw=1)
+        axes.annotate(
+            f"target {target}",
+            (0, target.max_s),
+            xycoords=("axes fraction", "data"),
+            # Under its line: a target at the top of the axes keeps its label inside them.
+            xytext=(2, -2),
+            textcoords="offset points",
+            va="top",
+            fontsize=LABEL_FONTSIZE,
+        )
+
+
 def build_charts(
     levels: Sequence[LevelSummary],
     recommendations: Sequence[Recommendation],
     meta: SweepMeta,
+    search: Sequence[SearchStep] = (),
 ) -> dict[str, Figure]:
-    """Every chart that has data, keyed by the names in :data:`CHART_TITLES`, in that order."""
+    """Every chart that has data, keyed by the names in :data:`CHART_TITLES`, in that order;
+    ``search``: a --search sweep's trace, charted when there is one."""
     if not levels:
         return {}
     priced = any(is_priced(level) for level in levels)
@@ -261,4 +285,6 @@ def build_charts(
             charts["tradeoff"] = tradeoff_chart(levels, recommendations, meta)
         if projections := project(levels, recommendations, meta):
             charts["projection"] = projection_chart(projections, meta)
+        if search:
+            charts["search"] = search_chart(search, recommendations, meta)
     return charts
