@@ -58,17 +58,23 @@ async def test_mixed_faults_at_30_percent(start_simulator: StartSimulator, strea
     # out on it, which turns on scheduling: so resends bound the counts rather than add to them.
     resends = sum(r.stale_connection_resends for r in records)
     attempts = sum(r.attempts for r in records)
+    # On a busy machine the 0.5 s timeout can also fire on an answer that was not hung (or on a
+    # request the server had not read yet): those timeouts beyond the injected hangs are the
+    # machine's, and loosen the bounds by exactly their number.
+    faults = stats["faults"]
+    assert isinstance(faults, dict)
+    timed_out = sum(r.retry_causes.count("timeout") for r in records)
+    load_timeouts = max(0, timed_out - faults["hang"])
     requests = stats["requests"]
-    assert isinstance(requests, int) and attempts <= requests <= attempts + resends
+    assert isinstance(requests, int)
+    assert attempts - load_timeouts <= requests <= attempts + resends
     retries = attempts - len(records)
-    assert retries <= injected_retryable(stats, stream=stream) <= retries + resends
+    assert retries - load_timeouts <= injected_retryable(stats, stream=stream) <= retries + resends
     rate_limited = stats["rate_limited"]
     assert isinstance(rate_limited, dict)
     injected_429 = rate_limited["injected"] + rate_limited["injected_nohint"]
     # A 429 answered after the 0.5 s timeout (a busy machine) is a timeout to the client.
     assert sum(r.rate_limited for r in records) == runner.progress.rate_limited <= injected_429
-    faults = stats["faults"]
-    assert isinstance(faults, dict)
     assert sum(not r.usage_reported for r in records) == faults["missing_usage"] > 0
 
 
