@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from llmsweep.analysis.formatting import format_duration
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, model_cost_per_1k_usd
 from llmsweep.cost.money import format_usd, usd_for_prompts
@@ -84,17 +85,6 @@ def batch_share(estimate: ModelEstimate | None) -> Decimal | None:
     if estimate.total_cost_usd <= 0:
         return None
     return estimate.batch_total_cost_usd / estimate.total_cost_usd
-
-
-def format_duration(seconds: float) -> str:
-    """A projected duration in the largest unit that keeps it readable."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def projection_phrase(projection: Projection, *, simulated: bool = False) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from llmsweep.analysis.formatting import format_duration
 from llmsweep.analysis.result import analyse
 from llmsweep.analysis.search import top_level
 from llmsweep.cli.app import err
@@ -266,17 +267,11 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     say_profiles(common.target, plan.config.models)
     duration_s = expected_duration_s(plan, simulator)
     err(
-        f"llmsweep: expected duration about {_minutes(duration_s)} (estimate: the simulator "
+        f"llmsweep: expected duration about {format_duration(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
         "in flight up to each level or the model's capacity, no faster than the rate-limit "
         "ceiling; no retries)"
     )
-
-
-def _minutes(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
-    return f"{seconds / 60:.1f} min"
 
 
 def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:

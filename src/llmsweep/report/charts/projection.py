@@ -13,7 +13,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from llmsweep.analysis.projection import BATCH_WITHIN_H, Projection, format_duration
+from llmsweep.analysis.formatting import format_duration
+from llmsweep.analysis.projection import BATCH_WITHIN_H, Projection
 from llmsweep.cost.money import format_usd
 from llmsweep.report.charts.base import GREY, LABEL_FONTSIZE, model_colors, new_figure, set_title
 from llmsweep.store.meta import SweepMeta
