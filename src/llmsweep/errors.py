@@ -4,13 +4,14 @@ Usage errors (bad flags, bad input files) exit with code 2, runtime errors with 
 Failed *requests* are never exceptions: they become records (see ``records``); a ``run`` some of
 whose prompts failed for good exits with ``PROMPTS_FAILED_EXIT_CODE`` (3). Any other exception is
 a bug of ours: the CLI writes its traceback to a file and exits with ``INTERNAL_ERROR_EXIT`` (70,
-EX_SOFTWARE in sysexits.h); Ctrl-C exits with 130.
+EX_SOFTWARE in sysexits.h); Ctrl-C exits with ``INTERRUPTED_EXIT`` (130).
 """
 
 from __future__ import annotations
 
 PROMPTS_FAILED_EXIT_CODE = 3
 INTERNAL_ERROR_EXIT = 70
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report it
 
 
 class LlmsweepError(Exception):

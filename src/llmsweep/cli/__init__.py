@@ -12,13 +12,14 @@ import signal
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from llmsweep.errors import INTERRUPTED_EXIT
+
 if TYPE_CHECKING:
     from llmsweep.cli.app import cli
 
 __all__ = ["STARTUP_INTERRUPTED", "cli", "main"]
 
 STARTUP_INTERRUPTED = "llmsweep: interrupted during start-up; nothing was sent"
-INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report it
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from llmsweep import __version__
-from llmsweep.errors import INTERNAL_ERROR_EXIT, LlmsweepError
+from llmsweep.errors import INTERNAL_ERROR_EXIT, INTERRUPTED_EXIT, LlmsweepError
 
 # Command name -> ("module:attribute" of its click command, its help's first line). A test
 # holds each line to the command's own help.
@@ -103,7 +103,7 @@ def main() -> None:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         err("llmsweep: interrupted")
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT)
     except Exception as error:  # none of the above: a bug of ours, never a server's fault
         where = crash_log(error)
         message = " ".join(f"{type(error).__name__}: {error}".split())  # one line

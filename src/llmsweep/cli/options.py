@@ -14,11 +14,11 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from llmsweep.cli import INTERRUPTED_EXIT, STARTUP_INTERRUPTED
+from llmsweep.cli import STARTUP_INTERRUPTED
 from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
-from llmsweep.errors import UsageError
+from llmsweep.errors import INTERRUPTED_EXIT, UsageError
 from llmsweep.report.warnings import generic_profile_warning, other_model_warning
 from llmsweep.session.target import (
     OPENAI_BASE_URL,

@@ -30,7 +30,7 @@ from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase, estimate
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.engine.runner import RunSettings
-from llmsweep.errors import PROMPTS_FAILED_EXIT_CODE, TargetError, UsageError
+from llmsweep.errors import INTERRUPTED_EXIT, PROMPTS_FAILED_EXIT_CODE, TargetError, UsageError
 from llmsweep.percentile import percentile
 from llmsweep.report.warnings import format_causes
 from llmsweep.session.run import budget_left, execute_run
@@ -247,7 +247,7 @@ def _report_stop(outcome: RunOutcome, settings: RunSettings, resume_cmd: str) ->
             f"{action}:\n  {resume_cmd}"
         )
         if outcome.stopped == "interrupted":
-            sys.exit(130)
+            sys.exit(INTERRUPTED_EXIT)
         if failed:
             sys.exit(PROMPTS_FAILED_EXIT_CODE)
 

@@ -31,7 +31,7 @@ from llmsweep.cli.options import (
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.engine.runner import Engine
-from llmsweep.errors import TargetError, UsageError
+from llmsweep.errors import INTERRUPTED_EXIT, TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.eta import sweep_eta
@@ -316,7 +316,7 @@ def _report_stop(stopped: str | None, resume_cmd: str) -> None:
         if stopped == "auth":
             raise TargetError("the server rejected the API key (HTTP 401/403)")
         if stopped == "interrupted":
-            sys.exit(130)
+            sys.exit(INTERRUPTED_EXIT)
 
 
 @click.command()
