@@ -15,7 +15,7 @@ from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.simulator import FaultRates
-from llmsweep.transport import http, sdk
+from llmsweep.transport import answer
 
 # Both transports, SDK and lean aiohttp, must pass every engine test.
 pytestmark = pytest.mark.parametrize("client", ["openai", "http"])
@@ -207,10 +207,7 @@ async def test_a_bug_of_ours_while_reading_an_answer_is_raised_not_recorded(
     def bug(*_: object) -> NoReturn:
         raise ValueError("a bug of ours")
 
-    if client == "http":
-        monkeypatch.setattr(http._Answer, "usage", bug)
-    else:
-        monkeypatch.setattr(sdk, "_usage_of", bug)
+    monkeypatch.setattr(answer.Answer, "usage", bug)  # both clients read answers there
     sim = await start_simulator(profile=fixed_profile(ttft_s=0.001, tokens=3))
     settings = RunSettings("gpt-4o", 2, stream=stream, max_retries=3)
     with pytest.raises(ValueError, match="a bug of ours"):

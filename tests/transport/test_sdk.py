@@ -1,4 +1,4 @@
-"""The SDK transport's own parts: warm connections and the reachability probe.
+"""The SDK transport's own parts (warm connections) and the reachability probe.
 
 How it classifies answers is held against the lean client in test_http.py.
 """
@@ -13,7 +13,8 @@ import pytest
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
 from llmsweep.errors import TargetError
-from llmsweep.transport.sdk import OpenAITransport, probe
+from llmsweep.transport import probe
+from llmsweep.transport.sdk import OpenAITransport
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
 

@@ -1,8 +1,8 @@
 """Transports: one chat request attempt each, through the OpenAI SDK or a lean aiohttp client.
 
 The contract is in ``base``; ``make_transport`` is the one place that imports a concrete
-transport, and only the one asked for, so openai and httpx load only for ``--client openai``
-and aiohttp only for ``--client http`` (or as a part of openai); ``--help`` loads neither.
+transport, and only the one asked for, so openai loads only for ``--client openai``; both send
+over aiohttp, and ``--help`` loads no HTTP library.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def _transport_class(client: str) -> _TransportClass:
 async def probe(base_url: str, api_key: str, *, timeout_s: float = 5.0) -> None:
     """Fail fast, before any prompt is sent, on a target that cannot be used at all.
 
-    Through the SDK (``GET /models``), imported only when a real target is probed.
+    One ``GET /models`` over aiohttp (never the SDK: ``--client http`` would pay for its
+    import), imported only when a real target is probed.
     """
-    from llmsweep.transport.sdk import probe as sdk_probe
+    from llmsweep.transport.http import probe as http_probe
 
-    await sdk_probe(base_url, api_key, timeout_s=timeout_s)
+    await http_probe(base_url, api_key, timeout_s=timeout_s)

@@ -6,9 +6,9 @@ the event loop saturates and a benchmark measures its own client instead of the 
 transport sends the body the SDK sends, parses each answer with one ``json.loads`` into plain
 dicts, and classifies every outcome into exactly the ``Attempt`` that ``OpenAITransport`` gives
 for it (both turn their library's exceptions into an attempt through ``classify``'s one
-``failure_verdict``; tests hold the two side by side), for about a twelfth of the CPU. Like
-``OpenAITransport`` it never raises for a failed attempt. Only the transport factory imports
-this module, so aiohttp loads only for ``--client http``.
+``failure_verdict``; tests hold the two side by side), for a fraction of the CPU. Like
+``OpenAITransport`` it never raises for a failed attempt. The transport factory and the target
+probe import this module, so ``--help`` loads no HTTP library.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from typing import Any
 
 import aiohttp
 
+from llmsweep.errors import TargetError
 from llmsweep.transport import classify as retry
+from llmsweep.transport.answer import DRAIN_S, Answer, read_events
 from llmsweep.transport.base import Attempt, failed_attempt, redact
-from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer, content_text, token_count
+from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
 from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
-
-# After [DONE], how long to wait for the rest of the body (the chunked terminator) so that the
-# connection goes back to the pool instead of being closed; the SDK waits the same 0.1 s.
-DRAIN_S = 0.1
 
 # aiohttp's exceptions as library-neutral failures (an HTTP error status is classified apart).
 # A ClientError is the SDK's APIConnectionError: nothing, or only part of the body, came back.
@@ -37,112 +35,6 @@ FAILURES: retry.ExceptionMap = {
     aiohttp.ClientError: retry.Failure.CONNECTION,
     **dict.fromkeys(retry.UNDECODABLE, retry.Failure.MALFORMED),
 }
-
-
-class _Answer:
-    """What one attempt has read so far; a mid-stream failure still needs ``first_token_at``."""
-
-    __slots__ = (
-        "cached_input_tokens",
-        "chunk_at",
-        "clock",
-        "complete",
-        "data",
-        "first_token_at",
-        "input_tokens",
-        "model",
-        "output_tokens",
-        "parts",
-    )
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.parts: list[str] = []
-        self.data: list[bytes] = []  # the ``data:`` lines of the SSE event being read
-        self.first_token_at: float | None = None
-        self.chunk_at: list[float] = []  # each content chunk's arrival
-        self.complete = False
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cached_input_tokens = 0
-        self.model: str | None = None  # the model the server says answered
-
-    def usage(self, usage: object) -> None:
-        if not isinstance(usage, dict):
-            return
-        self.input_tokens = token_count(usage.get("prompt_tokens"))
-        self.output_tokens = token_count(usage.get("completion_tokens"))
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        self.cached_input_tokens = token_count(cached) or 0
-
-    def answered_by(self, model: object) -> None:
-        if self.model is None and isinstance(model, str) and model:
-            self.model = model
-
-    def completion(self, body: object) -> None:
-        """A whole (non-streamed) ``chat.completion`` object."""
-        if not isinstance(body, dict):
-            raise IncompleteAnswer(INCOMPLETE)
-        choices = body.get("choices")
-        first = choices[0] if isinstance(choices, list) and choices else None
-        message = first.get("message") if isinstance(first, dict) else None
-        if not isinstance(message, dict):
-            raise IncompleteAnswer(INCOMPLETE)
-        self.parts.append(content_text(message.get("content")))
-        self.usage(body.get("usage"))
-        self.answered_by(body.get("model"))
-        self.complete = True
-
-    def line(self, line: bytes) -> bool:
-        """One SSE line (without its newline); True once ``[DONE]`` has been read."""
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line:
-            if line.startswith(b"data:"):
-                value = line[5:]
-                self.data.append(value[1:] if value.startswith(b" ") else value)
-            return False  # other fields (event, id, retry) and ":" comments carry nothing we use
-        return self.dispatch()
-
-    def dispatch(self) -> bool:
-        """The event whose lines have been read; True when it is ``[DONE]``."""
-        if not self.data:
-            return False
-        data = self.data[0] if len(self.data) == 1 else b"\n".join(self.data)
-        self.data = []
-        if data.startswith(b"[DONE]"):
-            return True
-        self.chunk(json.loads(data))
-        return False
-
-    def chunk(self, chunk: object) -> None:
-        """One ``chat.completion.chunk``; an ``error`` field is a failure reported mid-stream."""
-        if not isinstance(chunk, dict):
-            raise IncompleteAnswer("stream event is not a JSON object")
-        error = chunk.get("error")
-        if error:
-            message = error.get("message") if isinstance(error, dict) else None
-            raise IncompleteAnswer(str(message or "an error occurred during streaming"))
-        usage = chunk.get("usage")
-        if usage is not None:
-            self.usage(usage)
-        self.answered_by(chunk.get("model"))
-        choices = chunk.get("choices") or ()
-        if not isinstance(choices, list | tuple):
-            raise IncompleteAnswer("stream event has no list of choices")
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise IncompleteAnswer("stream event choice is not a JSON object")
-            delta = choice.get("delta")
-            content = content_text(delta.get("content")) if isinstance(delta, dict) else ""
-            if content:
-                self.chunk_at.append(self.clock())
-                if self.first_token_at is None:
-                    self.first_token_at = self.chunk_at[-1]
-                self.parts.append(content)
-            if choice.get("finish_reason") is not None:
-                self.complete = True
 
 
 class HttpTransport:
@@ -215,14 +107,15 @@ class HttpTransport:
         if stream:
             request["stream"] = True
             request["stream_options"] = {"include_usage": True}
-        answer = _Answer(self._clock)
+        answer = Answer(self._clock)
         try:
             async with await self._post(json.dumps(request).encode(), started, wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
                 limits = retry.advertised_limits(response.headers)
                 if stream:
-                    await _read_events(response, answer)
+                    if await read_events(response.content.iter_any(), answer):
+                        await _drain(response)
                 else:
                     answer.completion(json.loads(await response.read()))
             if not answer.complete:
@@ -303,7 +196,7 @@ class HttpTransport:
         )
 
     def _failed(
-        self, error: Exception, stream: bool, started: float, answer: _Answer, wire: WireTimes
+        self, error: Exception, stream: bool, started: float, answer: Answer, wire: WireTimes
     ) -> Attempt:
         answered = answer.first_token_at is not None
         verdict, status, message = retry.failure_verdict(
@@ -322,21 +215,6 @@ class HttpTransport:
         )
 
 
-async def _read_events(response: aiohttp.ClientResponse, answer: _Answer) -> None:
-    """Feed the SSE body to ``answer`` line by line, until ``[DONE]`` or the end of the body."""
-    pending = b""  # a line not finished in the bytes read so far
-    async for chunk in response.content.iter_any():
-        lines = (pending + chunk if pending else chunk).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            if answer.line(line):
-                await _drain(response)
-                return
-    if pending:
-        answer.line(pending)
-    answer.dispatch()  # a last event the server did not end with a blank line
-
-
 async def _drain(response: aiohttp.ClientResponse) -> None:
     """Read what follows ``[DONE]`` briefly, so the connection can be reused; never fail."""
     if response.content.at_eof():
@@ -344,3 +222,24 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
     with contextlib.suppress(TimeoutError, aiohttp.ClientError):
         async with asyncio.timeout(DRAIN_S):
             await response.content.read()
+
+
+async def probe(base_url: str, api_key: str, *, timeout_s: float = 5.0) -> None:
+    """Fail fast, before any prompt is sent, on a target that cannot be used at all: one
+    ``GET /models`` over aiohttp, which either client loads anyway (the SDK sends over it)."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout, headers=headers) as session,
+            session.get(base_url.rstrip("/") + "/models") as response,
+        ):
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as error:
+        detail = redact(f"{type(error).__name__}: {error}", api_key)
+        raise TargetError(f"cannot reach {base_url} ({detail})") from None
+    if status == 401:
+        raise TargetError(f"{base_url} rejected the API key (HTTP 401)")
+    if status == 403:
+        raise TargetError(f"{base_url} refused access (HTTP 403)")
+    # Any other answer: reachable; some OpenAI-compatible servers have no /models.

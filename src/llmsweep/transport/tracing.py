@@ -2,22 +2,21 @@
 
 The runner knows when it *allowed* a request to start; only the HTTP library knows when its bytes
 were written and whether a new connection had to be opened first. This module gets that from
-each library's tracing (aiohttp's TraceConfig, httpcore's ``trace`` extension) into one
-``WireTimes`` per attempt, and opens a pool's connections ahead of a measurement.
+aiohttp's tracing (both transports send over aiohttp; the SDK through its aiohttp backend) into
+one ``WireTimes`` per attempt, and opens a pool's connections ahead of a measurement.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # each library is imported by its own transport, never by the other's
+if TYPE_CHECKING:  # imported by the transports, so that ``--help`` loads no HTTP library
     import aiohttp
-    import httpx2
 
 Clock = Callable[[], float]
 
@@ -39,9 +38,6 @@ class WireTimes:
         self.answered = False
         self.stale_connection_resends = 0
         self._detour_s = 0.0  # time lost to closed pooled connections before this send
-        # The answer's headers (the SDK's response hook): a 200 carries the account's rate
-        # limits there, and the SDK hands a caller only the parsed body.
-        self.response_headers: Mapping[str, str] = {}
 
     def resending(self, began_at_s: float) -> None:
         """The request goes out again at once: the pooled connection it took was closed.
@@ -65,23 +61,10 @@ class WireTimes:
     def sent(self) -> None:
         self.sent_at_s = self._clock()
 
-    async def httpcore_trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's ``trace`` extension: TCP connect, then TLS, then the request body."""
-        if event == "connection.connect_tcp.started":
-            self.connecting()
-        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self.connected()
-        elif event.endswith(".send_request_headers.started"):
-            # httpcore says nothing on taking a pooled connection: no connect first means one.
-            self.reused = self._connecting_at is None
-        elif event.endswith(".send_request_body.complete"):
-            self.sent()
-        elif event.endswith(".receive_response_headers.complete"):
-            self.answered = True
 
-
-# The attempt being sent in the current task: httpx's request hook finds its WireTimes here,
-# since the SDK gives no way to pass a per-request object down to httpcore's trace extension.
+# The attempt being sent in the current task: aiohttp's trace hooks find its WireTimes here when
+# the request carries none, since the SDK gives no way to pass a per-request object down to the
+# aiohttp session under it (its hooks run in the sending task).
 _CURRENT_WIRE: ContextVar[WireTimes | None] = ContextVar("llmsweep_wire", default=None)
 
 
@@ -95,47 +78,43 @@ def sdk_tracing(wire: WireTimes) -> Iterator[None]:
         _CURRENT_WIRE.reset(token)
 
 
-async def trace_httpx_request(request: httpx2.Request) -> None:
-    """httpx's ``request`` event hook: hand httpcore the current attempt's ``WireTimes``."""
-    wire = _CURRENT_WIRE.get()
-    if wire is not None:
-        request.extensions["trace"] = wire.httpcore_trace
-
-
-async def trace_httpx_response(response: httpx2.Response) -> None:
-    """httpx's ``response`` event hook: keep the answer's headers on the attempt's
-    ``WireTimes`` (called once the head has come, before any of a stream's body)."""
-    wire = _CURRENT_WIRE.get()
-    if wire is not None:
-        wire.response_headers = response.headers
+def _wire_of(context: SimpleNamespace) -> WireTimes | None:
+    """The request's own ``WireTimes`` (the lean client's ``trace_request_ctx``), else the one
+    of the SDK request being sent in this task; None for others (the warm-up's)."""
+    wire = context.trace_request_ctx
+    return wire if isinstance(wire, WireTimes) else _CURRENT_WIRE.get()
 
 
 def aiohttp_tracing() -> aiohttp.TraceConfig:
-    """aiohttp's tracing, feeding each chat request's ``WireTimes`` (its ``trace_request_ctx``;
-    other requests, the warm-up's, carry none)."""
+    """aiohttp's tracing, feeding each chat request's ``WireTimes``."""
     import aiohttp
 
     async def connecting(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
+        if wire := _wire_of(context):
             wire.connecting()
 
     async def connected(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
+        if wire := _wire_of(context):
             wire.connected()
 
     async def reused(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
+        if wire := _wire_of(context):
             wire.reused = True
 
     async def sent(_: object, context: SimpleNamespace, __: object) -> None:
-        if isinstance(wire := context.trace_request_ctx, WireTimes):
+        if wire := _wire_of(context):
             wire.sent()  # the body's last chunk is the last one to fire
+
+    async def answered(_: object, context: SimpleNamespace, __: object) -> None:
+        if wire := _wire_of(context):
+            wire.answered = True  # aiohttp ends a request once the answer's head is read
 
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(connecting)
     config.on_connection_create_end.append(connected)
     config.on_connection_reuseconn.append(reused)
     config.on_request_chunk_sent.append(sent)
+    config.on_request_end.append(answered)
     return config
 
 
