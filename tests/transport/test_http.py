@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 import pytest
 from aiohttp import web
 
@@ -450,3 +451,37 @@ async def test_pool_is_never_below_the_concurrency(scripted: Scripted) -> None:
     finally:
         await transport.aclose()
     assert all(a.ok for a in attempts), {a.kind for a in attempts}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_sdk_transport_sends_what_the_sdks_typed_method_sends(
+    scripted: Scripted, stream: bool
+) -> None:
+    """OpenAITransport sends through the SDK client's ``post``, not ``chat.completions.create``
+    (which walks the arguments against its TypedDicts first): the request must be the same."""
+    client = openai.AsyncOpenAI(
+        base_url=scripted.url("ok"), api_key=KEY, max_retries=0, timeout=5.0
+    )
+    try:
+        if stream:
+            await client.chat.completions.create(
+                model="m",
+                messages=[{"role": "user", "content": "Hello"}],
+                max_tokens=10,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        else:
+            await client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "Hello"}], max_tokens=10
+            )
+    finally:
+        await client.close()
+    typed_body, typed_headers = scripted.seen["ok"]
+    await _send("openai", scripted.url("ok"), stream)
+    body, headers = scripted.seen["ok"]
+    assert body == typed_body
+    per_request = {"idempotency-key", "content-length"}  # a fresh key each; the same length
+    assert {k.lower(): v for k, v in headers.items() if k.lower() not in per_request} == {
+        k.lower(): v for k, v in typed_headers.items() if k.lower() not in per_request
+    }

@@ -4,14 +4,12 @@ The SDK sends over its aiohttp backend (``openai.DefaultAioHttpClient``, the ``o
 extra) on an aiohttp session of ours, so that its pool is sized to the concurrency (never a
 hidden cap) and our tracing sees each request go out; its default httpx backend scans its whole
 pool on every request, which at a few hundred connections cost more CPU than everything else
-(reports/benchmarks.md, issue 14). Each request goes through the SDK's typed method
-(``chat.completions.create``: its request building, headers, auth, timeouts and error statuses)
-but comes back raw (``with_raw_response`` / ``with_streaming_response``) and is read by the
-same parser as the lean client's (``answer.Answer``), instead of as a pydantic model per
-answer or chunk. The SDK's own retries are off (``max_retries=0``) so that every attempt is
-seen, timed and counted by the runner. Every failure comes back as an ``Attempt`` value, never
-as an exception. Only the transport factory imports this module, so openai loads only for
-``--client openai``.
+(reports/benchmarks.md, issue 14). Each request goes out through the SDK client (``_Request``
+says how) and its answer comes back raw, read by the same parser as the lean client's
+(``answer.Answer``) instead of as a pydantic model per answer or chunk. The SDK's own retries
+are off (``max_retries=0``) so that every attempt is seen, timed and counted by the runner.
+Every failure comes back as an ``Attempt`` value, never as an exception. Only the transport
+factory imports this module, so openai loads only for ``--client openai``.
 """
 
 from __future__ import annotations
@@ -20,13 +18,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 import httpx2
 import openai
 from openai._vendor.httpx_aiohttp import AiohttpTransport
-from openai.types.chat import ChatCompletionMessageParam
 
 from llmsweep.transport import classify as retry
 from llmsweep.transport.answer import DRAIN_S, Answer, read_events
@@ -214,36 +211,46 @@ class OpenAITransport:
 
 
 class _Request:
-    """One chat request, sent through the SDK's typed method, its answer read raw."""
+    """One chat request, sent by the SDK client's own ``post`` (its request building, auth,
+    headers, timeouts and error statuses), its answer read raw.
+
+    ``chat.completions.create`` is that ``post`` after a walk of the arguments against the SDK's
+    TypedDicts, which for a prompt's plain messages changes nothing (a test holds the bodies
+    and headers alike) and cost about 1 ms of CPU a request (reports/benchmarks.md, issue 14).
+    """
 
     def __init__(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
     ) -> None:
-        self.model = model
-        # Prompts were validated when read (role and string content); the SDK's TypedDicts
-        # only restate that shape.
-        self.messages = cast("list[ChatCompletionMessageParam]", messages)
-        self.max_tokens = max_tokens
+        self.body: dict[str, Any] = {"model": model, "messages": messages}
+        if max_tokens is not None:
+            self.body["max_tokens"] = max_tokens
+        if stream:
+            self.body |= {"stream": True, "stream_options": {"include_usage": True}}
         self.stream = stream
 
     async def send(self, client: openai.AsyncOpenAI, answer: Answer) -> Limits | None:
+        response = await client.post(
+            "/chat/completions",
+            body=self.body,
+            cast_to=httpx2.Response,
+            options=_OPTIONS,
+            stream=self.stream,
+        )
         if not self.stream:
-            raw = await client.chat.completions.with_raw_response.create(
-                model=self.model, messages=self.messages, max_tokens=self.max_tokens
-            )
-            answer.completion(json.loads(raw.content))
-            return retry.advertised_limits(raw.headers)
-        async with client.chat.completions.with_streaming_response.create(
-            model=self.model,
-            messages=self.messages,
-            max_tokens=self.max_tokens,
-            stream=True,
-            stream_options={"include_usage": True},
-        ) as response:
-            chunks = response.iter_bytes()
+            answer.completion(json.loads(response.content))
+            return retry.advertised_limits(response.headers)
+        try:
+            chunks = response.aiter_bytes()
             if await read_events(chunks, answer):
                 await _drain(chunks)
             return retry.advertised_limits(response.headers)
+        finally:
+            await response.aclose()
+
+
+# What ``chat.completions.create`` asks of ``post``: the API key as a bearer token, no other.
+_OPTIONS: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
 async def _drain(chunks: AsyncIterator[bytes]) -> None:
