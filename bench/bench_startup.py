@@ -2,8 +2,8 @@
 
 Each command runs ``--runs`` times in a fresh process, interleaved (one of each per round, so
 that a burst of load on the machine touches every command alike), timed from start to exit.
-Targets: ``import llmsweep`` under 0.3 s and ``llmsweep --help`` under 0.5 s (median). Run from
-the project root::
+Targets: ``import llmsweep`` under 0.3 s, ``llmsweep --help`` under 0.5 s and ``llmsweep
+estimate`` of 20 prompts under 1.5 s (median; issue 14). Run from the project root::
 
     .venv/bin/python bench/bench_startup.py --runs 5
 
@@ -29,6 +29,9 @@ COMMANDS: dict[str, list[str]] = {
     "llmsweep --version": [SCRIPT, "--version"],
     "python -c 'import llmsweep'": [sys.executable, "-c", "import llmsweep"],
     "llmsweep prices gpt-4o": [SCRIPT, "prices", "gpt-4o"],
+    "llmsweep estimate (20 prompts)": [
+        *(SCRIPT, "estimate", "synthetic:20:200:50", "--model", "gpt-4o-mini"),
+    ],
 }
 
 

@@ -18,7 +18,9 @@ Run from the project root::
     .venv/bin/python bench/bench_whole_run_cpu.py --requests 1024 --concurrency 256
 
 It prints Markdown: the command, the load average, and | client | CPU ms / request | x bare |
-wall s | server span s | span x bare |.
+start-up CPU s | wall s | server span s | span x bare | of ideal |, where "of ideal" is the ideal
+span (requests / concurrency rounds of ``--latency`` each) over the measured one: the share of
+the ideal throughput that client reached at that concurrency.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import shlex
@@ -174,17 +177,20 @@ def _table(args: argparse.Namespace, runs: dict[str, dict[int, list[Measured]]])
         return float(extra / (args.requests - 1) * 1000)
 
     bare_ms, bare_span = per_request_ms("bare"), median("bare", args.requests, "span_s")
+    # The span a client that adds nothing would give: each of its concurrent slots answered
+    # back to back, ``latency`` each.
+    ideal_span = math.ceil(args.requests / args.concurrency) * args.latency
     lines = [
         "| client | CPU ms / request | x bare | start-up CPU s | wall s | server span s "
-        "| span x bare |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| span x bare | of ideal |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for client, name in NAMES.items():
         ms, span = per_request_ms(client), median(client, args.requests, "span_s")
         lines.append(
             f"| {name} | {ms:.3f} | {ms / bare_ms:.2f} | {median(client, 1, 'cpu_s'):.2f} | "
             f"{median(client, args.requests, 'wall_s'):.2f} | {span:.3f} | "
-            f"{span / bare_span:.3f} |"
+            f"{span / bare_span:.3f} | {ideal_span / span:.2f} |"
         )
     return lines
 

@@ -23,8 +23,10 @@ ASSUMED_OUTPUT_TOKENS = 256
 # What a request cost, from its usage: (input, output, cached input tokens) -> USD.
 CostFn = Callable[[int, int, int], Decimal]
 
-# ``openai``: the official SDK, what production code uses. ``http``: the lean aiohttp client, for
-# when the SDK's CPU cost per request would make the client the bottleneck.
+# ``http``: the lean aiohttp client, the default. ``openai``: the official SDK, what production
+# code uses; even over its aiohttp backend and with raw answers it costs about three times the
+# lean client's CPU per request, so on 2 cores it cannot keep 256 requests of 1 s in flight and
+# would set the curve there instead of the API (reports/benchmarks.md, issue 14).
 CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-concurrency
@@ -131,7 +133,7 @@ class RequestOptions:
 class ClientOptions:
     """Which client sends, over how many processes, seeded how."""
 
-    client: str = "openai"
+    client: str = "http"  # not the SDK: see CLIENTS
     processes: int = 1
     seed: int = 0
     # Open each cell's connections before its clock starts (one GET /models per connection, as

@@ -73,7 +73,7 @@ def test_a_busy_cpu_makes_a_cell_client_bound_and_cells_without_a_line_are_left_
 
 def test_intro_names_the_client_and_how_processes_are_read() -> None:
     one = harness_intro(make_meta())
-    assert "(--client openai, 1 process; measured)" in one and "worst worker" not in one
-    split = harness_intro(make_meta(client="http", processes=4))
-    assert "(--client http, 4 processes; measured)" in split
+    assert "(--client http, 1 process; measured)" in one and "worst worker" not in one
+    split = harness_intro(make_meta(client="openai", processes=4))
+    assert "(--client openai, 4 processes; measured)" in split
     assert "With --processes 4, a row gives its worst worker's figures" in split
