@@ -70,6 +70,8 @@ class RecordFields(TypedDict, total=False):
     possibly_billed_output_tokens: int
     possibly_billed_usd: str | None
     prompt_text: str | None
+    scheduled_at_s: float | None
+    offered_rps: float | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.
