@@ -26,14 +26,15 @@ from llmsweep.settings import LatencyTarget
 MAX_WALL_SPREAD = 0.2
 # The knee: a level within this share of the best throughput is as good as the best.
 KNEE_FRACTION = 0.9
+MAX_FAILURE_RATE, MAX_429_RATE = 0.01, 0.05  # failed / prompts; 429 answers / attempts
 _DASH = "\N{EN DASH}"
 
 
 @dataclass(frozen=True)
 class _Thresholds:
     fraction: float = KNEE_FRACTION  # of the best throughput among the levels compared
-    max_failure_rate: float = 0.01
-    max_429_rate: float = 0.05  # 429 answers / attempts
+    max_failure_rate: float = MAX_FAILURE_RATE
+    max_429_rate: float = MAX_429_RATE
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ def recommend(
     levels: Sequence[LevelSummary],
     *,
     fraction: float = KNEE_FRACTION,
-    max_failure_rate: float = 0.01,
-    max_429_rate: float = 0.05,
+    max_failure_rate: float = MAX_FAILURE_RATE,
+    max_429_rate: float = MAX_429_RATE,
     client: str = "openai",
     slo: Sequence[LatencyTarget] = (),
 ) -> list[Recommendation]:
