@@ -35,7 +35,7 @@ from llmsweep.settings import (
     RequestOptions,
     SweepConfig,
     latency_targets,
-    parse_levels,
+    sweep_levels,
 )
 from llmsweep.simulator import SimulatorConfig, published_limits
 from llmsweep.store.records import Record
@@ -141,6 +141,7 @@ def sweep(
     job_size: int | None = None,
     unique_prompts: bool = False,
     search: bool = False,
+    rates: Sequence[float] = (),
     max_concurrency: int = MAX_CONCURRENCY,
     slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
@@ -149,13 +150,15 @@ def sweep(
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-    write the report folder, and return the summary (levels, cells, recommendations, and
-    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
+        write the report folder, and return the summary (levels, cells, recommendations, and
+        ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
-    With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
-    ``levels`` is then unused). ``slo`` holds the recommendation to latency targets, as
-    ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
-    the command line does, without asking: mind ``max_cost_usd`` on a real target.
+        With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
+        ``levels`` is then unused). With ``rates`` (requests per second, ``--rate``) it is an
+        open-loop sweep instead, at most ``max_concurrency`` in flight (``levels`` unused; the
+    XX
+        ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
+        the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
     if search:
         refuse_search_resume(resume)
@@ -163,7 +166,8 @@ def sweep(
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),
-        levels=(1,) if search else parse_levels(",".join(str(level) for level in levels)),
+        levels=sweep_levels(",".join(map(str, levels)), search, tuple(rates), max_concurrency),
+        rates=tuple(sorted(set(rates))),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,

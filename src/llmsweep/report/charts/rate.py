@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator
 
 from llmsweep.analysis.rate import RateRecommendation, RateSummary
 from llmsweep.report.charts.base import (
@@ -63,19 +65,28 @@ def rate_chart(
             if (model, row.offered_rps) in picked:
                 star(served, row.offered_rps, row.achieved_rps, colors[model], stars[model])
     for axes in (served, waited):
-        plain_log_axis(axes, axes.xaxis, offered)
-        axes.set_xlabel("offered rate (requests/s)")
+        _rate_axis(axes, offered)
     served.set_ylabel("achieved throughput (succeeded/s)")
     served.set_ylim(bottom=0)
     waited.set_ylabel("seconds")
     waited.set_ylim(bottom=0)
     models = [Line2D([], [], color=colors[m], marker="o", label=m) for m in colors]
     ideal = Line2D([], [], color=GREY, ls="--", label="achieved = offered")
-    served.legend(handles=[*models, ideal] + ([star_handle()] if picked else []), fontsize=8)
+    chosen = [star_handle()] if picked else []
+    for handle in chosen:
+        handle.set_label("recommended rate")
+    served.legend(handles=[*models, ideal, *chosen], fontsize=8)
     kinds = [Line2D([], [], color=GREY, ls=s, marker=m, label=lb) for lb, _, s, m in _LATENCY_LINES]
     waited.legend(handles=kinds, fontsize=8)
     set_title(figure, RATE_CHART_TITLE, meta)
     return figure
+
+
+def _rate_axis(axes: Axes, offered: Sequence[float]) -> None:
+    """Offered rates on the x axis, a labelled tick at each; log scale over a wide range."""
+    if plain_log_axis(axes, axes.xaxis, offered):
+        axes.xaxis.set_major_locator(FixedLocator(offered))
+    axes.set_xlabel("offered rate (requests/s)")
 
 
 def build_rate_charts(
