@@ -140,3 +140,24 @@ def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Pa
     assert "## Search trace" in (tmp_path / "s" / "report.md").read_text("utf-8")
     with pytest.raises(UsageError, match="--resume does not continue a --search sweep"):
         llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, resume=True)
+
+
+def test_sweep_with_rates_runs_an_open_loop_and_returns_each_rate(tmp_path: Path) -> None:
+    result = llmsweep.sweep(
+        "synthetic:4:20:5",
+        models=["gpt-4o-mini"],
+        rates=[20, 5],
+        max_concurrency=2,
+        out_dir=tmp_path / "r",
+        simulator=SimulatorConfig(latency_scale=0.01),
+        client="http",
+        max_tokens=5,
+    )
+    assert result.levels == [] and result.meta.mode == "rate"
+    assert [(row.offered_rps, row.requests, row.cap) for row in result.rates] == [
+        (5.0, 4, 2),
+        (20.0, 4, 2),
+    ]
+    assert [rec.model for rec in result.rate_recommendations] == ["gpt-4o-mini"]
+    with pytest.raises(UsageError, match="--rate and --search are two modes"):
+        llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, rates=[2])
