@@ -51,3 +51,14 @@ def test_a_rate_sweeps_report_is_the_same_bytes_every_time(tmp_path: Path) -> No
     first = {p: p.read_bytes() for p in write_report(tmp_path, result)}
     again = {p: p.read_bytes() for p in write_report(tmp_path, result)}
     assert first == again
+
+
+def test_a_rate_sweeps_warnings_say_what_to_do(tmp_path: Path) -> None:
+    stopped = RATE_META.with_stop("budget")
+    write_report(tmp_path, result_of(rate_sweep(), stopped))
+    markdown = (tmp_path / "report.md").read_text()
+    warnings = markdown.split("## Warnings")[1].split("## Charts")[0]
+    assert "This is a simulated target" in warnings
+    assert "The sweep stopped early (budget)" in warnings and "run it again with" in warnings
+    assert "Only 4 prompts per rate" in warnings
+    assert "<h2>Warnings</h2>" in (tmp_path / "report.html").read_text()

@@ -37,6 +37,7 @@ from llmsweep.report.sections import (
     warnings,
 )
 from llmsweep.report.style import MANY_COLUMNS, REPORT_CSS
+from llmsweep.report.warnings import rate_warnings
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.search import SearchStep
 
@@ -176,6 +177,8 @@ def render_rate_html(
         '<section id="verdict">\n<h2>Verdict</h2>',
         _list(rate_verdicts(recommendations), "verdict"),
         *(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations),
+        '</section>\n<section id="warnings">\n<h2>Warnings</h2>',
+        _list(rate_warnings(meta, result.cells), "warnings"),
         '</section>\n<section id="charts">\n<h2>Charts</h2>',
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Per-rate table</h2>',

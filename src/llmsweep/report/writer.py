@@ -43,6 +43,7 @@ from llmsweep.report.sections import (
     warnings,
 )
 from llmsweep.report.summary import rates_to_csv, summary_to_csv, summary_to_json
+from llmsweep.report.warnings import rate_warnings
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.records import write_atomic, write_chunks_atomic
 from llmsweep.store.search import SearchStep
@@ -136,7 +137,8 @@ def render_rate_markdown(result: SweepResult, chart_files: Mapping[str, str]) ->
         lines += [f"Regenerate: `{meta.command}`", ""]
     lines += ["## Verdict", "", *_md_list(rate_verdicts(recommendations))]
     lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
-    lines += ["", "## Charts"]
+    lines += ["", "## Warnings", "", *_md_list(rate_warnings(meta, result.cells)), ""]
+    lines += ["## Charts"]
     for path in chart_files.values():
         lines += ["", f"### {_md(RATE_CHART_TITLE)}", "", f"![{_md(RATE_CHART_TITLE)}]({path})"]
     if not chart_files:
