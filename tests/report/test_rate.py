@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from factories import RATE_META, rate_sweep, result_of
@@ -62,3 +63,15 @@ def test_a_rate_sweeps_warnings_say_what_to_do(tmp_path: Path) -> None:
     assert "The sweep stopped early (budget)" in warnings and "run it again with" in warnings
     assert "Only 4 prompts per rate" in warnings
     assert "<h2>Warnings</h2>" in (tmp_path / "report.html").read_text()
+
+
+def test_a_rate_sweeps_cells_are_named_by_their_rate(tmp_path: Path) -> None:
+    failing = [
+        replace(r, status="server_error", error="boom") if r.prompt_id == "p1" else r
+        for r in rate_sweep()
+    ]
+    write_report(tmp_path, result_of(failing, RATE_META))
+    examples = (tmp_path / "report.md").read_text().split("## Failure examples")[1]
+    assert "| model | offered req/s | at most in flight | prompt id |" in examples
+    assert "| gpt-4o | 1 | 4 | p1 | server\\_error | boom |" in examples
+    assert "| gpt-4o | 4 | 4 | p1 |" in examples

@@ -23,7 +23,7 @@ from llmsweep.report.charts.performance import CHART_TITLES
 from llmsweep.report.charts.rate import RATE_CHART_TITLE
 from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
-from llmsweep.report.rate import rate_intro, rate_table, rate_title, rate_verdicts
+from llmsweep.report.rate import by_rate, rate_intro, rate_table, rate_title, rate_verdicts
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
@@ -141,13 +141,15 @@ def _head(heading: str, meta: SweepMeta) -> list[str]:
 def _tail(
     cells: Sequence[CellSummary], meta: SweepMeta, levels: Sequence[LevelSummary]
 ) -> list[str]:
-    """Failure examples, the harness and "About this report", as both kinds of sweep end."""
+    """Failure examples, the harness and "About this report", as both kinds of sweep end (a
+    rate sweep's cells named by their rate)."""
     parts: list[str] = []
-    examples = failure_examples(cells)
+    rated = by_rate if meta.config.rates else lambda table, _: table
+    examples = rated(failure_examples(cells), meta)
     if examples is not None:
         parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
         parts += ["</section>"]
-    harness = harness_table(cells)
+    harness = rated(harness_table(cells), meta)
     if harness is not None:
         parts += ['<section id="harness">\n<h2>Measurement harness</h2>']
         parts += [f"<p>{escape(harness_intro(meta))}</p>", _table(harness), "</section>"]

@@ -90,3 +90,15 @@ def rate_table(
     marked = frozenset(i for i, row in enumerate(rates) if (row.model, row.offered_rps) in picked)
     greyed = frozenset(i for i, row in enumerate(rates) if row.unfinished)
     return Table(RATE_HEADERS, rows, marked, greyed)
+
+
+def by_rate(table: Table | None, meta: SweepMeta) -> Table | None:
+    """A per-cell table (harness, failure examples: model, concurrency, repeat, ...) as a rate
+    sweep names its cells: the repeat is the rate's place in ``config.rates``, the
+    concurrency its cap."""
+    if table is None:
+        return None
+    rates = meta.config.rates
+    headers = (table.headers[0], "offered req/s", "at most in flight", *table.headers[3:])
+    rows = tuple((row[0], f"{rates[int(row[2]) - 1]:g}", row[1], *row[3:]) for row in table.rows)
+    return Table(headers, rows, table.marked, table.greyed)

@@ -29,7 +29,7 @@ from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
 from llmsweep.report.html import render_rate_html
-from llmsweep.report.rate import rate_intro, rate_table, rate_title, rate_verdicts
+from llmsweep.report.rate import by_rate, rate_intro, rate_table, rate_title, rate_verdicts
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
@@ -144,10 +144,10 @@ def render_rate_markdown(result: SweepResult, chart_files: Mapping[str, str]) ->
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Per-rate table", "", *_md_table(rate_table(result.rates, recommendations))]
-    examples = failure_examples(result.cells)
+    examples = by_rate(failure_examples(result.cells), meta)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
-    harness = harness_table(result.cells)
+    harness = by_rate(harness_table(result.cells), meta)
     if harness is not None:
         lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
         lines += _md_table(harness)
