@@ -272,6 +272,9 @@ def _cell_label(config: SweepConfig, cell: CellKey) -> str:
     return f"cell {cells.index(cell) + 1} of {len(cells)}: {model} c={level} r{repeat + 1}"
 
 
+_ARRIVALS = ", nor than each rate sends its prompts"
+
+
 def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
     if plan.config.search:
         err("llmsweep: expected duration: unknown in advance (the search chooses its levels)")
@@ -290,7 +293,7 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
         f"llmsweep: expected duration about {format_duration(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
         "in flight up to each level or the model's capacity, no faster than the rate-limit "
-        "ceiling; no retries)"
+        f"ceiling{_ARRIVALS if plan.config.rates else ''}; no retries)"
     )
 
 
