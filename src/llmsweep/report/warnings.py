@@ -215,8 +215,9 @@ def unfinished_levels(
 ) -> list[tuple[str, int, int, int]]:
     """(model, level, prompts recorded, prompts wanted) for each configured level that has
     fewer records than prompts x repeats (analysis.speedup.is_unfinished): a sweep stopped
-    early. A --search sweep plans no levels up front: its levels' own flags say it."""
-    if meta.config.search:
+    early. A --search sweep plans no levels up front (its levels' own flags say it), and a
+    --rate sweep's cells are rates, not levels (rate_warnings says when it stopped)."""
+    if meta.config.search or meta.config.rates:
         return []
     wanted = meta.prompt_count * meta.config.repeats
     have = {(level.model, level.concurrency): level.requests for level in levels}
