@@ -423,13 +423,12 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     )
 
 
-def test_search_refuses_levels_repeats_and_resume_in_one_line(tmp_path: Path) -> None:
+def test_search_refuses_levels_and_repeats_in_one_line(tmp_path: Path) -> None:
     out = tmp_path / "r"
     base = ("sweep", "demo", "--search", "--out-dir", str(out))
     for extra, message in (
         (("--concurrency", "1,2"), "--search chooses the levels itself: drop --concurrency"),
         (("--repeats", "3"), "--search runs each level in rounds of its own: drop --repeats"),
-        (("--resume",), "--resume does not continue a --search sweep: run it again with --force"),
     ):
         refused = llmsweep(*base, *extra)
         assert refused.returncode == 2, refused.stderr

@@ -35,7 +35,7 @@ from llmsweep.errors import INTERRUPTED_EXIT, TargetError, UsageError
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.eta import sweep_eta
-from llmsweep.session.search import execute_search, refuse_search_resume
+from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
@@ -157,8 +157,6 @@ def sweep(
     models = tuple(dict.fromkeys(models))
     if search and levels_text is not None:
         raise UsageError("--search chooses the levels itself: drop --concurrency")
-    if search:
-        refuse_search_resume(resume)
     common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
@@ -213,6 +211,7 @@ def sweep(
                     return await execute_search(
                         plan,
                         session,
+                        resume=resume,
                         force=force,
                         command=command_line(),
                         on_state=on_state,

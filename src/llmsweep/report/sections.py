@@ -228,6 +228,12 @@ SEARCH_INTRO = (
 )
 
 
+def _sent(step: SearchStep) -> str:
+    if not step.prompts_reused:
+        return str(step.prompts_sent)
+    return f"{step.prompts_sent} ({step.prompts_reused} before a --resume)"
+
+
 def search_table(steps: Sequence[SearchStep]) -> Table | None:
     """A --search sweep's trace, one row per probe; None for a grid sweep."""
     if not steps:
@@ -254,7 +260,7 @@ def search_table(steps: Sequence[SearchStep]) -> Table | None:
                 str(number),
                 str(step.level),
                 f"{step.rounds} {_TIMES} {step.prompts_per_round}",
-                str(step.prompts_sent),
+                _sent(step),
                 rps,
                 _speedup(step.speedup) + _TIMES if step.speedup is not None else DASH,
                 step.reason,
