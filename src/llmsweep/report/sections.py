@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from llmsweep.analysis.explain import trusted
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.projection import (
@@ -21,7 +22,6 @@ from llmsweep.analysis.recommend import (
     format_rps,
     levels_by_model,
     model_cost_per_1k_usd,
-    trusted,
 )
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
