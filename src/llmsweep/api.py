@@ -23,7 +23,7 @@ from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
-from llmsweep.session.search import execute_search, refuse_search_resume
+from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe, self_hosted
@@ -160,8 +160,6 @@ def sweep(
         ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
         the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
-    if search:
-        refuse_search_resume(resume)
     request, client, spec = _groups(options, models)
     config = SweepConfig(
         prompts=prompts,
@@ -192,10 +190,8 @@ def sweep(
 
     async def main() -> None:
         async with Session(spec, config) as session:
-            if search:
-                await execute_search(plan, session, force=force)
-            else:
-                await execute_sweep(plan, session, resume=resume, force=force)
+            execute = execute_search if search else execute_sweep
+            await execute(plan, session, resume=resume, force=force)
 
     asyncio.run(main())
     result = analyse(plan.folder.read())

@@ -36,7 +36,7 @@ from llmsweep.report.rate import rate_verdicts
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.eta import sweep_eta
-from llmsweep.session.search import execute_search, refuse_search_resume
+from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
@@ -169,8 +169,6 @@ def sweep(
         raise UsageError("--search chooses the levels itself: drop --concurrency")
     if rates_text is not None and (search or levels_text is not None):
         raise UsageError("--rate, --concurrency and --search are three modes: give one")
-    if search:
-        refuse_search_resume(resume)
     rates = parse_rates(rates_text) if rates_text is not None else ()
     common = common_flags(models, flags)
     config = SweepConfig(
@@ -227,6 +225,7 @@ def sweep(
                     return await execute_search(
                         plan,
                         session,
+                        resume=resume,
                         force=force,
                         command=command_line(),
                         on_state=on_state,

@@ -263,32 +263,36 @@ def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
 class CellRunner:
     """Runs a sweep's cells one at a time in the open session: every record to
     ``records.jsonl`` as it completes, the spend kept against ``--max-cost`` across cells, the
-    harness measured per cell. Shared by the grid (``execute_sweep``) and ``--search``."""
+    harness measured per cell. Shared by the grid (``execute_sweep``) and ``--search``, and so
+    is how a resume continues (``state``): a prompt already ok in a cell is not sent again."""
 
     def __init__(
         self,
         plan: SweepPlan,
         session: Session,
         writer: RecordWriter,
-        spent_usd: Decimal,
+        state: SweepState,
         on_cell: OnCell | None,
         on_record: OnRecord | None,
     ) -> None:
         self.plan, self.session, self.writer = plan, session, writer
-        self.spent_usd = spent_usd
+        self.spent_usd, self.done = state.spent_usd, state.ok_ids
         self.on_cell, self.on_record = on_cell, on_record
 
-    async def run(self, cell: CellKey, prompts: list[Prompt]) -> None:
-        """Send ``prompts`` (those of the cell not yet done) as ``cell``."""
+    async def run(self, cell: CellKey, prompts: list[Prompt]) -> int:
+        """Send ``prompts`` as ``cell``, less those an earlier session already did (``--resume``);
+        return how many those were."""
         config, session = self.plan.config, self.session
         model, level, repeat = cell
-        todo = cell_prompts(config, prompts, cell)
+        done = self.done.get(cell, set())
+        todo = cell_prompts(config, [p for p in prompts if p.id not in done], cell)
+        skipped = len(prompts) - len(todo)
         if not todo or session.stopped is not None:
-            return
+            return skipped
         cap = config.max_cost_usd
         if cap is not None and self.spent_usd >= cap:
             session.stop("budget")  # nothing fits any more: as an engine would have stopped
-            return
+            return skipped
         settings = RunSettings.at_level(
             config,
             model,
@@ -315,6 +319,7 @@ class CellRunner:
                     self.on_record(record)
         if session.harness is not None and session.harness.requests:
             self.plan.folder.append_harness(cell, session.harness)  # a session that sent nothing
+        return skipped
 
 
 async def execute_sweep(
@@ -335,10 +340,9 @@ async def execute_sweep(
     if on_state is not None:
         on_state(state)
     with RecordWriter(folder.records_path, include_text=False) as writer:
-        cells = CellRunner(plan, session, writer, state.spent_usd, on_cell, on_record)
+        cells = CellRunner(plan, session, writer, state, on_cell, on_record)
         for cell in config.cells():
-            done = state.ok_ids.get(cell, set())
-            await cells.run(cell, [p for p in plan.prompts if p.id not in done])
+            await cells.run(cell, plan.prompts)
     if session.stopped is not None:
         folder.note_stop(session.stopped)
     return session.stopped
