@@ -70,6 +70,8 @@ class RecordFields(TypedDict, total=False):
     possibly_billed_output_tokens: int
     possibly_billed_usd: str | None
     prompt_text: str | None
+    scheduled_at_s: float | None
+    offered_rps: float | None
 
 
 # A field added to Record must be added above too, or its overrides would go unchecked.
@@ -319,3 +321,38 @@ def report_sweep() -> list[Record]:
         for repeat in range(2)
         for index in range(20)
     ]
+
+
+# --- an open-loop sweep (--rate): one model at 1 and 4 req/s, at most 4 in flight ------------
+
+RATE_META = make_meta(levels=(4,), max_concurrency=4, rates=(1.0, 4.0), prompt_count=4)
+
+
+def rate_sweep() -> list[Record]:
+    """At 1 req/s, 4 prompts due 1 s apart from 0, each sent when due and answered in 0.5 s:
+    3.5 s of wall time. At 4 req/s, due 0.25 s apart from 10, but served one after another in
+    2 s each (queued at 10, 12, 14, 16, so 0, 1.75, 3.5 and 5.25 s past due): 8 s of wall."""
+    slow = [
+        make_record(
+            prompt_id=f"p{i}",
+            concurrency=4,
+            queued_at_s=i * 1.0,
+            ended_at_s=i * 1.0 + 0.5,
+            scheduled_at_s=i * 1.0,
+            offered_rps=1.0,
+        )
+        for i in range(4)
+    ]
+    fast = [
+        make_record(
+            prompt_id=f"p{i}",
+            concurrency=4,
+            repeat=1,
+            queued_at_s=10 + 2.0 * i,
+            ended_at_s=12 + 2.0 * i,
+            scheduled_at_s=10 + 0.25 * i,
+            offered_rps=4.0,
+        )
+        for i in range(4)
+    ]
+    return slow + fast

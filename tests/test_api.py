@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,19 +125,48 @@ async def test_sweep_of_a_local_server_prices_an_unknown_model_at_zero(
 def test_sweep_with_search_chooses_its_levels_and_returns_its_trace(tmp_path: Path) -> None:
     # 12 prompts cap the search at 12; it starts at 1 and doubles from there. A simulator
     # without gpt-4o-mini's published limits: at 500 RPM level 1 would already be at them.
-    result = llmsweep.sweep(
-        "synthetic:12:20:5",
-        models=["gpt-4o-mini"],
-        search=True,
-        out_dir=tmp_path / "s",
-        simulator=SimulatorConfig(latency_scale=0.01),
-        client="http",
-        max_tokens=5,
-    )
+    def search(resume: bool) -> llmsweep.SweepResult:
+        return llmsweep.sweep(
+            "synthetic:12:20:5",
+            models=["gpt-4o-mini"],
+            search=True,
+            out_dir=tmp_path / "s",
+            simulator=SimulatorConfig(latency_scale=0.01),
+            client="http",
+            max_tokens=5,
+            resume=resume,
+        )
+
+    result = search(resume=False)
     steps = [step.level for step in result.search]
     assert steps[:2] == [1, 2] and max(steps) <= 12
     assert [level.concurrency for level in result.levels] == sorted(steps)
     assert all(step.rounds >= 2 for step in result.search)
     assert "## Search trace" in (tmp_path / "s" / "report.md").read_text("utf-8")
-    with pytest.raises(UsageError, match="--resume does not continue a --search sweep"):
-        llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, resume=True)
+    # Resumed when done, it decides the same from the records it has and sends nothing more.
+    records = (tmp_path / "s" / "records.jsonl").read_text("utf-8")
+    again = search(resume=True)
+    assert [replace(step, prompts_reused=0) for step in again.search] == list(result.search)
+    assert all(step.prompts_reused == step.prompts_sent for step in again.search)
+    assert (tmp_path / "s" / "records.jsonl").read_text("utf-8") == records
+
+
+def test_sweep_with_rates_runs_an_open_loop_and_returns_each_rate(tmp_path: Path) -> None:
+    result = llmsweep.sweep(
+        "synthetic:4:20:5",
+        models=["gpt-4o-mini"],
+        rates=[20, 5],
+        max_concurrency=2,
+        out_dir=tmp_path / "r",
+        simulator=SimulatorConfig(latency_scale=0.01),
+        client="http",
+        max_tokens=5,
+    )
+    assert result.levels == [] and result.meta.mode == "rate"
+    assert [(row.offered_rps, row.requests, row.cap) for row in result.rates] == [
+        (5.0, 4, 2),
+        (20.0, 4, 2),
+    ]
+    assert [rec.model for rec in result.rate_recommendations] == ["gpt-4o-mini"]
+    with pytest.raises(UsageError, match="--rate and --search are two modes"):
+        llmsweep.sweep("demo", models=["gpt-4o-mini"], search=True, rates=[2])

@@ -16,6 +16,8 @@ from llmsweep.settings import (
     SweepConfig,
     charged_tokens,
     parse_levels,
+    parse_rates,
+    sweep_levels,
 )
 
 
@@ -79,3 +81,26 @@ def test_levels_are_sorted_with_the_sequential_baseline() -> None:
         parse_levels("1,two")
     with pytest.raises(UsageError, match="levels must be positive integers"):
         parse_levels("0,4")
+
+
+def test_rates_are_positive_numbers_sorted() -> None:
+    assert parse_rates("8, 2,0.5,2") == (0.5, 2.0, 8.0)
+    for bad in ("", "2,x", "0", "-1", "nan", "inf"):
+        with pytest.raises(UsageError, match=r"^--rate "):
+            parse_rates(bad)
+
+
+def test_a_rate_sweep_is_one_mode_of_its_own() -> None:
+    base = {"prompts": "demo", "models": ("m",), "levels": (4,), "max_concurrency": 4}
+    config = SweepConfig(**base, rates=(1.0, 2.0))  # type: ignore[arg-type]
+    assert config.mode == "rate" and config.offered_rps(("m", 4, 1)) == 2.0
+    assert sweep_levels("1,2", False, (1.0,), 4) == (4,)
+    refused = (
+        ({"search": True}, "--rate and --search"),
+        ({"repeats": 2}, "--rate runs each rate once"),
+        ({"processes": 2}, "--rate needs one process"),
+        ({"levels": (1, 4)}, "--rate: the level is the cap"),
+    )
+    for extra, message in refused:
+        with pytest.raises(UsageError, match=message):
+            SweepConfig(**{**base, **extra, "rates": (1.0,)})  # type: ignore[arg-type]

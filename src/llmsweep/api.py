@@ -23,7 +23,7 @@ from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
-from llmsweep.session.search import execute_search, refuse_search_resume
+from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import execute_sweep, plan_sweep
 from llmsweep.session.target import TargetSpec, describe, self_hosted
@@ -35,7 +35,7 @@ from llmsweep.settings import (
     RequestOptions,
     SweepConfig,
     latency_targets,
-    parse_levels,
+    sweep_levels,
 )
 from llmsweep.simulator import SimulatorConfig, published_limits
 from llmsweep.store.records import Record
@@ -141,6 +141,7 @@ def sweep(
     job_size: int | None = None,
     unique_prompts: bool = False,
     search: bool = False,
+    rates: Sequence[float] = (),
     max_concurrency: int = MAX_CONCURRENCY,
     slo: Mapping[str, float] | None = None,
     pricer: Pricer | None = None,
@@ -149,21 +150,22 @@ def sweep(
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-    write the report folder, and return the summary (levels, cells, recommendations, and
-    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
+        write the report folder, and return the summary (levels, cells, recommendations, and
+        ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
-    With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
-    ``levels`` is then unused). ``slo`` holds the recommendation to latency targets, as
-    ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
-    the command line does, without asking: mind ``max_cost_usd`` on a real target.
+        With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
+        ``levels`` is then unused). With ``rates`` (requests per second, ``--rate``) it is an
+        open-loop sweep instead, at most ``max_concurrency`` in flight (``levels`` unused; the
+    XX
+        ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
+        the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
-    if search:
-        refuse_search_resume(resume)
     request, client, spec = _groups(options, models)
     config = SweepConfig(
         prompts=prompts,
         models=tuple(dict.fromkeys(models)),
-        levels=(1,) if search else parse_levels(",".join(str(level) for level in levels)),
+        levels=sweep_levels(",".join(map(str, levels)), search, tuple(rates), max_concurrency),
+        rates=tuple(sorted(set(rates))),
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
@@ -188,10 +190,8 @@ def sweep(
 
     async def main() -> None:
         async with Session(spec, config) as session:
-            if search:
-                await execute_search(plan, session, force=force)
-            else:
-                await execute_sweep(plan, session, resume=resume, force=force)
+            execute = execute_search if search else execute_sweep
+            await execute(plan, session, resume=resume, force=force)
 
     asyncio.run(main())
     result = analyse(plan.folder.read())

@@ -34,6 +34,9 @@ MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-co
 
 # Latency targets a recommendation can be held to (``--slo``): the per-level percentiles of
 # latency (p50, p95, p99) and of time to first token (ttft_p95, streamed answers only).
+# What a sweep varies (SweepConfig.mode): requests in flight, or an open loop's arrival rate.
+CONCURRENCY_MODE = "concurrency"
+RATE_MODE = "rate"
 SLO_METRICS = ("p50", "p95", "p99", "ttft_p95")
 _SLO_USAGE = (
     f"expected NAME=SECONDS with NAME one of {', '.join(SLO_METRICS)}, e.g. p95=2.0 (or none)"
@@ -187,6 +190,10 @@ class SweepConfig(RequestOptions, ClientOptions):
     # ``levels`` are then (1,), where it starts.
     search: bool = False
     max_concurrency: int = MAX_CONCURRENCY
+    # --rate: an open-loop sweep (engine.arrivals), one cell per rate (requests per second) and
+    # model, each cell's ``repeat`` the rate's index; its ``levels`` are then
+    # (max_concurrency,), the safety cap on requests in flight. Empty: a concurrency sweep.
+    rates: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         RequestOptions.__post_init__(self)
@@ -207,11 +214,57 @@ class SweepConfig(RequestOptions, ClientOptions):
             raise UsageError("--max-concurrency must be at least 1")
         if self.search and self.repeats > 1:
             raise UsageError("--search runs each level in rounds of its own: drop --repeats")
+        if self.rates:
+            self._check_rates()
+
+    @property
+    def mode(self) -> str:
+        """RATE_MODE for an open-loop sweep (``--rate``), else CONCURRENCY_MODE."""
+        return RATE_MODE if self.rates else CONCURRENCY_MODE
+
+    def _check_rates(self) -> None:
+        if not all(math.isfinite(rate) and rate > 0 for rate in self.rates):
+            raise UsageError("--rate: rates must be positive numbers (requests per second)")
+        if self.search:
+            raise UsageError("--rate and --search are two modes: give one")
+        if self.repeats > 1:
+            raise UsageError("--rate runs each rate once: drop --repeats")
+        if self.processes > 1:
+            raise UsageError("--rate needs one process: one schedule cannot be split")
+        if self.levels != (self.max_concurrency,):
+            raise UsageError("--rate: the level is the cap, --max-concurrency")
 
     def cells(self) -> list[tuple[str, int, int]]:
+        if self.rates:  # (model, the cap, the rate's index)
+            cap = self.max_concurrency
+            return [(m, cap, index) for m in self.models for index in range(len(self.rates))]
         return [
             (m, lvl, r) for m in self.models for lvl in self.levels for r in range(self.repeats)
         ]
+
+    def offered_rps(self, cell: tuple[str, int, int]) -> float | None:
+        """The arrival rate ``cell`` is offered in a rate sweep; None in a concurrency sweep."""
+        return self.rates[cell[2]] if self.rates else None
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """'2,4,8' -> (2.0, 4.0, 8.0): --rate's arrival rates (requests per second), sorted."""
+    try:
+        rates = {float(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise UsageError(f"--rate {text!r}: expected requests per second like 2,4,8") from None
+    if not rates or not all(math.isfinite(rate) and rate > 0 for rate in rates):
+        raise UsageError(f"--rate {text!r}: rates must be positive numbers (requests per second)")
+    return tuple(sorted(rates))
+
+
+def sweep_levels(
+    levels_text: str, search: bool, rates: tuple[float, ...], max_concurrency: int
+) -> tuple[int, ...]:
+    """A sweep's ``levels``: a search starts at 1; a rate sweep's one level is its cap."""
+    if rates:
+        return (max_concurrency,)
+    return (1,) if search else parse_levels(levels_text)
 
 
 def parse_levels(text: str) -> tuple[int, ...]:

@@ -423,15 +423,37 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     )
 
 
-def test_search_refuses_levels_repeats_and_resume_in_one_line(tmp_path: Path) -> None:
+def test_search_refuses_levels_and_repeats_in_one_line(tmp_path: Path) -> None:
     out = tmp_path / "r"
     base = ("sweep", "demo", "--search", "--out-dir", str(out))
     for extra, message in (
         (("--concurrency", "1,2"), "--search chooses the levels itself: drop --concurrency"),
         (("--repeats", "3"), "--search runs each level in rounds of its own: drop --repeats"),
-        (("--resume",), "--resume does not continue a --search sweep: run it again with --force"),
     ):
         refused = llmsweep(*base, *extra)
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip().splitlines() == [f"llmsweep: error: {message}"]
     assert not out.exists()
+
+
+def test_a_search_stopped_by_its_budget_resumes_with_a_larger_one(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = (
+        *("sweep", "synthetic:16:20:5", "--model", "gpt-4o", "--search", "--max-concurrency", "4"),
+        *("--sim-rpm", "0", "--latency-scale", "0.02", "--out-dir", str(out)),
+    )
+    # About $0.0001 a prompt at gpt-4o's prices: $0.001 stops the search in its first probes.
+    stopped = llmsweep(*args, "--max-cost", "0.001")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped early (budget)" in stopped.stderr
+    first = (out / "records.jsonl").read_text().splitlines()
+    resumed = llmsweep(*args, "--max-cost", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    final = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert 0 < len(first) < len(final) and final[: len(first)] == [json.loads(x) for x in first]
+    keys = [(r["concurrency"], r["repeat"], r["prompt_id"]) for r in final]
+    assert len(keys) == len(set(keys))  # nothing recorded was sent again
+    steps = json.loads((out / "search.json").read_text())["steps"]
+    assert sum(step["prompts_reused"] for step in steps) == len(first)
+    assert sum(step["rounds"] * step["prompts_per_round"] for step in steps) == len(final)
+    assert "The sweep did not finish" not in (out / "report.md").read_text()

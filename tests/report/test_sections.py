@@ -155,8 +155,9 @@ def test_about_shows_the_host_but_never_credentials_and_keeps_the_seed_apart() -
     assert facts["Config"] == (
         "client: http; deadline_s: 900.0; levels: 1, 2; max_concurrency: 256; "
         "max_cost_usd: none; max_retries: 6; max_tokens: none; models: gpt-4o; processes: 1; "
-        "prompts: demo; repeats: 1; rpm: none; sample: none; search: False; slo: none; "
-        "stream: False; timeout_s: 120.0; tpm: none; unique_prompts: False; warm_up: True"
+        "prompts: demo; rates: none; repeats: 1; rpm: none; sample: none; search: False; "
+        "slo: none; stream: False; timeout_s: 120.0; tpm: none; unique_prompts: False; "
+        "warm_up: True"
     )
     assert facts["Prices"] == "genai-prices; 2026-01-01"
     assert facts["Connections"].startswith("opened before each cell's clock started")

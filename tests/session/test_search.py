@@ -7,8 +7,11 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from conftest import StartSimulator
 from engine_helpers import PRICER, fixed_profile, sweep
+from llmsweep.errors import OutputError
 from llmsweep.report.writer import render_folder
 from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
@@ -40,7 +43,7 @@ async def test_search_finds_the_grids_knee_with_fewer_requests(
     plan = plan_sweep(config, PRICER, out, resume=False, force=False)
     spec = TargetSpec(search_sim.base_url, "sk-test", SimulatorConfig())
     async with Session(spec, config) as session:
-        assert await execute_search(plan, session, force=False) is None
+        assert await execute_search(plan, session, resume=False, force=False) is None
     render_folder(out)
     summary = json.loads((out / "summary.json").read_text())
     search_level = summary["recommended_concurrency"]["gpt-4o"]
@@ -78,7 +81,7 @@ async def test_max_cost_stops_the_search_and_the_trace_says_where(
     plan = plan_sweep(config, PRICER, out, resume=False, force=False)
     spec = TargetSpec(sim.base_url, "sk-test", SimulatorConfig())
     async with Session(spec, config) as session:
-        assert await execute_search(plan, session, force=False) == "budget"
+        assert await execute_search(plan, session, resume=False, force=False) == "budget"
     render_folder(out)
     trace = json.loads((out / "search.json").read_text())["steps"]
     assert trace[-1]["reason"] == "the search stopped here (budget)"
@@ -86,3 +89,70 @@ async def test_max_cost_stops_the_search_and_the_trace_says_where(
     assert len(records) == sim.stats()["requests"]
     assert sum(Decimal(r.cost_usd or 0) for r in records) <= Decimal("0.001")
     assert json.loads((out / "meta.json").read_text())["stopped"] == "budget"
+
+
+def _decisions(steps: list[dict[str, object]]) -> list[dict[str, object]]:
+    """A trace less which session sent each probe's prompts."""
+    return [{k: v for k, v in step.items() if k != "prompts_reused"} for step in steps]
+
+
+async def test_a_stopped_search_resumes_where_it_stopped_and_sends_nothing_twice(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # As above, $0.001 stops the search after some 20 requests; the resume lifts the budget
+    # (the one setting a resume may change) and the search goes on up to 8, at most 2 x 3 x 24.
+    profile = fixed_profile(ttft_s=0.01, tokens=5, capacity=2)
+    config = SweepConfig(
+        prompts="synthetic:24:20:5",
+        models=("gpt-4o",),
+        levels=(1,),
+        search=True,
+        max_concurrency=8,
+        max_cost_usd=Decimal("0.001"),
+        client="http",
+    )
+    out = tmp_path / "s"
+    sim = await start_simulator(profile=profile)  # one target: a resume refuses another
+
+    async def search(config: SweepConfig, resume: bool) -> tuple[str | None, int]:
+        sim.reset_stats()
+        plan = plan_sweep(config, PRICER, out, resume=resume, force=False)
+        async with Session(TargetSpec(sim.base_url, "sk-test", SimulatorConfig()), config) as s:
+            stopped = await execute_search(plan, s, resume=resume, force=False)
+        sent = sim.stats()["requests"]
+        assert isinstance(sent, int)
+        return stopped, sent
+
+    stopped, sent = await search(config, resume=False)
+    before = (out / "records.jsonl").read_text().splitlines()
+    assert stopped == "budget" and 0 < sent == len(before)
+    stopped_trace = json.loads((out / "search.json").read_text())["steps"]
+    assert stopped_trace[-1]["reason"] == "the search stopped here (budget)"
+
+    unlimited = replace(config, max_cost_usd=None)
+    stopped, sent = await search(unlimited, resume=True)
+    assert stopped is None
+    after = (out / "records.jsonl").read_text().splitlines()
+    assert after[: len(before)] == before and sent == len(after) - len(before)
+    trace = json.loads((out / "search.json").read_text())["steps"]
+    # The probes done before the stop are decided again from their records, as before.
+    done = len(stopped_trace) - 1
+    assert _decisions(trace[:done]) == _decisions(stopped_trace[:done])
+    assert trace[done]["level"] == stopped_trace[done]["level"]
+    assert sum(step["prompts_reused"] for step in trace) == len(before)
+    records = read_records(out / "records.jsonl").records
+    assert all(record.ok for record in records)
+    keys = [(r.concurrency, r.repeat, r.prompt_id) for r in records]
+    assert len(set(keys)) == len(keys) == sum(s["rounds"] * s["prompts_per_round"] for s in trace)
+
+    # Resumed once more, the finished search sends nothing and decides the same from its records.
+    assert await search(unlimited, resume=True) == (None, 0)
+    again = json.loads((out / "search.json").read_text())["steps"]
+    assert _decisions(again) == _decisions(trace)
+    assert [s["prompts_reused"] for s in again] == [
+        s["rounds"] * s["prompts_per_round"] for s in trace
+    ]
+    render_folder(out)
+    assert "before a --resume)" in (out / "report.md").read_text()
+    with pytest.raises(OutputError, match=r"another configuration \(max_concurrency 8 -> 4\)"):
+        plan_sweep(replace(unlimited, max_concurrency=4), PRICER, out, resume=True, force=False)

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from llmsweep.inputs.tokens import tokenizer_for
-from llmsweep.simulator import BUILTIN_PROFILES, RateLimit, Simulator
+from llmsweep.simulator import BUILTIN_PROFILES, FaultRates, RateLimit, Simulator
 
 StartSimulator = Callable[..., Awaitable[Simulator]]
 MakeClient = Callable[..., openai.AsyncOpenAI]
@@ -230,3 +230,48 @@ async def test_a_request_without_max_tokens_is_charged_the_allowance_given(
     )
     answer = await make_client(allowing).chat.completions.create(model="gpt-4o", messages=MESSAGES)
     assert answer.usage is not None and answer.usage.completion_tokens == FIXED.output_tokens_median
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("error_500", 500), ("error_503", 503), ("rate_limit_429", 429)],
+)
+async def test_fault_answers_state_the_limits_as_a_real_apis_do(
+    start_simulator: StartSimulator, kind: str, status: int
+) -> None:
+    # An error answer states the limits as a 200 does; a fault is not charged to them.
+    faults = FaultRates(**{kind: 1.0}, retry_after_s=0.5)
+    simulator = await start_simulator(
+        profile=FIXED, latency_scale=0, rpm=120, tpm=100_000, faults=faults
+    )
+    body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 5})
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer sk-a"}) as session:
+        for _ in range(3):  # more than the bucket of two holds: nothing was charged
+            async with session.post(f"{simulator.base_url}/chat/completions", data=body) as r:
+                assert r.status == status
+                headers = r.headers
+    assert headers["x-ratelimit-limit-requests"] == "120"
+    assert headers["x-ratelimit-limit-tokens"] == "100000"
+    assert headers["x-ratelimit-remaining-requests"] == "2"
+    assert duration_s(headers["x-ratelimit-reset-requests"]) == (0.5 if status == 429 else 0)
+    if status != 429:
+        assert "retry-after" not in headers
+
+
+async def test_a_429_without_a_hint_states_the_limits_but_not_when_to_retry(
+    start_simulator: StartSimulator,
+) -> None:
+    faults = FaultRates(rate_limit_429_nohint=1.0)
+    simulator = await start_simulator(
+        profile=FIXED, latency_scale=0, rpm=120, tpm=100_000, faults=faults
+    )
+    body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 5})
+    url = f"{simulator.base_url}/chat/completions"
+    async with aiohttp.ClientSession() as session, session.post(url, data=body) as r:
+        assert r.status == 429
+        headers = r.headers
+    assert (headers["x-ratelimit-limit-requests"], headers["x-ratelimit-limit-tokens"]) == (
+        "120",
+        "100000",
+    )
+    assert not [name for name in headers if name.startswith(("retry-after", "x-ratelimit-re"))]

@@ -110,3 +110,11 @@ def test_config_changes_name_each_field_but_never_the_budget_or_latency_targets(
         "rpm None -> 60.0",
         "levels [1, 2, 4, 8] -> [1, 8]",
     ]
+
+
+def test_a_rate_sweeps_meta_keeps_its_mode_and_rates() -> None:
+    meta = make_meta(levels=(8,), max_concurrency=8, rates=(0.5, 2.0))
+    again = SweepMeta.from_json(meta.to_json(), "meta.json")
+    assert again == meta and again.mode == "rate" and again.config.rates == (0.5, 2.0)
+    assert again.config.cells() == [("gpt-4o", 8, 0), ("gpt-4o", 8, 1)]
+    assert make_meta().mode == "concurrency"

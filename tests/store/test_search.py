@@ -16,7 +16,7 @@ def test_the_trace_reads_back_as_written_and_is_absent_for_a_grid(tmp_path: Path
     assert read_search(path) is None
     steps = [
         SearchStep("m", 1, 2, 8, 10.0, 9.0, 11.0, 1.0, "doubling to 2"),
-        SearchStep("m", 2, 3, 8, 19.5, None, None, None, "the search stopped here"),
+        SearchStep("m", 2, 3, 8, 19.5, None, None, None, "the search stopped here", 5),
     ]
     write_search(path, steps)
     assert read_search(path) == steps
@@ -27,7 +27,7 @@ def test_the_trace_reads_back_as_written_and_is_absent_for_a_grid(tmp_path: Path
 def test_a_trace_of_another_schema_or_malformed_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "search.json"
     path.write_text(json.dumps({"schema_version": SEARCH_SCHEMA_VERSION + 1, "steps": []}))
-    with pytest.raises(InputError, match="search-trace schema 2; this llmsweep reads schema 1"):
+    with pytest.raises(InputError, match="search-trace schema 3; this llmsweep reads schema 2"):
         read_search(path)
     path.write_text(json.dumps({"schema_version": SEARCH_SCHEMA_VERSION, "steps": [{"x": 1}]}))
     with pytest.raises(InputError, match="not a valid search trace"):

@@ -9,6 +9,13 @@ from llmsweep.analysis.ceiling import limits_of, stated_limits
 from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary, summarize_levels
 from llmsweep.analysis.projection import Projection, project
+from llmsweep.analysis.rate import (
+    RateRecommendation,
+    RateSummary,
+    judge_rates,
+    recommend_rates,
+    summarize_rates,
+)
 from llmsweep.analysis.recommend import Recommendation, recommend
 from llmsweep.analysis.slo import judge_levels
 from llmsweep.analysis.stats import CellSummary, StatedLimits, stated_ceilings, summarize_cells
@@ -27,6 +34,10 @@ class SweepResult:
     # Per model, the rate limits the API's headers stated and the ceiling they imply.
     stated_limits: list[StatedLimits] = field(default_factory=list)
     search: tuple[SearchStep, ...] = ()  # a --search sweep's trace (store.search)
+    # An open-loop sweep's (--rate; analysis.rate): its ``levels`` and ``recommendations``
+    # are then empty, since its cells are rates, not concurrency levels.
+    rates: list[RateSummary] = field(default_factory=list)
+    rate_recommendations: list[RateRecommendation] = field(default_factory=list)
 
     @property
     def recommended(self) -> dict[str, int | None]:
@@ -51,6 +62,18 @@ def analyse(data: SweepData) -> SweepResult:
     stated = stated_limits(data.records)
     cells = summarize_cells(data.records, limits_of(meta), data.harness, planned, stated=stated)
     targets = meta.config.slo
+    if meta.config.rates:
+        rates = judge_rates(summarize_rates(cells, data.records, meta), targets)
+        return SweepResult(
+            meta,
+            cells,
+            [],
+            [],
+            [],  # model costs compare levels; a rate sweep's spend is in its cells
+            stated_ceilings(cells, stated),
+            rates=rates,
+            rate_recommendations=recommend_rates(rates, targets),
+        )
     levels = judge_levels(summarize_levels(cells, repeats), targets)
     recommendations = recommend(levels, client=meta.config.client, slo=targets)
     return SweepResult(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from llmsweep.analysis.formatting import format_pct
 from llmsweep.analysis.levels import LevelSummary
@@ -23,12 +24,25 @@ _MEASURED = {
 }
 
 
-def measured_s(level: LevelSummary, target: LatencyTarget) -> float | None:
+class Measured(Protocol):
+    """What a target judges: a level, or an open loop's rate (analysis.rate.RateSummary)."""
+
+    @property
+    def latency_p50_s(self) -> float | None: ...
+    @property
+    def latency_p95_s(self) -> float | None: ...
+    @property
+    def latency_p99_s(self) -> float | None: ...
+    @property
+    def ttft_p95_s(self) -> float | None: ...
+
+
+def measured_s(level: Measured, target: LatencyTarget) -> float | None:
     value: float | None = getattr(level, _MEASURED[target.metric])
     return value
 
 
-def misses(level: LevelSummary, targets: Sequence[LatencyTarget]) -> tuple[str, ...]:
+def misses(level: Measured, targets: Sequence[LatencyTarget]) -> tuple[str, ...]:
     """How ``level`` misses each target it misses, e.g. ``"p95 3.10 s > 2 s"``."""
     missed = []
     for target in targets:

@@ -97,7 +97,12 @@ def busy_s(records: Iterable[Record]) -> float:
     spans two processes; the union leaves out the time between them, which the plain
     difference would count as if requests had been running.
     """
-    intervals = sorted((r.queued_at_s, r.ended_at_s) for r in records)
+    records = list(records)
+    # An open loop (--rate) offers its load from its first due time on: a quiet gap between
+    # arrivals is part of the load offered, not time the client left out.
+    due = [r.scheduled_at_s for r in records if r.scheduled_at_s is not None]
+    start = min(due, default=None)
+    intervals = sorted((r.queued_at_s if start is None else start, r.ended_at_s) for r in records)
     if not intervals:
         return 0.0
     total_s = 0.0

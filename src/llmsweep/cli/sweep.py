@@ -32,10 +32,11 @@ from llmsweep.cli.progress import ProgressView
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.engine.runner import Engine
 from llmsweep.errors import INTERRUPTED_EXIT, TargetError, UsageError
+from llmsweep.report.rate import rate_verdicts
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
 from llmsweep.session.eta import sweep_eta
-from llmsweep.session.search import execute_search, refuse_search_resume
+from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
@@ -48,8 +49,9 @@ from llmsweep.settings import (
     MAX_CONCURRENCY,
     SLO_METRICS,
     SweepConfig,
-    parse_levels,
+    parse_rates,
     parse_slo,
+    sweep_levels,
 )
 from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
@@ -85,11 +87,18 @@ SLO_HELP = (
     "then bisect to the knee, each level with only as many prompts as it needs.",
 )
 @click.option(
+    "--rate",
+    "rates_text",
+    help="Open loop instead of levels: comma-separated arrival rates in requests per second "
+    "(e.g. 2,4,8), each prompt sent at a seeded Poisson arrival time whatever is in flight.",
+)
+@click.option(
     "--max-concurrency",
     type=positive_int,
     default=MAX_CONCURRENCY,
     show_default=True,
-    help="With --search: the highest level it may measure.",
+    help="With --search: the highest level it may measure. With --rate: the most requests in "
+    "flight; a prompt due beyond it waits at the client, and that wait is reported.",
 )
 @click.option(
     "--repeats",
@@ -132,6 +141,7 @@ def sweep(
     models: tuple[str, ...],
     levels_text: str | None,
     search: bool,
+    rates_text: str | None,
     max_concurrency: int,
     repeats: int,
     sample: int | None,
@@ -157,13 +167,15 @@ def sweep(
     models = tuple(dict.fromkeys(models))
     if search and levels_text is not None:
         raise UsageError("--search chooses the levels itself: drop --concurrency")
-    if search:
-        refuse_search_resume(resume)
+    if rates_text is not None and (search or levels_text is not None):
+        raise UsageError("--rate, --concurrency and --search are three modes: give one")
+    rates = parse_rates(rates_text) if rates_text is not None else ()
     common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
         models=models,
-        levels=(1,) if search else parse_levels(levels_text or DEFAULT_LEVELS),
+        levels=sweep_levels(levels_text or DEFAULT_LEVELS, search, rates, max_concurrency),
+        rates=rates,
         repeats=repeats,
         sample=sample,
         unique_prompts=unique_prompts,
@@ -213,6 +225,7 @@ def sweep(
                     return await execute_search(
                         plan,
                         session,
+                        resume=resume,
                         force=force,
                         command=command_line(),
                         on_state=on_state,
@@ -239,17 +252,26 @@ def sweep(
     result = analyse(SweepFolder(folder).read())
     paths = write_report(folder, result)
     err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    for line in verdicts(result.levels, result.recommendations, result.meta):
+    lines = verdicts(result.levels, result.recommendations, result.meta)
+    for line in rate_verdicts(result.rate_recommendations) if config.rates else lines:
         err(f"llmsweep: verdict: {line}")
     _report_stop(stopped, resume_cmd)
 
 
 def _cell_label(config: SweepConfig, cell: CellKey) -> str:
     model, level, repeat = cell
+    offered_rps = config.offered_rps(cell)
+    if offered_rps is not None:
+        cells = config.cells()
+        where = f"cell {cells.index(cell) + 1} of {len(cells)}"
+        return f"{where}: {model} {offered_rps:g} req/s (at most {level} in flight)"
     if config.search:
         return f"search: {model} c={level} round {repeat + 1}"
     cells = config.cells()
     return f"cell {cells.index(cell) + 1} of {len(cells)}: {model} c={level} r{repeat + 1}"
+
+
+_ARRIVALS = ", nor than each rate sends its prompts"
 
 
 def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
@@ -270,7 +292,7 @@ def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
         f"llmsweep: expected duration about {format_duration(duration_s)} (estimate: the simulator "
         f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
         "in flight up to each level or the model's capacity, no faster than the rate-limit "
-        "ceiling; no retries)"
+        f"ceiling{_ARRIVALS if plan.config.rates else ''}; no retries)"
     )
 
 
@@ -279,7 +301,13 @@ def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
     (a local server too: it may be a proxy to a paid API)."""
     config = plan.config
     total = cost_phrase(plan.estimated_usd, bound=plan.estimate_bound)
-    if config.search:
+    if config.rates:
+        err(
+            f"llmsweep: {len(plan.prompts)} prompts x {len(config.rates)} rates (open loop, at "
+            f"most {config.max_concurrency} in flight) x {len(config.models)} model(s); "
+            f"estimated cost {total}:"
+        )
+    elif config.search:
         err(
             f"llmsweep: search over {len(plan.prompts)} prompts x {len(config.models)} model(s), "
             f"at most {plan.search_requests} requests per model (up to concurrency "

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmsweep.child import python_command, python_env
+from llmsweep.engine.arrivals import OpenLoopRunner, arrival_seed
 from llmsweep.engine.harness import HarnessProbe
 from llmsweep.engine.progress import RunProgress
 from llmsweep.engine.runner import Engine, Runner, RunSettings
@@ -260,8 +261,10 @@ async def local_runner(
     settings: RunSettings,
     rng: random.Random,
     cost_fn: CostFn | None = None,
+    arrivals: random.Random | None = None,
 ) -> AsyncIterator[Runner]:
-    """A ``Runner`` in this process over its own transport, closed when the block ends."""
+    """A ``Runner`` in this process over its own transport, closed when the block ends; an
+    ``OpenLoopRunner`` with ``arrivals`` (``settings.offered_rps``)."""
     transport = make_transport(
         client,
         base_url=base_url,
@@ -270,7 +273,13 @@ async def local_runner(
         timeout_s=settings.timeout_s,
     )
     try:
-        yield Runner(settings, transport, tokenizer_for(settings.model), cost_fn=cost_fn, rng=rng)
+        tokenizer = tokenizer_for(settings.model)
+        if arrivals is not None:
+            yield OpenLoopRunner(
+                settings, transport, tokenizer, cost_fn=cost_fn, rng=rng, arrivals=arrivals
+            )
+        else:
+            yield Runner(settings, transport, tokenizer, cost_fn=cost_fn, rng=rng)
     finally:
         await transport.aclose()
 
@@ -302,8 +311,11 @@ class EngineFactory:
             )
             return
         rng = random.Random(seed)
+        arrivals = None
+        if settings.offered_rps is not None:
+            arrivals = random.Random(arrival_seed(seed))
         async with local_runner(
-            self.client, self.base_url, self.api_key, settings, rng, cost_fn
+            self.client, self.base_url, self.api_key, settings, rng, cost_fn, arrivals
         ) as runner:
             yield runner
 

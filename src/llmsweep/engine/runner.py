@@ -49,6 +49,7 @@ class RunSettings(RequestOptions):
     keep_prompt_text: bool = True  # ... and its prompt's (Prompt.text)
     pace_share: int = 1  # processes sharing the API key: each paces to its share of a limit
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    offered_rps: float | None = None  # an open loop's arrival rate (engine.arrivals)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -113,8 +114,7 @@ class Runner:
                 wait.cancel()
 
     async def warm_up(self) -> None:
-        """Open a connection per worker now, so that timing starts with a warm pool (see
-        ``wire.open_connections``); a sweep calls it before each cell."""
+        """Open a connection per worker now, so timing starts with a warm pool; per cell."""
         await self._transport.warm_up(self.settings.concurrency)
 
     async def run(self, prompts: Iterable[Prompt]) -> AsyncIterator[Record]:

@@ -117,7 +117,8 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         (
             "Computed",
             "wall time = the time at least one of a cell's prompts was under way (first "
-            "queue time to last end, less any idle gap between resumed sessions); "
+            "queue time to last end, less any idle gap between resumed sessions; an open "
+            "loop's from its first due time); "
             "throughput = succeeded "
             "/ wall time; speedup compares like with like: per repeat, the concurrency-1 "
             "cell's time for the prompts that succeeded in both cells / this cell's time for "

@@ -15,12 +15,15 @@ from html import escape
 from llmsweep.analysis.costs import model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
+from llmsweep.analysis.result import SweepResult
 from llmsweep.analysis.stats import CellSummary, StatedLimits
 from llmsweep.report.about import about
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES
+from llmsweep.report.charts.rate import RATE_CHART_TITLE
 from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
+from llmsweep.report.rate import by_rate, rate_intro, rate_table, rate_title, rate_verdicts
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
@@ -34,6 +37,7 @@ from llmsweep.report.sections import (
     warnings,
 )
 from llmsweep.report.style import MANY_COLUMNS, REPORT_CSS
+from llmsweep.report.warnings import rate_warnings
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.search import SearchStep
 
@@ -103,9 +107,11 @@ def _table(table: Table) -> str:
     )
 
 
-def _figure(name: str, png: bytes, svg_link: str, levels: Sequence[LevelSummary]) -> str:
+def _figure(
+    name: str, png: bytes, svg_link: str, levels: Sequence[LevelSummary], caption: str = ""
+) -> str:
     """The chart inlined, as a link to its full-size SVG (zoomable on a phone)."""
-    caption = CHART_TITLES.get(name, name)
+    caption = caption or CHART_TITLES.get(name, name)
     data = base64.b64encode(png).decode("ascii")
     terms = f"<br>{escape(text)}" if (text := chart_caption(name, levels)) else ""
     return (
@@ -114,6 +120,75 @@ def _figure(name: str, png: bytes, svg_link: str, levels: Sequence[LevelSummary]
         f'<figcaption>{escape(caption)} \N{MIDDLE DOT} <a href="{escape(svg_link)}">full-size SVG'
         f"</a>{terms}</figcaption></figure>"
     )
+
+
+def _head(heading: str, meta: SweepMeta) -> list[str]:
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        '<head>\n<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(heading)}</title>",
+        f"<style>{REPORT_CSS}</style>\n</head>\n<body>",
+        f"<h1>{escape(heading)}</h1>",
+        f'<p class="sub">{escape(subtitle(meta))}</p>',
+        f'<p class="sub">Regenerate: <code>{escape(meta.command)}</code></p>'
+        if meta.command
+        else "",
+    ]
+
+
+def _tail(
+    cells: Sequence[CellSummary], meta: SweepMeta, levels: Sequence[LevelSummary]
+) -> list[str]:
+    """Failure examples, the harness and "About this report", as both kinds of sweep end (a
+    rate sweep's cells named by their rate)."""
+    parts: list[str] = []
+    rated = by_rate if meta.config.rates else lambda table, _: table
+    examples = rated(failure_examples(cells), meta)
+    if examples is not None:
+        parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
+        parts += ["</section>"]
+    harness = rated(harness_table(cells), meta)
+    if harness is not None:
+        parts += ['<section id="harness">\n<h2>Measurement harness</h2>']
+        parts += [f"<p>{escape(harness_intro(meta))}</p>", _table(harness), "</section>"]
+    details = "\n".join(
+        f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>" for label, text in about(meta, levels)
+    )
+    return [
+        *parts,
+        '<section id="about">\n<h2>About this report</h2>',
+        f"<dl>\n{details}\n</dl>",
+        "</section>\n</body>\n</html>\n",
+    ]
+
+
+def render_rate_html(
+    result: SweepResult, chart_png_bytes: Mapping[str, bytes], chart_svg_links: Mapping[str, str]
+) -> str:
+    """An open-loop sweep's (``--rate``) report page, saying so first."""
+    meta, recommendations = result.meta, result.rate_recommendations
+    charts = "\n".join(
+        _figure(name, png, chart_svg_links[name], [], RATE_CHART_TITLE)
+        for name, png in chart_png_bytes.items()
+    )
+    parts = [
+        *_head(rate_title(result.rates), meta),
+        *(f"<p>{escape(text)}</p>" for text in rate_intro(meta)),
+        '<section id="verdict">\n<h2>Verdict</h2>',
+        _list(rate_verdicts(recommendations), "verdict"),
+        *(f"<p>{escape(rec.explanation)}</p>" for rec in recommendations),
+        '</section>\n<section id="warnings">\n<h2>Warnings</h2>',
+        _list(rate_warnings(meta, result.cells), "warnings"),
+        '</section>\n<section id="charts">\n<h2>Charts</h2>',
+        charts or "<p>No charts: there were no records.</p>",
+        '</section>\n<section id="summary">\n<h2>Per-rate table</h2>',
+        _table(rate_table(result.rates, recommendations)),
+        "</section>",
+        *_tail(result.cells, meta, []),
+    ]
+    return "\n".join(part for part in parts if part)
 
 
 def render_html(
@@ -136,22 +211,8 @@ def render_html(
     charts = "\n".join(
         _figure(name, png, chart_svg_links[name], levels) for name, png in chart_png_bytes.items()
     )
-    examples = failure_examples(cells)
-    details = "\n".join(
-        f"<dt>{escape(label)}</dt><dd>{escape(text)}</dd>" for label, text in about(meta, levels)
-    )
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head>\n<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(heading)}</title>",
-        f"<style>{REPORT_CSS}</style>\n</head>\n<body>",
-        f"<h1>{escape(heading)}</h1>",
-        f'<p class="sub">{escape(subtitle(meta))}</p>',
-        f'<p class="sub">Regenerate: <code>{escape(meta.command)}</code></p>'
-        if meta.command
-        else "",
+        *_head(heading, meta),
         '<section id="verdict">\n<h2>Verdict</h2>',
         _list(verdicts(levels, recommendations, meta), "verdict"),
         why,
@@ -172,16 +233,5 @@ def render_html(
     if trace is not None:
         parts += ['<section id="search">\n<h2>Search trace</h2>']
         parts += [f"<p>{escape(SEARCH_INTRO)}</p>", _table(trace), "</section>"]
-    if examples is not None:
-        parts += ['<section id="failures">\n<h2>Failure examples</h2>', _table(examples)]
-        parts += ["</section>"]
-    harness = harness_table(cells)
-    if harness is not None:
-        parts += ['<section id="harness">\n<h2>Measurement harness</h2>']
-        parts += [f"<p>{escape(harness_intro(meta))}</p>", _table(harness), "</section>"]
-    parts += [
-        '<section id="about">\n<h2>About this report</h2>',
-        f"<dl>\n{details}\n</dl>",
-        "</section>\n</body>\n</html>\n",
-    ]
+    parts += _tail(cells, meta, levels)
     return "\n".join(part for part in parts if part)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from llmsweep.analysis.explain import trusted
 from llmsweep.analysis.interval import Interval
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.projection import (
@@ -21,7 +22,6 @@ from llmsweep.analysis.recommend import (
     format_rps,
     levels_by_model,
     model_cost_per_1k_usd,
-    trusted,
 )
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd
@@ -228,6 +228,12 @@ SEARCH_INTRO = (
 )
 
 
+def _sent(step: SearchStep) -> str:
+    if not step.prompts_reused:
+        return str(step.prompts_sent)
+    return f"{step.prompts_sent} ({step.prompts_reused} before a --resume)"
+
+
 def search_table(steps: Sequence[SearchStep]) -> Table | None:
     """A --search sweep's trace, one row per probe; None for a grid sweep."""
     if not steps:
@@ -254,7 +260,7 @@ def search_table(steps: Sequence[SearchStep]) -> Table | None:
                 str(number),
                 str(step.level),
                 f"{step.rounds} {_TIMES} {step.prompts_per_round}",
-                str(step.prompts_sent),
+                _sent(step),
                 rps,
                 _speedup(step.speedup) + _TIMES if step.speedup is not None else DASH,
                 step.reason,

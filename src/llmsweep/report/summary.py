@@ -22,12 +22,14 @@ from llmsweep.percentile import PERCENTILE_METHOD
 
 if TYPE_CHECKING:
     from llmsweep.analysis.levels import LevelSummary
+    from llmsweep.analysis.rate import RateSummary
     from llmsweep.analysis.result import SweepResult
 
 # 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
 # headers); per level slo_met and slo_misses (latency targets); possibly billed attempts per
-# cell and level; "models": cost per model against the estimate; projection
-SUMMARY_SCHEMA_VERSION = 3
+# cell and level; "models": cost per model against the estimate; projection. 4: "mode",
+# "rates" and "recommended_rate" (an open-loop sweep, --rate; empty and none otherwise)
+SUMMARY_SCHEMA_VERSION = 4
 
 
 def _jsonable(value: Any) -> Any:
@@ -52,7 +54,11 @@ def summary_to_json(result: SweepResult) -> str:
         "percentile_method": PERCENTILE_METHOD,
         "confidence_interval_method": CI_METHOD,
         "meta": json.loads(result.meta.to_json()),
+        "mode": result.meta.mode,
         "recommended_concurrency": result.recommended,
+        # An open-loop sweep's: the highest offered rate sustained per model (None: none).
+        "recommended_rate": {rec.model: rec.rate_rps for rec in result.rate_recommendations},
+        "rates": [asdict(row) | {"keeps_up": row.keeps_up} for row in result.rates],
         # Per model: the rate limits the API's headers stated, and the ceiling they imply.
         "stated_limits": [asdict(limits) for limits in result.stated_limits],
         "projection": _projection(result),
@@ -109,4 +115,23 @@ def summary_to_csv(levels: Sequence[LevelSummary]) -> str:
     for level in levels:
         row = _jsonable({name: getattr(level, name) for name in CSV_COLUMNS})
         writer.writerow(["" if row[name] is None else row[name] for name in CSV_COLUMNS])
+    return out.getvalue()
+
+
+RATE_CSV_COLUMNS = (
+    "model", "offered_rps", "cap", "achieved_rps", "keep_up_floor_rps", "keeps_up", "wall_s",
+    "requests", "succeeded", "failure_rate", "rate_limited", "rate_limited_rate",
+    "latency_p50_s", "latency_p95_s", "latency_p99_s", "since_due_p50_s", "since_due_p95_s",
+    "since_due_p99_s", "client_queue_p50_s", "client_queue_p95_s", "unfinished",
+)  # fmt: skip
+
+
+def rates_to_csv(rates: Sequence[RateSummary]) -> str:
+    """An open-loop sweep's ``summary.csv``: one row per model x offered rate."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RATE_CSV_COLUMNS)
+    for rate in rates:
+        row = _jsonable({name: getattr(rate, name) for name in RATE_CSV_COLUMNS})
+        writer.writerow(["" if row[name] is None else row[name] for name in RATE_CSV_COLUMNS])
     return out.getvalue()

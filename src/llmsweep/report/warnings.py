@@ -84,6 +84,31 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
     return warnings + cost_warnings(levels, meta)
 
 
+def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
+    """An open-loop sweep's (--rate): the run-wide and cell warnings, then its own."""
+    warnings = sweep_warnings([], meta) + cell_warnings(cells)
+    if meta.stopped is not None:
+        warnings.append(
+            f"The sweep stopped early ({meta.stopped}): a rate with fewer records than prompts "
+            "is greyed and never recommended. A rate sweep is not resumable: run it again with "
+            "--force."
+        )
+    rates = meta.config.rates
+    bound = [f"{c.model} @ {rates[c.repeat]:g} req/s" for c in cells if c.client_bound.bound]
+    if bound:
+        warnings.append(
+            f"The client could not keep up at {', '.join(bound)} (Measurement harness): there "
+            "its queueing and latency include this machine's own delay. Use --client http, a "
+            "less busy machine, or lower rates."
+        )
+    if meta.prompt_count < MIN_PROMPTS_PER_CELL:
+        warnings.append(
+            f"Only {meta.prompt_count} prompts per rate: so few arrivals let the keep-up test "
+            f"see only a large shortfall; use at least {MIN_PROMPTS_PER_CELL} (add prompts)."
+        )
+    return warnings
+
+
 def cost_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
     """An estimate off by more than ``MAX_ESTIMATE_ERROR``, attempts that may have been
     billed, and (on a real target) levels whose cost per prompt is off their model's."""
@@ -190,8 +215,9 @@ def unfinished_levels(
 ) -> list[tuple[str, int, int, int]]:
     """(model, level, prompts recorded, prompts wanted) for each configured level that has
     fewer records than prompts x repeats (analysis.speedup.is_unfinished): a sweep stopped
-    early. A --search sweep plans no levels up front: its levels' own flags say it."""
-    if meta.config.search:
+    early. A --search sweep plans no levels up front (its levels' own flags say it), and a
+    --rate sweep's cells are rates, not levels (rate_warnings says when it stopped)."""
+    if meta.config.search or meta.config.rates:
         return []
     wanted = meta.prompt_count * meta.config.repeats
     have = {(level.model, level.concurrency): level.requests for level in levels}

@@ -24,9 +24,12 @@ from llmsweep.errors import OutputError
 from llmsweep.report.about import about
 from llmsweep.report.captions import chart_caption
 from llmsweep.report.charts.performance import CHART_TITLES, build_charts, figure_bytes
+from llmsweep.report.charts.rate import RATE_CHART_TITLE, build_rate_charts
 from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.harness import harness_intro, harness_table
 from llmsweep.report.html import render_html as render_html
+from llmsweep.report.html import render_rate_html
+from llmsweep.report.rate import by_rate, rate_intro, rate_table, rate_title, rate_verdicts
 from llmsweep.report.ratelimits import stated_limits_lines
 from llmsweep.report.sections import (
     SEARCH_INTRO,
@@ -39,7 +42,8 @@ from llmsweep.report.sections import (
     verdicts,
     warnings,
 )
-from llmsweep.report.summary import summary_to_csv, summary_to_json
+from llmsweep.report.summary import rates_to_csv, summary_to_csv, summary_to_json
+from llmsweep.report.warnings import rate_warnings
 from llmsweep.store.meta import SweepMeta
 from llmsweep.store.records import write_atomic, write_chunks_atomic
 from llmsweep.store.search import SearchStep
@@ -124,6 +128,34 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+def render_rate_markdown(result: SweepResult, chart_files: Mapping[str, str]) -> str:
+    """An open-loop sweep's (``--rate``) report as Markdown, saying so first."""
+    meta, recommendations = result.meta, result.rate_recommendations
+    lines = [f"# {_md(rate_title(result.rates))}", "", _md(subtitle(meta)), ""]
+    lines += [line for text in rate_intro(meta) for line in (_md(text), "")]
+    if meta.command:
+        lines += [f"Regenerate: `{meta.command}`", ""]
+    lines += ["## Verdict", "", *_md_list(rate_verdicts(recommendations))]
+    lines += [line for rec in recommendations for line in ("", _md(rec.explanation))]
+    lines += ["", "## Warnings", "", *_md_list(rate_warnings(meta, result.cells)), ""]
+    lines += ["## Charts"]
+    for path in chart_files.values():
+        lines += ["", f"### {_md(RATE_CHART_TITLE)}", "", f"![{_md(RATE_CHART_TITLE)}]({path})"]
+    if not chart_files:
+        lines += ["", "No charts: there were no records."]
+    lines += ["", "## Per-rate table", "", *_md_table(rate_table(result.rates, recommendations))]
+    examples = by_rate(failure_examples(result.cells), meta)
+    if examples is not None:
+        lines += ["", "## Failure examples", "", *_md_table(examples)]
+    harness = by_rate(harness_table(result.cells), meta)
+    if harness is not None:
+        lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
+        lines += _md_table(harness)
+    lines += ["", "## About this report", ""]
+    lines += [f"- **{_md(label)}**: {_md(text)}" for label, text in about(meta, [])]
+    return "\n".join(lines) + "\n"
+
+
 def render_folder(out_dir: Path) -> list[Path]:
     """Re-render every report file from the sweep folder's records, harness and meta; sends
     nothing."""
@@ -142,7 +174,11 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         result.levels,
         result.recommendations,
     )
-    figures = build_charts(levels, recommendations, meta, result.search)
+    rated = bool(meta.config.rates)  # an open-loop sweep: its cells are rates, not levels
+    if rated:
+        figures = build_rate_charts(result.rates, result.rate_recommendations, meta)
+    else:
+        figures = build_charts(levels, recommendations, meta, result.search)
     chart_dir = out_dir / _CHART_DIR
     try:
         chart_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +191,9 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         written.append(path)
 
     write_text(out_dir / "summary.json", summary_to_json(result))
-    write_text(out_dir / "summary.csv", summary_to_csv(levels))
+    write_text(
+        out_dir / "summary.csv", rates_to_csv(result.rates) if rated else summary_to_csv(levels)
+    )
     png_bytes: dict[str, bytes] = {}
     for name, figure in figures.items():
         png_bytes[name] = figure_bytes(figure, "png")
@@ -164,9 +202,13 @@ def write_report(out_dir: Path, result: SweepResult) -> list[Path]:
         write_text(chart_dir / f"{name}.svg", figure_bytes(figure, "svg").decode("utf-8"))
     chart_files = {name: f"{_CHART_DIR}/{name}.png" for name in figures}
     stated, search = result.stated_limits, result.search
+    svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
+    if rated:
+        write_text(out_dir / "report.md", render_rate_markdown(result, chart_files))
+        write_text(out_dir / "report.html", render_rate_html(result, png_bytes, svg_links))
+        return written
     markdown = render_markdown(levels, cells, recommendations, meta, chart_files, stated, search)
     write_text(out_dir / "report.md", markdown)
-    svg_links = {name: f"{_CHART_DIR}/{name}.svg" for name in figures}
     html = render_html(levels, cells, recommendations, meta, png_bytes, svg_links, stated, search)
     write_text(out_dir / "report.html", html)
     return written

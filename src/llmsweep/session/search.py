@@ -4,11 +4,16 @@ Every probe runs as ordinary sweep cells (``session.sweep.CellRunner``: (model, 
 the round in the record's ``repeat``), so ``records.jsonl`` holds ordinary records and the
 report is a grid sweep's over the levels measured, plus the trace in ``search.json``. Each
 probe's measurements come from its records by the same analysis the report uses.
+
+``--resume`` continues a search as it continues a grid (``CellRunner``: a prompt already ok in
+a cell is not sent again). The search starts over from level 1, and each cell an earlier
+session recorded joins the probe's records as the search reaches it, so ``next_move``, a pure
+function of those measurements, takes the same path as before and goes on where it stopped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from llmsweep.analysis.ceiling import limits_of, stated_limits
@@ -22,29 +27,25 @@ from llmsweep.analysis.search import (
     top_level,
 )
 from llmsweep.analysis.stats import summarize_cells
-from llmsweep.errors import UsageError
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import CellRunner, OnCell, OnRecord, SweepPlan
-from llmsweep.store.harness import HarnessMeasurement
-from llmsweep.store.records import CellKey, Record, RecordWriter
+from llmsweep.store.records import CellKey, Record, RecordWriter, iter_latest
 from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepState
 
 
-def refuse_search_resume(resume: bool) -> None:
-    """A search's next level turns on what each level measured in one session: it is not
-    continued, it is run again."""
-    if resume:
-        raise UsageError("--resume does not continue a --search sweep: run it again with --force")
-
-
 class _ModelSearch:
-    """One model's probes: its records so far and what they measured."""
+    """One model's probes: their records so far, and those an earlier session recorded for
+    cells the search has not reached again yet (``--resume``)."""
 
-    def __init__(self, model: str, runner: CellRunner) -> None:
+    def __init__(self, model: str, runner: CellRunner, earlier: Iterable[Record]) -> None:
         self.model, self.runner = model, runner
         self.records: list[Record] = []
-        self.harness: dict[CellKey, HarnessMeasurement] = {}
+        self.earlier: dict[CellKey, list[Record]] = {}
+        for record in earlier:
+            if record.model == model:
+                cell = (record.model, record.concurrency, record.repeat)
+                self.earlier.setdefault(cell, []).append(record)
         self.limits = limits_of(runner.plan.meta(runner.session.target, None))
 
     def record(self, record: Record) -> None:
@@ -54,8 +55,10 @@ class _ModelSearch:
     def measured(self, level: int) -> LevelSummary | None:
         """``level`` as the report will see it: every round, against level 1's."""
         # The limits the API's headers stated so far bound it too, as they will in the report.
-        stated = stated_limits(self.records)
-        cells = summarize_cells(self.records, self.limits, self.harness, stated=stated)
+        records = list(iter_latest(self.records))  # a resume re-sent the failed ones
+        stated = stated_limits(records)
+        harness = self.runner.plan.folder.read_harness()  # every session's, as the report's
+        cells = summarize_cells(records, self.limits, harness, stated=stated)
         return next((row for row in summarize_levels(cells) if row.concurrency == level), None)
 
     async def run(self, top: int, steps: list[SearchStep]) -> None:
@@ -83,29 +86,28 @@ class _ModelSearch:
         nothing (the session stopped)."""
         plan, session = self.runner.plan, self.runner.session
         count = probe_prompts(level, len(plan.prompts))
-        rounds, summary = 0, None
+        rounds, reused, summary = 0, 0, None
         while session.stopped is None:
             cell = (self.model, level, rounds)
-            await self.runner.run(cell, plan.prompts[:count])
-            if session.harness is not None and session.harness.requests:
-                self.harness[cell] = session.harness
+            self.records += self.earlier.pop(cell, [])
+            reused += await self.runner.run(cell, plan.prompts[:count])
             summary = self.measured(level)
             if summary is None or summary.repeats <= rounds:
                 break  # the round recorded nothing: stopped before it sent
             rounds = summary.repeats
             # Replaced by why it moved on once the level is done; kept if the process dies.
-            trace(_step(summary, count, "the search stopped here"))
+            trace(_step(summary, count, reused, "the search stopped here"))
             if not more_rounds(rounds, summary.throughput_rps_ci):
                 break
         if summary is None:
             return None
         if session.stopped is not None:
-            trace(_step(summary, count, f"the search stopped here ({session.stopped})"))
+            trace(_step(summary, count, reused, f"the search stopped here ({session.stopped})"))
             return None
         return probe_of(summary)
 
 
-def _step(level: LevelSummary, prompts_per_round: int, reason: str) -> SearchStep:
+def _step(level: LevelSummary, prompts_per_round: int, reused: int, reason: str) -> SearchStep:
     interval = level.throughput_rps_ci
     return SearchStep(
         model=level.model,
@@ -117,6 +119,7 @@ def _step(level: LevelSummary, prompts_per_round: int, reason: str) -> SearchSte
         throughput_rps_high=interval.high if interval is not None else None,
         speedup=level.speedup_ci.mean if level.speedup_ci is not None else level.speedup,
         reason=reason,
+        prompts_reused=reused,
     )
 
 
@@ -124,6 +127,7 @@ async def execute_search(
     plan: SweepPlan,
     session: Session,
     *,
+    resume: bool,
     force: bool,
     command: str | None = None,
     on_state: Callable[[SweepState], None] | None = None,
@@ -133,7 +137,8 @@ async def execute_search(
     """Search every model's levels in the open ``session``; return why it stopped early
     ("budget", "interrupted", "auth") or None."""
     folder = plan.folder
-    state = folder.prepare(plan.meta(session.target, command), resume=False, force=force)
+    state = folder.prepare(plan.meta(session.target, command), resume=resume, force=force)
+    earlier = folder.latest_records() if resume else []
     if on_state is not None:
         on_state(state)
     steps: list[SearchStep] = []
@@ -146,9 +151,9 @@ async def execute_search(
             if on_record is not None:
                 on_record(record)
 
-        runner = CellRunner(plan, session, writer, state.spent_usd, on_cell, each_record)
+        runner = CellRunner(plan, session, writer, state, on_cell, each_record)
         for model in plan.config.models:
-            searches.append(search := _ModelSearch(model, runner))
+            searches.append(search := _ModelSearch(model, runner, earlier))
             await search.run(top, steps)
     if session.stopped is not None:
         folder.note_stop(session.stopped)

@@ -57,8 +57,9 @@ class SweepPlan:
 
     @property
     def passes(self) -> int:
-        """How many times each model is sent the prompts: once per level and repeat."""
-        return len(self.config.levels) * self.config.repeats
+        """How many times each model is sent the prompts: once per cell (level and repeat,
+        or rate)."""
+        return len(self.config.cells()) // len(self.config.models)
 
     def model_usd(self, row: EstimateRow) -> Decimal:
         """What the sweep should cost on ``row``'s model: its passes, or a search's most."""
@@ -118,6 +119,13 @@ def _sampled(config: SweepConfig, prompts: list[Prompt]) -> list[Prompt]:
     return prompts
 
 
+def refuse_rate_resume(resume: bool) -> None:
+    """An open loop's schedule is the load it offers: half a cell sent later would be two
+    smaller loads, not the one offered. It is run again, not continued."""
+    if resume:
+        raise UsageError("--resume does not continue a --rate sweep: run it again with --force")
+
+
 def refuse_bad_job_size(job_size: int | None) -> None:
     if job_size is not None and job_size < 1:
         raise UsageError(f"--job-size must be at least 1, got {job_size}")
@@ -130,7 +138,8 @@ def default_out_dir(prompts: str, created_at: str) -> Path:
 def refuse_unreachable_levels(config: SweepConfig, prompt_count: int) -> None:
     """A level above the prompts a cell sends never has that many requests in flight: its
     numbers would be another level's under its name."""
-    too_high = [level for level in config.levels if level > prompt_count]
+    # A rate sweep's level is only a cap on requests in flight, never meant to be reached.
+    too_high = [level for level in config.levels if level > prompt_count and not config.rates]
     if too_high:
         more = "a larger --sample" if config.sample == prompt_count else "more prompts"
         raise UsageError(
@@ -155,6 +164,8 @@ def plan_sweep(
     ``job_size`` is the whole job's prompts, which the report projects to; by default the
     prompt file's size when ``config.sample`` took a sample of it, else none."""
     refuse_bad_job_size(job_size)
+    if config.rates:
+        refuse_rate_resume(resume)
     for model in config.models:
         pricer.pricing(model)  # an unknown model fails now, with close names
     everything = list(load_prompts(config.prompts, seed=config.seed))
@@ -228,7 +239,9 @@ def expected_cells_s(plan: SweepPlan, simulator: SimulatorConfig) -> dict[CellKe
             model_limits(config, target, model), _charged_per_request(plan, rows[model])
         )
         limited_s = len(plan.prompts) / ceiling_rps if ceiling_rps else 0.0
-        cells_s[cell] = max(busy_s, limited_s)
+        offered_rps = config.offered_rps(cell)
+        arrivals_s = len(plan.prompts) / offered_rps if offered_rps else 0.0
+        cells_s[cell] = max(busy_s, limited_s, arrivals_s)
     return cells_s
 
 
@@ -250,32 +263,36 @@ def _cell_callback(on_cell: OnCell | None, cell: CellKey) -> OnEngine | None:
 class CellRunner:
     """Runs a sweep's cells one at a time in the open session: every record to
     ``records.jsonl`` as it completes, the spend kept against ``--max-cost`` across cells, the
-    harness measured per cell. Shared by the grid (``execute_sweep``) and ``--search``."""
+    harness measured per cell. Shared by the grid (``execute_sweep``) and ``--search``, and so
+    is how a resume continues (``state``): a prompt already ok in a cell is not sent again."""
 
     def __init__(
         self,
         plan: SweepPlan,
         session: Session,
         writer: RecordWriter,
-        spent_usd: Decimal,
+        state: SweepState,
         on_cell: OnCell | None,
         on_record: OnRecord | None,
     ) -> None:
         self.plan, self.session, self.writer = plan, session, writer
-        self.spent_usd = spent_usd
+        self.spent_usd, self.done = state.spent_usd, state.ok_ids
         self.on_cell, self.on_record = on_cell, on_record
 
-    async def run(self, cell: CellKey, prompts: list[Prompt]) -> None:
-        """Send ``prompts`` (those of the cell not yet done) as ``cell``."""
+    async def run(self, cell: CellKey, prompts: list[Prompt]) -> int:
+        """Send ``prompts`` as ``cell``, less those an earlier session already did (``--resume``);
+        return how many those were."""
         config, session = self.plan.config, self.session
         model, level, repeat = cell
-        todo = cell_prompts(config, prompts, cell)
+        done = self.done.get(cell, set())
+        todo = cell_prompts(config, [p for p in prompts if p.id not in done], cell)
+        skipped = len(prompts) - len(todo)
         if not todo or session.stopped is not None:
-            return
+            return skipped
         cap = config.max_cost_usd
         if cap is not None and self.spent_usd >= cap:
             session.stop("budget")  # nothing fits any more: as an engine would have stopped
-            return
+            return skipped
         settings = RunSettings.at_level(
             config,
             model,
@@ -284,6 +301,7 @@ class CellRunner:
             max_cost_usd=None if cap is None else cap - self.spent_usd,
             keep_text=False,
             keep_prompt_text=False,
+            offered_rps=config.offered_rps(cell),
         )
         records = session.records(
             settings,
@@ -301,6 +319,7 @@ class CellRunner:
                     self.on_record(record)
         if session.harness is not None and session.harness.requests:
             self.plan.folder.append_harness(cell, session.harness)  # a session that sent nothing
+        return skipped
 
 
 async def execute_sweep(
@@ -321,10 +340,9 @@ async def execute_sweep(
     if on_state is not None:
         on_state(state)
     with RecordWriter(folder.records_path, include_text=False) as writer:
-        cells = CellRunner(plan, session, writer, state.spent_usd, on_cell, on_record)
+        cells = CellRunner(plan, session, writer, state, on_cell, on_record)
         for cell in config.cells():
-            done = state.ok_ids.get(cell, set())
-            await cells.run(cell, [p for p in plan.prompts if p.id not in done])
+            await cells.run(cell, plan.prompts)
     if session.stopped is not None:
         folder.note_stop(session.stopped)
     return session.stopped

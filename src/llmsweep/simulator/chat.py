@@ -119,7 +119,9 @@ class ChatEndpoint:
         length_q, offset_q = self._answer_quantiles(chat)
         if fault in EARLY_FAULTS:
             self._stats.faults[fault] += 1
-            return await self._early_fault(request, fault, chat.model)
+            return await self._early_fault(
+                request, fault, chat.model, self._limit_headers(request, chat.model)
+            )
 
         max_tokens = chat.max_tokens or profile.max_output_tokens
         allowance = chat.max_tokens or self._config.unset_max_tokens_charge or max_tokens
@@ -176,6 +178,14 @@ class ChatEndpoint:
             counts[key] = prompt_tokens
         return prompt_tokens
 
+    def _limit_headers(self, request: web.Request, model: str) -> dict[str, str]:
+        """The x-ratelimit headers an answer the limiter did not judge carries (none without
+        limits)."""
+        limiter = self._model_limiters.get(model, self._limiter)
+        if not limiter.enabled:
+            return {}
+        return limiter.state_headers(request.headers.get("Authorization", ""))
+
     def _admit(self, request: web.Request, model: str, charge_tokens: int) -> dict[str, str]:
         """Charge the rate limits, or raise their 429; returns the x-ratelimit headers."""
         limiter = self._model_limiters.get(model, self._limiter)
@@ -208,23 +218,32 @@ class ChatEndpoint:
         return gate
 
     async def _early_fault(
-        self, request: web.Request, fault: FaultKind, model: str
+        self, request: web.Request, fault: FaultKind, model: str, limits: dict[str, str]
     ) -> web.StreamResponse:
+        """Answer with ``fault``; an error answer carries the ``limits`` headers, as a real
+        API's do (the account's limits are stated on every answer, not only on 200s)."""
         if fault == "error_500":
             raise ApiError(
                 500,
                 "The server had an error while processing your request. Sorry about that!",
                 type="server_error",
+                headers=limits,
             )
         if fault == "error_503":
-            raise ApiError(503, "The server is overloaded, please try again.", type="server_error")
+            raise ApiError(
+                503,
+                "The server is overloaded, please try again.",
+                type="server_error",
+                headers=limits,
+            )
         if fault in ("rate_limit_429", "rate_limit_429_nohint"):
             hinted = fault == "rate_limit_429"
             self._stats.rate_limited["injected" if hinted else "injected_nohint"] += 1
             wait_s = self._config.faults.retry_after_s
-            headers = {}
+            # Without a hint: the limits, but nothing that says when to retry (no reset).
+            headers = {k: v for k, v in limits.items() if k.startswith("x-ratelimit-limit-")}
             if hinted:
-                headers = {
+                headers = limits | {
                     "retry-after": str(max(1, math.ceil(wait_s))),
                     "retry-after-ms": str(max(1, math.ceil(wait_s * 1000))),
                     "x-ratelimit-reset-requests": go_duration(wait_s),

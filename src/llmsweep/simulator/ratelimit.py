@@ -165,6 +165,18 @@ class RateLimiter:
             tokens.level -= charge_tokens
         return Verdict(None, self._headers(buckets))
 
+    def state_headers(self, key: str) -> dict[str, str]:
+        """The x-ratelimit headers as they stand for ``key``, charging nothing: what an answer
+        the limiter did not judge (an injected fault) still carries, as a real API's does."""
+        now_s = self._clock()
+        buckets = self._keys.get(key)
+        if buckets is None:
+            buckets = self._keys[key] = self._new_buckets(now_s)
+        for bucket in (buckets.requests, buckets.tokens):
+            if bucket is not None:
+                bucket.refill(now_s)
+        return self._headers(buckets)
+
     def _new_buckets(self, now_s: float) -> _KeyBuckets:
         requests = tokens = None
         if self.rpm is not None:

@@ -18,8 +18,9 @@ from llmsweep.errors import InputError
 from llmsweep.settings import LatencyTarget, SweepConfig
 
 # 3: target kind "local"; config.unique_prompts. 4: estimate bound, basis. 5: config.slo,
-# job_size, simulated_as, target.model_limits; config.search, config.max_concurrency
-META_SCHEMA_VERSION = 5
+# job_size, simulated_as, target.model_limits; config.search, config.max_concurrency.
+# 6: config.rates (an open-loop sweep, SweepMeta.mode)
+META_SCHEMA_VERSION = 6
 SIMULATOR = "simulator"
 LOCAL = "local"  # a server on this machine (a loopback base URL): llama.cpp, Ollama, vLLM...
 REAL = "real"
@@ -151,6 +152,11 @@ class SweepMeta:
     simulated_as: dict[str, SimulatedAs] = field(default_factory=dict)
     schema_version: int = field(default=META_SCHEMA_VERSION)
 
+    @property
+    def mode(self) -> str:
+        """What the sweep varied: settings.CONCURRENCY_MODE or RATE_MODE (``config.rates``)."""
+        return self.config.mode
+
     def with_stop(self, reason: str | None) -> SweepMeta:
         return replace(self, stopped=reason)
 
@@ -245,6 +251,7 @@ def _config(data: dict[str, Any]) -> SweepConfig:
             **data,
             "models": tuple(data["models"]),
             "levels": tuple(data["levels"]),
+            "rates": tuple(float(rate) for rate in data["rates"]),
             "max_cost_usd": None if cost is None else Decimal(cost),
             "slo": tuple(LatencyTarget(**target) for target in data["slo"]),
         }

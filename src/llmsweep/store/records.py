@@ -101,6 +101,10 @@ class Record:
     # The prompt sent (``Prompt.text``): ``run`` keeps it unless --no-prompt-text; a sweep's
     # records leave it out (its prompts are in the file it names).
     prompt_text: str | None = None
+    # An open-loop cell (``sweep --rate``): when the prompt was due to be sent (monotonic, as
+    # ``engine.arrivals`` scheduled it) at what offered rate; None in a closed-loop cell.
+    scheduled_at_s: float | None = None
+    offered_rps: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,6 +128,18 @@ class Record:
         """The model that answered, when it is not the one asked for (``same_model``)."""
         answered = self.answered_model
         return None if answered is None or same_model(self.model, answered) else answered
+
+    @property
+    def client_queue_s(self) -> float | None:
+        """Open loop: how long the prompt waited past its due time for a free slot under the
+        client's cap (``queued - scheduled``); the server never saw that wait."""
+        return None if self.scheduled_at_s is None else self.queued_at_s - self.scheduled_at_s
+
+    @property
+    def since_due_s(self) -> float | None:
+        """Open loop: from its due time to done, as the service's user waits (client queueing,
+        retries and the request itself); ``latency_s`` is from the send."""
+        return None if self.scheduled_at_s is None else self.ended_at_s - self.scheduled_at_s
 
     @property
     def total_s(self) -> float:

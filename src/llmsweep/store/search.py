@@ -1,7 +1,8 @@
 """A ``--search`` sweep's trace, ``search.json``: every probe, in the order the search ran it.
 
 Typed and versioned like ``meta.json``: a file of another schema is refused, never read wrongly.
-The search writes it afresh after every round, so a stopped search leaves its last probe in it.
+The search writes it afresh after every round, so a stopped search leaves its last probe in it;
+a resumed one writes it afresh from its first probe.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from llmsweep.errors import InputError
 from llmsweep.store.records import write_atomic
 
-SEARCH_SCHEMA_VERSION = 1
+SEARCH_SCHEMA_VERSION = 2  # 2: prompts_reused
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class SearchStep:
     throughput_rps_high: float | None
     speedup: float | None  # like for like vs concurrency 1; None: not comparable
     reason: str  # why the search moved on from here (or stopped)
+    # Of the prompts sent, those an earlier session sent: --resume reused their records.
+    prompts_reused: int = 0
 
     @property
     def prompts_sent(self) -> int:

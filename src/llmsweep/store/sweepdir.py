@@ -166,12 +166,17 @@ class SweepFolder:
     def read(self) -> SweepData:
         """Everything a report is a function of."""
         meta = self.read_meta()
-        records: list[Record] = []
-        if self.records_path.exists():
-            records = list(iter_latest(read_records(self.records_path).records))
-        return SweepData(meta, records, self._read_harness(), read_search(self.search_path))
+        return SweepData(
+            meta, self.latest_records(), self.read_harness(), read_search(self.search_path)
+        )
 
-    def _read_harness(self) -> dict[CellKey, HarnessMeasurement]:
+    def latest_records(self) -> list[Record]:
+        """Each prompt's latest record, per cell (a resume re-sends the failed ones)."""
+        if not self.records_path.exists():
+            return []
+        return list(iter_latest(read_records(self.records_path).records))
+
+    def read_harness(self) -> dict[CellKey, HarnessMeasurement]:
         """One measurement per cell; a cell resumed over several sessions gets them combined."""
         if not self.harness_path.exists():
             return {}
