@@ -96,6 +96,10 @@ class OpenAITransport:
 
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
+        # One request first: the SDK looks its platform up once, in a worker thread; in the
+        # burst those threads return at different times, so an early request could finish and
+        # hand its connection to a late one, and fewer connections would open.
+        await open_connections(min(1, connections), self._client.models.list, tuple(FAILURES))
         await open_connections(connections, self._client.models.list, tuple(FAILURES))
 
     async def send(
