@@ -7,7 +7,7 @@ differently; and about cells: many retries, a server prompt cache that differs b
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from llmsweep.analysis.costs import (
     MAX_ESTIMATE_ERROR,
@@ -17,7 +17,7 @@ from llmsweep.analysis.costs import (
     model_costs,
 )
 from llmsweep.analysis.levels import LevelSummary
-from llmsweep.analysis.recommend import format_pct
+from llmsweep.analysis.recommend import Spend, SpendT, format_pct
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL, is_unfinished
 from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.money import format_usd, sum_usd
@@ -106,12 +106,22 @@ def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
             f"Only {meta.prompt_count} prompts per rate: so few arrivals let the keep-up test "
             f"see only a large shortfall; use at least {MIN_PROMPTS_PER_CELL} (add prompts)."
         )
-    return warnings
+    return warnings + _cost_warnings(
+        cells, meta, lambda c: f"{c.model} @ {rates[c.repeat]:g} req/s"
+    )
 
 
 def cost_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
     """An estimate off by more than ``MAX_ESTIMATE_ERROR``, attempts that may have been
     billed, and (on a real target) levels whose cost per prompt is off their model's."""
+    return _cost_warnings(levels, meta, lambda level: f"{level.model} @ {level.concurrency}")
+
+
+def _cost_warnings(
+    levels: Sequence[SpendT], meta: SweepMeta, name: Callable[[SpendT], str]
+) -> list[str]:
+    """``cost_warnings`` over levels, or a rate sweep's cells (each one rate); ``name`` says
+    where one is."""
     costs = model_costs(levels, meta)
     warnings = [
         _estimate_off(cost, levels, meta)
@@ -119,32 +129,38 @@ def cost_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
         if cost.estimate_error is not None and abs(cost.estimate_error) > MAX_ESTIMATE_ERROR
     ]
     attempts = sum(cost.possibly_billed_attempts for cost in costs)
+    level = "rate" if meta.config.rates else "level"
     if attempts:
         billed = format_usd(sum_usd(cost.possibly_billed_usd for cost in costs))
         warnings.append(
             f"{attempts} attempt(s) timed out or were cut after the request went out, so they "
             f"may have been billed ({billed}, apart from the actual spend): check the "
             "provider's usage page; if answers ran out of time, raise --timeout or lower the "
-            "level."
+            f"{level}."
         )
     gaps = level_cost_gaps(levels) if not meta.target.simulated else []
     if gaps:
         parts = ", ".join(
-            f"{level.model} @ {level.concurrency} {format_usd(level_usd)} against "
+            f"{name(level)} {format_usd(level_usd)} against "
             f"{format_usd(model_usd)} ({format_pct(float(level_usd / model_usd - 1))} off)"
             for level, level_usd, model_usd in gaps
         )
+        load, more = (
+            ("The offered rate", "prompts")
+            if meta.config.rates
+            else ("Concurrency", "--repeats or prompts")
+        )
         warnings.append(
             f"Cost per 1k succeeded prompts differs by more than "
-            f"{format_pct(MAX_LEVEL_COST_GAP)} from the model's at {parts}. Concurrency does "
+            f"{format_pct(MAX_LEVEL_COST_GAP)} from the model's at {parts}. {load} does "
             "not change what a request costs: the answers differed in length (or other "
-            "prompts succeeded). Compare models on their cost over all levels (Cost section); "
-            "add --repeats or prompts to average answers out."
+            f"prompts succeeded). Compare models on their cost over all {level}s (Cost "
+            f"section); add {more} to average answers out."
         )
     return warnings
 
 
-def _estimate_off(cost: ModelCost, levels: Sequence[LevelSummary], meta: SweepMeta) -> str:
+def _estimate_off(cost: ModelCost, levels: Sequence[Spend], meta: SweepMeta) -> str:
     """The estimate missed by more than ``MAX_ESTIMATE_ERROR``: by how much, and what to do."""
     actual, planned = cost.cost_per_1k_succeeded_usd, cost.estimate_per_1k_usd
     assert cost.estimate_error is not None and actual is not None and planned is not None
