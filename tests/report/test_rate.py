@@ -143,3 +143,17 @@ def test_a_rate_sweeps_about_says_what_applies_to_an_open_loop(tmp_path: Path) -
     for concurrency_only in ("efficiency", "concurrency-1", "cost chart", "Whole-job projection"):
         assert concurrency_only not in about
     assert "Confidence intervals" not in about
+
+
+def test_a_rate_sweep_warns_of_unpriced_prompts_and_estimated_usage(tmp_path: Path) -> None:
+    # p0 at both rates got no usage from the API; nothing at 4 req/s had a price.
+    records = [
+        replace(
+            r, usage_reported=r.prompt_id != "p0", cost_usd=r.cost_usd if r.repeat == 0 else None
+        )
+        for r in rate_sweep()
+    ]
+    write_report(tmp_path, result_of(records, RATE_META))
+    warnings = (tmp_path / "report.md").read_text().split("## Warnings")[1].split("## Charts")[0]
+    assert "2 prompts got no token usage from the API" in warnings
+    assert "No price was known for gpt-4o" in warnings

@@ -58,6 +58,13 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
         warnings.append(
             "Each level ran once, so run-to-run noise is unknown; add --repeats 3 to measure it."
         )
+    return warnings + _price_warnings(levels) + cost_warnings(levels, meta)
+
+
+def _price_warnings(levels: Sequence[LevelSummary | CellSummary]) -> list[str]:
+    """Token usage the API did not report, another model answering, models with no price: over
+    levels, or a rate sweep's cells."""
+    warnings = []
     estimated = sum(level.usage_estimated for level in levels)
     if estimated:
         warnings.append(
@@ -74,7 +81,7 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"No price was known for {', '.join(unpriced)}; those prompts count as $0, so supply "
             f"a price to compare costs."
         )
-    return warnings + cost_warnings(levels, meta)
+    return warnings
 
 
 def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
@@ -99,7 +106,7 @@ def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
             f"Only {meta.prompt_count} prompts per rate: so few arrivals let the keep-up test "
             f"see only a large shortfall; use at least {MIN_PROMPTS_PER_CELL} (add prompts)."
         )
-    return warnings + rate_cost_warnings(cells, meta)
+    return warnings + _price_warnings(cells) + rate_cost_warnings(cells, meta)
 
 
 def generic_profile_warning(simulated_as: Mapping[str, SimulatedAs]) -> str | None:
