@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from factories import make_cell, make_estimate, make_meta, result_of
 from llmsweep.analysis.costs import level_cost_gaps
+from llmsweep.report.cost_warnings import cost_warnings
 from llmsweep.report.costs import cost_intro, cost_table
 from llmsweep.report.summary import summary_to_csv, summary_to_json
-from llmsweep.report.warnings import cost_warnings
 from llmsweep.store.meta import REAL, TargetInfo
 from llmsweep.store.records import Record
 

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from llmsweep.analysis.levels import LevelSummary
-from llmsweep.analysis.recommend import levels_by_model, model_cost_per_1k_usd
+from llmsweep.analysis.recommend import Spend, SpendT, levels_by_model, model_cost_per_1k_usd
 from llmsweep.cost.money import per_1k_prompts_usd, sum_usd
 from llmsweep.store.meta import SweepMeta
 
@@ -50,12 +49,13 @@ def estimate_per_1k_usd(meta: SweepMeta, model: str, batch: bool = False) -> Dec
     return None if total_usd is None else per_1k_prompts_usd(total_usd, estimate.prompts)
 
 
-def model_costs(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[ModelCost]:
-    """One ``ModelCost`` per model with levels, in ``levels_by_model`` order."""
+def model_costs(levels: Sequence[Spend], meta: SweepMeta) -> list[ModelCost]:
+    """One ``ModelCost`` per model with levels, in ``levels_by_model`` order. A rate sweep
+    passes its cells: a level's counts and costs are its cells' totals, so either sums alike."""
     return [_model_cost(model, rows, meta) for model, rows in levels_by_model(levels).items()]
 
 
-def _model_cost(model: str, rows: Sequence[LevelSummary], meta: SweepMeta) -> ModelCost:
+def _model_cost(model: str, rows: Sequence[Spend], meta: SweepMeta) -> ModelCost:
     actual = model_cost_per_1k_usd(rows)
     planned = estimate_per_1k_usd(meta, model)
     error = float(actual / planned) - 1.0 if actual is not None and planned else None
@@ -80,11 +80,9 @@ def _model_cost(model: str, rows: Sequence[LevelSummary], meta: SweepMeta) -> Mo
     )
 
 
-def level_cost_gaps(
-    levels: Sequence[LevelSummary],
-) -> list[tuple[LevelSummary, Decimal, Decimal]]:
-    """(level, its cost per 1k succeeded prompts, its model's) where the two differ by more
-    than ``MAX_LEVEL_COST_GAP`` of the model's."""
+def level_cost_gaps(levels: Sequence[SpendT]) -> list[tuple[SpendT, Decimal, Decimal]]:
+    """(level or a rate sweep's cell, its cost per 1k succeeded prompts, its model's) where the
+    two differ by more than ``MAX_LEVEL_COST_GAP`` of the model's."""
     gaps = []
     for rows in levels_by_model(levels).values():
         model_usd = model_cost_per_1k_usd(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from llmsweep.analysis.client_bound import how_to_measure
 from llmsweep.analysis.explain import (
@@ -50,22 +51,53 @@ class Recommendation:
     target: str | None = None  # the latency targets it was held to (analysis.slo.describe)
 
 
-def levels_by_model(levels: Sequence[LevelSummary]) -> dict[str, list[LevelSummary]]:
-    """Levels grouped per model, models sorted, levels in ascending concurrency."""
-    grouped: dict[str, list[LevelSummary]] = {}
+class Spend(Protocol):
+    """What cost is summed over: a level, or an open loop's cell, one rate (CellSummary)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+    @property
+    def succeeded(self) -> int: ...
+    @property
+    def cost_usd(self) -> Decimal: ...
+    @property
+    def unpriced(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+    @property
+    def possibly_billed_usd(self) -> Decimal: ...
+    @property
+    def possibly_billed_attempts(self) -> int: ...
+    @property
+    def reported_prompts(self) -> int: ...
+    @property
+    def reported_input_tokens(self) -> int: ...
+
+
+SpendT = TypeVar("SpendT", bound=Spend)
+
+
+def levels_by_model(levels: Sequence[SpendT]) -> dict[str, list[SpendT]]:
+    """Levels (or a rate sweep's cells) grouped per model, models sorted, levels in ascending
+    concurrency."""
+    grouped: dict[str, list[SpendT]] = {}
     for level in sorted(levels, key=lambda item: (item.model, item.concurrency)):
         grouped.setdefault(level.model, []).append(level)
     return grouped
 
 
-def is_priced(level: LevelSummary) -> bool:
+def is_priced(level: Spend) -> bool:
     """Whether any price applied at this level (a level of only unpriced prompts shows $0)."""
     return level.cost_usd > 0 or level.unpriced < level.succeeded
 
 
-def model_cost_per_1k_usd(levels: Sequence[LevelSummary]) -> Decimal | None:
-    """Cost per 1k succeeded prompts over all of one model's levels (failed prompts' cost
-    included); None when none of them was priced or none succeeded."""
+def model_cost_per_1k_usd(levels: Sequence[Spend]) -> Decimal | None:
+    """Cost per 1k succeeded prompts over all of one model's levels (or a rate sweep's cells;
+    failed prompts' cost included); None when none of them was priced or none succeeded."""
     succeeded = sum(level.succeeded for level in levels)
     if succeeded == 0 or not any(is_priced(level) for level in levels):
         return None

@@ -69,7 +69,7 @@ def analyse(data: SweepData) -> SweepResult:
             cells,
             [],
             [],
-            [],  # model costs compare levels; a rate sweep's spend is in its cells
+            model_costs(cells, meta),  # its cells are rates: they sum as levels do
             stated_ceilings(cells, stated),
             rates=rates,
             rate_recommendations=recommend_rates(rates, targets),

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from llmsweep.analysis.formatting import format_duration
 from llmsweep.analysis.result import analyse
-from llmsweep.analysis.search import top_level
 from llmsweep.cli.app import err
 from llmsweep.cli.options import (
     AnsweredModels,
     CommonFlags,
     command_line,
     common_flags,
-    confirm_spending,
     engine_options,
     interrupted,
     positive_int,
     resume_command,
     run_async,
-    say_profiles,
     say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
-from llmsweep.cost.estimate import cost_phrase
+from llmsweep.cli.sweep_plan import cell_label, confirm_sweep, report_stop
 from llmsweep.engine.runner import Engine
-from llmsweep.errors import INTERRUPTED_EXIT, TargetError, UsageError
+from llmsweep.errors import UsageError
 from llmsweep.report.rate import rate_verdicts
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
@@ -41,7 +36,6 @@ from llmsweep.session.session import Session
 from llmsweep.session.sweep import (
     SweepPlan,
     execute_sweep,
-    expected_duration_s,
     plan_sweep,
 )
 from llmsweep.session.target import describe
@@ -165,11 +159,7 @@ def sweep(
       llmsweep sweep demo --concurrency 1,2,4,8,16 --slo p95=2.0
     """
     models = tuple(dict.fromkeys(models))
-    if search and levels_text is not None:
-        raise UsageError("--search chooses the levels itself: drop --concurrency")
-    if rates_text is not None and (search or levels_text is not None):
-        raise UsageError("--rate, --concurrency and --search are three modes: give one")
-    rates = parse_rates(rates_text) if rates_text is not None else ()
+    rates = _rates(search, levels_text, rates_text)
     common = common_flags(models, flags)
     config = SweepConfig(
         prompts=prompts,
@@ -194,11 +184,57 @@ def sweep(
         target=describe(common.target),
         job_size=job_size,
     )
-    _confirm(plan, common, yes)
+    confirm_sweep(plan, common, yes)
     folder = plan.folder.path
     session = Session(common.target, config)
     answered = AnsweredModels()
 
+    resume_cmd = resume_command(folder, out_flag="--out-dir")
+    try:
+        stopped = run_async(
+            lambda: _execute(plan, session, common, answered, resume=resume, force=force),
+            session.stop,
+            lambda: session.started,
+        )
+    except asyncio.CancelledError:
+        interrupted(session.started, folder, resume_cmd)
+    answered.warn()
+    _write_report(folder)
+    report_stop(stopped, resume_cmd)
+
+
+def _rates(search: bool, levels_text: str | None, rates_text: str | None) -> tuple[float, ...]:
+    """--rate's rates (none in the other two modes), once the flags give one mode."""
+    if search and levels_text is not None:
+        raise UsageError("--search chooses the levels itself: drop --concurrency")
+    if rates_text is not None and (search or levels_text is not None):
+        raise UsageError("--rate, --concurrency and --search are three modes: give one")
+    return parse_rates(rates_text) if rates_text is not None else ()
+
+
+def _write_report(folder: Path) -> None:
+    """Write the report from what the folder holds, and say where and its verdicts."""
+    result = analyse(SweepFolder(folder).read())
+    paths = write_report(folder, result)
+    err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
+    lines = verdicts(result.levels, result.recommendations, result.meta)
+    rated = rate_verdicts(result.rate_recommendations)
+    for line in rated if result.meta.config.rates else lines:
+        err(f"llmsweep: verdict: {line}")
+
+
+async def _execute(
+    plan: SweepPlan,
+    session: Session,
+    common: CommonFlags,
+    answered: AnsweredModels,
+    *,
+    resume: bool,
+    force: bool,
+) -> str | None:
+    """Run the sweep (or search) with its progress line and ETA; how it stopped (None: it
+    finished)."""
+    config, folder, search = plan.config, plan.folder.path, plan.config.search
     eta = sweep_eta(plan, common.target)
 
     def on_state(state: SweepState) -> None:
@@ -206,145 +242,30 @@ def sweep(
         if state.torn_lines:
             err(f"llmsweep: {folder}/records.jsonl: dropped {state.torn_lines} torn line(s)")
 
-    async def main() -> str | None:
-        async with session:
-            say_target(session.target, models)
-            # A search's cells are not known in advance: no whole-sweep ETA.
-            with ProgressView(None if search else eta.left_s) as view:
+    async with session:
+        say_target(session.target, config.models)
+        # A search's cells are not known in advance: no whole-sweep ETA.
+        with ProgressView(None if search else eta.left_s) as view:
 
-                def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
-                    if not search:
-                        eta.start(cell, todo, engine.progress)
-                    view.track(_cell_label(config, cell), todo, engine.progress)
+            def on_cell(engine: Engine, cell: CellKey, todo: int) -> None:
+                if not search:
+                    eta.start(cell, todo, engine.progress)
+                view.track(cell_label(config, cell), todo, engine.progress)
 
-                def on_record(record: Record) -> None:
-                    view.update()
-                    answered.add(record)
+            def on_record(record: Record) -> None:
+                view.update()
+                answered.add(record)
 
-                if search:
-                    return await execute_search(
-                        plan,
-                        session,
-                        resume=resume,
-                        force=force,
-                        command=command_line(),
-                        on_state=on_state,
-                        on_cell=on_cell,
-                        on_record=on_record,
-                    )
-                return await execute_sweep(
-                    plan,
-                    session,
-                    resume=resume,
-                    force=force,
-                    command=command_line(),
-                    on_state=on_state,
-                    on_cell=on_cell,
-                    on_record=on_record,
-                )
-
-    resume_cmd = resume_command(folder, out_flag="--out-dir")
-    try:
-        stopped = run_async(main, session.stop, lambda: session.started)
-    except asyncio.CancelledError:
-        interrupted(session.started, folder, resume_cmd)
-    answered.warn()
-    result = analyse(SweepFolder(folder).read())
-    paths = write_report(folder, result)
-    err(f"llmsweep: report written: {folder / 'report.html'} ({len(paths)} files)")
-    lines = verdicts(result.levels, result.recommendations, result.meta)
-    for line in rate_verdicts(result.rate_recommendations) if config.rates else lines:
-        err(f"llmsweep: verdict: {line}")
-    _report_stop(stopped, resume_cmd)
-
-
-def _cell_label(config: SweepConfig, cell: CellKey) -> str:
-    model, level, repeat = cell
-    offered_rps = config.offered_rps(cell)
-    if offered_rps is not None:
-        cells = config.cells()
-        where = f"cell {cells.index(cell) + 1} of {len(cells)}"
-        return f"{where}: {model} {offered_rps:g} req/s (at most {level} in flight)"
-    if config.search:
-        return f"search: {model} c={level} round {repeat + 1}"
-    cells = config.cells()
-    return f"cell {cells.index(cell) + 1} of {len(cells)}: {model} c={level} r{repeat + 1}"
-
-
-_ARRIVALS = ", nor than each rate sends its prompts"
-
-
-def _say_duration(plan: SweepPlan, common: CommonFlags) -> None:
-    if plan.config.search:
-        err("llmsweep: expected duration: unknown in advance (the search chooses its levels)")
-        return
-    if not common.target.simulated:
-        err(
-            "llmsweep: expected duration: unknown in advance for a real API (its latency is "
-            "what the sweep measures); the progress line shows each cell's ETA, and the "
-            "sweep's once its pace is measured"
-        )
-        return
-    simulator = common.target.simulator
-    say_profiles(common.target, plan.config.models)
-    duration_s = expected_duration_s(plan, simulator)
-    err(
-        f"llmsweep: expected duration about {format_duration(duration_s)} (estimate: the simulator "
-        f"profiles' median latency x latency scale {simulator.latency_scale:g}, requests "
-        "in flight up to each level or the model's capacity, no faster than the rate-limit "
-        f"ceiling{_ARRIVALS if plan.config.rates else ''}; no retries)"
-    )
-
-
-def _confirm(plan: SweepPlan, common: CommonFlags, yes: bool) -> None:
-    """Say what the sweep will send and cost; ask first when a target that may bill would
-    (a local server too: it may be a proxy to a paid API)."""
-    config = plan.config
-    total = cost_phrase(plan.estimated_usd, bound=plan.estimate_bound)
-    if config.rates:
-        err(
-            f"llmsweep: {len(plan.prompts)} prompts x {len(config.rates)} rates (open loop, at "
-            f"most {config.max_concurrency} in flight) x {len(config.models)} model(s); "
-            f"estimated cost {total}:"
-        )
-    elif config.search:
-        err(
-            f"llmsweep: search over {len(plan.prompts)} prompts x {len(config.models)} model(s), "
-            f"at most {plan.search_requests} requests per model (up to concurrency "
-            f"{top_level(config.max_concurrency, len(plan.prompts))}); estimated cost of that "
-            f"most {total}:"
-        )
-    else:
-        err(
-            f"llmsweep: {len(plan.prompts)} prompts x {len(config.levels)} levels x "
-            f"{config.repeats} repeat(s) x {len(config.models)} model(s); estimated cost {total}:"
-        )
-    for row in plan.estimates:
-        usd = plan.model_usd(row)
-        spending = cost_phrase(usd, bound=row.bound, basis=row.basis)
-        err(f"llmsweep:   {row.model}: {spending}; prices: {row.price_source}")
-    _say_duration(plan, common)
-    if not common.target.simulated:
-        confirm_spending(common.target, f"{total} (estimate)", yes)
-
-
-def _report_stop(stopped: str | None, resume_cmd: str) -> None:
-    if stopped == "budget":
-        err(
-            "llmsweep: sweep stopped early (budget): --max-cost cannot cover one more prompt at "
-            "its max tokens with every attempt it may make (1 + --max-retries) counted as "
-            "billed; the report covers what finished. Raise --max-cost in:\n  "
-            f"{resume_cmd}"
-        )
-    elif stopped is not None:
-        err(
-            f"llmsweep: sweep stopped early ({stopped}); the report covers what finished. "
-            f"Continue with:\n  {resume_cmd}"
-        )
-        if stopped == "auth":
-            raise TargetError("the server rejected the API key (HTTP 401/403)")
-        if stopped == "interrupted":
-            sys.exit(INTERRUPTED_EXIT)
+            return await (execute_search if search else execute_sweep)(
+                plan,
+                session,
+                resume=resume,
+                force=force,
+                command=command_line(),
+                on_state=on_state,
+                on_cell=on_cell,
+                on_record=on_record,
+            )
 
 
 @click.command()

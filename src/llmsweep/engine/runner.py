@@ -28,12 +28,13 @@ from typing import Any, Protocol
 
 from llmsweep.engine.pacing import Pacer
 from llmsweep.engine.progress import RunProgress
+from llmsweep.engine.recording import Recorder, billed_apart
 from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import Tokenizer
 from llmsweep.settings import CostFn, RequestOptions, charged_tokens, refuse_unbounded_budget
-from llmsweep.store.records import STOPPED, Record, chunk_gaps_ms
+from llmsweep.store.records import STOPPED, Record
 from llmsweep.transport import classify as retry
 from llmsweep.transport.base import Attempt, Transport
 
@@ -95,6 +96,7 @@ class Runner:
         self._transport = transport
         self._tokenizer = tokenizer
         self._cost_fn = cost_fn
+        self._recorder = Recorder(settings, tokenizer, cost_fn)
         self._rng = rng if rng is not None else random.Random(0)
         self._clock = clock
         self._pacer = Pacer(settings.rpm, settings.tpm, share=settings.pace_share, clock=clock)
@@ -222,7 +224,7 @@ class Runner:
                     )
         finally:
             self._reserved_usd -= reserve
-        return self._record(
+        return self._recorder.record(
             prompt, queued, attempt, attempts, rate_limited, backoff_s, input_estimate, earlier
         )
 
@@ -238,10 +240,10 @@ class Runner:
         """No record for a prompt a stop cut short, unless one of its attempts may have been
         billed: then it is recorded as ``STOPPED``, with its last attempt's error and timings,
         to keep that spend (a resume sends it again)."""
-        if not any(_billed_apart(attempt) for attempt in tried):
+        if not any(billed_apart(attempt) for attempt in tried):
             return None
         last, earlier = tried[-1], tried[:-1]
-        record = self._record(
+        record = self._recorder.record(
             prompt, queued, last, len(tried), rate_limited, backoff_s, input_estimate, earlier
         )
         error = f"stopped before a retry; last attempt: {last.kind}: {last.error or ''}"
@@ -299,111 +301,3 @@ class Runner:
             # jitter, so one late retry cannot pause the whole pool for up to the backoff cap.
             self._pacer.pause_until(now + (attempt.hint_s if attempt.hint_s is not None else delay))
         return delay
-
-    def _record(
-        self,
-        prompt: Prompt,
-        queued: float,
-        attempt: Attempt,
-        attempts: int,
-        rate_limited: int,
-        backoff_s: float,
-        input_estimate: Callable[[], int],
-        earlier: list[Attempt],
-    ) -> Record:
-        reported = attempt.input_tokens is not None and attempt.output_tokens is not None
-        input_tokens = attempt.input_tokens
-        if input_tokens is None:
-            input_tokens = input_estimate()
-        if attempt.output_tokens is not None:
-            output_tokens = attempt.output_tokens
-        else:
-            output_tokens = self._tokenizer.count_text(attempt.text) if attempt.text else 0
-        if not (attempt.ok or reported):
-            input_tokens = output_tokens = 0  # a failed attempt is billed only if usage says so
-        cost = None
-        if self._cost_fn is not None:
-            cost = self._cost_fn(input_tokens, output_tokens, attempt.cached_input_tokens)
-        ttft = None
-        if attempt.first_token_at_s is not None:
-            ttft = attempt.first_token_at_s - attempt.started_at_s
-        # The last the server said of its limits: a failed attempt may have carried none.
-        limits = next((a.limits for a in (attempt, *reversed(earlier)) if a.limits), None)
-        dispatch_lag = None
-        if attempt.sent_at_s is not None:
-            dispatch_lag = max(0.0, attempt.sent_at_s - attempt.started_at_s - attempt.connect_s)
-        apart = [a for a in earlier if _billed_apart(a)]
-        apart += [attempt] if attempt.possibly_billed else []  # else its cost is cost_usd
-        billed = self._possibly_billed(apart, input_estimate)
-        return Record(
-            prompt_id=prompt.id,
-            model=self.settings.model,
-            concurrency=self.settings.concurrency,
-            repeat=self.settings.repeat,
-            status=attempt.kind,
-            http_status=attempt.http_status,
-            attempts=attempts,
-            rate_limited=rate_limited,
-            error=attempt.error,
-            queued_at_s=queued,
-            started_at_s=attempt.started_at_s,
-            first_token_at_s=attempt.first_token_at_s,
-            ended_at_s=attempt.ended_at_s,
-            latency_s=attempt.ended_at_s - attempt.started_at_s,
-            ttft_s=ttft,
-            retry_wait_s=backoff_s,
-            queue_wait_s=attempt.started_at_s - queued,
-            timed_attempt=attempts,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cached_input_tokens=attempt.cached_input_tokens,
-            usage_reported=reported,
-            cost_usd=None if cost is None else str(cost),
-            sent_at_s=attempt.sent_at_s,
-            connect_s=attempt.connect_s,
-            dispatch_lag_s=dispatch_lag,
-            max_tokens=prompt.max_tokens or self.settings.max_tokens,
-            response_text=attempt.text if self.settings.keep_text else None,
-            retry_causes=tuple(a.kind for a in earlier),
-            retry_errors=tuple(a.error or a.kind for a in earlier),
-            chunk_gaps_ms=chunk_gaps_ms(attempt.chunk_at_s),
-            answered_model=attempt.answered_model,
-            stale_connection_resends=sum(a.stale_connection_resends for a in (*earlier, attempt)),
-            limit_rpm=limits.requests_per_minute if limits is not None else None,
-            limit_tpm=limits.tokens_per_minute if limits is not None else None,
-            possibly_billed_attempts=len(apart),
-            possibly_billed_input_tokens=sum(tokens[0] for tokens in billed),
-            possibly_billed_output_tokens=sum(tokens[1] for tokens in billed),
-            possibly_billed_usd=self._price_apart(billed),
-            prompt_text=prompt.text if self.settings.keep_prompt_text else None,
-        )
-
-    def _possibly_billed(
-        self, attempts: list[Attempt], input_estimate: Callable[[], int]
-    ) -> list[tuple[int, int]]:
-        """(input, output) tokens of each attempt billed apart: the usage it reported, else
-        the pre-run input count and the output that had arrived."""
-        billed = []
-        for attempt in attempts:
-            input_tokens = attempt.input_tokens
-            output_tokens = attempt.output_tokens
-            if input_tokens is None:
-                input_tokens = input_estimate()
-            if output_tokens is None:
-                output_tokens = self._tokenizer.count_text(attempt.received_text)
-            billed.append((input_tokens, output_tokens))
-        return billed
-
-    def _price_apart(self, billed: list[tuple[int, int]]) -> str | None:
-        """What attempts billed apart may have cost, each priced on its own (tiers apply per
-        request); None when there were none or no price is known."""
-        if self._cost_fn is None or not billed:
-            return None
-        cost_fn = self._cost_fn
-        return str(sum((cost_fn(i, o, 0) for i, o in billed), Decimal(0)))
-
-
-def _billed_apart(attempt: Attempt) -> bool:
-    """A failed attempt that may have cost something: possibly billed (a timeout or a cut
-    after the request was accepted), or one whose usage the server reported."""
-    return attempt.possibly_billed or (not attempt.ok and attempt.input_tokens is not None)

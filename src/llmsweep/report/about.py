@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 from llmsweep.analysis.interval import CI_METHOD
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.projection import BATCH_WITHIN_H, PROJECTION_BASIS
+from llmsweep.analysis.rate import KEEP_UP_Z, NO_SPEEDUP
 from llmsweep.analysis.slo import describe
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL
+from llmsweep.analysis.stats import CellSummary
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.percentile import PERCENTILE_METHOD
 from llmsweep.report.summary import SUMMARY_SCHEMA_VERSION
@@ -71,9 +73,11 @@ def _projection_about(meta: SweepMeta) -> str:
     )
 
 
-def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, str]]:
-    """(label, text) pairs for "About this report"."""
+def about(meta: SweepMeta, levels: Sequence[LevelSummary | CellSummary]) -> list[tuple[str, str]]:
+    """(label, text) pairs for "About this report"; a rate sweep passes its cells."""
     config = meta.config
+    rated = bool(config.rates)  # an open loop: no speedup, projection or repeats
+    where = "Cost section" if rated else "cost chart"
     estimated = sum(level.usage_estimated for level in levels)
     usage = (
         f"{estimated} prompts had no usage from the API, so their tokens were counted locally"
@@ -114,27 +118,7 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
             if config.warm_up
             else "opened by each cell's first requests, inside the measured time",
         ),
-        (
-            "Computed",
-            "wall time = the time at least one of a cell's prompts was under way (first "
-            "queue time to last end, less any idle gap between resumed sessions; an open "
-            "loop's from its first due time); "
-            "throughput = succeeded "
-            "/ wall time; speedup compares like with like: per repeat, the concurrency-1 "
-            "cell's time for the prompts that succeeded in both cells / this cell's time for "
-            "the same prompts (a cell's time for some prompts = its wall time x their share of "
-            "its prompts' summed queued-to-ended time; with no failures, the ratio of wall "
-            "times), the level's speedup the median over repeats; efficiency = speedup / "
-            "concurrency. A level that did not finish its prompts, or whose speedup exceeds "
-            f"{MAX_SPEEDUP_PER_LEVEL:g} x its concurrency (a measurement error), is not "
-            "compared: no speedup, off the charts' curves, never recommended. Cost per 1k "
-            "ok prompts = all cost (failed prompts' included) / succeeded prompts. Retried "
-            "prompts needed more than one attempt; their causes count the earlier attempts by "
-            "kind. Cached input = cached input tokens / input tokens of succeeded prompts. "
-            "Latency percentiles over succeeded requests' last "
-            "attempt. Per level, timings are medians over repeats and counts and costs "
-            "are totals.",
-        ),
+        ("Computed", _computed(meta)),
         (
             "Streamed answers",
             "TTFT = first content chunk - request out; ITL (inter-token latency) = the gaps "
@@ -154,16 +138,53 @@ def about(meta: SweepMeta, levels: Sequence[LevelSummary]) -> list[tuple[str, st
         (
             "Cost",
             f"actual = tokens the API reported x listed price; {usage}. Pre-run estimate of "
-            f"one pass over the prompts (cost chart): {_estimates(meta)}.",
+            f"one pass over the prompts ({where}): {_estimates(meta)}.",
         ),
-        ("Whole-job projection", _projection_about(meta)),
+        *([] if rated else [("Whole-job projection", _projection_about(meta))]),
         ("Percentiles", PERCENTILE_METHOD),
-        (
-            "Confidence intervals",
-            f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
-            "half-width when a level ran more than once (one repeat: the value alone), and the "
-            "verdict says when the recommended level's interval overlaps a neighbour's. A "
-            "repeat's speedup is its like-for-like speedup against the same repeat's "
-            "concurrency-1 cell.",
-        ),
+        *([] if rated else [("Confidence intervals", _CONFIDENCE)]),
     ]
+
+
+# A concurrency sweep's: a rate sweep runs each rate once, and has no speedup.
+_CONFIDENCE = (
+    f"{CI_METHOD}; the table shows speedup, req/s and latency p50/p95 as mean ± "
+    "half-width when a level ran more than once (one repeat: the value alone), and the "
+    "verdict says when the recommended level's interval overlaps a neighbour's. A "
+    "repeat's speedup is its like-for-like speedup against the same repeat's "
+    "concurrency-1 cell."
+)
+_WALL = (
+    "wall time = the time at least one of a cell's prompts was under way (first queue time to "
+    "last end, less any idle gap between resumed sessions; an open loop's from its first due "
+    "time); throughput = succeeded / wall time"
+)
+_SHARED = (
+    "Cost per 1k ok prompts = all cost (failed prompts' included) / succeeded prompts. Retried "
+    "prompts needed more than one attempt; their causes count the earlier attempts by kind. "
+    "Cached input = cached input tokens / input tokens of succeeded prompts. Latency "
+    "percentiles over succeeded requests' last attempt."
+)
+
+
+def _computed(meta: SweepMeta) -> str:
+    """How the table's numbers were computed, for the kind of sweep this is."""
+    if meta.config.rates:
+        return (
+            f"{_WALL}. {NO_SPEEDUP} Latency from the send starts when the request went out; "
+            "from the due time, at the prompt's scheduled arrival (client queueing included); "
+            "client queueing = the wait for a free slot under --max-concurrency. Keeping up "
+            f"allows {KEEP_UP_Z:g} standard deviations of a Poisson count. {_SHARED} Each "
+            "rate ran once per model: its counts, costs and timings are its cell's."
+        )
+    return (
+        f"{_WALL}; speedup compares like with like: per repeat, the concurrency-1 cell's time "
+        "for the prompts that succeeded in both cells / this cell's time for the same prompts "
+        "(a cell's time for some prompts = its wall time x their share of its prompts' summed "
+        "queued-to-ended time; with no failures, the ratio of wall times), the level's speedup "
+        "the median over repeats; efficiency = speedup / concurrency. A level that did not "
+        f"finish its prompts, or whose speedup exceeds {MAX_SPEEDUP_PER_LEVEL:g} x its "
+        "concurrency (a measurement error), is not compared: no speedup, off the charts' "
+        f"curves, never recommended. {_SHARED} Per level, timings are medians over repeats and "
+        "counts and costs are totals."
+    )

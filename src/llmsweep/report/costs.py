@@ -17,12 +17,15 @@ _TIMES = "\N{MULTIPLICATION SIGN}"
 
 def cost_intro(costs: Sequence[ModelCost], meta: SweepMeta) -> list[str]:
     """Why cost is per model, and the run's actual and possibly billed spend, kept apart."""
+    # A rate sweep's cells are rates; a concurrency sweep's, levels: the same argument holds.
+    level, load = ("rate", "the offered rate") if meta.config.rates else ("level", "concurrency")
     levels = (
-        "The simulator answers each prompt alike at every level, so every level of a model "
+        f"The simulator answers each prompt alike at every {level}, so every {level} of a model "
         "costs the same per prompt."
         if meta.target.simulated
-        else "Levels of one model differ only as answers vary (a warning names any level more "
-        f"than {format_pct(MAX_LEVEL_COST_GAP)} off its model's cost per prompt)."
+        else f"{level.capitalize()}s of one model differ only as answers vary (a warning names "
+        f"any {level} more than {format_pct(MAX_LEVEL_COST_GAP)} off its model's cost per "
+        "prompt)."
     )
     actual = sum_usd(cost.cost_usd for cost in costs)
     billed = sum_usd(cost.possibly_billed_usd for cost in costs)
@@ -39,9 +42,9 @@ def cost_intro(costs: Sequence[ModelCost], meta: SweepMeta) -> list[str]:
         spend += " No attempt timed out or was cut after its request went out: nothing else "
         spend += "may have been billed."
     return [
-        "Cost per prompt does not depend on concurrency: a request is billed for its own "
+        f"Cost per prompt does not depend on {load}: a request is billed for its own "
         "prompt and answer, however many run beside it, so cost is given per model, over all "
-        f"its levels. {levels}",
+        f"its {level}s. {levels}",
         spend,
     ]
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from llmsweep.analysis.costs import model_costs
+from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult
@@ -138,8 +138,20 @@ def _head(heading: str, meta: SweepMeta) -> list[str]:
     ]
 
 
+def _costs(costs: Sequence[ModelCost], meta: SweepMeta) -> list[str]:
+    """The Cost section, as both kinds of sweep show it (closing the section before it)."""
+    return [
+        '</section>\n<section id="cost">\n<h2>Cost</h2>',
+        *(f"<p>{escape(text)}</p>" for text in cost_intro(costs, meta)),
+        _table(cost_table(costs)),
+        "</section>",
+    ]
+
+
 def _tail(
-    cells: Sequence[CellSummary], meta: SweepMeta, levels: Sequence[LevelSummary]
+    cells: Sequence[CellSummary],
+    meta: SweepMeta,
+    levels: Sequence[LevelSummary | CellSummary],
 ) -> list[str]:
     """Failure examples, the harness and "About this report", as both kinds of sweep end (a
     rate sweep's cells named by their rate)."""
@@ -185,8 +197,8 @@ def render_rate_html(
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Per-rate table</h2>',
         _table(rate_table(result.rates, recommendations)),
-        "</section>",
-        *_tail(result.cells, meta, []),
+        *_costs(result.costs, meta),
+        *_tail(result.cells, meta, result.cells),
     ]
     return "\n".join(part for part in parts if part)
 
@@ -224,10 +236,7 @@ def render_html(
         charts or "<p>No charts: there were no records.</p>",
         '</section>\n<section id="summary">\n<h2>Summary table</h2>',
         _table(summary_table(levels, recommendations)),
-        '</section>\n<section id="cost">\n<h2>Cost</h2>',
-        *(f"<p>{escape(text)}</p>" for text in cost_intro(spent, meta)),
-        _table(cost_table(spent)),
-        "</section>",
+        *_costs(spent, meta),
     ]
     trace = search_table(search)
     if trace is not None:

@@ -1,26 +1,19 @@
 """Warnings about a whole sweep, not one model: simulated target, too few prompts or repeats,
 estimated usage, missing prices, a sweep that did not finish, speedups that are measurement
-errors; about cost: an estimate far off, attempts that may have been billed, levels that cost
-differently; and about cells: many retries, a server prompt cache that differs between cells
-(pure)."""
+errors; about cost (report/cost_warnings.py): an estimate far off, attempts that may have been
+billed, levels that cost differently; and about cells: many retries, a server prompt cache
+that differs between cells (pure)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from llmsweep.analysis.costs import (
-    MAX_ESTIMATE_ERROR,
-    MAX_LEVEL_COST_GAP,
-    ModelCost,
-    level_cost_gaps,
-    model_costs,
-)
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import format_pct
 from llmsweep.analysis.speedup import MAX_SPEEDUP_PER_LEVEL, is_unfinished
 from llmsweep.analysis.stats import CellSummary
-from llmsweep.cost.money import format_usd, sum_usd
+from llmsweep.report.cost_warnings import cost_warnings, rate_cost_warnings
 from llmsweep.store.meta import SimulatedAs, SweepMeta
 
 MIN_PROMPTS_PER_CELL = 20
@@ -65,6 +58,13 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
         warnings.append(
             "Each level ran once, so run-to-run noise is unknown; add --repeats 3 to measure it."
         )
+    return warnings + _price_warnings(levels) + cost_warnings(levels, meta)
+
+
+def _price_warnings(levels: Sequence[LevelSummary | CellSummary]) -> list[str]:
+    """Token usage the API did not report, another model answering, models with no price: over
+    levels, or a rate sweep's cells."""
+    warnings = []
     estimated = sum(level.usage_estimated for level in levels)
     if estimated:
         warnings.append(
@@ -81,7 +81,7 @@ def sweep_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]
             f"No price was known for {', '.join(unpriced)}; those prompts count as $0, so supply "
             f"a price to compare costs."
         )
-    return warnings + cost_warnings(levels, meta)
+    return warnings
 
 
 def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
@@ -106,74 +106,7 @@ def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
             f"Only {meta.prompt_count} prompts per rate: so few arrivals let the keep-up test "
             f"see only a large shortfall; use at least {MIN_PROMPTS_PER_CELL} (add prompts)."
         )
-    return warnings
-
-
-def cost_warnings(levels: Sequence[LevelSummary], meta: SweepMeta) -> list[str]:
-    """An estimate off by more than ``MAX_ESTIMATE_ERROR``, attempts that may have been
-    billed, and (on a real target) levels whose cost per prompt is off their model's."""
-    costs = model_costs(levels, meta)
-    warnings = [
-        _estimate_off(cost, levels, meta)
-        for cost in costs
-        if cost.estimate_error is not None and abs(cost.estimate_error) > MAX_ESTIMATE_ERROR
-    ]
-    attempts = sum(cost.possibly_billed_attempts for cost in costs)
-    if attempts:
-        billed = format_usd(sum_usd(cost.possibly_billed_usd for cost in costs))
-        warnings.append(
-            f"{attempts} attempt(s) timed out or were cut after the request went out, so they "
-            f"may have been billed ({billed}, apart from the actual spend): check the "
-            "provider's usage page; if answers ran out of time, raise --timeout or lower the "
-            "level."
-        )
-    gaps = level_cost_gaps(levels) if not meta.target.simulated else []
-    if gaps:
-        parts = ", ".join(
-            f"{level.model} @ {level.concurrency} {format_usd(level_usd)} against "
-            f"{format_usd(model_usd)} ({format_pct(float(level_usd / model_usd - 1))} off)"
-            for level, level_usd, model_usd in gaps
-        )
-        warnings.append(
-            f"Cost per 1k succeeded prompts differs by more than "
-            f"{format_pct(MAX_LEVEL_COST_GAP)} from the model's at {parts}. Concurrency does "
-            "not change what a request costs: the answers differed in length (or other "
-            "prompts succeeded). Compare models on their cost over all levels (Cost section); "
-            "add --repeats or prompts to average answers out."
-        )
-    return warnings
-
-
-def _estimate_off(cost: ModelCost, levels: Sequence[LevelSummary], meta: SweepMeta) -> str:
-    """The estimate missed by more than ``MAX_ESTIMATE_ERROR``: by how much, and what to do."""
-    actual, planned = cost.cost_per_1k_succeeded_usd, cost.estimate_per_1k_usd
-    assert cost.estimate_error is not None and actual is not None and planned is not None
-    estimate = meta.estimates[cost.model]
-    rows = [level for level in levels if level.model == cost.model]
-    output = sum(level.output_tokens for level in rows) / max(1, cost.succeeded)
-    if estimate.bound:
-        advice = (
-            "The estimate is a maximum (each answer at its max_tokens) and answers were "
-            f"shorter: plan with `llmsweep estimate --output-tokens {output:.0f}` (this run's "
-            "mean output a succeeded prompt)"
-        )
-    else:
-        advice = (
-            "Answers were not capped, so the estimate assumed their length: set --max-tokens "
-            "to make it a maximum, or plan with `llmsweep estimate --output-tokens "
-            f"{output:.0f}` (this run's mean output a succeeded prompt)"
-        )
-    ratio = cost.input_token_ratio
-    if ratio is not None and abs(ratio - 1) > MAX_ESTIMATE_ERROR:
-        advice += (
-            f"; the API counted {ratio:.2f}\N{MULTIPLICATION SIGN} the input tokens counted "
-            "before the run, so scale input costs by that"
-        )
-    return (
-        f"{cost.model}: the actual cost, {format_usd(actual)} per 1k succeeded prompts, is "
-        f"{cost.estimate_error:+.0%} off the pre-run estimate of {format_usd(planned)} "
-        f"({estimate.basis}). {advice}."
-    )
+    return warnings + _price_warnings(cells) + rate_cost_warnings(cells, meta)
 
 
 def generic_profile_warning(simulated_as: Mapping[str, SimulatedAs]) -> str | None:

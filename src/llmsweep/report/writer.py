@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from llmsweep.analysis.costs import model_costs
+from llmsweep.analysis.costs import ModelCost, model_costs
 from llmsweep.analysis.levels import LevelSummary
 from llmsweep.analysis.recommend import Recommendation, cost_comparison
 from llmsweep.analysis.result import SweepResult, analyse
@@ -80,6 +80,13 @@ def _md_table(table: Table) -> list[str]:
     return lines
 
 
+def _md_costs(costs: Sequence[ModelCost], meta: SweepMeta) -> list[str]:
+    """The Cost section, as both kinds of sweep show it."""
+    lines = ["", "## Cost", ""]
+    lines += [line for text in cost_intro(costs, meta) for line in (_md(text), "")]
+    return lines + _md_table(cost_table(costs))
+
+
 def render_markdown(
     levels: Sequence[LevelSummary],
     cells: Sequence[CellSummary],
@@ -112,10 +119,7 @@ def render_markdown(
     trace = search_table(search)
     if trace is not None:
         lines += ["", "## Search trace", "", _md(SEARCH_INTRO), "", *_md_table(trace)]
-    spent = model_costs(levels, meta)
-    lines += ["", "## Cost", ""]
-    lines += [line for text in cost_intro(spent, meta) for line in (_md(text), "")]
-    lines += _md_table(cost_table(spent))
+    lines += _md_costs(model_costs(levels, meta), meta)
     examples = failure_examples(cells)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
@@ -144,6 +148,7 @@ def render_rate_markdown(result: SweepResult, chart_files: Mapping[str, str]) ->
     if not chart_files:
         lines += ["", "No charts: there were no records."]
     lines += ["", "## Per-rate table", "", *_md_table(rate_table(result.rates, recommendations))]
+    lines += _md_costs(result.costs, meta)
     examples = by_rate(failure_examples(result.cells), meta)
     if examples is not None:
         lines += ["", "## Failure examples", "", *_md_table(examples)]
@@ -152,7 +157,7 @@ def render_rate_markdown(result: SweepResult, chart_files: Mapping[str, str]) ->
         lines += ["", "## Measurement harness", "", _md(harness_intro(meta)), ""]
         lines += _md_table(harness)
     lines += ["", "## About this report", ""]
-    lines += [f"- **{_md(label)}**: {_md(text)}" for label, text in about(meta, [])]
+    lines += [f"- **{_md(label)}**: {_md(text)}" for label, text in about(meta, result.cells)]
     return "\n".join(lines) + "\n"
 
 
