@@ -7,6 +7,8 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from conftest import StartSimulator
 from engine_helpers import PRICER, fixed_profile, sweep
 from llmsweep.report.writer import render_folder
@@ -19,6 +21,7 @@ from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import read_records
 
 
+@pytest.mark.slow  # a fidelity check: a whole 576-request grid at 0.1 s a request beside it
 async def test_search_finds_the_grids_knee_with_fewer_requests(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:
