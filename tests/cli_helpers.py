@@ -1,4 +1,5 @@
-"""Run the installed ``llmsweep`` command in a real subprocess, as a user would."""
+"""Run the installed ``llmsweep`` command in a real subprocess, as a user would; or, for a test
+about what a command does with its files rather than about the process, in this one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import pty
 import subprocess
 import sys
 from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from llmsweep.cli import cli
 
 # The simulator is the target whenever no key and no base URL are set: make sure none leak in.
 _CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
@@ -30,6 +35,12 @@ def llmsweep(
         timeout=timeout_s,
         check=False,
     )
+
+
+def llmsweep_in_process(*args: str) -> Result:
+    """The command run by click's test runner in this process: none of a new process's start-up
+    (a second or more of imports), for tests that are not about the process itself."""
+    return CliRunner().invoke(cli, list(args))
 
 
 def start(

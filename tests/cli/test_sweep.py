@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import time
 from decimal import Decimal
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
-from cli_helpers import llmsweep, llmsweep_at_a_terminal, start
+from cli_helpers import llmsweep, llmsweep_at_a_terminal, llmsweep_in_process, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
 from llmsweep.cost.money import usd_for_prompts
@@ -32,10 +34,28 @@ SWEEP = (
 )
 
 
-def test_sweep_writes_the_report_and_report_rerenders_it_identically(tmp_path: Path) -> None:
-    out = tmp_path / "r"
-    done = llmsweep(*SWEEP, "--out-dir", str(out))
+# Session scope: a module's fixture is torn down whenever its worker runs another module's test
+# in between, as xdist's workers do.
+@pytest.fixture(scope="session")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CompletedProcess[str]]:
+    """One run of SWEEP, shared by the tests that each check another part of what it wrote and
+    printed (a sweep and its report are some 15 s); each works on its own copy of the folder.
+    Those tests stand together, so that xdist mostly sends them to one worker."""
+    out = tmp_path_factory.mktemp("swept") / "r"
+    return out, llmsweep(*SWEEP, "--out-dir", str(out))
+
+
+def _copy_of(swept: tuple[Path, CompletedProcess[str]], tmp_path: Path) -> Path:
+    folder, done = swept
     assert done.returncode == 0, done.stderr
+    return Path(shutil.copytree(folder, tmp_path / "r"))
+
+
+def test_sweep_writes_the_report_and_report_rerenders_it_identically(
+    swept: tuple[Path, CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out = _copy_of(swept, tmp_path)
+    done = swept[1]
     assert "built-in simulator" in done.stderr and "estimated cost" in done.stderr
     names = {p.name for p in out.iterdir()}
     assert {
@@ -53,14 +73,15 @@ def test_sweep_writes_the_report_and_report_rerenders_it_identically(tmp_path: P
     records = (out / "records.jsonl").read_text().splitlines()
     assert len(records) == 36 * 3 * 2
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    again = llmsweep("report", str(out))
-    assert again.returncode == 0, again.stderr
+    again = llmsweep_in_process("report", str(out))  # the sweep's process wrote it; this one too
+    assert again.exit_code == 0, again.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
-    out = tmp_path / "r"
-    assert llmsweep(*SWEEP, "--out-dir", str(out)).returncode == 0
+def test_existing_folder_needs_resume_or_force(
+    swept: tuple[Path, CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out = _copy_of(swept, tmp_path)
     refused = llmsweep(*SWEEP, "--out-dir", str(out))
     assert refused.returncode == 1 and "--resume" in refused.stderr
     assert "estimated cost" not in refused.stderr  # refused before estimating or sending
@@ -82,11 +103,33 @@ def test_existing_folder_needs_resume_or_force(tmp_path: Path) -> None:
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 3 * 2  # nothing re-sent
 
 
+def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(
+    swept: tuple[Path, CompletedProcess[str]], tmp_path: Path
+) -> None:
+    out = _copy_of(swept, tmp_path)
+    done = swept[1]
+    lines = done.stderr.splitlines()
+    (duration,) = [i for i, line in enumerate(lines) if "expected duration about" in line]
+    assert (
+        "(estimate: the simulator profiles' median latency x latency scale 0.02" in lines[duration]
+    )
+    first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
+    assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
+    assert all("sweep ETA " in line for line in lines if " of 6: " in line)
+    written = next(i for i, line in enumerate(lines) if "report written" in line)
+    verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
+    report = (out / "report.md").read_text()
+    assert "llmsweep: simulated rate limit: none" in lines  # --sim-rpm 0
+    assert duration < first_bar < written
+    assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
+    assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")
+
+
 def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path) -> None:
     out = tmp_path / "r"
     args = (
         "sweep",
-        "synthetic:60:20:20",
+        "synthetic:30:20:20",  # 30 prompts a cell, 90 in all
         "--model",
         "gpt-4o",
         "--concurrency",
@@ -102,21 +145,21 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
     records = out / "records.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (
-        not records.exists() or len(records.read_text().splitlines()) < 70
-    ):
+        not records.exists() or len(records.read_text().splitlines()) < 35
+    ):  # interrupted in the second cell
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert "--resume" in stderr and "Traceback" not in stderr
     first = [json.loads(line) for line in records.read_text().splitlines()]
-    assert 70 <= len(first) < 180
+    assert 35 <= len(first) < 90
 
     resumed = llmsweep(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     final = [json.loads(line) for line in records.read_text().splitlines()]
     keys = [(r["concurrency"], r["prompt_id"]) for r in final if r["status"] == "ok"]
-    assert len(keys) == len(set(keys)) == 180  # every prompt of every cell ok exactly once
+    assert len(keys) == len(set(keys)) == 90  # every prompt of every cell ok exactly once
     assert final[: len(first)] == first  # what was there is untouched
     assert (out / "report.html").exists()
 
@@ -322,27 +365,6 @@ async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
         f"llmsweep: warning: {warning}"
     ]
     assert f"- {warning}" in (out / "report.md").read_text()
-
-
-def test_sweep_tells_its_expected_duration_first_and_its_verdict_last(tmp_path: Path) -> None:
-    out = tmp_path / "r"
-    done = llmsweep(*SWEEP, "--out-dir", str(out))
-    assert done.returncode == 0, done.stderr
-    lines = done.stderr.splitlines()
-    (duration,) = [i for i, line in enumerate(lines) if "expected duration about" in line]
-    assert (
-        "(estimate: the simulator profiles' median latency x latency scale 0.02" in lines[duration]
-    )
-    first_bar = next(i for i, line in enumerate(lines) if "cell 1 of 6: gpt-4o c=1 r1" in line)
-    assert any("cell 6 of 6: gpt-4o-mini c=4 r1" in line and "ETA" in line for line in lines)
-    assert all("sweep ETA " in line for line in lines if " of 6: " in line)
-    written = next(i for i, line in enumerate(lines) if "report written" in line)
-    verdict = [line.removeprefix("llmsweep: verdict: ") for line in lines[written + 1 :]]
-    report = (out / "report.md").read_text()
-    assert "llmsweep: simulated rate limit: none" in lines  # --sim-rpm 0
-    assert duration < first_bar < written
-    assert len(verdict) == 2 and all(f"- {line}" in report for line in verdict)
-    assert verdict[0].startswith("gpt-4o: ") and verdict[1].startswith("gpt-4o-mini: ")
 
 
 async def test_a_confirmation_with_no_terminal_to_answer_it_asks_for_yes(

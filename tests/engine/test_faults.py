@@ -75,7 +75,10 @@ async def test_mixed_faults_at_30_percent(start_simulator: StartSimulator, strea
     injected_429 = rate_limited["injected"] + rate_limited["injected_nohint"]
     # A 429 answered after the 0.5 s timeout (a busy machine) is a timeout to the client.
     assert sum(r.rate_limited for r in records) == runner.progress.rate_limited <= injected_429
-    assert sum(not r.usage_reported for r in records) == faults["missing_usage"] > 0
+    # So is an answer without usage: it is retried, and its record holds the retry's usage.
+    missing_usage = sum(not r.usage_reported for r in records)
+    assert faults["missing_usage"] - load_timeouts <= missing_usage <= faults["missing_usage"]
+    assert faults["missing_usage"] > 0
 
 
 async def test_sweep_summary_counts_equal_the_simulators(
@@ -107,6 +110,7 @@ async def test_sweep_summary_counts_equal_the_simulators(
     assert sum(c["usage_estimated"] for c in cells) == stats["faults"]["missing_usage"]  # type: ignore[index]
 
 
+@pytest.mark.slow  # 3,000 requests; the fault mix is covered by the faster tests above
 async def test_soak_thousands_of_requests_at_a_mixed_fault_rate(
     start_simulator: StartSimulator,
 ) -> None:

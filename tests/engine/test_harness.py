@@ -34,7 +34,7 @@ async def test_monitor_sees_a_blocked_loop() -> None:
     lag = monitor.summary()
     assert lag.samples == len(monitor.samples_s) >= 3
     assert lag.max_s >= 0.1  # the one late wake
-    assert lag.p50_s < 0.05  # most wakes were on time
+    assert lag.p50_s < lag.max_s / 2  # the one block stands out: most wakes were not held
     assert 0 <= lag.p50_s <= lag.p95_s <= lag.max_s and lag.mean_s > 0
 
 
@@ -88,12 +88,14 @@ async def test_self_check_fires_when_the_sdk_saturates_the_loop(
 
 
 async def test_self_check_stays_quiet_for_a_slow_server() -> None:
-    # 0.2 s per request at concurrency 4: the 5% rule allows 10 ms of lag, an idle loop shows
-    # about 1 ms, and the lean client uses about 1 ms of CPU a request, 2% of a core. As in a
+    # 1 s per request at concurrency 4: the 5% rule allows 50 ms of lag; an idle loop shows
+    # about 1 ms, a machine at load 6-7 over 20 ms (0.2 s a request, 10 ms allowed, failed
+    # there). The lean client uses about 1 ms of CPU a request, under 1% of a core. As in a
     # real run, the simulator has its own process (its CPU is not the client's) and the
-    # connections are warm. (The SDK costs about 6 ms a request at this low rate, 12% of a
-    # core, which the CPU rule flags: see the closing note of the architecture issue.)
-    config = SimulatorConfig(profile=fixed_profile(ttft_s=0.2, tokens=5), seed=1)
+    # connections are warm. (The SDK costs about 6 ms a request at a low rate, 12% of a core
+    # at 0.2 s a request, which the CPU rule flags: see the closing note of the architecture
+    # issue.)
+    config = SimulatorConfig(profile=fixed_profile(ttft_s=1.0, tokens=5), seed=1)
     async with simulator_process(config) as base_url:
         settings = RunSettings("gpt-4o", 4)
         transport = make_transport(
@@ -103,12 +105,12 @@ async def test_self_check_stays_quiet_for_a_slow_server() -> None:
         try:
             await runner.warm_up()
             async with measure_harness() as probe:
-                records = [record async for record in runner.run(prompts(100, max_tokens=5))]
+                records = [record async for record in runner.run(prompts(40, max_tokens=5))]
         finally:
             await transport.aclose()
     measurement = probe.result(requests=len(records))
     latency_p50_s = percentile([r.latency_s for r in records], 50)
-    assert latency_p50_s >= 0.2
+    assert latency_p50_s >= 1.0
     lag_p95_s = percentile([r.dispatch_lag_s or 0.0 for r in records], 95)
     assert not client_bound(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s), (
         client_bound_reasons(measurement, latency_p50_s, dispatch_lag_p95_s=lag_p95_s)

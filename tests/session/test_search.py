@@ -22,6 +22,7 @@ from llmsweep.simulator import SimulatorConfig
 from llmsweep.store.records import read_records
 
 
+@pytest.mark.slow  # a fidelity check: a whole 576-request grid at 0.1 s a request beside it
 async def test_search_finds_the_grids_knee_with_fewer_requests(
     start_simulator: StartSimulator, tmp_path: Path
 ) -> None:

@@ -26,7 +26,9 @@ MESSAGES: list[Any] = [{"role": "user", "content": "Describe the sea."}]
 STEADY = dataclasses.replace(
     BUILTIN_PROFILES["fixed"], ttft_median_s=0.2, ttft_p95_s=0.2, output_tokens_per_s=100.0
 )
-SLACK_S = 0.15  # scheduling noise on a busy two-core machine
+# Upper bounds leave out scheduling noise (unbounded on a busy machine) and catch what would
+# be a bug: a delay slept twice, so under twice what the profile gives. Lower bounds are exact.
+TWICE = 2.0
 
 
 async def test_streaming_ttft_and_duration_follow_the_profile(
@@ -34,6 +36,8 @@ async def test_streaming_ttft_and_duration_follow_the_profile(
 ) -> None:
     simulator = await start_simulator(profile=STEADY, latency_scale=1.0)
     client = make_client(simulator)
+    # Untimed: the client's first request also pays for its connection and its own set-up.
+    await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     started = time.monotonic()
     first_content_s = None
     stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
@@ -42,11 +46,11 @@ async def test_streaming_ttft_and_duration_follow_the_profile(
             first_content_s = time.monotonic() - started
     total_s = time.monotonic() - started
     assert first_content_s is not None
-    assert 0.2 <= first_content_s < 0.2 + SLACK_S
-    assert 0.4 <= total_s < 0.4 + SLACK_S
+    assert 0.2 <= first_content_s < 0.2 * TWICE
+    assert 0.4 <= total_s < 0.4 * TWICE
     started = time.monotonic()
     await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
-    assert 0.4 <= time.monotonic() - started < 0.4 + SLACK_S
+    assert 0.4 <= time.monotonic() - started < 0.4 * TWICE
 
 
 async def test_capacity_queues_requests_first_come_first_served(
@@ -69,14 +73,14 @@ async def test_capacity_queues_requests_first_come_first_served(
         return time.monotonic() - started
 
     async with aiohttp.ClientSession() as session:
-        within = await asyncio.gather(*(one(session, n) for n in range(2)))
-        assert max(within) < 0.12 + SLACK_S
+        await asyncio.gather(*(one(session, n) for n in range(2)))
+        # Within capacity nobody waited for a slot: the server's own count, not a duration.
+        assert simulator.stats()["peak_serving"] == 2
         simulator.reset_stats()
         finished.clear()
         queued = await asyncio.gather(*(one(session, n) for n in range(6)))
     assert finished == list(range(6))
     assert max(queued) >= 0.3  # the last two waited for two earlier rounds
-    assert sum(queued) / 6 > 1.5 * sum(within) / 2
     stats = simulator.stats()
     assert stats["peak_in_flight"] == 6
     assert stats["peak_serving"] == 2
@@ -108,7 +112,8 @@ async def test_stop_ends_hanging_requests_at_once(start_simulator: StartSimulato
         assert simulator.stats()["in_flight"] == 1
         started = time.monotonic()
         await simulator.stop()
-        assert time.monotonic() - started < 1.0
+        # Not aiohttp's default 60 s wait for the hanging handler: its own short grace.
+        assert time.monotonic() - started < 60 / 2
         with pytest.raises(aiohttp.ClientConnectionError):
             await pending
 

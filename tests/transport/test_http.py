@@ -137,8 +137,11 @@ async def _body_cut(request: web.Request) -> web.StreamResponse:
     return response
 
 
+_HANG_S = 30.0
+
+
 async def _hang(_: web.Request) -> web.StreamResponse:
-    await asyncio.sleep(30)
+    await asyncio.sleep(_HANG_S)
     return web.Response()
 
 
@@ -349,7 +352,7 @@ async def test_hints_and_timeouts(scripted: Scripted) -> None:
     began = time.monotonic()
     hung = await _send("http", scripted.url("hang"), False, timeout_s=0.3)
     assert (hung.kind, hung.retryable, hung.http_status) == ("timeout", True, None)
-    assert 0.3 <= time.monotonic() - began < 2.0
+    assert 0.3 <= time.monotonic() - began < _HANG_S / 2  # the client's timeout ended it
     assert hung.error == "no complete answer within 0.3 s"
 
 

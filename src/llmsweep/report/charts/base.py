@@ -34,6 +34,9 @@ STYLE: dict[RcKeyType, Any] = {
     "grid.alpha": 0.3,
     "legend.fontsize": 10,
     "svg.hashsalt": "llmsweep",  # fixed ids in SVG output, so the bytes are reproducible
+    # Each chart sets its own layout (new_figure), and drops it once laid out (figure_bytes).
+    "figure.autolayout": False,
+    "figure.constrained_layout.use": False,
 }
 GREY = "0.45"
 _FIGSIZE_IN = (6.4, 4.4)
@@ -49,7 +52,9 @@ def model_colors(models: Sequence[str]) -> dict[str, str]:
 
 
 def new_figure(ncols: int = 1) -> tuple[Figure, list[Axes]]:
-    figure = Figure(figsize=_FIGSIZE_IN, layout="constrained")
+    # At the PNG's resolution from the start, so the text measured while placing point labels
+    # is the text the PNG draws (matplotlib caches it per renderer) and never measured twice.
+    figure = Figure(figsize=_FIGSIZE_IN, dpi=_PNG_DPI, layout="constrained")
     return figure, [figure.add_subplot(1, ncols, column + 1) for column in range(ncols)]
 
 
@@ -146,14 +151,25 @@ def star_handle() -> Line2D:
 
 
 def figure_bytes(figure: Figure, fmt: str) -> bytes:
-    """PNG or SVG bytes; identical for identical figures (no dates, fixed SVG ids)."""
+    """PNG or SVG bytes; identical for identical figures (no dates, fixed SVG ids).
+
+    The first call lays the figure out for good; later ones (the SVG after the PNG) reuse it.
+    """
     if fmt not in ("png", "svg"):
         raise ValueError(f"unsupported chart format {fmt!r}; use 'png' or 'svg'")
-    FigureCanvasAgg(figure)
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     # No dates (SVG) and no software banner (PNG): bytes depend on the figure alone, and the
     # embedded images carry no URL.
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
     with rc_context(STYLE):
+        engine = figure.get_layout_engine()
+        if engine is not None:
+            # Saving a figure that has a layout engine measures and draws it all once more
+            # before the real draw; laid out once here, with the engine then dropped, each
+            # format is drawn just once.
+            engine.execute(figure)
+            figure.set_layout_engine(None)
         figure.savefig(buffer, format=fmt, dpi=_PNG_DPI, metadata=metadata)
     return buffer.getvalue()

@@ -93,7 +93,9 @@ def place_labels(
     figure = axes.get_figure(root=True)
     assert figure is not None  # axes made by new_figure always have one
     renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
-    figure.draw_without_rendering()
+    engine = figure.get_layout_engine()
+    if engine is not None:  # the layout alone: a whole (unrendered) draw would cost twice that
+        engine.execute(figure)
     legend = axes.get_legend()
     taken: list[Bbox] = []
     if legend is not None:
