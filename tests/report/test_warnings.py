@@ -124,6 +124,30 @@ def test_cells_of_one_model_whose_cached_input_differs_by_over_20_points_are_war
     assert cell_warnings(summarize_cells(cell(1, 10) + cell(4, 30))) == []  # 20 points: fine
 
 
+def test_a_rate_sweeps_retry_and_cache_warnings_name_its_cells_by_rate() -> None:
+    # An open loop at 2 and 8 req/s, at most 4 in flight: its cells are (4, repeat 0) and
+    # (4, repeat 1). At 8 req/s, 3 of 4 prompts retried and 60% of input was cached; 10% at 2.
+    def cell(repeat: int, cached: int, retried: int) -> list[Record]:
+        return [
+            make_record(
+                prompt_id=f"p{i}",
+                model="m",
+                concurrency=4,
+                repeat=repeat,
+                cached_input_tokens=cached,
+                attempts=2 if i < retried else 1,
+                retry_causes=("timeout",) if i < retried else (),
+            )
+            for i in range(4)
+        ]
+
+    retries, cache = cell_warnings(summarize_cells(cell(0, 10, 0) + cell(1, 60, 3)), (2.0, 8.0))
+    assert retries.startswith("More than 10% of prompts needed a retry at m @ 8 req/s (75%)")
+    assert "Lower the rate;" in retries
+    assert "at 8 req/s but 10% at 2 req/s:" in cache
+    assert "concurrency" not in retries + cache and "repeat" not in retries + cache
+
+
 def test_a_level_stopped_early_is_not_taken_for_a_small_prompt_set() -> None:
     records = make_cell("m", 1, prompts=20, wall_s=20.0) + make_cell("m", 2, prompts=3, wall_s=1)
     meta = make_meta(models=("m",), levels=(1, 2), prompt_count=20)

@@ -86,7 +86,7 @@ def _price_warnings(levels: Sequence[LevelSummary | CellSummary]) -> list[str]:
 
 def rate_warnings(meta: SweepMeta, cells: Sequence[CellSummary]) -> list[str]:
     """An open-loop sweep's (--rate): the run-wide and cell warnings, then its own."""
-    warnings = sweep_warnings([], meta) + cell_warnings(cells)
+    warnings = sweep_warnings([], meta) + cell_warnings(cells, meta.config.rates)
     if meta.stopped is not None:
         warnings.append(
             f"The sweep stopped early ({meta.stopped}): a rate with fewer records than prompts "
@@ -184,8 +184,9 @@ def format_causes(causes: Mapping[str, int]) -> str:
     return ", ".join(f"{kind} {count}" for kind, count in ranked)
 
 
-def cell_warnings(cells: Sequence[CellSummary]) -> list[str]:
-    """Warnings about cells: many retries, and a prompt cache that differs between cells."""
+def cell_warnings(cells: Sequence[CellSummary], rates: Sequence[float] = ()) -> list[str]:
+    """Warnings about cells: many retries, and a prompt cache that differs between cells.
+    ``rates``: an open-loop sweep's (``config.rates``), whose cells are named by their rate."""
     warnings = []
     retried = [cell for cell in cells if cell.retry_rate > MAX_RETRY_RATE]
     if retried:
@@ -193,18 +194,18 @@ def cell_warnings(cells: Sequence[CellSummary]) -> list[str]:
         for cell in retried:
             causes.update(cell.retry_causes)
         parts = ", ".join(
-            f"{cell.model} @ {cell.concurrency} repeat {cell.repeat + 1} "
-            f"({format_pct(cell.retry_rate)})"
+            f"{cell.model} @ {_cell_name(cell, rates, short=True)} ({format_pct(cell.retry_rate)})"
             for cell in retried
         )
         why = f", caused by {format_causes(causes)}" if causes else ""
         warnings.append(
             f"More than {format_pct(MAX_RETRY_RATE)} of prompts needed a retry at {parts}{why}: "
-            "their timings include failed attempts and backoff. Lower the level; for "
-            "rate_limited check the account's rate limits (--rpm/--tpm), for connection, "
-            "timeout or server_error check the server and the network."
+            "their timings include failed attempts and backoff. Lower the "
+            f"{'rate' if rates else 'level'}; for rate_limited check the account's rate limits "
+            "(--rpm/--tpm), for connection, timeout or server_error check the server and the "
+            "network."
         )
-    return warnings + _resends(cells) + _cache_gaps(cells)
+    return warnings + _resends(cells) + _cache_gaps(cells, rates)
 
 
 def _resends(cells: Sequence[CellSummary]) -> list[str]:
@@ -223,7 +224,7 @@ def _resends(cells: Sequence[CellSummary]) -> list[str]:
     ]
 
 
-def _cache_gaps(cells: Sequence[CellSummary]) -> list[str]:
+def _cache_gaps(cells: Sequence[CellSummary], rates: Sequence[float]) -> list[str]:
     warnings = []
     for model in sorted({cell.model for cell in cells}):
         shares = [
@@ -237,12 +238,16 @@ def _cache_gaps(cells: Sequence[CellSummary]) -> list[str]:
         if high[0] - low[0] > MAX_CACHED_SHARE_GAP:
             warnings.append(
                 f"{model}: the server served {format_pct(high[0])} of input tokens from its "
-                f"prompt cache at {_cell_name(high[1])} but {format_pct(low[0])} at "
-                f"{_cell_name(low[1])}: the server's prompt cache makes these cells "
+                f"prompt cache at {_cell_name(high[1], rates)} but {format_pct(low[0])} at "
+                f"{_cell_name(low[1], rates)}: the server's prompt cache makes these cells "
                 "incomparable; rerun with --unique-prompts so no cell reuses another's prompts."
             )
     return warnings
 
 
-def _cell_name(cell: CellSummary) -> str:
-    return f"concurrency {cell.concurrency} repeat {cell.repeat + 1}"
+def _cell_name(cell: CellSummary, rates: Sequence[float], *, short: bool = False) -> str:
+    """A rate sweep's cell by its rate (its repeat is the rate's place in ``rates``, as
+    ``report.rate.by_rate`` reads it); else by concurrency and repeat (``short``: "4 repeat 1")."""
+    if rates:
+        return f"{rates[cell.repeat]:g} req/s"
+    return f"{'' if short else 'concurrency '}{cell.concurrency} repeat {cell.repeat + 1}"
