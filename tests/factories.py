@@ -9,7 +9,7 @@ starts from ``make_meta``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from decimal import Decimal
 from pathlib import Path
@@ -356,3 +356,22 @@ def rate_sweep() -> list[Record]:
         for i in range(4)
     ]
     return slow + fast
+
+
+def open_loop_cell(
+    offered_rps: float, due_s: Sequence[float], ended_s: Sequence[float], *, repeat: int = 0
+) -> list[Record]:
+    """One rate's cell of RATE_META's model: prompt i fell due and went out at ``due_s[i]``
+    (no client queueing) and was answered at ``ended_s[i]``."""
+    return [
+        make_record(
+            prompt_id=f"p{i}",
+            concurrency=4,
+            repeat=repeat,
+            queued_at_s=due,
+            ended_at_s=end,
+            scheduled_at_s=due,
+            offered_rps=offered_rps,
+        )
+        for i, (due, end) in enumerate(zip(due_s, ended_s, strict=True))
+    ]

@@ -26,11 +26,17 @@ def test_a_rate_sweeps_report_says_it_is_open_loop_and_shows_each_rate(tmp_path:
     head = markdown.split("## Verdict")[0]
     assert markdown.startswith("# llmsweep open-loop rate report: gpt-4o")
     assert "This is an open-loop rate sweep" in head and "No speedup" in head
+    assert "Keeping up is judged on departures" in head
     assert "- gpt-4o: sustains 1 req/s offered" in markdown
     table = markdown.split("## Per-rate table")[1]
-    assert "| Offered req/s | Achieved req/s |" in table
-    # Offered 4, achieved 0.50, short of 2.59; 2 s from the send; queued 2.625 and 4.99 s.
-    assert "| 4 | 0.50 | no (2.6) | 2.00 | 2.00 | 2.00 | 6.99 | 2.62 | 4.99 | 0% | 0 |" in table
+    assert "| Offered req/s | Achieved req/s | Departures req/s | Keeps up (needs ≥ req/s) |" in (
+        table
+    )
+    # Offered 4, achieved 0.50, departures 0.50 short of 2.0; 2 s from the send; queued 2.625
+    # and 4.99 s.
+    assert "| 4 | 0.50 | 0.50 | no (2.0) | 2.00 | 2.00 | 2.00 | 6.99 | 2.62 | 4.99 | 0% | 0 |" in (
+        table
+    )
     assert "**1**" in table  # the rate recommended, marked
     html = (tmp_path / "report.html").read_text()
     assert "open-loop rate report" in html and "Per-rate table" in html
@@ -40,15 +46,21 @@ def test_a_rate_sweeps_report_says_it_is_open_loop_and_shows_each_rate(tmp_path:
 def test_a_rate_sweeps_summaries_carry_its_mode_and_rates(tmp_path: Path) -> None:
     write_report(tmp_path, result_of(rate_sweep(), RATE_META))
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["schema_version"] == SUMMARY_SCHEMA_VERSION == 4
+    assert summary["schema_version"] == SUMMARY_SCHEMA_VERSION == 5
     assert summary["mode"] == "rate" and summary["recommended_rate"] == {"gpt-4o": 1.0}
     assert summary["levels"] == [] and summary["recommended_concurrency"] == {}
     slow, fast = summary["rates"]
     assert (slow["offered_rps"], slow["keeps_up"], fast["keeps_up"]) == (1.0, True, False)
     assert fast["client_queue_p95_s"] == 4.9875
+    assert (fast["departure_rps"], fast["departure_span_s"], fast["keep_up_floor_rps"]) == (
+        0.5,
+        4.0,
+        2.0,
+    )
     rows = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
     assert tuple(rows[0]) == RATE_CSV_COLUMNS
     assert [row["offered_rps"] for row in rows] == ["1.0", "4.0"]
+    assert [row["departure_rps"] for row in rows] == ["1.0", "0.5"]
 
 
 def test_a_rate_sweeps_report_is_the_same_bytes_every_time(tmp_path: Path) -> None:
@@ -139,6 +151,7 @@ def test_a_rate_sweeps_about_says_what_applies_to_an_open_loop(tmp_path: Path) -
     write_report(tmp_path, result_of(rate_sweep(), RATE_META))
     about = (tmp_path / "report.md").read_text().split("## About this report")[1]
     assert "No speedup in an open-loop sweep" in about and "client queueing" in about
+    assert "Keeping up is judged on the departure rate" in about
     assert "(Cost section)" in about
     for concurrency_only in ("efficiency", "concurrency-1", "cost chart", "Whole-job projection"):
         assert concurrency_only not in about

@@ -6,12 +6,23 @@ definition). What only an open loop has comes from the records: the wait for a f
 the client's cap (``Record.client_queue_s``) and the latency as the service's user sees it, from
 the prompt's due time (``Record.since_due_s``). There is no sequential baseline, so no speedup.
 
-A rate is sustained when the throughput kept up with it, the failures and 429s stayed under the
+A rate is sustained when the server kept up with it, the failures and 429s stayed under the
 recommendation's thresholds and the latency targets (``--slo``, judged on the latency from the
-send, as in a concurrency sweep) were met. Keeping up allows for the noise of a Poisson count:
-over the cell's wall time W at offered rate r, arrivals number about r*W with a standard
-deviation of sqrt(r*W), so the throughput must reach r - KEEP_UP_Z * sqrt(r / W); a target that
-falls behind by more than that is queueing the excess.
+send, as in a concurrency sweep) were met.
+
+Keeping up is judged on departures, not on the throughput: the cell's wall time ends a latency
+after the last arrival, so succeeded / wall time falls short of a rate kept up with perfectly
+whenever the run is short against the latency (30 prompts at 8 req/s answered in 3 s each: 4.4
+req/s). The departure rate compares like with like: the n succeeded requests, in the order they
+fell due, split into an earlier and a later half (the later one has the middle request when n is
+odd), whose medians lie n / 2 places apart; the departure span runs from the earlier half's median
+end to the later half's, and the departure rate is (n / 2) / span. A server that keeps up ends
+each request a latency after it fell due, so whatever that latency the two medians lie as far
+apart as the arrivals did, about (n / 2) / offered seconds; one that cannot ends them at its own
+pace, further apart. Medians, not the first and last end, whose gap carries the latency's whole
+spread (0.9 to 5 s on the simulator, against 3.8 s of arrivals at 8 req/s). The departure rate
+must reach offered - KEEP_UP_Z * sqrt(offered / span): over the span, arrivals number about
+offered * span with a standard deviation of sqrt(offered * span).
 """
 
 from __future__ import annotations
@@ -50,7 +61,10 @@ class RateSummary:
     rate_limited_rate: float  # 429 answers / attempts
     wall_s: float
     achieved_rps: float  # succeeded / wall_s (CellSummary.throughput_rps)
-    keep_up_floor_rps: float  # the least throughput Poisson noise explains (module docstring)
+    # Keeping up (module docstring); None: fewer than two succeeded, or no span between them.
+    departure_span_s: float | None  # from the earlier half's median end to the later half's
+    departure_rps: float | None  # (succeeded / 2) / departure_span_s
+    keep_up_floor_rps: float  # the least departure rate Poisson noise explains
     latency_p50_s: float | None  # from the send (Record.latency_s)
     latency_p95_s: float | None
     latency_p99_s: float | None
@@ -65,14 +79,16 @@ class RateSummary:
 
     @property
     def keeps_up(self) -> bool:
-        return self.achieved_rps >= self.keep_up_floor_rps
+        return self.departure_rps is not None and self.departure_rps >= self.keep_up_floor_rps
 
     def shortfalls(self) -> tuple[str, ...]:
         """Why this rate is not sustained; empty when it is."""
         reasons = ["stopped before all its prompts"] if self.unfinished else []
-        if not self.keeps_up:
+        if self.departure_rps is None:
+            reasons.append("no departure rate (fewer than 2 succeeded, or no time between them)")
+        elif not self.keeps_up:
             reasons.append(
-                f"throughput {format_rps(self.achieved_rps)} req/s < "
+                f"departures {format_rps(self.departure_rps)} req/s < "
                 f"{format_rps(self.keep_up_floor_rps)} (offered less Poisson noise)"
             )
         if self.failure_rate > MAX_FAILURE_RATE:
@@ -90,11 +106,33 @@ class RateRecommendation:
     target: str | None = None  # the latency targets it was held to (analysis.slo.describe)
 
 
-def keep_up_floor_rps(offered_rps: float, wall_s: float) -> float:
-    """The least throughput that keeps up with ``offered_rps`` over ``wall_s`` (docstring)."""
-    if wall_s <= 0:
+def keep_up_floor_rps(offered_rps: float, span_s: float | None) -> float:
+    """The least departure rate that keeps up with ``offered_rps`` over ``span_s`` (module
+    docstring); the offered rate itself when there is no span to allow noise over."""
+    if span_s is None or span_s <= 0:
         return offered_rps
-    return max(0.0, offered_rps - KEEP_UP_Z * math.sqrt(offered_rps / wall_s))
+    return max(0.0, offered_rps - KEEP_UP_Z * math.sqrt(offered_rps / span_s))
+
+
+def departure_span_s(ok: Sequence[Record]) -> float | None:
+    """Seconds from the median end of the earlier-due half of ``ok`` (succeeded records of one
+    cell) to the later-due half's (module docstring); None for fewer than two, or no time."""
+    if len(ok) < 2:
+        return None
+    # In the order they fell due (an open loop's records all have a due time; else taken up).
+    by_due = sorted(
+        ok, key=lambda r: r.queued_at_s if r.scheduled_at_s is None else r.scheduled_at_s
+    )
+    half = len(by_due) // 2
+    earlier = percentile([r.ended_at_s for r in by_due[:half]], 50)
+    later = percentile([r.ended_at_s for r in by_due[half:]], 50)
+    return later - earlier if later > earlier else None
+
+
+def departure_rps(succeeded: int, span_s: float | None) -> float | None:
+    """Half the succeeded requests (the places between the two halves' medians) over the
+    seconds between the halves' median ends."""
+    return None if span_s is None else succeeded / 2 / span_s
 
 
 def _pcts(values: Sequence[float], *qs: float) -> list[float | None]:
@@ -120,6 +158,7 @@ def summarize_rates(
         due = [r.since_due_s for r in ok if r.since_due_s is not None]
         queued = [r.client_queue_s for r in mine if r.client_queue_s is not None]
         offered = rates[cell.repeat]
+        span_s = departure_span_s(ok)
         rows.append(
             RateSummary(
                 model=cell.model,
@@ -132,7 +171,9 @@ def summarize_rates(
                 rate_limited_rate=cell.rate_limited / cell.attempts if cell.attempts else 0.0,
                 wall_s=cell.wall_s,
                 achieved_rps=cell.throughput_rps,
-                keep_up_floor_rps=keep_up_floor_rps(offered, cell.wall_s),
+                departure_span_s=span_s,
+                departure_rps=departure_rps(len(ok), span_s),
+                keep_up_floor_rps=keep_up_floor_rps(offered, span_s),
                 latency_p50_s=cell.latency_p50_s,
                 latency_p95_s=cell.latency_p95_s,
                 latency_p99_s=cell.latency_p99_s,
@@ -189,7 +230,8 @@ def _sustained(model: str, row: RateSummary) -> str:
     p95 = "" if row.latency_p95_s is None else f", p95 from the send {row.latency_p95_s:.2f} s"
     return (
         f"{model}: {row.offered_rps:g} req/s is the highest offered rate sustained "
-        f"(throughput {format_rps(row.achieved_rps)} req/s, at least "
+        f"(throughput {format_rps(row.achieved_rps)} req/s; departures "
+        f"{format_rps(row.departure_rps or 0.0)} req/s, at least "
         f"{format_rps(row.keep_up_floor_rps)} needed; failures {format_pct(row.failure_rate)}, "
         f"429s {format_pct(row.rate_limited_rate)}{p95})"
     )

@@ -173,8 +173,11 @@ def _computed(meta: SweepMeta) -> str:
         return (
             f"{_WALL}. {NO_SPEEDUP} Latency from the send starts when the request went out; "
             "from the due time, at the prompt's scheduled arrival (client queueing included); "
-            "client queueing = the wait for a free slot under --max-concurrency. Keeping up "
-            f"allows {KEEP_UP_Z:g} standard deviations of a Poisson count. {_SHARED} Each "
+            "client queueing = the wait for a free slot under --max-concurrency. Keeping up is "
+            "judged on the departure rate (succeeded / 2 / seconds between the median ends of "
+            "the earlier- and the later-due half of succeeded requests), not on the throughput, "
+            f"and allows {KEEP_UP_Z:g} standard deviations of a Poisson count over those "
+            f"seconds. {_SHARED} Each "
             "rate ran once per model: its counts, costs and timings are its cell's."
         )
     return (

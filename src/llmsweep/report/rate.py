@@ -14,6 +14,7 @@ RATE_HEADERS = (
     "Model",
     "Offered req/s",
     "Achieved req/s",
+    "Departures req/s",
     "Keeps up (needs ≥ req/s)",
     "Latency p50 from send (s)",
     "p95 from send (s)",
@@ -42,11 +43,18 @@ def rate_intro(meta: SweepMeta) -> list[str]:
         "that wait is the client queueing column, and the latency from its due time includes "
         "it; the latency from the send is the server's share.",
         NO_SPEEDUP,
-        f"A rate keeps up when the throughput (succeeded / wall time, from the first due time "
-        f"to the last end) is at least the offered rate less {KEEP_UP_Z:g} standard deviations "
-        "of a Poisson count over that wall time; it is sustained when it also keeps failures "
-        "and 429s under the recommendation's thresholds and meets any latency target (--slo, "
-        "on the latency from the send).",
+        "Achieved throughput = succeeded / wall time, from the first due time to the last end; "
+        "that wall time includes the last requests' latency, so a short run falls short of a "
+        "rate kept up with perfectly. Keeping up is judged on departures instead: the "
+        "succeeded requests, in the order they fell due, split into halves, and the departure "
+        "rate is half their number over the seconds from the earlier half's median end to the "
+        "later half's. A server that keeps up ends each request a latency after it fell due, "
+        "so whatever that latency its departures keep pace with the arrivals; one that cannot "
+        "ends them at its own pace. A rate keeps up when its departure rate is at least the "
+        f"offered rate less {KEEP_UP_Z:g} standard deviations of a Poisson count over those "
+        "seconds; it is sustained when it also keeps failures and 429s under the "
+        "recommendation's thresholds and meets any latency target (--slo, on the latency from "
+        "the send).",
     ]
 
 
@@ -75,6 +83,7 @@ def rate_table(
             row.model,
             f"{row.offered_rps:g}",
             format_rps(row.achieved_rps),
+            "" if row.departure_rps is None else format_rps(row.departure_rps),
             f"{'yes' if row.keeps_up else 'no'} ({format_rps(row.keep_up_floor_rps)})",
             _s(row.latency_p50_s),
             _s(row.latency_p95_s),

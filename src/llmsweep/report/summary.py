@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 # 2: like-for-like speedup, excluded levels, retries, cache. 3: stated_limits (the API's
 # headers); per level slo_met and slo_misses (latency targets); possibly billed attempts per
 # cell and level; "models": cost per model against the estimate; projection. 4: "mode",
-# "rates" and "recommended_rate" (an open-loop sweep, --rate; empty and none otherwise)
-SUMMARY_SCHEMA_VERSION = 4
+# "rates" and "recommended_rate" (an open-loop sweep, --rate; empty and none otherwise). 5: per
+# rate departure_span_s and departure_rps, keeps_up and keep_up_floor_rps judged on them
+SUMMARY_SCHEMA_VERSION = 5
 
 
 def _jsonable(value: Any) -> Any:
@@ -119,7 +120,8 @@ def summary_to_csv(levels: Sequence[LevelSummary]) -> str:
 
 
 RATE_CSV_COLUMNS = (
-    "model", "offered_rps", "cap", "achieved_rps", "keep_up_floor_rps", "keeps_up", "wall_s",
+    "model", "offered_rps", "cap", "achieved_rps", "departure_rps", "departure_span_s",
+    "keep_up_floor_rps", "keeps_up", "wall_s",
     "requests", "succeeded", "failure_rate", "rate_limited", "rate_limited_rate",
     "latency_p50_s", "latency_p95_s", "latency_p99_s", "since_due_p50_s", "since_due_p95_s",
     "since_due_p99_s", "client_queue_p50_s", "client_queue_p95_s", "unfinished",
