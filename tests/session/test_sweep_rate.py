@@ -36,6 +36,33 @@ async def test_a_rate_beyond_the_servers_capacity_is_not_sustained(
         assert r.offered_rps == 1000.0 and (r.concurrency, r.repeat) == (3, 0)
     (rate,) = summary["rates"]
     assert rate["requests"] == 8 and rate["achieved_rps"] <= 20
+    # Departures at the server's pace, far below 1,000 less the noise over their span.
+    assert rate["departure_rps"] < rate["keep_up_floor_rps"]
     assert not rate["keeps_up"] and summary["recommended_rate"] == {"gpt-4o": None}
     meta = json.loads((tmp_path / "r" / "meta.json").read_text())
     assert meta["config"]["rates"] == [1000.0]
+
+
+async def test_a_rate_well_within_capacity_keeps_up_though_its_run_is_short(
+    start_simulator: StartSimulator, tmp_path: Path
+) -> None:
+    # 8 prompts at 5 req/s, each answered in at least 2.5 s by a server of 1,000 slots: it never
+    # queues. The wall time holds a whole latency after about 1.4 s of arrivals, so succeeded /
+    # wall time is at most 8 / 2.5 = 3.2 req/s, short of 5 less its noise; the departures keep
+    # pace with the arrivals whatever the latency.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=2.5, tokens=5))
+    config = SweepConfig(
+        prompts="synthetic:8:20:5",
+        models=("gpt-4o",),
+        levels=(8,),
+        max_concurrency=8,
+        rates=(5.0,),
+        client="http",
+    )
+    summary = await sweep(sim, config, tmp_path / "r")
+    stats = sim.stats()
+    assert stats["requests"] == stats["completed_ok"] == 8
+    assert isinstance(peak := stats["peak_serving"], int) and peak <= 8  # never a queue there
+    (rate,) = summary["rates"]
+    assert rate["succeeded"] == 8 and rate["achieved_rps"] <= 3.2
+    assert rate["keeps_up"] and summary["recommended_rate"] == {"gpt-4o": 5.0}
