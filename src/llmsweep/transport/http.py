@@ -181,7 +181,7 @@ class HttpTransport:
         status = response.status
         verdict = retry.classify_status(status, body)
         message = retry.error_message(body, f"HTTP {status}")
-        hint = retry.retry_hint_s(response.headers)
+        hint = retry.retry_hint_s(response.headers, status)
         return failed_attempt(
             verdict,
             status,

@@ -177,13 +177,12 @@ class OpenAITransport:
     def _status_error(
         self, error: openai.APIStatusError, started: float, wire: WireTimes
     ) -> Attempt:
-        headers = error.response.headers
         message = retry.error_message(error.body, f"HTTP {error.status_code}")
         return failed_attempt(
             retry.classify_status(error.status_code, error.body),
             error.status_code,
             redact(message, self._api_key),
-            hint_s=retry.retry_hint_s(headers),
+            hint_s=retry.retry_hint_s(error.response.headers, error.status_code),
             started_at_s=started,
             first_token_at_s=None,  # the SDK raises it before reading any of the body
             ended_at_s=self._clock(),
