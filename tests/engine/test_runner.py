@@ -392,3 +392,36 @@ async def test_records_keep_the_limits_an_error_answer_states(
     assert [(r.ok, r.limit_rpm, r.limit_tpm) for r in records] == [(False, 1200, 1_000_000)] * 3
     faults = sim.stats()["faults"]
     assert isinstance(faults, dict) and faults[kind] == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "stream"), [("stream_cut", True), ("stream_cut", False), ("malformed_json", False)]
+)
+async def test_records_keep_the_limits_the_head_of_a_broken_answer_stated(
+    start_simulator: StartSimulator, client: str, kind: str, stream: bool
+) -> None:
+    # A 200 whose body then breaks: its head had stated the limits, and they are not lost.
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.01),
+        rpm=1200,
+        tpm=1_000_000,
+        faults=FaultRates(**{kind: 1.0}),
+    )
+    settings = RunSettings("gpt-4o", 2, stream=stream, max_retries=0)
+    records, _ = await run_all(sim, settings, prompts(3), transport_kind=client)
+    assert [(r.ok, r.limit_rpm, r.limit_tpm) for r in records] == [(False, 1200, 1_000_000)] * 3
+    faults = sim.stats()["faults"]
+    assert isinstance(faults, dict) and faults[kind] == 3
+
+
+async def test_records_keep_the_limits_of_a_stream_that_timed_out_after_its_head(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # The stream's head comes at once, its first token not before the attempt's timeout.
+    sim = await start_simulator(profile=fixed_profile(ttft_s=60.0), rpm=1200, tpm=1_000_000)
+    settings = RunSettings("gpt-4o", 2, stream=True, timeout_s=0.5, max_retries=0)
+    records, _ = await run_all(sim, settings, prompts(2), transport_kind=client)
+    assert [(r.status, r.limit_rpm, r.limit_tpm) for r in records] == [
+        ("timeout", 1200, 1_000_000)
+    ] * 2
+    assert sim.stats()["by_status"] == {"200": 2}

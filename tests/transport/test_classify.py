@@ -1,10 +1,15 @@
-"""Error classification and server hints: pure functions on hand-made answers and errors."""
+"""Error classification and server hints: pure functions on hand-made answers and errors, and
+the hints each client reads from the simulator's answers."""
 
 from __future__ import annotations
 
 import pytest
 
+from conftest import StartSimulator
+from engine_helpers import fixed_profile
+from llmsweep.simulator import FaultRates
 from llmsweep.transport import classify as retry
+from llmsweep.transport import make_transport
 
 
 @pytest.mark.parametrize(
@@ -86,10 +91,10 @@ def test_go_durations(text: str, seconds: float | None) -> None:
 
 
 def test_hint_prefers_retry_after_ms_then_retry_after_then_exhausted_reset() -> None:
-    assert retry.retry_hint_s({"retry-after-ms": "250", "retry-after": "3"}) == 0.25
-    assert retry.retry_hint_s({"Retry-After": "3"}) == 3.0
+    assert retry.retry_hint_s({"retry-after-ms": "250", "retry-after": "3"}, 429) == 0.25
+    assert retry.retry_hint_s({"Retry-After": "3"}, 429) == 3.0
     date_hint = retry.retry_hint_s(
-        {"retry-after": "Wed, 21 Oct 2015 07:28:05 GMT"}, now_epoch_s=1445412480.0
+        {"retry-after": "Wed, 21 Oct 2015 07:28:05 GMT"}, 503, now_epoch_s=1445412480.0
     )
     assert date_hint == pytest.approx(5.0)
     headers = {
@@ -98,13 +103,76 @@ def test_hint_prefers_retry_after_ms_then_retry_after_then_exhausted_reset() -> 
         "x-ratelimit-remaining-tokens": "0",
         "x-ratelimit-reset-tokens": "350ms",
     }
-    assert retry.retry_hint_s(headers) == pytest.approx(0.35)
+    assert retry.retry_hint_s(headers, 429) == pytest.approx(0.35)
     assert (
-        retry.retry_hint_s({"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"})
+        retry.retry_hint_s(
+            {"x-ratelimit-reset-requests": "1s", "x-ratelimit-reset-tokens": "6m0s"}, 429
+        )
         == 360.0
     )
-    assert retry.retry_hint_s({}) is None
-    assert retry.retry_hint_s({"retry-after": "garbage"}) is None
+    assert retry.retry_hint_s({}, 429) is None
+    assert retry.retry_hint_s({"retry-after": "garbage"}, 429) is None
+
+
+# What OpenAI sends on every answer: budget left, and when each window is full again.
+BUDGET_LEFT = {
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "499",
+    "x-ratelimit-reset-requests": "120ms",
+    "x-ratelimit-limit-tokens": "30000",
+    "x-ratelimit-remaining-tokens": "29000",
+    "x-ratelimit-reset-tokens": "2s",
+}
+
+
+@pytest.mark.parametrize("status", [500, 503, 408, 409])
+def test_a_reset_is_no_hint_on_another_error_while_budget_is_left(status: int) -> None:
+    # On a 500 the resets say when the windows refill, not when to try again.
+    assert retry.retry_hint_s(BUDGET_LEFT, status) is None
+    # The hint headers proper are hints on any status that carries them.
+    assert retry.retry_hint_s(BUDGET_LEFT | {"retry-after": "3"}, status) == 3.0
+    assert retry.retry_hint_s(BUDGET_LEFT | {"retry-after-ms": "40"}, status) == 0.04
+    # A budget that says 0 left is exhausted whatever the status: wait for its reset.
+    spent = BUDGET_LEFT | {"x-ratelimit-remaining-tokens": "0"}
+    assert retry.retry_hint_s(spent, status) == 2.0
+
+
+def test_a_429_waits_for_its_exhausted_budgets_else_for_every_reset() -> None:
+    assert retry.retry_hint_s(BUDGET_LEFT, 429) == 2.0  # none says 0 left: the later reset
+    spent = BUDGET_LEFT | {"x-ratelimit-remaining-requests": "0"}
+    assert retry.retry_hint_s(spent, 429) == 0.12  # the exhausted one, not the later reset
+    both = spent | {"x-ratelimit-remaining-tokens": "0"}
+    assert retry.retry_hint_s(both, 429) == 2.0  # both must refill before one more fits
+    assert retry.retry_hint_s(both, 500) == 2.0
+
+
+@pytest.mark.parametrize("client", ["openai", "http"])
+async def test_a_500_from_a_rate_limited_server_with_budget_left_gives_no_hint(
+    start_simulator: StartSimulator, client: str
+) -> None:
+    # Seed 2 draws no fault for the first request and a 500 for the second. The 200 spends one
+    # of the two requests the bucket holds, so the 500 states one left and a reset of up to
+    # 0.5 s: when the bucket is full again, no reason to wait before retrying the 500.
+    sim = await start_simulator(
+        profile=fixed_profile(ttft_s=0.001),
+        rpm=120,
+        tpm=100_000,
+        faults=FaultRates(error_500=0.5),
+        seed=2,
+    )
+    transport = make_transport(
+        client, base_url=sim.base_url, api_key="sk-test", concurrency=1, timeout_s=5.0
+    )
+    messages = [{"role": "user", "content": "Hello"}]
+    try:
+        served = await transport.send("gpt-4o", messages, 5, False)
+        failed = await transport.send("gpt-4o", messages, 5, False)
+    finally:
+        await transport.aclose()
+    assert sim.stats()["by_status"] == {"200": 1, "500": 1}
+    assert served.ok and (failed.http_status, failed.retryable) == (500, True)
+    assert failed.limits == retry.Limits(120, 100_000)  # the 500 stated the limits...
+    assert failed.hint_s is None  # ...and its resets are no hint
 
 
 def test_advertised_limits() -> None:

@@ -69,11 +69,11 @@ def failed_attempt(
     started_at_s: float,
     first_token_at_s: float | None,
     ended_at_s: float,
-    limits: retry.Limits | None = None,
     wire: WireTimes | None = None,
     received_text: str = "",
 ) -> Attempt:
-    """An attempt that got no usable answer (``error`` must already be free of secrets)."""
+    """An attempt that got no usable answer (``error`` must already be free of secrets); the
+    limits are those its answer's head stated, if a head came, whatever became of the body."""
     return Attempt(
         kind=verdict.kind,
         retryable=verdict.retryable,
@@ -87,7 +87,7 @@ def failed_attempt(
         started_at_s=started_at_s,
         first_token_at_s=first_token_at_s,
         ended_at_s=ended_at_s,
-        limits=limits,
+        limits=wire.limits if wire is not None else None,
         sent_at_s=wire.sent_at_s if wire is not None else None,
         connect_s=wire.connect_s if wire is not None else 0.0,
         stale_connection_resends=wire.stale_connection_resends if wire is not None else 0,

@@ -165,11 +165,16 @@ def parse_go_duration(text: str) -> float | None:
     return sum(float(number) * _UNIT_S[unit] for number, unit in parts)
 
 
-def retry_hint_s(headers: Mapping[str, str], *, now_epoch_s: float | None = None) -> float | None:
-    """How long the server asks us to wait, from its headers; None when it gives no hint.
+def retry_hint_s(
+    headers: Mapping[str, str], http_status: int, *, now_epoch_s: float | None = None
+) -> float | None:
+    """How long the server asks us to wait before retrying an answer of ``http_status``, from
+    its headers; None when it gives no hint.
 
-    ``retry-after-ms`` is the most precise, then ``retry-after`` (seconds or an HTTP date), then
-    the ``x-ratelimit-reset-*`` of whichever budget is exhausted (both when neither says 0 left).
+    ``retry-after-ms`` is the most precise, then ``retry-after`` (seconds or an HTTP date): hints
+    on any status. An ``x-ratelimit-reset-*`` is one only for a budget whose ``remaining`` is 0,
+    or on a 429 (where none says 0 left, every reset): OpenAI sends them on every answer, and on
+    a 500 with budget left they say when the window is full again, not when to retry.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     if "retry-after-ms" in lower:
@@ -187,16 +192,18 @@ def retry_hint_s(headers: Mapping[str, str], *, now_epoch_s: float | None = None
                 now = time.time() if now_epoch_s is None else now_epoch_s
                 return max(0.0, email.utils.mktime_tz(when) - now)
     resets: list[float] = []
+    exhausted: list[float] = []
     for budget in ("requests", "tokens"):
         reset = lower.get(f"x-ratelimit-reset-{budget}")
-        remaining = lower.get(f"x-ratelimit-remaining-{budget}")
         seconds = parse_go_duration(reset) if reset else None
         if seconds is None:
             continue
-        if remaining is not None and remaining.strip() == "0":
-            return seconds
         resets.append(seconds)
-    return max(resets) if resets else None
+        if lower.get(f"x-ratelimit-remaining-{budget}", "").strip() == "0":
+            exhausted.append(seconds)  # every exhausted budget must refill before one more fits
+    if exhausted:
+        return max(exhausted)
+    return max(resets) if resets and http_status == 429 else None
 
 
 @dataclass(frozen=True)

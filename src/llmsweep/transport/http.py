@@ -112,7 +112,6 @@ class HttpTransport:
             async with await self._post(json.dumps(request).encode(), started, wire) as response:
                 if response.status >= 400:
                     return await self._status_error(response, started, wire)
-                limits = retry.advertised_limits(response.headers)
                 if stream:
                     if await read_events(response.content.iter_any(), answer):
                         await _drain(response)
@@ -135,7 +134,7 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
-            limits=limits,
+            limits=wire.limits,
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(answer.chunk_at),
@@ -182,7 +181,7 @@ class HttpTransport:
         status = response.status
         verdict = retry.classify_status(status, body)
         message = retry.error_message(body, f"HTTP {status}")
-        hint = retry.retry_hint_s(response.headers)
+        hint = retry.retry_hint_s(response.headers, status)
         return failed_attempt(
             verdict,
             status,
@@ -191,7 +190,6 @@ class HttpTransport:
             started_at_s=started,
             first_token_at_s=None,
             ended_at_s=self._clock(),
-            limits=retry.advertised_limits(response.headers),
             wire=wire,
         )
 

@@ -28,7 +28,7 @@ from openai._vendor.httpx_aiohttp import AiohttpTransport
 from llmsweep.transport import classify as retry
 from llmsweep.transport.answer import DRAIN_S, Answer, read_events
 from llmsweep.transport.base import Attempt, failed_attempt, redact
-from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer, Limits
+from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
 from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
@@ -121,7 +121,7 @@ class OpenAITransport:
         answer = Answer(self._clock)
         request = _Request(model, messages, max_tokens, stream)
         try:
-            limits = await self._answer(request, answer, started, wire)
+            await self._answer(request, answer, started, wire)
             if not answer.complete:
                 raise IncompleteAnswer(INCOMPLETE)
         except openai.APIStatusError as error:
@@ -141,7 +141,7 @@ class OpenAITransport:
             started_at_s=started,
             first_token_at_s=answer.first_token_at,
             ended_at_s=self._clock(),
-            limits=limits,
+            limits=wire.limits,
             sent_at_s=wire.sent_at_s,
             connect_s=wire.connect_s,
             chunk_at_s=tuple(answer.chunk_at),
@@ -157,16 +157,16 @@ class OpenAITransport:
 
     async def _answer(
         self, request: _Request, answer: Answer, started: float, wire: WireTimes
-    ) -> Limits | None:
-        """Read the answer into ``answer``; the limits its head states. A request that took a
-        pooled connection the server had closed goes out again at once, as the lean client's
-        does (``http.HttpTransport._post`` says when and why): on another pooled connection,
-        then if need be on a new one."""
+    ) -> None:
+        """Read the answer into ``answer``. A request that took a pooled connection the server
+        had closed goes out again at once, as the lean client's does (``http.HttpTransport._post``
+        says when and why): on another pooled connection, then if need be on a new one."""
         client = self._client
         while True:
             try:
                 async with asyncio.timeout(self._timeout_s):  # each send: see http.py's _post
-                    return await request.send(client, answer)
+                    await request.send(client, answer)
+                    return
             except openai.APIConnectionError as error:
                 if not _stale(error, wire):  # never so on the fresh client: it keeps none
                     raise
@@ -177,17 +177,15 @@ class OpenAITransport:
     def _status_error(
         self, error: openai.APIStatusError, started: float, wire: WireTimes
     ) -> Attempt:
-        headers = error.response.headers
         message = retry.error_message(error.body, f"HTTP {error.status_code}")
         return failed_attempt(
             retry.classify_status(error.status_code, error.body),
             error.status_code,
             redact(message, self._api_key),
-            hint_s=retry.retry_hint_s(headers),
+            hint_s=retry.retry_hint_s(error.response.headers, error.status_code),
             started_at_s=started,
             first_token_at_s=None,  # the SDK raises it before reading any of the body
             ended_at_s=self._clock(),
-            limits=retry.advertised_limits(headers),
             wire=wire,
         )
 
@@ -233,7 +231,7 @@ class _Request:
             self.body |= {"stream": True, "stream_options": {"include_usage": True}}
         self.stream = stream
 
-    async def send(self, client: openai.AsyncOpenAI, answer: Answer) -> Limits | None:
+    async def send(self, client: openai.AsyncOpenAI, answer: Answer) -> None:
         response = await client.post(
             "/chat/completions",
             body=self.body,
@@ -243,12 +241,11 @@ class _Request:
         )
         if not self.stream:
             answer.completion(json.loads(response.content))
-            return retry.advertised_limits(response.headers)
+            return
         try:
             chunks = response.aiter_bytes()
             if await read_events(chunks, answer):
                 await _drain(chunks)
-            return retry.advertised_limits(response.headers)
         finally:
             await response.aclose()
 

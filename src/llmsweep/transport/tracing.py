@@ -1,9 +1,13 @@
-"""When a request really went out, and the connections it went out on.
+"""When a request really went out, the connections it went out on, and what its answer's head
+said of the rate limits.
 
 The runner knows when it *allowed* a request to start; only the HTTP library knows when its bytes
 were written and whether a new connection had to be opened first. This module gets that from
 aiohttp's tracing (both transports send over aiohttp; the SDK through its aiohttp backend) into
-one ``WireTimes`` per attempt, and opens a pool's connections ahead of a measurement.
+one ``WireTimes`` per attempt, and opens a pool's connections ahead of a measurement. The head's
+limits are read there too: it is the one place that sees every answer's head before its body,
+so a 200 whose body then breaks still says what limits it stated (the SDK's ``post`` reads a
+whole answer's body before it hands back the head).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
+
+from llmsweep.transport.classify import Limits, advertised_limits
 
 if TYPE_CHECKING:  # imported by the transports, so that ``--help`` loads no HTTP library
     import aiohttp
@@ -36,6 +42,7 @@ class WireTimes:
         # Of the send under way: it went out on a pooled connection; its answer's head came.
         self.reused = False
         self.answered = False
+        self.limits: Limits | None = None  # the rate limits the answer's head stated, if any
         self.stale_connection_resends = 0
         self._detour_s = 0.0  # time lost to closed pooled connections before this send
 
@@ -46,6 +53,7 @@ class WireTimes:
         not as the client's own delay: its cost is the server's closed connection."""
         self.stale_connection_resends += 1
         self.reused = self.answered = False
+        self.limits = None
         self._connecting_at = None
         self._detour_s = self.connect_s = self._clock() - began_at_s
 
@@ -105,9 +113,12 @@ def aiohttp_tracing() -> aiohttp.TraceConfig:
         if wire := _wire_of(context):
             wire.sent()  # the body's last chunk is the last one to fire
 
-    async def answered(_: object, context: SimpleNamespace, __: object) -> None:
+    async def answered(
+        _: object, context: SimpleNamespace, end: aiohttp.TraceRequestEndParams
+    ) -> None:
         if wire := _wire_of(context):
             wire.answered = True  # aiohttp ends a request once the answer's head is read
+            wire.limits = advertised_limits(end.response.headers)
 
     config = aiohttp.TraceConfig()
     config.on_connection_create_start.append(connecting)
