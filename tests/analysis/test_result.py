@@ -24,7 +24,7 @@ def test_the_configured_client_reaches_the_remedy_of_a_client_bound_level() -> N
     ]
     busy = {("m", 4, 0): make_measurement(lag_p95_s=0.0, cpu_s=5.0)}  # half a core
     meta = make_meta(models=("m",), levels=(1, 4))
-    (sdk,) = result_of(records, meta, busy).recommendations
+    (sdk,) = result_of(records, with_config(meta, client="openai"), busy).recommendations
     (lean,) = result_of(records, with_config(meta, client="http"), busy).recommendations
     assert any("use the lean client (--client http)" in warning for warning in sdk.warnings)
     assert any("concurrency 4 this machine" in warning for warning in lean.warnings)

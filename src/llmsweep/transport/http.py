@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -25,7 +26,13 @@ from llmsweep.transport import classify as retry
 from llmsweep.transport.answer import DRAIN_S, Answer, read_events
 from llmsweep.transport.base import Attempt, failed_attempt, redact
 from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
-from llmsweep.transport.tracing import Clock, WireTimes, aiohttp_tracing, open_connections
+from llmsweep.transport.tracing import (
+    Clock,
+    WireTimes,
+    aiohttp_tracing,
+    list_models,
+    open_connections,
+)
 
 # aiohttp's exceptions as library-neutral failures (an HTTP error status is classified apart).
 # A ClientError is the SDK's APIConnectionError: nothing, or only part of the body, came back.
@@ -89,12 +96,8 @@ class HttpTransport:
     async def warm_up(self, connections: int) -> None:
         """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
         session = self._session or self._open()
-
-        async def list_models() -> None:
-            async with session.get(self._models_url) as response:
-                await response.read()
-
-        await open_connections(connections, list_models, tuple(FAILURES))
+        request = functools.partial(list_models, session, self._models_url)
+        await open_connections(connections, request, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -33,6 +34,7 @@ from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
     aiohttp_tracing,
+    list_models,
     open_connections,
     sdk_tracing,
 )
@@ -77,30 +79,44 @@ class OpenAITransport:
             http_client=self._http_client(pooled=True),
         )
         self._fresh: openai.AsyncOpenAI | None = None  # resends only: keeps no connection
+        self._models_url = base_url.rstrip("/") + "/models"
+        self._pooled: aiohttp.ClientSession | None = None  # the SDK pool's, made on first use
 
     def _http_client(self, *, pooled: bool) -> httpx2.AsyncClient:
         def session() -> aiohttp.ClientSession:
             # Called on first use, because aiohttp binds a session to the running event loop.
-            return aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._concurrency, force_close=not pooled),
-                cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
-                trace_configs=[aiohttp_tracing()],
-            )
+            return self._pooled_session() if pooled else self._session(pooled=False)
 
         return openai.DefaultAioHttpClient(transport=AiohttpTransport(client=session))
 
+    def _session(self, *, pooled: bool) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._concurrency, force_close=not pooled),
+            cookie_jar=aiohttp.DummyCookieJar(),  # an API sets no cookies worth the CPU
+            trace_configs=[aiohttp_tracing()],
+        )
+
+    def _pooled_session(self) -> aiohttp.ClientSession:
+        if self._pooled is None:
+            self._pooled = self._session(pooled=True)
+        return self._pooled
+
     async def aclose(self) -> None:
         await self._client.close()
+        if self._pooled is not None:  # the SDK closes it only if it sent anything over it
+            await self._pooled.close()
         if self._fresh is not None:
             await self._fresh.close()
 
     async def warm_up(self, connections: int) -> None:
-        """Open the pool's connections before timing starts (``GET /models``, no tokens)."""
-        # One request first: the SDK looks its platform up once, in a worker thread; in the
-        # burst those threads return at different times, so an early request could finish and
-        # hand its connection to a late one, and fewer connections would open.
-        await open_connections(min(1, connections), self._client.models.list, tuple(FAILURES))
-        await open_connections(connections, self._client.models.list, tuple(FAILURES))
+        """Open the pool's connections before timing starts (``GET /models``, no tokens), on
+        the aiohttp session the SDK sends over. Not through the SDK: its first requests each
+        look the platform up in a worker thread, and in a burst those threads return at
+        different times, so an early request could finish and hand its connection to a late
+        one, and fewer connections would open."""
+        headers = {"Authorization": f"Bearer {self._api_key}"}
+        request = functools.partial(list_models, self._pooled_session(), self._models_url, headers)
+        await open_connections(connections, request, tuple(FAILURES))
 
     async def send(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool

@@ -147,3 +147,11 @@ async def open_connections(
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, failures):
             raise result
+
+
+async def list_models(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None = None
+) -> None:
+    """The warm-up's request (``open_connections``): ``GET /models`` read to its end, no tokens."""
+    async with session.get(url, headers=headers) as response:
+        await response.read()
