@@ -13,10 +13,42 @@ from llmsweep.inputs import tokens
 
 @pytest.fixture()
 def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    """tiktoken's cache folder, empty, and an empty user cache for our parsed copies."""
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user"))
     tokens.get_encoding.cache_clear()
-    yield tmp_path
+    yield tmp_path / "tiktoken"
     tokens.get_encoding.cache_clear()
+
+
+# Words, numbers, accents, CJK, emoji and a special token: what the ranks and pattern decide.
+SAMPLE = "Hello world, ça va? 12345 价格 🙂 don't\n\n  <|endoftext|>"
+
+
+def test_the_parsed_copy_encodes_as_tiktoken_and_is_used_next_time(empty_cache: Path) -> None:
+    import tiktoken
+
+    first = tokens.get_encoding("o200k_base").encode(SAMPLE, allowed_special="all")
+    (parsed,) = (empty_cache.parent / "user" / "llmsweep").iterdir()
+    tokens.get_encoding.cache_clear()
+    for seeded in empty_cache.iterdir():  # tiktoken's own copy gone: only ours can load it
+        seeded.unlink()
+    again = tokens.get_encoding("o200k_base").encode(SAMPLE, allowed_special="all")
+    assert (
+        again == first == tiktoken.get_encoding("o200k_base").encode(SAMPLE, allowed_special="all")
+    )
+    assert not any(empty_cache.iterdir())  # tiktoken's path was not taken
+    assert parsed.exists()
+
+
+def test_a_damaged_parsed_copy_is_replaced_not_trusted(empty_cache: Path) -> None:
+    expected = tokens.get_encoding("cl100k_base").encode(SAMPLE, allowed_special="all")
+    (parsed,) = (empty_cache.parent / "user" / "llmsweep").iterdir()
+    whole = parsed.read_bytes()
+    parsed.write_bytes(whole[: len(whole) // 2])
+    tokens.get_encoding.cache_clear()
+    assert tokens.get_encoding("cl100k_base").encode(SAMPLE, allowed_special="all") == expected
+    assert parsed.read_bytes() == whole
 
 
 def test_encodings_load_offline_from_bpe_openai_with_tiktokens_hash(empty_cache: Path) -> None:

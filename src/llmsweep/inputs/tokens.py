@@ -3,7 +3,8 @@
 tiktoken downloads its encoding files on first use. Where that cannot happen, the same files
 ship inside the ``bpe-openai`` package (gzipped, byte-identical, same sha256 as tiktoken expects):
 we verify the hash and seed tiktoken's own cache with them, so tiktoken's normal loading path
-then works offline and nothing is approximated.
+then works offline and nothing is approximated. The tables tiktoken parses from them are kept,
+parsed, in the user's cache folder, so later loads skip the parse.
 
 Chat input is counted with OpenAI's rule for current models: 3 tokens per message, the tokens of
 every string field of the message, +1 per ``name`` field, and 3 tokens priming the reply.
@@ -18,13 +19,14 @@ import contextlib
 import gzip
 import hashlib
 import importlib.util
+import marshal
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: commands that count no tokens do not load it
     import tiktoken
@@ -125,14 +127,62 @@ def _seed_tiktoken_cache(name: str) -> None:
 
 @cache
 def get_encoding(name: str) -> tiktoken.Encoding:
-    """tiktoken's encoding ``name``, loaded offline from bpe-openai's copy when needed."""
+    """tiktoken's encoding ``name``, loaded offline from bpe-openai's copy when needed, and
+    from then on from our parsed copy of it (``_parsed_path``)."""
+    import tiktoken
+
+    parsed = _parsed_path(name, tiktoken.__version__)
+    if (params := _read_parsed(parsed)) is not None:
+        return tiktoken.Encoding(name, **params)
     if name in _BLOBS:
         # An unwritable cache is no error here: tiktoken's own path may still work (or download).
         with contextlib.suppress(OSError):
             _seed_tiktoken_cache(name)
-    import tiktoken
+    encoding = tiktoken.get_encoding(name)
+    with contextlib.suppress(OSError):
+        _write_parsed(parsed, encoding)
+    return encoding
 
-    return tiktoken.get_encoding(name)
+
+def _parsed_path(name: str, tiktoken_version: str) -> Path:
+    """Where an encoding's parsed ranks are kept, in the user's own cache folder. tiktoken
+    re-parses its 200,000 base64 lines on every load (0.96 s of a 2.2 s ``estimate``); a
+    marshal of the parsed tables loads in about 0.14 s. Keyed by tiktoken's version, which
+    owns the pattern and the special tokens."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "llmsweep" / f"{name}-tiktoken-{tiktoken_version}.marshal"
+
+
+def _read_parsed(path: Path) -> dict[str, Any] | None:
+    """The Encoding's arguments from ``path``; None when missing or not what we write."""
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if not (isinstance(data, tuple) and len(data) == 3):
+        return None
+    pat_str, special_tokens, mergeable_ranks = data
+    if not (
+        isinstance(pat_str, str)
+        and isinstance(special_tokens, dict)
+        and isinstance(mergeable_ranks, dict)
+        and mergeable_ranks
+    ):
+        return None
+    return {
+        "pat_str": pat_str,
+        "special_tokens": special_tokens,
+        "mergeable_ranks": mergeable_ranks,
+    }
+
+
+def _write_parsed(path: Path, encoding: tiktoken.Encoding) -> None:
+    # The attributes tiktoken's README uses to extend an encoding.
+    tables = (encoding._pat_str, encoding._special_tokens, encoding._mergeable_ranks)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # whole or not at all
+    partial.write_bytes(marshal.dumps(tables))
+    partial.replace(path)
 
 
 def encoding_name_for(model: str) -> tuple[str, bool]:
