@@ -19,7 +19,6 @@ from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.errors import INTERRUPTED_EXIT, UsageError
-from llmsweep.report.warnings import generic_profile_warning, other_model_warning
 from llmsweep.session.target import (
     OPENAI_BASE_URL,
     TargetSpec,
@@ -254,6 +253,9 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
 def say_profiles(target: TargetSpec, models: Sequence[str]) -> None:
     """Which simulator profile each model gets, and a warning for the generic one (the words
     the report uses)."""
+    # Here, not at the top: estimate and prices import this module and need no report code.
+    from llmsweep.report.warnings import generic_profile_warning
+
     profiles = simulated_as(describe(target), list(models))
     for model, chosen in profiles.items():
         err(f"llmsweep: simulator profile for {model}: {chosen.describe()}")
@@ -321,6 +323,8 @@ class AnsweredModels:
             self._other.setdefault(record.model, set()).add(other)
 
     def warn(self) -> None:
+        from llmsweep.report.warnings import other_model_warning  # as in say_profiles
+
         for model, names in self._other.items():
             err(f"llmsweep: warning: {other_model_warning(model, names)}")
 
