@@ -110,12 +110,17 @@ CSV_COLUMNS = (
 
 def summary_to_csv(levels: Sequence[LevelSummary]) -> str:
     """One row per model x level; empty cells where a number does not exist."""
+    return _to_csv(CSV_COLUMNS, levels)
+
+
+def _to_csv(columns: Sequence[str], rows: Sequence[object]) -> str:
+    """A header of ``columns``, then each row's attributes of those names, JSON-ready."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for level in levels:
-        row = _jsonable({name: getattr(level, name) for name in CSV_COLUMNS})
-        writer.writerow(["" if row[name] is None else row[name] for name in CSV_COLUMNS])
+    writer.writerow(columns)
+    for item in rows:
+        row = _jsonable({name: getattr(item, name) for name in columns})
+        writer.writerow(["" if row[name] is None else row[name] for name in columns])
     return out.getvalue()
 
 
@@ -130,10 +135,4 @@ RATE_CSV_COLUMNS = (
 
 def rates_to_csv(rates: Sequence[RateSummary]) -> str:
     """An open-loop sweep's ``summary.csv``: one row per model x offered rate."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(RATE_CSV_COLUMNS)
-    for rate in rates:
-        row = _jsonable({name: getattr(rate, name) for name in RATE_CSV_COLUMNS})
-        writer.writerow(["" if row[name] is None else row[name] for name in RATE_CSV_COLUMNS])
-    return out.getvalue()
+    return _to_csv(RATE_CSV_COLUMNS, rates)
