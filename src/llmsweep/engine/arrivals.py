@@ -66,20 +66,13 @@ class OpenLoopRunner(Runner):
         async for record in super().run(todo):
             yield record
 
-    async def _work(
-        self, source: Iterator[Prompt], queue: asyncio.Queue[Record | BaseException | None]
-    ) -> None:
-        # Prompts and due times are taken together, with no await between: in step.
-        while not self._stopping:
-            prompt = next(source, None)
-            if prompt is None:
-                return
-            due_s = next(self._due_s)
-            early_s = due_s - self._clock()
-            if early_s > 0 and not await self._unless_stopped(asyncio.sleep(early_s)):
-                return  # stopped before it fell due: never sent, no record (as Runner)
-            record = await self._process(prompt)
-            if record is not None:
-                record = replace(record, scheduled_at_s=due_s, offered_rps=self._rate_rps)
-                self.progress.add(record)
-                await queue.put(record)
+    async def _process(self, prompt: Prompt) -> Record | None:
+        # Runner._work took the prompt with no await before this: its due time is taken in step.
+        due_s = next(self._due_s)
+        early_s = due_s - self._clock()
+        if early_s > 0 and not await self._unless_stopped(asyncio.sleep(early_s)):
+            return None  # stopped before it fell due: never sent, no record (as Runner)
+        record = await super()._process(prompt)
+        if record is None:
+            return None
+        return replace(record, scheduled_at_s=due_s, offered_rps=self._rate_rps)
