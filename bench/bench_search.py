@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmsweep.analysis.stats import summarize_cells
-from llmsweep.store.records import read_records
+from llmsweep.store.recordfile import read_records
 
 GRID = "1,2,4,8,16,32,64,128,256"
 CAPACITY_PROFILE = 'base = "gpt-4o-mini"\nname = "gpt-4o-mini-capacity-16"\ncapacity = 16\n'

@@ -14,7 +14,8 @@ from llmsweep.session.session import Session
 from llmsweep.session.target import TargetSpec
 from llmsweep.settings import ClientOptions
 from llmsweep.simulator import FaultRates, SimulatorConfig
-from llmsweep.store.records import Record, read_records
+from llmsweep.store.recordfile import read_records
+from llmsweep.store.records import Record
 from llmsweep.store.runfile import RunOutcome, plan_run
 
 

@@ -21,7 +21,7 @@ from llmsweep.session.sweep import plan_sweep
 from llmsweep.session.target import TargetSpec
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import SimulatorConfig
-from llmsweep.store.records import read_records
+from llmsweep.store.recordfile import read_records
 from llmsweep.store.sweepdir import SweepFolder
 
 

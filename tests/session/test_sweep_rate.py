@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, sweep
 from llmsweep.settings import SweepConfig
-from llmsweep.store.records import read_records
+from llmsweep.store.recordfile import read_records
 
 
 async def test_a_rate_beyond_the_servers_capacity_is_not_sustained(

@@ -10,14 +10,9 @@ import pytest
 
 from factories import make_record
 from llmsweep.errors import InputError
-from llmsweep.store.records import (
-    Record,
-    RecordWriter,
-    read_records,
-    same_model,
-    write_atomic,
-    write_chunks_atomic,
-)
+from llmsweep.store.atomic import write_atomic, write_chunks_atomic
+from llmsweep.store.recordfile import RecordWriter, read_records
+from llmsweep.store.records import Record, same_model
 
 
 def make(prompt_id: str, status: str = "ok") -> Record:

@@ -9,7 +9,7 @@ import pytest
 
 from factories import make_record, write_records
 from llmsweep.errors import InputError, OutputError
-from llmsweep.store.records import read_records
+from llmsweep.store.recordfile import read_records
 from llmsweep.store.runfile import RunOutcome, RunPlan, compact, plan_run
 
 

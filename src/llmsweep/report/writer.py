@@ -44,8 +44,8 @@ from llmsweep.report.sections import (
 )
 from llmsweep.report.summary import rates_to_csv, summary_to_csv, summary_to_json
 from llmsweep.report.warnings import rate_warnings
+from llmsweep.store.atomic import write_atomic, write_chunks_atomic
 from llmsweep.store.meta import SweepMeta
-from llmsweep.store.records import write_atomic, write_chunks_atomic
 from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepFolder
 

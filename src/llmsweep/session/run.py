@@ -18,7 +18,8 @@ from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import UsageError
 from llmsweep.session.session import OnEngine, Session
 from llmsweep.settings import CostFn
-from llmsweep.store.records import Record, RecordWriter
+from llmsweep.store.recordfile import RecordWriter
+from llmsweep.store.records import Record
 from llmsweep.store.runfile import RunOutcome, RunPlan, compact, write_target
 
 

@@ -29,7 +29,8 @@ from llmsweep.analysis.search import (
 from llmsweep.analysis.stats import summarize_cells
 from llmsweep.session.session import Session
 from llmsweep.session.sweep import CellRunner, OnCell, OnRecord, SweepPlan
-from llmsweep.store.records import CellKey, Record, RecordWriter, iter_latest
+from llmsweep.store.recordfile import RecordWriter
+from llmsweep.store.records import CellKey, Record, iter_latest
 from llmsweep.store.search import SearchStep
 from llmsweep.store.sweepdir import SweepState
 

@@ -32,7 +32,8 @@ from llmsweep.session.target import simulated_as, simulator_info
 from llmsweep.settings import SweepConfig, charged_tokens, refuse_unbounded_budget
 from llmsweep.simulator import SimulatorConfig, builtin_profile_for
 from llmsweep.store.meta import SweepMeta, TargetInfo
-from llmsweep.store.records import CellKey, Record, RecordWriter
+from llmsweep.store.recordfile import RecordWriter
+from llmsweep.store.records import CellKey, Record
 from llmsweep.store.sweepdir import SweepFolder, SweepState
 
 OnCell = Callable[[Engine, CellKey, int], None]  # an engine about to run a cell's ``todo``

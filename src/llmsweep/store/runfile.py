@@ -19,16 +19,11 @@ from llmsweep.errors import InputError, OutputError
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.settings import CostFn, RequestOptions, refuse_unbounded_budget
+from llmsweep.store.atomic import write_atomic, write_chunks_atomic
 from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.meta import TargetInfo, target_changes, target_info
-from llmsweep.store.records import (
-    Record,
-    RecordFile,
-    Span,
-    price_change,
-    write_atomic,
-    write_chunks_atomic,
-)
+from llmsweep.store.recordfile import RecordFile
+from llmsweep.store.records import Record, Span, price_change
 
 
 @dataclass(frozen=True)

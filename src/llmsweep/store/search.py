@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llmsweep.errors import InputError
-from llmsweep.store.records import write_atomic
+from llmsweep.store.atomic import write_atomic
 
 SEARCH_SCHEMA_VERSION = 2  # 2: prompts_reused
 

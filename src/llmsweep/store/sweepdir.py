@@ -15,18 +15,11 @@ from pathlib import Path
 
 from llmsweep.errors import InputError, OutputError
 from llmsweep.settings import CostFn, LatencyTarget, SweepConfig
+from llmsweep.store.atomic import write_atomic
 from llmsweep.store.harness import HarnessMeasurement, combine
 from llmsweep.store.meta import SweepMeta, TargetInfo, config_changes, target_changes
-from llmsweep.store.records import (
-    CellKey,
-    Record,
-    RecordFile,
-    append_line,
-    iter_latest,
-    price_change,
-    read_records,
-    write_atomic,
-)
+from llmsweep.store.recordfile import RecordFile, read_records
+from llmsweep.store.records import CellKey, Record, iter_latest, price_change
 from llmsweep.store.search import SearchStep, read_search, write_search
 
 
@@ -192,3 +185,12 @@ class SweepFolder:
                     str(self.harness_path), "not a valid harness line", number
                 ) from None
         return {key: combine(parts) for key, parts in sorted(sessions.items())}
+
+
+def append_line(path: Path, text: str) -> None:
+    """Append one line to a small side file (not records: those go through RecordWriter)."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as err:
+        raise OutputError(f"{path}: write failed ({err.strerror})") from None
