@@ -25,7 +25,8 @@ from itertools import islice
 from rich.table import Table
 
 from llmsweep.cost.money import format_usd
-from llmsweep.cost.pricing import ModelPricing, Pricer
+from llmsweep.cost.pricing import Pricer
+from llmsweep.cost.snapshot import ModelPricing
 from llmsweep.errors import UsageError
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.inputs.tokens import FALLBACK_ENCODING, Tokenizer, tokenizer_for

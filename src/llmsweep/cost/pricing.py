@@ -1,9 +1,10 @@
 """Model prices, from the snapshot bundled with pydantic's ``genai-prices`` and from the user.
 
 Everything is offline and repeatable: we read the package's bundled data and never call its
-network updater. Model names are resolved by genai-prices itself (dated names such as
-``gpt-4o-2024-08-06``, ``provider:model`` and ``provider/model``), and costs come from its own
-``calc_price``, so a cost here is exactly what genai-prices computes, to the last Decimal digit.
+network updater. Model names are resolved by genai-prices itself (``cost.snapshot``: dated
+names such as ``gpt-4o-2024-08-06``, ``provider:model`` and ``provider/model``), and costs come
+from its own ``calc_price``, so a cost here is exactly what genai-prices computes, to the last
+Decimal digit.
 
 Several models have dated price changes, so every ``Pricer`` prices at one instant (by default
 the moment it is created) and all the numbers of one report agree with each other.
@@ -19,37 +20,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 
 import genai_prices
-from genai_prices import Usage, calc_price, data_snapshot
-from genai_prices.types import ModelInfo, ModelPrice, PriceContext, Provider, TieredPrices
+from genai_prices import Usage, calc_price
 
+from llmsweep.cost.snapshot import (
+    BATCH,
+    ModelPricing,
+    describe,
+    is_linear,
+    known_models,
+    model_price,
+    per_token,
+    priced_matching,
+    resolve,
+)
 from llmsweep.errors import PricingError, UsageError
 from llmsweep.settings import CostFn
 
-_BATCH: PriceContext = {"processing": "batch"}
 _MTOK = Decimal(1_000_000)
 _MAX_SUGGESTIONS = 6
-
-
-@dataclass(frozen=True)
-class ModelPricing:
-    """What we know about one model's prices, in USD per million tokens.
-
-    Tiered prices (a higher rate above some prompt size) show their base rate here; costs always
-    apply the right tier.
-    """
-
-    model: str
-    provider: str | None
-    input_per_mtok_usd: Decimal
-    output_per_mtok_usd: Decimal
-    cached_input_per_mtok_usd: Decimal | None
-    batch_input_per_mtok_usd: Decimal | None  # None: no batch price exists
-    batch_output_per_mtok_usd: Decimal | None
-    source: str
-    context_window: int | None = None  # max input tokens, where genai-prices knows it
 
 
 @dataclass(frozen=True)
@@ -111,7 +101,7 @@ class Pricer:
 
     def knows(self, model: str) -> bool:
         """Whether ``model`` has a price: the user's, or one genai-prices can find."""
-        return model in self._overrides or self._resolve(model) is not None
+        return model in self._overrides or resolve(model) is not None
 
     def source_summary(self, models: Sequence[str]) -> str:
         """Where each model's prices come from, on one line (for reports)."""
@@ -155,7 +145,7 @@ class Pricer:
             found.ref,
             provider_id=found.provider_id,
             genai_request_timestamp=self._at,
-            price_context=_BATCH if batch else None,
+            price_context=BATCH if batch else None,
         )
         return Cost(result.input_price, result.output_price, result.total_price)
 
@@ -245,47 +235,24 @@ class Pricer:
             return fnmatch.fnmatchcase(name.lower(), glob)
 
         found = [self.pricing(name) for name in self._overrides if matches(name)]
-        for provider in data_snapshot.get_snapshot().providers:
-            for info in provider.models:
-                if not (matches(info.id) or matches(f"{provider.id}:{info.id}")):
-                    continue
-                if _per_token(base := self._prices(provider, info)):
-                    found.append(self._describe(info.id, provider, info, base))
-        return found
-
-    def _resolve(self, model: str) -> tuple[str, str | None, Provider, ModelInfo] | None:
-        """How genai-prices finds ``model``: as given, then as "provider:model" or
-        "provider/model"; None if it does not."""
-        snapshot = data_snapshot.get_snapshot()
-        attempts: list[tuple[str, str | None]] = [(model, None)]
-        for separator in ":/":
-            prefix, found, rest = model.partition(separator)
-            if found and prefix and rest:
-                attempts.append((rest, prefix))
-        for ref, provider_id in attempts:
-            try:
-                provider, info = snapshot.find_provider_model(ref, None, provider_id, None)
-            except LookupError:
-                continue
-            return ref, provider_id, provider, info
-        return None
+        return found + priced_matching(matches, self._at)
 
     def _lookup(self, model: str) -> _Found:
         if model in self._found:
             return self._found[model]
-        resolved = self._resolve(model)
+        resolved = resolve(model)
         if resolved is None:
             raise PricingError(
                 f"no per-token price known for model {model!r}{self._did_you_mean(model)}; "
                 "give one with --price-in/--price-out (or --price-file)"
             )
         ref, provider_id, provider, info = resolved
-        base = self._prices(provider, info)
-        if not _per_token(base):
+        base = model_price(provider, info, self._at)
+        if not per_token(base):
             raise PricingError(f"genai-prices does not price {model!r} per token ({base})")
-        pricing = self._describe(model, provider, info, base)
-        batch = self._prices(provider, info, _BATCH)
-        linear = _is_linear(base) and _is_linear(batch)
+        pricing = describe(model, provider, info, base, self._at)
+        batch = model_price(provider, info, self._at, BATCH)
+        linear = is_linear(base) and is_linear(batch)
         self._found[model] = _Found(ref, provider_id, pricing, linear)
         return self._found[model]
 
@@ -296,13 +263,13 @@ class Pricer:
         found = self.find(bare)
         listed = f"? `llmsweep prices {bare}` lists them" if found else "?"
         if not found:
-            close = difflib.get_close_matches(bare, _known_models(), n=3)
+            close = difflib.get_close_matches(bare, known_models(), n=3)
             found = [p for name in close for p in self.find(name) if p.model.lower() == name]
         names = [f"{p.provider}:{p.model}" if p.provider else p.model for p in found]
         names = [
             name
             for name in dict.fromkeys(names)
-            if name.lower() != model.lower() and self._resolve(name) is not None
+            if name.lower() != model.lower() and resolve(name) is not None
         ]
         if not names:
             return ""
@@ -310,59 +277,9 @@ class Pricer:
         shown = ", ".join(sorted(names, key=len)[:_MAX_SUGGESTIONS])
         return f" (did you mean: {shown}{more}{listed})"
 
-    def _prices(
-        self, provider: Provider, info: ModelInfo, context: PriceContext | None = None
-    ) -> ModelPrice:
-        # Through ModelInfo.calc_price, which also decides when a context applies.
-        return info.calc_price(
-            Usage(), provider, genai_request_timestamp=self._at, price_context=context
-        ).model_price
-
-    def _describe(
-        self, model: str, provider: Provider, info: ModelInfo, base: ModelPrice
-    ) -> ModelPricing:
-        batch = self._prices(provider, info, _BATCH)
-        # genai-prices silently keeps the base price when no batch variant applies (no variant,
-        # not yet in effect, or a model borrowed from another provider): that is no batch price.
-        has_batch = batch != base
-        return ModelPricing(
-            model=model,
-            provider=provider.id,
-            input_per_mtok_usd=_rate(base.input_mtok) or Decimal(0),
-            # Models without an output price (embeddings) produce no output tokens.
-            output_per_mtok_usd=_rate(base.output_mtok) or Decimal(0),
-            cached_input_per_mtok_usd=_rate(base.cache_read_mtok),
-            batch_input_per_mtok_usd=_rate(batch.input_mtok) if has_batch else None,
-            batch_output_per_mtok_usd=_rate(batch.output_mtok) if has_batch else None,
-            source=f"genai-prices {genai_prices.__version__} snapshot ({provider.id}:{info.id})",
-            context_window=info.context_window,
-        )
-
 
 def _check_counts(input_tokens: int, output_tokens: int, cached_input_tokens: int) -> None:
     if input_tokens < 0 or output_tokens < 0:
         raise UsageError("token counts must not be negative")
     if not 0 <= cached_input_tokens <= input_tokens:
         raise UsageError("cached input tokens must be between 0 and the input tokens")
-
-
-def _rate(price: Decimal | TieredPrices | None) -> Decimal | None:
-    return price.base if isinstance(price, TieredPrices) else price
-
-
-def _per_token(prices: ModelPrice) -> bool:
-    """Whether the model is priced per input token (not per audio hour, page, ...)."""
-    return prices.input_mtok is not None
-
-
-def _is_linear(prices: ModelPrice) -> bool:
-    """Whether cost(summed requests) == sum of costs: no tiers and no per-request fee."""
-    tiered = any(isinstance(value, TieredPrices) for value in vars(prices).values())
-    return not tiered and prices.requests_kcount is None
-
-
-@cache
-def _known_models() -> tuple[str, ...]:
-    """Every model id genai-prices knows, lower-cased, for "did you mean" suggestions."""
-    ids = (m.id.lower() for p in data_snapshot.get_snapshot().providers for m in p.models)
-    return tuple(dict.fromkeys(ids))
