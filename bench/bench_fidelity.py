@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 
 from llmsweep.analysis.client_bound import client_bound
 from llmsweep.analysis.stats import busy_s
+from llmsweep.engine.factory import EngineFactory, harness_of
 from llmsweep.engine.harness import measure_harness
-from llmsweep.engine.processes import EngineFactory, harness_of
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import load_prompts
 from llmsweep.inputs.tokens import tokenizer_for

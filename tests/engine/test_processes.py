@@ -16,7 +16,8 @@ import pytest
 
 from conftest import StartSimulator
 from engine_helpers import by_level, fixed_profile, prompts, sweep
-from llmsweep.engine.processes import EngineFactory, ProcessPool, WorkerCrash, hash_seed, share
+from llmsweep.engine.factory import EngineFactory, hash_seed
+from llmsweep.engine.processes import ProcessPool, WorkerCrash, share
 from llmsweep.engine.retry import BackoffPolicy
 from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
@@ -56,7 +57,7 @@ async def test_a_level_below_the_process_count_runs_in_this_process() -> None:
 
 def test_a_string_seed_gives_the_same_number_in_another_process() -> None:
     # Workers are fresh interpreters: a seed that hash() turned into a number would differ in each.
-    code = "from llmsweep.engine.processes import hash_seed; print(hash_seed('gpt-4o:8:0'))"
+    code = "from llmsweep.engine.factory import hash_seed; print(hash_seed('gpt-4o:8:0'))"
     other = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
@@ -169,7 +170,7 @@ async def test_a_stop_leaves_prompts_waiting_to_retry_unrecorded_in_every_worker
 SCRIPT = """
 import asyncio
 
-from llmsweep.engine.processes import EngineFactory
+from llmsweep.engine.factory import EngineFactory
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import load_prompts
 from llmsweep.session.target import simulator_process

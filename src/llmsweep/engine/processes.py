@@ -18,26 +18,20 @@ import contextlib
 import json
 import os
 import pickle
-import random
 import signal
 from asyncio.subprocess import PIPE, Process
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmsweep.child import python_command, python_env
-from llmsweep.engine.arrivals import OpenLoopRunner, arrival_seed
-from llmsweep.engine.harness import HarnessProbe
 from llmsweep.engine.progress import RunProgress
-from llmsweep.engine.runner import Engine, Runner, RunSettings
+from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import LlmsweepError, UsageError
 from llmsweep.inputs.prompts import Prompt
-from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.settings import CostFn, refuse_split_budget
 from llmsweep.store.harness import HarnessMeasurement
 from llmsweep.store.records import Record, record_from_dict
-from llmsweep.transport import make_transport
 
 STOP_SIGNAL = signal.SIGUSR1  # parent -> worker: stop taking prompts, finish those in flight
 MESSAGE_LIMIT = 1 << 28  # longest message line: a record with a long answer's text
@@ -251,84 +245,3 @@ async def _reap(process: Process) -> None:
     except TimeoutError:
         process.kill()
         await process.wait()
-
-
-@asynccontextmanager
-async def local_runner(
-    client: str,
-    base_url: str,
-    api_key: str,
-    settings: RunSettings,
-    rng: random.Random,
-    cost_fn: CostFn | None = None,
-    arrivals: random.Random | None = None,
-) -> AsyncIterator[Runner]:
-    """A ``Runner`` in this process over its own transport, closed when the block ends; an
-    ``OpenLoopRunner`` with ``arrivals`` (``settings.offered_rps``)."""
-    transport = make_transport(
-        client,
-        base_url=base_url,
-        api_key=api_key,
-        concurrency=settings.concurrency,
-        timeout_s=settings.timeout_s,
-    )
-    try:
-        tokenizer = tokenizer_for(settings.model)
-        if arrivals is not None:
-            yield OpenLoopRunner(
-                settings, transport, tokenizer, cost_fn=cost_fn, rng=rng, arrivals=arrivals
-            )
-        else:
-            yield Runner(settings, transport, tokenizer, cost_fn=cost_fn, rng=rng)
-    finally:
-        await transport.aclose()
-
-
-@dataclass(frozen=True)
-class EngineFactory:
-    """How to reach the target; opens one engine per run or sweep cell."""
-
-    client: str
-    base_url: str
-    api_key: str = field(repr=False)  # never in a repr, a log line or a traceback
-    processes: int = 1
-
-    @asynccontextmanager
-    async def open(
-        self, settings: RunSettings, *, seed: int | str, cost_fn: CostFn | None
-    ) -> AsyncIterator[Engine]:
-        # A level below the process count (the sequential baseline, say) uses fewer processes.
-        processes = min(self.processes, settings.concurrency)
-        if processes > 1:
-            yield ProcessPool(
-                settings,
-                processes=processes,
-                client=self.client,
-                base_url=self.base_url,
-                api_key=self.api_key,
-                seed=hash_seed(seed),
-                cost_fn=cost_fn,
-            )
-            return
-        rng = random.Random(seed)
-        arrivals = None
-        if settings.offered_rps is not None:
-            arrivals = random.Random(arrival_seed(seed))
-        async with local_runner(
-            self.client, self.base_url, self.api_key, settings, rng, cost_fn, arrivals
-        ) as runner:
-            yield runner
-
-
-def hash_seed(seed: int | str) -> int:
-    """A stable integer from a seed string (``hash()`` of a str changes between processes)."""
-    return seed if isinstance(seed, int) else random.Random(seed).getrandbits(32)
-
-
-def harness_of(engine: Engine, probe: HarnessProbe) -> HarnessMeasurement:
-    """The measurement to judge a cell by: this process's, or the worst worker's."""
-    if isinstance(engine, ProcessPool):
-        worst = engine.worst_harness()
-        if worst is not None:
-            return worst
-    return probe.result(requests=engine.progress.attempts)

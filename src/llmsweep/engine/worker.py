@@ -19,8 +19,9 @@ import sys
 import threading
 import traceback
 
+from llmsweep.engine.factory import local_runner
 from llmsweep.engine.harness import measure_harness
-from llmsweep.engine.processes import STOP_SIGNAL, WorkerJob, local_runner
+from llmsweep.engine.processes import STOP_SIGNAL, WorkerJob
 from llmsweep.errors import LlmsweepError
 
 

@@ -12,8 +12,8 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
 
+from llmsweep.engine.factory import EngineFactory, harness_of
 from llmsweep.engine.harness import measure_harness
-from llmsweep.engine.processes import EngineFactory, harness_of
 from llmsweep.engine.progress import RunProgress
 from llmsweep.engine.runner import Engine, RunSettings
 from llmsweep.errors import LlmsweepError
