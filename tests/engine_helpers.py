@@ -15,8 +15,9 @@ from llmsweep.engine.runner import Runner, RunSettings
 from llmsweep.inputs.prompts import Prompt, load_prompts
 from llmsweep.inputs.tokens import tokenizer_for
 from llmsweep.report.writer import render_folder
+from llmsweep.session.cells import execute_sweep
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.sweep import plan_sweep
 from llmsweep.session.target import TargetSpec
 from llmsweep.settings import SweepConfig
 from llmsweep.simulator import BUILTIN_PROFILES, Profile, Simulator, SimulatorConfig

@@ -23,9 +23,10 @@ from llmsweep.cost.user_prices import pricer_from_flags
 from llmsweep.engine.runner import RunSettings
 from llmsweep.inputs.prompts import Prompt
 from llmsweep.report.writer import write_report
+from llmsweep.session.cells import execute_sweep
 from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import execute_sweep, plan_sweep
+from llmsweep.session.sweep import plan_sweep
 from llmsweep.session.target import TargetSpec, describe, self_hosted
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,

@@ -30,14 +30,11 @@ from llmsweep.errors import UsageError
 from llmsweep.report.rate import rate_verdicts
 from llmsweep.report.sections import verdicts
 from llmsweep.report.writer import render_folder, write_report
+from llmsweep.session.cells import execute_sweep
 from llmsweep.session.eta import sweep_eta
 from llmsweep.session.search import execute_search
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import (
-    SweepPlan,
-    execute_sweep,
-    plan_sweep,
-)
+from llmsweep.session.sweep import SweepPlan, plan_sweep
 from llmsweep.session.target import describe
 from llmsweep.settings import (
     MAX_CONCURRENCY,

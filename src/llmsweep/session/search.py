@@ -1,6 +1,6 @@
 """``sweep --search``: the sweep chooses its levels, per model, as analysis.search decides.
 
-Every probe runs as ordinary sweep cells (``session.sweep.CellRunner``: (model, level, round),
+Every probe runs as ordinary sweep cells (``session.cells.CellRunner``: (model, level, round),
 the round in the record's ``repeat``), so ``records.jsonl`` holds ordinary records and the
 report is a grid sweep's over the levels measured, plus the trace in ``search.json``. Each
 probe's measurements come from its records by the same analysis the report uses.
@@ -27,8 +27,9 @@ from llmsweep.analysis.search import (
     top_level,
 )
 from llmsweep.analysis.stats import summarize_cells
+from llmsweep.session.cells import CellRunner, OnCell, OnRecord
 from llmsweep.session.session import Session
-from llmsweep.session.sweep import CellRunner, OnCell, OnRecord, SweepPlan
+from llmsweep.session.sweep import SweepPlan
 from llmsweep.store.recordfile import RecordWriter
 from llmsweep.store.records import CellKey, Record, iter_latest
 from llmsweep.store.search import SearchStep
