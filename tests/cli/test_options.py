@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmsweep.cli.options import command_line, profile_from_flag, resume_command
+from llmsweep.cli.interrupts import command_line, resume_command
+from llmsweep.cli.options import profile_from_flag
 from llmsweep.errors import UsageError
 from llmsweep.simulator import BUILTIN_PROFILES
 

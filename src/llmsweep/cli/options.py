@@ -1,33 +1,19 @@
-"""Options and plumbing shared by the commands: targets, engine flags, prices, signals."""
+"""The flags ``run`` and ``sweep`` share (target, engine, prices) and the option groups they
+become; the other commands use a few of them (``positive_int``, ``profile_from_flag``)."""
 
 from __future__ import annotations
 
-import asyncio
-import shlex
-import signal
-import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from llmsweep.cli import STARTUP_INTERRUPTED
-from llmsweep.cli.app import err
 from llmsweep.cost.pricing import Pricer
 from llmsweep.cost.user_prices import pricer_from_flags
-from llmsweep.errors import INTERRUPTED_EXIT, UsageError
-from llmsweep.session.target import (
-    OPENAI_BASE_URL,
-    TargetSpec,
-    describe,
-    public_url,
-    self_hosted,
-    simulated_as,
-    spec_from_env,
-)
+from llmsweep.errors import UsageError
+from llmsweep.session.target import TargetSpec, self_hosted, spec_from_env
 from llmsweep.settings import (
     ASSUMED_OUTPUT_TOKENS,
     CLIENTS,
@@ -43,12 +29,8 @@ from llmsweep.simulator import (
     load_profile,
     published_limits,
 )
-from llmsweep.store.meta import TargetInfo
-from llmsweep.store.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-GRACE_S = 5.0  # after a first Ctrl-C, how long in-flight requests get to finish
 
 
 def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -250,19 +232,6 @@ def common_flags(models: Sequence[str], flags: Mapping[str, Any]) -> CommonFlags
     return CommonFlags(request, client, target, pricer)
 
 
-def say_profiles(target: TargetSpec, models: Sequence[str]) -> None:
-    """Which simulator profile each model gets, and a warning for the generic one (the words
-    the report uses)."""
-    # Here, not at the top: estimate and prices import this module and need no report code.
-    from llmsweep.report.warnings import generic_profile_warning
-
-    profiles = simulated_as(describe(target), list(models))
-    for model, chosen in profiles.items():
-        err(f"llmsweep: simulator profile for {model}: {chosen.describe()}")
-    if generic := generic_profile_warning(profiles):
-        err(f"llmsweep: warning: {generic}")
-
-
 def simulator_config(
     models: Sequence[str],
     profile: Profile | None,
@@ -283,108 +252,3 @@ def simulator_config(
     if rpm is None and tpm is None:
         return SimulatorConfig(model_limits=published_limits(models, profile), **common)
     return SimulatorConfig(rpm=rpm or None, tpm=tpm or None, **common)
-
-
-def confirm_spending(target: TargetSpec, spending: str, yes: bool) -> None:
-    """Ask before sending to a target that may bill (the caller decides which); ``--yes``
-    skips. Declining (or EOF) aborts: nothing was sent."""
-    if yes:
-        return
-    if not sys.stdin.isatty():  # nobody to answer: a pipe's "y" is no person's consent
-        raise UsageError(
-            "a real target needs confirmation, but stdin is not a terminal: "
-            "pass --yes to send without asking"
-        )
-    click.confirm(
-        f"Send these requests to {public_url(target.base_url or OPENAI_BASE_URL)}, "
-        f"spending {spending}?",
-        abort=True,
-        err=True,
-    )
-
-
-def say_target(target: TargetInfo, models: Sequence[str]) -> None:
-    """Where requests go, and against the simulator what it limits each model to."""
-    err(f"llmsweep: target: {target.where()}")
-    for line in target.rate_limit_lines(models):
-        err(f"llmsweep: {line}")
-
-
-class AnsweredModels:
-    """Which other models answered each model's requests (``Record.other_model``): said once
-    per model when the run or sweep ends, since the prices applied are the model asked for's."""
-
-    def __init__(self) -> None:
-        self._other: dict[str, set[str]] = {}
-
-    def add(self, record: Record) -> None:
-        other = record.other_model
-        if other is not None:
-            self._other.setdefault(record.model, set()).add(other)
-
-    def warn(self) -> None:
-        from llmsweep.report.warnings import other_model_warning  # as in say_profiles
-
-        for model, names in self._other.items():
-            err(f"llmsweep: warning: {other_model_warning(model, names)}")
-
-
-def run_async(
-    main: Callable[[], Coroutine[Any, Any, T]],
-    on_first_signal: Callable[[], None],
-    started: Callable[[], bool],
-) -> T:
-    """Run ``main`` with SIGINT/SIGTERM handled: the first winds down, the second cancels.
-    Before anything was ``started`` (the target starting) there is nothing to wind down: the
-    first cancels, and the caller says so in one line (``interrupted``)."""
-
-    async def wrapper() -> T:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        signals = 0
-
-        def handle() -> None:
-            nonlocal signals
-            signals += 1
-            if signals == 1 and started():
-                err(
-                    "llmsweep: stopping: finishing requests in flight "
-                    f"(up to {GRACE_S:g} s; signal again to stop now)"
-                )
-                on_first_signal()
-                loop.call_later(GRACE_S, task.cancel)
-            else:
-                task.cancel()
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, handle)
-        return await main()
-
-    return asyncio.run(wrapper())
-
-
-def interrupted(started: bool, records: Path, resume_cmd: str) -> NoReturn:
-    """After ``run_async`` was cancelled: one line before anything was sent, else where the
-    records are and how to continue; exit code 130."""
-    if started:
-        err(
-            f"llmsweep: interrupted; records so far are in {records}. "
-            f"Continue with:\n  {resume_cmd}"
-        )
-    else:
-        err(STARTUP_INTERRUPTED)
-    sys.exit(INTERRUPTED_EXIT)
-
-
-def command_line(extra: Sequence[str] = (), *, drop: Sequence[str] = ()) -> str:
-    """This command as typed, for reports and resume hints; URLs lose any user:password."""
-    args = [public_url(a) if "://" in a else a for a in sys.argv[1:] if a not in drop]
-    return shlex.join(["llmsweep", *args, *extra])
-
-
-def resume_command(out: Path, out_flag: str = "--out") -> str:
-    extra = [] if "--resume" in sys.argv else ["--resume"]
-    if out_flag not in sys.argv:
-        extra += [out_flag, str(out)]
-    return command_line(extra, drop=["--force"])  # --force would throw the records away

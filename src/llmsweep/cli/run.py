@@ -12,21 +12,16 @@ import click
 
 from llmsweep.analysis.client_bound import judge_cell, remedy
 from llmsweep.cli.app import err
+from llmsweep.cli.interrupts import interrupted, resume_command, run_async
 from llmsweep.cli.options import (
-    AnsweredModels,
     CommonFlags,
     common_flags,
-    confirm_spending,
     engine_options,
-    interrupted,
     positive_int,
-    resume_command,
-    run_async,
-    say_profiles,
-    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
+from llmsweep.cli.target import AnsweredModels, confirm_spending, say_profiles, say_target
 from llmsweep.cost.estimate import cost_phrase, estimate
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
 from llmsweep.engine.runner import RunSettings

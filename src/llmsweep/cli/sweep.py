@@ -10,21 +10,17 @@ import click
 
 from llmsweep.analysis.result import analyse
 from llmsweep.cli.app import err
+from llmsweep.cli.interrupts import command_line, interrupted, resume_command, run_async
 from llmsweep.cli.options import (
-    AnsweredModels,
     CommonFlags,
-    command_line,
     common_flags,
     engine_options,
-    interrupted,
     positive_int,
-    resume_command,
-    run_async,
-    say_target,
     target_options,
 )
 from llmsweep.cli.progress import ProgressView
 from llmsweep.cli.sweep_plan import cell_label, confirm_sweep, report_stop
+from llmsweep.cli.target import AnsweredModels, say_target
 from llmsweep.engine.runner import Engine
 from llmsweep.errors import UsageError
 from llmsweep.report.rate import rate_verdicts

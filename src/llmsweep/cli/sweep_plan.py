@@ -9,7 +9,8 @@ import sys
 from llmsweep.analysis.formatting import format_duration
 from llmsweep.analysis.search import top_level
 from llmsweep.cli.app import err
-from llmsweep.cli.options import CommonFlags, confirm_spending, say_profiles
+from llmsweep.cli.options import CommonFlags
+from llmsweep.cli.target import confirm_spending, say_profiles
 from llmsweep.cost.estimate import cost_phrase
 from llmsweep.errors import INTERRUPTED_EXIT, TargetError
 from llmsweep.session.sweep import SweepPlan, expected_duration_s
