@@ -24,6 +24,7 @@ from llmsweep.cli.progress import ProgressView
 from llmsweep.cli.target import AnsweredModels, confirm_spending, say_profiles, say_target
 from llmsweep.cost.estimate import cost_phrase, estimate
 from llmsweep.cost.money import format_usd, per_1k_prompts_usd
+from llmsweep.engine.progress import RunProgress
 from llmsweep.engine.runner import RunSettings
 from llmsweep.errors import INTERRUPTED_EXIT, PROMPTS_FAILED_EXIT_CODE, TargetError, UsageError
 from llmsweep.percentile import percentile
@@ -136,13 +137,7 @@ def run(
     # A resumed run is summed up over the whole file; its timing only over this session, as
     # monotonic clocks of different sessions cannot be compared.
     err(run_summary(file_outcome(plan) if plan.had_records else outcome, outcome))
-    paced = session.progress
-    if paced is not None and (paced.paced_rpm or paced.paced_tpm):
-        err(
-            f"llmsweep: after the first 429, paced to the limits the server advertised "
-            f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
-            "to pace from the start"
-        )
+    _say_pacing(session.progress)
     _warn_about_harness(outcome, common.client.client, concurrency)
     answered.warn()
     _report_stop(outcome, settings, resume_cmd)
@@ -194,6 +189,16 @@ def _plan(
             common.target, f"{cost_phrase(row.total_cost_usd, bound=row.bound)} (estimate)", yes
         )
     return plan, settings
+
+
+def _say_pacing(paced: RunProgress | None) -> None:
+    """The limits the client paced itself to after a 429, if it did."""
+    if paced is not None and (paced.paced_rpm or paced.paced_tpm):
+        err(
+            f"llmsweep: after the first 429, paced to the limits the server advertised "
+            f"(RPM {paced.paced_rpm or '-'}, TPM {paced.paced_tpm or '-'}); pass --rpm/--tpm "
+            "to pace from the start"
+        )
 
 
 def _warn_about_harness(outcome: RunOutcome, client: str, concurrency: int) -> None:

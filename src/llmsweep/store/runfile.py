@@ -97,14 +97,7 @@ def plan_run(
             )
         if context_window is not None:
             size = tokenizer.count_chat(prompt.messages)
-            if size > context_window:
-                line = (prompt.metadata or {}).get("_line")
-                raise InputError(
-                    prompts_spec,
-                    f"prompt {prompt.id!r} has {size:,} input tokens, more than {model}'s "
-                    f"context window of {context_window:,}",
-                    line if isinstance(line, int) else None,
-                )
+            _refuse_oversized(prompts_spec, prompt, size, model, context_window)
     if strangers:
         raise OutputError(
             f"{out_path} holds prompts that are not in {prompts_spec} "
@@ -112,6 +105,21 @@ def plan_run(
         )
     done = frozenset(pid for pid, ok in latest_ok.items() if ok)
     return RunPlan(prompts_spec, out_path, seed, total, done, torn, had_records, spent)
+
+
+def _refuse_oversized(
+    prompts_spec: str, prompt: Prompt, size: int, model: str, context_window: int
+) -> None:
+    """A prompt of ``size`` input tokens above ``model``'s context window fails, naming its
+    line where the file has lines."""
+    if size > context_window:
+        line = (prompt.metadata or {}).get("_line")
+        raise InputError(
+            prompts_spec,
+            f"prompt {prompt.id!r} has {size:,} input tokens, more than {model}'s "
+            f"context window of {context_window:,}",
+            line if isinstance(line, int) else None,
+        )
 
 
 def target_path(out_path: Path) -> Path:
