@@ -151,15 +151,15 @@ def sweep(
     **options: Unpack[RunOptions],
 ) -> SweepResult:
     """Sweep ``prompts`` (a file or ``demo``/``synthetic:N:IN:OUT``) over ``levels`` per model,
-        write the report folder, and return the summary (levels, cells, recommendations, and
-        ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
+    write the report folder, and return the summary (levels, cells, recommendations, and
+    ``projections`` of ``job_size`` prompts: by default the file's size when ``sample`` is set).
 
-        With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
-        ``levels`` is then unused). With ``rates`` (requests per second, ``--rate``) it is an
-        open-loop sweep instead, at most ``max_concurrency`` in flight (``levels`` unused; the
-    XX
-        ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
-        the command line does, without asking: mind ``max_cost_usd`` on a real target.
+    With ``search`` it chooses the levels itself up to ``max_concurrency`` (``--search``;
+    ``levels`` is then unused). With ``rates`` (requests per second, ``--rate``) it is an
+    open-loop sweep instead, at most ``max_concurrency`` in flight (``levels`` unused; the
+    records hold each prompt's due time). ``slo`` holds the recommendation to latency targets, as
+    ``--slo`` does: seconds by name (``{"p95": 2.0}``; ``settings.SLO_METRICS``). It sends as
+    the command line does, without asking: mind ``max_cost_usd`` on a real target.
     """
     request, client, spec = _groups(options, models)
     config = SweepConfig(
