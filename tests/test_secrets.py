@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import llmsweep, start
+from cli_helpers import llmsweep_here, start
 from conftest import StartSimulator
 from engine_helpers import fixed_profile, prompts, run_all
 from llmsweep.engine.runner import RunSettings
@@ -46,8 +46,10 @@ def test_the_key_never_appears_in_files_or_output(keyed_simulator: str, tmp_path
     url = keyed_simulator
     env = {"OPENAI_API_KEY": CANARY}
     outputs: list[subprocess.CompletedProcess[str]] = [
-        llmsweep("run", "demo", "--base-url", url, "--out", str(tmp_path / "run.jsonl"), env=env),
-        llmsweep(
+        llmsweep_here(
+            "run", "demo", "--base-url", url, "--out", str(tmp_path / "run.jsonl"), env=env
+        ),
+        llmsweep_here(
             "sweep",
             "demo",
             "--base-url",
@@ -59,9 +61,9 @@ def test_the_key_never_appears_in_files_or_output(keyed_simulator: str, tmp_path
             str(tmp_path / "sweep"),
             env=env,
         ),
-        llmsweep("report", str(tmp_path / "sweep"), env=env),
-        llmsweep("estimate", "demo", "--model", "gpt-4o", "--json", env=env),
-        llmsweep("prices", "gpt-4o", env=env),
+        llmsweep_here("report", str(tmp_path / "sweep"), env=env),
+        llmsweep_here("estimate", "demo", "--model", "gpt-4o", "--json", env=env),
+        llmsweep_here("prices", "gpt-4o", env=env),
     ]
     for done in outputs:
         assert done.returncode == 0, done.stderr
@@ -78,7 +80,7 @@ def test_a_rejected_key_stops_at_once_without_echoing_it(
     keyed_simulator: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "run.jsonl"
-    done = llmsweep(
+    done = llmsweep_here(
         "run",
         "demo",
         "--base-url",
@@ -108,7 +110,7 @@ async def test_a_401_stops_dispatching_and_the_error_is_redacted(
 
 
 def test_a_key_typed_as_the_variable_name_is_refused_and_not_echoed(tmp_path: Path) -> None:
-    done = llmsweep("run", "demo", "--api-key-env", CANARY, "--out", str(tmp_path / "o.jsonl"))
+    done = llmsweep_here("run", "demo", "--api-key-env", CANARY, "--out", str(tmp_path / "o.jsonl"))
     assert done.returncode == 2
     assert done.stderr.startswith("llmsweep: error: --api-key-env takes the NAME")
     assert len(done.stderr.splitlines()) == 1

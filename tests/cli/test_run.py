@@ -1,8 +1,8 @@
-"""``llmsweep run`` end to end in a subprocess: output, resume after SIGINT, bad input."""
+"""``llmsweep run`` end to end: output, resume after SIGINT (in a subprocess, signalled), bad
+input."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from cli_helpers import llmsweep, start
-from conftest import StartSimulator
+from cli_helpers import llmsweep_here, simulator_in_a_thread, start
 from engine_helpers import fixed_profile
 from llmsweep.cost.money import format_usd
 from llmsweep.percentile import percentile
@@ -30,7 +29,7 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    done = llmsweep(
+    done = llmsweep_here(
         "run", "demo", "--model", "gpt-4o", "--concurrency", "6", "--out", str(out), *FAST
     )
     assert done.returncode == 0, done.stderr
@@ -46,7 +45,7 @@ def test_run_writes_one_record_with_text_per_prompt(tmp_path: Path) -> None:
 
 
 def test_default_output_name_is_safe_for_any_shell_or_file_system(tmp_path: Path) -> None:
-    done = llmsweep("run", "synthetic:3:20:5", "--model", "gpt-4o-mini", *FAST, cwd=tmp_path)
+    done = llmsweep_here("run", "synthetic:3:20:5", "--model", "gpt-4o-mini", *FAST, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "synthetic_3_20_5.gpt-4o-mini.jsonl",
@@ -87,7 +86,7 @@ def test_sigint_then_resume_gives_every_prompt_once_and_resends_nothing_ok(
     assert 10 <= len(first) < 300
 
     # The same target (a resume on other simulator settings is refused); more concurrency.
-    resumed = llmsweep(*args[:5], "32", *args[6:], "--resume")
+    resumed = llmsweep_here(*args[:5], "32", *args[6:], "--resume")
     assert resumed.returncode == 0, resumed.stderr
     final = lines(out)
     assert sorted(r["prompt_id"] for r in final) == sorted(f"s{i}" for i in range(300))
@@ -100,23 +99,23 @@ def test_sigint_then_resume_gives_every_prompt_once_and_resends_nothing_ok(
 def test_existing_output_needs_resume_or_force(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text("{}\n")
-    refused = llmsweep("run", "demo", "--out", str(out), *FAST)
+    refused = llmsweep_here("run", "demo", "--out", str(out), *FAST)
     assert refused.returncode == 1
     assert refused.stderr.strip().splitlines() == [
         f"llmsweep: error: {out} already holds records: pass --resume to continue that run or "
         "--force to overwrite it"
     ]
-    forced = llmsweep("run", "demo", "--out", str(out), "--force", *FAST)
+    forced = llmsweep_here("run", "demo", "--out", str(out), "--force", *FAST)
     assert forced.returncode == 0, forced.stderr
     assert len(lines(out)) == 36
 
 
 def test_torn_last_line_is_reported_and_resume_completes(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    assert llmsweep("run", "demo", "--out", str(out), *FAST).returncode == 0
+    assert llmsweep_here("run", "demo", "--out", str(out), *FAST).returncode == 0
     text = out.read_text().splitlines()
     out.write_text("\n".join(text[:20]) + "\n" + text[20][: len(text[20]) // 2])
-    resumed = llmsweep("run", "demo", "--out", str(out), "--resume", *FAST)
+    resumed = llmsweep_here("run", "demo", "--out", str(out), "--resume", *FAST)
     assert resumed.returncode == 0, resumed.stderr
     assert "dropped 1 torn last line" in resumed.stderr
     assert sorted(r["prompt_id"] for r in lines(out)) == sorted(
@@ -150,7 +149,7 @@ def test_bad_input_is_one_line_with_exit_code(
     (tmp_path / "bad.jsonl").write_text('{"prompt": "ok"}\n{"prompt": \n')
     (tmp_path / "plain.txt").write_text("a prompt without max_tokens\n")
     (tmp_path / "big.jsonl").write_text(json.dumps({"id": "big", "prompt": "hello " * 140_000}))
-    done = llmsweep(*args, "--out", str(tmp_path / "o.jsonl"), *FAST, cwd=tmp_path, timeout_s=60)
+    done = llmsweep_here(*args, "--out", str(tmp_path / "o.jsonl"), *FAST, cwd=tmp_path)
     assert done.returncode == code, done.stderr
     error_lines = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(error_lines) == 1 and message in error_lines[0], done.stderr
@@ -158,7 +157,7 @@ def test_bad_input_is_one_line_with_exit_code(
 
 
 def test_a_full_disk_stops_cleanly(tmp_path: Path) -> None:
-    done = llmsweep("run", "demo", "--out", "/dev/full", *FAST)
+    done = llmsweep_here("run", "demo", "--out", "/dev/full", *FAST)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
         "llmsweep: error: /dev/full: write failed (No space left on device)"
@@ -194,7 +193,7 @@ def test_a_second_signal_exits_at_once_leaving_a_valid_file(tmp_path: Path) -> N
 
 def test_a_streamed_run_prints_ttft_and_tpot_from_its_records(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    done = llmsweep("run", "synthetic:6:20:20", "--stream", "--out", str(out), *FAST)
+    done = llmsweep_here("run", "synthetic:6:20:20", "--stream", "--out", str(out), *FAST)
     assert done.returncode == 0, done.stderr
     records = [record_from_dict(row) for row in lines(out)]
     ttfts = [r.ttft_s for r in records if r.ttft_s is not None]
@@ -206,7 +205,7 @@ def test_a_streamed_run_prints_ttft_and_tpot_from_its_records(tmp_path: Path) ->
         "(measured, ok streamed requests)"
     ) in done.stderr
     assert all(len(r.chunk_gaps_ms) >= 1 for r in records)
-    plain = llmsweep("run", "synthetic:2:20:5", "--out", str(tmp_path / "plain.jsonl"), *FAST)
+    plain = llmsweep_here("run", "synthetic:2:20:5", "--out", str(tmp_path / "plain.jsonl"), *FAST)
     assert "TTFT" not in plain.stderr and "TPOT" not in plain.stderr
 
 
@@ -218,7 +217,7 @@ def test_the_summary_names_how_many_prompts_were_retried_and_why(tmp_path: Path)
         match = re.search(r"serving (http://127\.0\.0\.1:\d+/v1)", server.stderr.readline())
         assert match
         out = tmp_path / "out.jsonl"
-        done = llmsweep(
+        done = llmsweep_here(
             "run", "synthetic:20:20:5", "--model", "gpt-4o", "--concurrency", "10",
             "--client", "http", "--max-retries", "20", "--base-url", match.group(1),
             "--out", str(out),
@@ -249,7 +248,7 @@ def test_prompts_that_failed_for_good_exit_3_with_the_resume_command(tmp_path: P
         '{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hi", "max_tokens": 99999}\n'
     )
     out = tmp_path / "out.jsonl"
-    done = llmsweep("run", str(prompts), "--model", "gpt-4o", "--out", str(out), *FAST)
+    done = llmsweep_here("run", str(prompts), "--model", "gpt-4o", "--out", str(out), *FAST)
     assert done.returncode == 3, done.stderr
     assert "1 prompt(s) not done (1 failed for good). Retry them with:" in done.stderr
     assert done.stderr.splitlines()[-1] == (
@@ -266,7 +265,7 @@ def test_max_cost_without_max_tokens_is_refused_before_anything_is_sent(tmp_path
         '{"id": "a", "prompt": "hi", "max_tokens": 5}\n{"id": "b", "prompt": "hi"}\n'
     )
     out = tmp_path / "out.jsonl"
-    done = llmsweep("run", str(prompts), "--out", str(out), "--max-cost", "1", *FAST)
+    done = llmsweep_here("run", str(prompts), "--out", str(out), "--max-cost", "1", *FAST)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "llmsweep: error: --max-cost needs --max-tokens (or max_tokens on every prompt; "
@@ -289,34 +288,34 @@ def test_resume_refuses_another_target_or_other_prices(
 ) -> None:
     out = tmp_path / "out.jsonl"
     args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out))
-    assert llmsweep(*args, *FAST).returncode == 0
+    assert llmsweep_here(*args, *FAST).returncode == 0
     before = out.read_bytes()
-    refused = llmsweep(*args, "--resume", *FAST, *changed)
+    refused = llmsweep_here(*args, "--resume", *FAST, *changed)
     assert refused.returncode == 1, refused.stderr
     (error,) = refused.stderr.strip().splitlines()
     assert error.startswith(f"llmsweep: error: {out} holds a run") and message in error, error
     assert out.read_bytes() == before
-    again = llmsweep(*args, "--resume", *FAST)  # the same target and prices: nothing to send
+    again = llmsweep_here(*args, "--resume", *FAST)  # the same target and prices: nothing to send
     assert again.returncode == 0 and "already ok" in again.stderr
 
 
-async def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(
-    start_simulator: StartSimulator, tmp_path: Path
-) -> None:
+def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(tmp_path: Path) -> None:
     # As llama-server does, it answers with its own model's name whatever is asked.
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b")
     out = tmp_path / "out.jsonl"
     args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out))
-    done = await asyncio.to_thread(llmsweep, *args, "--base-url", sim.base_url)
-    assert done.returncode == 0, done.stderr
-    assert f"llmsweep: target: local server {sim.base_url}" in done.stderr
+    with simulator_in_a_thread(
+        profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b"
+    ) as sim:
+        done = llmsweep_here(*args, "--base-url", sim.base_url)
+        assert done.returncode == 0, done.stderr
+        assert f"llmsweep: target: local server {sim.base_url}" in done.stderr
     warned = [line for line in done.stderr.splitlines() if "answered as" in line]
     assert warned == [
         "llmsweep: warning: Asked for gpt-4o, the server answered as llama-3-8b: gpt-4o's prices "
         "may not apply to it; give the real prices with --price-in/--price-out (or --price-file)."
     ]
     # Its records were made against that server: resuming them on the simulator is refused.
-    refused = await asyncio.to_thread(llmsweep, *args, "--resume", *FAST)
+    refused = llmsweep_here(*args, "--resume", *FAST)
     assert refused.returncode == 1
     assert "target kind 'local' -> 'simulator'" in refused.stderr
 
@@ -324,14 +323,14 @@ async def test_a_loopback_base_url_is_a_local_server_and_its_model_is_checked(
 def test_a_resumed_run_sums_up_the_whole_output_file(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     args = ("run", "synthetic:3:20:5", "--model", "gpt-4o", "--out", str(out), *FAST)
-    assert llmsweep(*args).returncode == 0
+    assert llmsweep_here(*args).returncode == 0
     out.write_text(out.read_text().splitlines(keepends=True)[0])  # as if stopped after one
-    resumed = llmsweep(*args, "--resume")
+    resumed = llmsweep_here(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "llmsweep: 2 prompt(s) to send" in resumed.stderr
     assert "llmsweep: ok 3/3\n" in resumed.stderr  # the file's 3 prompts, not this session's 2
     assert "this session (2 prompts): wall " in resumed.stderr
-    first = llmsweep(*args, "--force")
+    first = llmsweep_here(*args, "--force")
     assert "llmsweep: ok 3/3\n" in first.stderr and "this session" not in first.stderr
 
 
@@ -345,7 +344,7 @@ def test_a_real_api_is_asked_first_and_the_estimate_says_whether_it_is_a_maximum
     real = ("--base-url", "https://api.example.invalid/v1")
     env = {"OPENAI_API_KEY": "sk-test-key"}
     # No terminal to answer at: it stops before sending (the host does not even resolve).
-    expected = llmsweep(*args, *real, env=env)
+    expected = llmsweep_here(*args, *real, env=env)
     assert expected.returncode == 2, expected.stderr
     assert "up to" not in expected.stderr and "at most" not in expected.stderr
     assert (
@@ -355,43 +354,37 @@ def test_a_real_api_is_asked_first_and_the_estimate_says_whether_it_is_a_maximum
         in expected.stderr
     )
     assert expected.stderr.strip().endswith("pass --yes to send without asking")
-    bounded = llmsweep(*args, *real, "--max-tokens", "5", env=env)
+    bounded = llmsweep_here(*args, *real, "--max-tokens", "5", env=env)
     assert bounded.returncode == 2, bounded.stderr
     assert "estimated cost at most $0.00" in bounded.stderr
     assert "(a bound: output at each prompt's max_tokens; input tokens exact)" in bounded.stderr
     assert not out.exists()
     # --yes skips the question: it goes on to reach the target, which is not there.
-    skipped = llmsweep(*args, *real, "--yes", "--max-retries", "0", env=env)
+    skipped = llmsweep_here(*args, *real, "--yes", "--max-retries", "0", env=env)
     assert "Send these requests" not in skipped.stderr and "aborted" not in skipped.stderr
 
 
-async def test_a_model_with_no_price_is_free_on_a_local_server_and_refused_elsewhere(
-    start_simulator: StartSimulator, tmp_path: Path
+def test_a_model_with_no_price_is_free_on_a_local_server_and_refused_elsewhere(
+    tmp_path: Path,
 ) -> None:
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01))
     out = tmp_path / "out.jsonl"
     args = ("run", "synthetic:3:20:5", "--model", "llama-3.1-8b-instruct", "--out", str(out))
-    done = await asyncio.to_thread(llmsweep, *args, "--base-url", sim.base_url)
-    assert done.returncode == 0, done.stderr
-    assert "estimated cost at most $0 (" in done.stderr
-    assert "; prices: self-hosted: no per-token price" in done.stderr
-    assert [r["cost_usd"] for r in lines(out)] == ["0", "0", "0"]
-    # A price given wins over the self-hosted $0.
-    priced = await asyncio.to_thread(
-        llmsweep,
-        *args,
-        "--force",
-        "--base-url",
-        sim.base_url,
-        "--price-in",
-        "1",
-        "--price-out",
-        "2",
-    )
+    with simulator_in_a_thread(profile=fixed_profile(ttft_s=0.01)) as sim:
+        done = llmsweep_here(*args, "--base-url", sim.base_url)
+        assert done.returncode == 0, done.stderr
+        assert "estimated cost at most $0 (" in done.stderr
+        assert "; prices: self-hosted: no per-token price" in done.stderr
+        assert [r["cost_usd"] for r in lines(out)] == ["0", "0", "0"]
+        # A price given wins over the self-hosted $0.
+        priced = llmsweep_here(
+            *args, "--force", "--base-url", sim.base_url, "--price-in", "1", "--price-out", "2"
+        )
     assert priced.returncode == 0, priced.stderr
     assert "prices: --price-in/--price-out" in priced.stderr
     # Anywhere else it is refused before anything is sent, with names genai-prices does know.
-    refused = llmsweep(*args, "--force", "--base-url", "https://api.example.invalid/v1", "--yes")
+    refused = llmsweep_here(
+        *args, "--force", "--base-url", "https://api.example.invalid/v1", "--yes"
+    )
     assert refused.returncode == 2, refused.stderr
     (error,) = refused.stderr.strip().splitlines()
     assert error.startswith(
@@ -410,14 +403,14 @@ def test_prompt_text_is_kept_unless_opted_out_and_resume_takes_records_either_wa
     prompts.write_text('prompt\n"first"\n"two\nlines"\nthird\n')
     out = tmp_path / "out.jsonl"
     args = ("run", str(prompts), "--model", "gpt-4o", "--out", str(out), *FAST)
-    assert llmsweep(*args, "--no-prompt-text").returncode == 0
+    assert llmsweep_here(*args, "--no-prompt-text").returncode == 0
     assert {r["prompt_id"]: r["prompt_text"] for r in lines(out)} == {
         "1": None,
         "2": None,
         "3": None,
     }
     out.write_text(out.read_text().splitlines(keepends=True)[0])  # as if stopped after one
-    resumed = llmsweep(*args, "--resume")  # with text this time: records of both kinds
+    resumed = llmsweep_here(*args, "--resume")  # with text this time: records of both kinds
     assert resumed.returncode == 0, resumed.stderr
     assert "llmsweep: ok 3/3\n" in resumed.stderr
     texts = {r["prompt_id"]: r["prompt_text"] for r in lines(out)}
@@ -427,5 +420,5 @@ def test_prompt_text_is_kept_unless_opted_out_and_resume_takes_records_either_wa
         "two\nlines",
         "third",
     }
-    again = llmsweep(*args, "--resume", "--no-prompt-text")
+    again = llmsweep_here(*args, "--resume", "--no-prompt-text")
     assert again.returncode == 0 and "already ok; nothing to send" in again.stderr

@@ -10,7 +10,7 @@ import socket
 import urllib.error
 import urllib.request
 
-from cli_helpers import llmsweep, start
+from cli_helpers import llmsweep_here, start
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
 
@@ -46,14 +46,14 @@ def test_a_port_in_use_and_an_unset_key_variable_are_one_line_errors() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = llmsweep("simulate", "--port", str(port))
+        busy = llmsweep_here("simulate", "--port", str(port))
     assert busy.returncode == 1
     assert (
         busy.stderr.strip()
         .splitlines()[-1]
         .startswith(f"llmsweep: error: cannot listen on 127.0.0.1:{port} (")
     )
-    unset = llmsweep("simulate", "--port", "0", "--require-key-env", "LLMSWEEP_NO_SUCH_VAR")
+    unset = llmsweep_here("simulate", "--port", "0", "--require-key-env", "LLMSWEEP_NO_SUCH_VAR")
     assert unset.returncode == 2
     assert unset.stderr.strip().splitlines() == [
         "llmsweep: error: --require-key-env: $LLMSWEEP_NO_SUCH_VAR is not set"

@@ -1,8 +1,8 @@
-"""``llmsweep sweep`` and ``report`` in a subprocess: folder, re-render, resume, refusals."""
+"""``llmsweep sweep`` and ``report``: folder, re-render, resume (after a signal: a subprocess),
+refusals."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import signal
@@ -13,8 +13,13 @@ from subprocess import CompletedProcess
 
 import pytest
 
-from cli_helpers import llmsweep, llmsweep_at_a_terminal, llmsweep_in_process, start
-from conftest import StartSimulator
+from cli_helpers import (
+    llmsweep,
+    llmsweep_at_a_terminal,
+    llmsweep_here,
+    simulator_in_a_thread,
+    start,
+)
 from engine_helpers import fixed_profile
 from llmsweep.cost.money import usd_for_prompts
 
@@ -40,7 +45,8 @@ SWEEP = (
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CompletedProcess[str]]:
     """One run of SWEEP, shared by the tests that each check another part of what it wrote and
     printed (a sweep and its report are some 15 s); each works on its own copy of the folder.
-    Those tests stand together, so that xdist mostly sends them to one worker."""
+    Those tests stand together, so that xdist mostly sends them to one worker. In a process of
+    its own: its report must come out the same when this process re-renders it."""
     out = tmp_path_factory.mktemp("swept") / "r"
     return out, llmsweep(*SWEEP, "--out-dir", str(out))
 
@@ -73,8 +79,8 @@ def test_sweep_writes_the_report_and_report_rerenders_it_identically(
     records = (out / "records.jsonl").read_text().splitlines()
     assert len(records) == 36 * 3 * 2
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    again = llmsweep_in_process("report", str(out))  # the sweep's process wrote it; this one too
-    assert again.exit_code == 0, again.output
+    again = llmsweep_here("report", str(out))  # the sweep's process wrote it; this one too
+    assert again.returncode == 0, again.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
@@ -82,10 +88,10 @@ def test_existing_folder_needs_resume_or_force(
     swept: tuple[Path, CompletedProcess[str]], tmp_path: Path
 ) -> None:
     out = _copy_of(swept, tmp_path)
-    refused = llmsweep(*SWEEP, "--out-dir", str(out))
+    refused = llmsweep_here(*SWEEP, "--out-dir", str(out))
     assert refused.returncode == 1 and "--resume" in refused.stderr
     assert "estimated cost" not in refused.stderr  # refused before estimating or sending
-    other = llmsweep(
+    other = llmsweep_here(
         *SWEEP[:-4],
         "--concurrency",
         "8",
@@ -98,7 +104,7 @@ def test_existing_folder_needs_resume_or_force(
     assert other.returncode == 1
     assert "another configuration (levels [1, 2, 4] -> [1, 8])" in other.stderr
     assert "target:" not in other.stderr  # no simulator was started for it
-    done_again = llmsweep(*SWEEP, "--out-dir", str(out), "--resume")
+    done_again = llmsweep_here(*SWEEP, "--out-dir", str(out), "--resume")
     assert done_again.returncode == 0, done_again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 3 * 2  # nothing re-sent
 
@@ -155,7 +161,7 @@ def test_sigint_then_resume_finishes_the_sweep_without_resending(tmp_path: Path)
     first = [json.loads(line) for line in records.read_text().splitlines()]
     assert 35 <= len(first) < 90
 
-    resumed = llmsweep(*args, "--resume")
+    resumed = llmsweep_here(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     final = [json.loads(line) for line in records.read_text().splitlines()]
     keys = [(r["concurrency"], r["prompt_id"]) for r in final if r["status"] == "ok"]
@@ -169,7 +175,7 @@ def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path)
     # Demo prompts ask up to 350 output tokens (at most about $0.004 each), and with no retry
     # the budget holds one attempt a prompt: $0.02 stops in level 1.
     args = (*SWEEP[:4], "--sim-rpm", "0", "--concurrency", "2", "--max-retries", "0", *SWEEP[-2:])
-    stopped = llmsweep(*args, "--out-dir", str(out), "--max-cost", "0.02")
+    stopped = llmsweep_here(*args, "--out-dir", str(out), "--max-cost", "0.02")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped early (budget)" in stopped.stderr and "Raise --max-cost" in stopped.stderr
     report = (out / "report.md").read_text()
@@ -180,7 +186,7 @@ def test_budget_stop_is_stated_in_the_report_and_resume_finishes(tmp_path: Path)
         "The --max-cost budget ran out: raise --max-cost" in report
     )
     # A resume may raise the budget (nothing else): that is how a budget stop is finished.
-    finished = llmsweep(*args, "--out-dir", str(out), "--max-cost", "1", "--resume")
+    finished = llmsweep_here(*args, "--out-dir", str(out), "--max-cost", "1", "--resume")
     assert finished.returncode == 0, finished.stderr
     assert "The sweep did not finish" not in (out / "report.md").read_text()
     assert len((out / "records.jsonl").read_text().splitlines()) == 36 * 2
@@ -190,7 +196,7 @@ def test_a_budget_with_several_processes_is_refused_before_anything_is_sent(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "r"
-    refused = llmsweep(*SWEEP, "--processes", "2", "--max-cost", "1", "--out-dir", str(out))
+    refused = llmsweep_here(*SWEEP, "--processes", "2", "--max-cost", "1", "--out-dir", str(out))
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
         "llmsweep: error: --max-cost needs one process: a budget cannot be split safely"
@@ -225,7 +231,7 @@ def test_without_max_tokens_the_confirmation_gives_an_expected_cost_not_a_maximu
     prompts = tmp_path / "p.jsonl"
     prompts.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "hello"}\n')
     args = ("sweep", str(prompts), "--model", "gpt-4o", "--model", "llama-3.1-8b-instruct")
-    declined = llmsweep(
+    declined = llmsweep_here(
         *args,
         "--concurrency",
         "2",
@@ -252,7 +258,7 @@ def test_without_max_tokens_the_confirmation_gives_an_expected_cost_not_a_maximu
 
 def test_every_token_label_comes_from_the_models_own_flag(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    done = llmsweep(
+    done = llmsweep_here(
         "sweep",
         "synthetic:3:20:5",
         "--model",
@@ -309,7 +315,7 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
 ) -> None:
     out = tmp_path / "r"
     small = ("sweep", "synthetic:4:20:5", "--model", "gpt-4o", "--concurrency", "2")
-    first = llmsweep(*small, "--latency-scale", "0.02", "--out-dir", str(out))
+    first = llmsweep_here(*small, "--latency-scale", "0.02", "--out-dir", str(out))
     assert first.returncode == 0, first.stderr
     # With no --sim-rpm/--sim-tpm, the simulator holds gpt-4o to its published tier, and says so.
     assert (
@@ -320,7 +326,7 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
         "gpt-4o": {"rpm": 500, "tpm": 30_000, "tier": "OpenAI usage tier 1 for gpt-4o"}
     }
     before = (out / "records.jsonl").read_bytes()
-    other = llmsweep(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
+    other = llmsweep_here(*small, "--latency-scale", "0.05", "--out-dir", str(out), "--resume")
     assert other.returncode == 1
     assert other.stderr.strip().splitlines() == [
         f"llmsweep: error: {out} holds a sweep with another configuration (target latency_scale "
@@ -330,7 +336,7 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
     prompts.write_text(
         '{"id": "a", "prompt": "hi", "max_tokens": 5}\n{"id": "b", "prompt": "hi"}\n'
     )
-    unbounded = llmsweep(
+    unbounded = llmsweep_here(
         "sweep",
         str(prompts),
         "--concurrency",
@@ -347,15 +353,13 @@ def test_resume_refuses_another_target_and_an_unbounded_budget_before_sending(
     assert (out / "records.jsonl").read_bytes() == before and not (tmp_path / "u").exists()
 
 
-async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
-    start_simulator: StartSimulator, tmp_path: Path
-) -> None:
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b")
+def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(tmp_path: Path) -> None:
     out = tmp_path / "r"
     args = ("sweep", "synthetic:3:20:5", "--model", "gpt-4o-mini", "--concurrency", "2")
-    done = await asyncio.to_thread(
-        llmsweep, *args, "--base-url", sim.base_url, "--yes", "--out-dir", str(out)
-    )
+    with simulator_in_a_thread(
+        profile=fixed_profile(ttft_s=0.01), answer_model="llama-3-8b"
+    ) as sim:
+        done = llmsweep_here(*args, "--base-url", sim.base_url, "--yes", "--out-dir", str(out))
     assert done.returncode == 0, done.stderr
     warning = (
         "Asked for gpt-4o-mini, the server answered as llama-3-8b: gpt-4o-mini's prices may not "
@@ -367,34 +371,33 @@ async def test_a_model_answered_by_another_is_warned_of_once_and_in_the_report(
     assert f"- {warning}" in (out / "report.md").read_text()
 
 
-async def test_a_confirmation_with_no_terminal_to_answer_it_asks_for_yes(
-    start_simulator: StartSimulator, tmp_path: Path
-) -> None:
-    sim = await start_simulator(profile=fixed_profile(ttft_s=0.01))
+def test_a_confirmation_with_no_terminal_to_answer_it_asks_for_yes(tmp_path: Path) -> None:
     args = ("sweep", "synthetic:3:20:5", "--model", "gpt-4o", "--concurrency", "2")
     out = tmp_path / "r"
-    # A pipe that happens to hold "y" is not a person agreeing to spend money.
-    done = await asyncio.to_thread(
-        llmsweep, *args, "--base-url", sim.base_url, "--out-dir", str(out), stdin_text="y\n"
-    )
+    with simulator_in_a_thread(profile=fixed_profile(ttft_s=0.01)) as sim:
+        # A pipe that happens to hold "y" is not a person agreeing to spend money.
+        done = llmsweep_here(
+            *args, "--base-url", sim.base_url, "--out-dir", str(out), stdin_text="y\n"
+        )
+        assert sim.stats()["requests"] == 0
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines()[-1] == (
         "llmsweep: error: a real target needs confirmation, but stdin is not a terminal: pass "
         "--yes to send without asking"
     )
-    assert sim.stats()["requests"] == 0 and not out.exists()
+    assert not out.exists()
 
 
 def test_levels_above_the_prompt_count_are_refused_before_anything_runs(tmp_path: Path) -> None:
     out = tmp_path / "r"
     args = ("sweep", "synthetic:4:20:5", "--concurrency", "2,4,8,16", "--out-dir", str(out))
-    refused = llmsweep(*args)
+    refused = llmsweep_here(*args)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
         "llmsweep: error: --concurrency 8,16: above the 4 prompts each cell sends, so never "
         "reached; use levels up to 4, or more prompts"
     ]
-    sampled = llmsweep(
+    sampled = llmsweep_here(
         "sweep", "demo", "--sample", "3", "--concurrency", "4", "--out-dir", str(out)
     )
     assert "--concurrency 4: above the 3 prompts" in sampled.stderr
@@ -413,7 +416,7 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     out = tmp_path / "r"
     args = ("sweep", str(prompts), "--model", "gpt-4o-mini", "--concurrency", "1")
     flags = ("--sample", "3", "--sim-profile", str(profile), "--client", "http")
-    done = llmsweep(*args, *flags, "--out-dir", str(out))
+    done = llmsweep_here(*args, *flags, "--out-dir", str(out))
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["meta"]["job_size"] == 5  # the prompt file's size, not the sample's
@@ -434,10 +437,10 @@ def test_a_sampled_sweep_projects_the_whole_prompt_file_and_the_job_size_is_kept
     assert "via the Batch API $" in verdict and "(results within 24 h)" in verdict
     assert (out / "charts" / "projection.png").exists()
     # A resume with another --job-size sends nothing and re-projects; `report` keeps it.
-    again = llmsweep(*args, *flags, "--job-size", "1000000", "--out-dir", str(out), "--resume")
+    again = llmsweep_here(*args, *flags, "--job-size", "1000000", "--out-dir", str(out), "--resume")
     assert again.returncode == 0, again.stderr
     assert len((out / "records.jsonl").read_text().splitlines()) == 3
-    assert llmsweep("report", str(out)).returncode == 0
+    assert llmsweep_here("report", str(out)).returncode == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["projection"]["gpt-4o-mini"]["prompts"] == 1_000_000
     assert (
@@ -452,7 +455,7 @@ def test_search_refuses_levels_and_repeats_in_one_line(tmp_path: Path) -> None:
         (("--concurrency", "1,2"), "--search chooses the levels itself: drop --concurrency"),
         (("--repeats", "3"), "--search runs each level in rounds of its own: drop --repeats"),
     ):
-        refused = llmsweep(*base, *extra)
+        refused = llmsweep_here(*base, *extra)
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip().splitlines() == [f"llmsweep: error: {message}"]
     assert not out.exists()
@@ -465,11 +468,11 @@ def test_a_search_stopped_by_its_budget_resumes_with_a_larger_one(tmp_path: Path
         *("--sim-rpm", "0", "--latency-scale", "0.02", "--out-dir", str(out)),
     )
     # About $0.0001 a prompt at gpt-4o's prices: $0.001 stops the search in its first probes.
-    stopped = llmsweep(*args, "--max-cost", "0.001")
+    stopped = llmsweep_here(*args, "--max-cost", "0.001")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped early (budget)" in stopped.stderr
     first = (out / "records.jsonl").read_text().splitlines()
-    resumed = llmsweep(*args, "--max-cost", "1", "--resume")
+    resumed = llmsweep_here(*args, "--max-cost", "1", "--resume")
     assert resumed.returncode == 0, resumed.stderr
     final = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     assert 0 < len(first) < len(final) and final[: len(first)] == [json.loads(x) for x in first]

@@ -1,11 +1,11 @@
-"""``llmsweep sweep --rate`` in a subprocess: refusals in one line, a report that re-renders."""
+"""``llmsweep sweep --rate``: refusals in one line, a report that re-renders."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from cli_helpers import llmsweep
+from cli_helpers import llmsweep_here
 
 RATE_SWEEP = (
     "sweep",
@@ -33,7 +33,7 @@ def test_rate_refuses_other_modes_and_bad_rates_in_one_line(tmp_path: Path) -> N
         (("--rate", "2", "--resume"), "--resume does not continue a --rate sweep: run it again "
          "with --force"),
     ):  # fmt: skip
-        refused = llmsweep(*base, *extra)
+        refused = llmsweep_here(*base, *extra)
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip().splitlines() == [f"llmsweep: error: {message}"]
     assert not out.exists()
@@ -41,7 +41,7 @@ def test_rate_refuses_other_modes_and_bad_rates_in_one_line(tmp_path: Path) -> N
 
 def test_a_rate_sweep_writes_its_report_and_report_rerenders_it(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    done = llmsweep(*RATE_SWEEP, "--rate", "50,5.5", "--out-dir", str(out))
+    done = llmsweep_here(*RATE_SWEEP, "--rate", "50,5.5", "--out-dir", str(out))
     assert done.returncode == 0, done.stderr
     assert "6 prompts x 2 rates (open loop, at most 2 in flight)" in done.stderr
     assert "llmsweep: verdict: gpt-4o: " in done.stderr
@@ -60,6 +60,6 @@ def test_a_rate_sweep_writes_its_report_and_report_rerenders_it(tmp_path: Path) 
     assert summary["mode"] == "rate" and [r["offered_rps"] for r in summary["rates"]] == [5.5, 50]
     assert (out / "report.md").read_text().startswith("# llmsweep open-loop rate report")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    again = llmsweep("report", str(out))
+    again = llmsweep_here("report", str(out))
     assert again.returncode == 0, again.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
