@@ -9,6 +9,8 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from factories import RATE_META, make_estimate, rate_sweep, result_of
 from llmsweep.cost.money import sum_usd
 from llmsweep.report.summary import RATE_CSV_COLUMNS, SUMMARY_SCHEMA_VERSION
@@ -17,8 +19,18 @@ from llmsweep.store.meta import REAL, TargetInfo
 from llmsweep.store.records import Record
 
 
-def test_a_rate_sweeps_report_says_it_is_open_loop_and_shows_each_rate(tmp_path: Path) -> None:
-    paths = write_report(tmp_path, result_of(rate_sweep(), RATE_META))
+@pytest.fixture(scope="module")
+def rate_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """The report of ``rate_sweep()`` written once, for the tests that only read it: its folder
+    and the paths ``write_report`` returned."""
+    out = tmp_path_factory.mktemp("rate")
+    return out, write_report(out, result_of(rate_sweep(), RATE_META))
+
+
+def test_a_rate_sweeps_report_says_it_is_open_loop_and_shows_each_rate(
+    rate_report: tuple[Path, list[Path]],
+) -> None:
+    tmp_path, paths = rate_report
     names = {path.relative_to(tmp_path).as_posix() for path in paths}
     assert {"report.md", "report.html", "summary.json", "summary.csv"} <= names
     assert {"charts/rate.png", "charts/rate.svg"} <= names
@@ -43,8 +55,10 @@ def test_a_rate_sweeps_report_says_it_is_open_loop_and_shows_each_rate(tmp_path:
     assert "This is an open-loop rate sweep" in html
 
 
-def test_a_rate_sweeps_summaries_carry_its_mode_and_rates(tmp_path: Path) -> None:
-    write_report(tmp_path, result_of(rate_sweep(), RATE_META))
+def test_a_rate_sweeps_summaries_carry_its_mode_and_rates(
+    rate_report: tuple[Path, list[Path]],
+) -> None:
+    tmp_path = rate_report[0]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["schema_version"] == SUMMARY_SCHEMA_VERSION == 5
     assert summary["mode"] == "rate" and summary["recommended_rate"] == {"gpt-4o": 1.0}
@@ -63,11 +77,13 @@ def test_a_rate_sweeps_summaries_carry_its_mode_and_rates(tmp_path: Path) -> Non
     assert [row["departure_rps"] for row in rows] == ["1.0", "0.5"]
 
 
-def test_a_rate_sweeps_report_is_the_same_bytes_every_time(tmp_path: Path) -> None:
-    result = result_of(rate_sweep(), RATE_META)
-    first = {p: p.read_bytes() for p in write_report(tmp_path, result)}
-    again = {p: p.read_bytes() for p in write_report(tmp_path, result)}
-    assert first == again
+def test_a_rate_sweeps_report_is_the_same_bytes_every_time(
+    rate_report: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    folder, paths = rate_report
+    first = {p.relative_to(folder): p.read_bytes() for p in paths}
+    written = write_report(tmp_path, result_of(rate_sweep(), RATE_META))
+    assert {p.relative_to(tmp_path): p.read_bytes() for p in written} == first
 
 
 def test_a_rate_sweeps_warnings_say_what_to_do(tmp_path: Path) -> None:
@@ -147,9 +163,10 @@ def test_a_rate_sweep_on_a_real_target_names_a_rate_that_cost_differently(
     assert "The offered rate does not change what a request costs" in warnings
 
 
-def test_a_rate_sweeps_about_says_what_applies_to_an_open_loop(tmp_path: Path) -> None:
-    write_report(tmp_path, result_of(rate_sweep(), RATE_META))
-    about = (tmp_path / "report.md").read_text().split("## About this report")[1]
+def test_a_rate_sweeps_about_says_what_applies_to_an_open_loop(
+    rate_report: tuple[Path, list[Path]],
+) -> None:
+    about = (rate_report[0] / "report.md").read_text().split("## About this report")[1]
     assert "No speedup in an open-loop sweep" in about and "client queueing" in about
     assert "Keeping up is judged on the departure rate" in about
     assert "(Cost section)" in about
