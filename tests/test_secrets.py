@@ -19,9 +19,10 @@ CANARY = "sk-canary-7c1f0e9b2d4a6853"
 WRONG = "sk-wrong-canary-55aa0b1c9e"
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def keyed_simulator() -> Iterator[str]:
-    """A standalone simulator (its own process) that only accepts the canary key."""
+    """A standalone simulator (its own process) that only accepts the canary key; one for the
+    module's tests, which only send to it."""
     process = start(
         "simulate",
         "--port",
