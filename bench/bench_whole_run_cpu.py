@@ -180,9 +180,13 @@ def _table(args: argparse.Namespace, runs: dict[str, dict[int, list[Measured]]])
         return statistics.median(values)
 
     def per_request_ms(client: str) -> list[float]:
-        """Each repeat's CPU per request, less that repeat's 1-request run (start-up)."""
-        pairs = zip(runs[client][args.requests], runs[client][1], strict=True)
-        return [(big.cpu_s - one.cpu_s) / (args.requests - 1) * 1000 for big, one in pairs]
+        """Each repeat's CPU per request, less the 1-request runs' median (start-up): one run's
+        start-up CPU varies by a few tenths of a second, a third of the figure at 1024."""
+        start_up_s = median(client, 1, "cpu_s")
+        return [
+            (big.cpu_s - start_up_s) / (args.requests - 1) * 1000
+            for big in runs[client][args.requests]
+        ]
 
     def ratios(client: str, values: Callable[[str], list[float]], digits: int = 2) -> str:
         each = [mine / bare for mine, bare in zip(values(client), values("bare"), strict=True)]
