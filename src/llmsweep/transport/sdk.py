@@ -5,11 +5,12 @@ extra) on an aiohttp session of ours, so that its pool is sized to the concurren
 hidden cap) and our tracing sees each request go out; its default httpx backend scans its whole
 pool on every request, which at a few hundred connections cost more CPU than everything else
 (reports/benchmarks.md, issue 14). Each request goes out through the SDK client (``_Request``
-says how) and its answer comes back raw, read by the same parser as the lean client's
-(``answer.Answer``) instead of as a pydantic model per answer or chunk. The SDK's own retries
-are off (``max_retries=0``) so that every attempt is seen, timed and counted by the runner.
-Every failure comes back as an ``Attempt`` value, never as an exception. Only the transport
-factory imports this module, so openai loads only for ``--client openai``.
+says how; the client builds its chat request once, ``sdk_client``) and its answer comes back
+raw, read by the same parser as the lean client's (``answer.Answer``) instead of as a pydantic
+model per answer or chunk. The SDK's own retries are off (``max_retries=0``) so that every
+attempt is seen, timed and counted by the runner. Every failure comes back as an ``Attempt``
+value, never as an exception. Only the transport factory imports this module, so openai loads
+only for ``--client openai``.
 """
 
 from __future__ import annotations
