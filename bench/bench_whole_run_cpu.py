@@ -17,8 +17,10 @@ Run from the project root::
 
     .venv/bin/python bench/bench_whole_run_cpu.py --requests 1024 --concurrency 256
 
-It prints Markdown: the command, the load average, and | client | CPU ms / request | x bare |
-start-up CPU s | wall s | server span s | span x bare | of ideal |, where "of ideal" is the ideal
+It prints Markdown: the command, the load average before and after, and | client | CPU ms /
+request | x bare | start-up CPU s | wall s | server span s | span x bare | of ideal |. With
+``--repeat N`` the clients take turns N times; each figure is the median of the N runs', and each
+"x bare" the median of the N turns' own ratios, with their range. "of ideal" is the ideal
 span (requests / concurrency rounds of ``--latency`` each) over the measured one: the share of
 the ideal throughput that client reached at that concurrency.
 """
@@ -38,6 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,15 +171,31 @@ def _measure(command: list[str], base_url: str) -> Measured:
 
 
 def _table(args: argparse.Namespace, runs: dict[str, dict[int, list[Measured]]]) -> list[str]:
+    """Each figure is the median over the repeats; a ratio to the bare loop is the median of
+    each repeat's own ratio (the clients of one repeat run back to back, so a change of load
+    between repeats moves both sides of a ratio alike), with its range over the repeats."""
+
     def median(client: str, total: int, field: str) -> float:
         values: list[float] = [getattr(m, field) for m in runs[client][total]]
         return statistics.median(values)
 
-    def per_request_ms(client: str) -> float:
-        extra = median(client, args.requests, "cpu_s") - median(client, 1, "cpu_s")
-        return float(extra / (args.requests - 1) * 1000)
+    def per_request_ms(client: str) -> list[float]:
+        """Each repeat's CPU per request, less the 1-request runs' median (start-up): one run's
+        start-up CPU varies by a few tenths of a second, a third of the figure at 1024."""
+        start_up_s = median(client, 1, "cpu_s")
+        return [
+            (big.cpu_s - start_up_s) / (args.requests - 1) * 1000
+            for big in runs[client][args.requests]
+        ]
 
-    bare_ms, bare_span = per_request_ms("bare"), median("bare", args.requests, "span_s")
+    def ratios(client: str, values: Callable[[str], list[float]], digits: int = 2) -> str:
+        each = [mine / bare for mine, bare in zip(values(client), values("bare"), strict=True)]
+        spread = f" ({min(each):.{digits}f}-{max(each):.{digits}f})" if len(each) > 1 else ""
+        return f"{statistics.median(each):.{digits}f}{spread}"
+
+    def spans(client: str) -> list[float]:
+        return [m.span_s for m in runs[client][args.requests]]
+
     # The span a client that adds nothing would give: each of its concurrent slots answered
     # back to back, ``latency`` each.
     ideal_span = math.ceil(args.requests / args.concurrency) * args.latency
@@ -186,13 +205,17 @@ def _table(args: argparse.Namespace, runs: dict[str, dict[int, list[Measured]]])
         "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for client, name in NAMES.items():
-        ms, span = per_request_ms(client), median(client, args.requests, "span_s")
+        ms, span = statistics.median(per_request_ms(client)), statistics.median(spans(client))
         lines.append(
-            f"| {name} | {ms:.3f} | {ms / bare_ms:.2f} | {median(client, 1, 'cpu_s'):.2f} | "
-            f"{median(client, args.requests, 'wall_s'):.2f} | {span:.3f} | "
-            f"{span / bare_span:.3f} | {ideal_span / span:.2f} |"
+            f"| {name} | {ms:.3f} | {ratios(client, per_request_ms)} | "
+            f"{median(client, 1, 'cpu_s'):.2f} | {median(client, args.requests, 'wall_s'):.2f} | "
+            f"{span:.3f} | {ratios(client, spans, 3)} | {ideal_span / span:.2f} |"
         )
     return lines
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{value:.2f}" for value in load)
 
 
 NAMES = {
@@ -252,9 +275,9 @@ def main() -> None:
         f"Mock server (plain aiohttp) in a child process, fixed {args.latency:g} s per answer; "
         f"{args.requests} requests at concurrency {args.concurrency}, each client in a fresh "
         f"process; CPU = the child's user + sys, minus a 1-request run's (start-up); median of "
-        f"{args.repeat} run(s). Load average before: "
-        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min), "
-        f"{os.cpu_count()} cores.\n"
+        f"{args.repeat} run(s), taking turns; a ratio is the median of each turn's own "
+        f"(its range in brackets). Load average (1 / 5 / 15 min) before: {_load(load)}, "
+        f"after: {_load(os.getloadavg())}; {os.cpu_count()} cores.\n"
     )
     print("\n".join(_table(args, runs)))
 

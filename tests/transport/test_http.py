@@ -14,11 +14,12 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import openai
 import pytest
 from aiohttp import web
+from openai.types.chat import ChatCompletionMessageParam
 
 from llmsweep.transport.base import Attempt, Transport
 from llmsweep.transport.classify import Limits
@@ -456,35 +457,71 @@ async def test_pool_is_never_below_the_concurrency(scripted: Scripted) -> None:
     assert all(a.ok for a in attempts), {a.kind for a in attempts}
 
 
+PROMPTS: list[list[dict[str, Any]]] = [
+    MESSAGES,
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Héllo \u2603"}],
+    [{"role": "user", "content": "Hello again, " * 40}],
+]
+
+
 @pytest.mark.parametrize("stream", [False, True])
 async def test_the_sdk_transport_sends_what_the_sdks_typed_method_sends(
     scripted: Scripted, stream: bool
 ) -> None:
-    """OpenAITransport sends through the SDK client's ``post``, not ``chat.completions.create``
-    (which walks the arguments against its TypedDicts first): the request must be the same."""
+    """OpenAITransport sends through the SDK client's ``request``, not ``chat.completions.create``
+    (which walks the arguments against its TypedDicts first), and its client builds a request
+    once, then the later ones from it (``sdk_client.ChatClient``): every request must be the
+    same as create's, headers, body and the cookie the server set after the first included."""
+    seen: list[tuple[bytes, dict[str, str]]] = []
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        seen.append((await request.read(), dict(request.headers)))
+        cookie = {"Set-Cookie": "session=abc; Path=/"}
+        handler = (
+            _sse([*STREAM_OK, DONE], headers=cookie)
+            if stream
+            else _json(_completion(), 200, **cookie)
+        )
+        return await handler(request)
+
+    scripted.extra["record"] = record
     client = openai.AsyncOpenAI(
-        base_url=scripted.url("ok"), api_key=KEY, max_retries=0, timeout=5.0
+        base_url=scripted.url("record"), api_key=KEY, max_retries=0, timeout=5.0
     )
     try:
-        if stream:
-            await client.chat.completions.create(
-                model="m",
-                messages=[{"role": "user", "content": "Hello"}],
-                max_tokens=10,
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-        else:
-            await client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": "Hello"}], max_tokens=10
-            )
+        for messages in PROMPTS:
+            params = cast("list[ChatCompletionMessageParam]", messages)  # plain dicts of it
+            if stream:
+                chunks = await client.chat.completions.create(
+                    model="m",
+                    messages=params,
+                    max_tokens=10,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+                async for _ in chunks:
+                    pass
+            else:
+                await client.chat.completions.create(
+                    model="m",
+                    messages=params,
+                    max_tokens=10,
+                )
     finally:
         await client.close()
-    typed_body, typed_headers = scripted.seen["ok"]
-    await _send("openai", scripted.url("ok"), stream)
-    body, headers = scripted.seen["ok"]
-    assert body == typed_body
-    per_request = {"idempotency-key", "content-length"}  # a fresh key each; the same length
-    assert {k.lower(): v for k, v in headers.items() if k.lower() not in per_request} == {
-        k.lower(): v for k, v in typed_headers.items() if k.lower() not in per_request
-    }
+    transport = _transport("openai", scripted.url("record"))
+    try:
+        for messages in PROMPTS:
+            assert (await transport.send("m", messages, 10, stream)).ok
+    finally:
+        await transport.aclose()
+    typed, ours = seen[: len(PROMPTS)], seen[len(PROMPTS) :]
+    assert [body for body, _ in ours] == [body for body, _ in typed]  # the very bytes
+    assert "cookie" not in {k.lower() for k in typed[0][1]}
+    assert {k.lower(): v for k, v in typed[1][1].items()}["cookie"] == "session=abc"
+    for (_, typed_headers), (_, headers) in zip(typed, ours, strict=True):
+        assert _lower(headers) == _lower(typed_headers)
+
+
+def _lower(headers: dict[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower() != "idempotency-key"}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
+from openai._base_client import BaseClient
 
 from conftest import StartSimulator
 from engine_helpers import fixed_profile
@@ -60,3 +62,29 @@ async def test_after_a_warm_up_a_request_pays_no_connect(start_simulator: StartS
         assert attempt.ok and attempt.sent_at_s is not None
         connects.append(attempt.connect_s)
     assert connects[0] > 0 and connects[1] == 0.0
+
+
+async def test_the_sdk_builds_a_clients_chat_request_once(
+    start_simulator: StartSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its later requests are the first one with their own body (sdk_client.ChatClient; a test
+    in test_http.py holds each one's bytes to create's): the SDK's builder runs once a client."""
+    built: list[str] = []
+    sdk_build = BaseClient._build_request
+
+    def counted(self: BaseClient[Any, Any], options: Any, *, retries_taken: int = 0) -> Any:
+        built.append(options.url)
+        return sdk_build(self, options, retries_taken=retries_taken)
+
+    monkeypatch.setattr(BaseClient, "_build_request", counted)
+    sim = await start_simulator(profile=fixed_profile(ttft_s=0.001, tokens=2))
+    transport = OpenAITransport(
+        base_url=sim.base_url, api_key="sk-test", concurrency=2, timeout_s=5, clock=time.monotonic
+    )
+    try:
+        for stream in (False, True, False):
+            assert (await transport.send("gpt-4o", MESSAGES, 2, stream)).ok
+    finally:
+        await transport.aclose()
+    assert built == ["/chat/completions"]
+    assert sim.stats()["requests"] == 3

@@ -5,11 +5,12 @@ extra) on an aiohttp session of ours, so that its pool is sized to the concurren
 hidden cap) and our tracing sees each request go out; its default httpx backend scans its whole
 pool on every request, which at a few hundred connections cost more CPU than everything else
 (reports/benchmarks.md, issue 14). Each request goes out through the SDK client (``_Request``
-says how) and its answer comes back raw, read by the same parser as the lean client's
-(``answer.Answer``) instead of as a pydantic model per answer or chunk. The SDK's own retries
-are off (``max_retries=0``) so that every attempt is seen, timed and counted by the runner.
-Every failure comes back as an ``Attempt`` value, never as an exception. Only the transport
-factory imports this module, so openai loads only for ``--client openai``.
+says how; the client builds its chat request once, ``sdk_client``) and its answer comes back
+raw, read by the same parser as the lean client's (``answer.Answer``) instead of as a pydantic
+model per answer or chunk. The SDK's own retries are off (``max_retries=0``) so that every
+attempt is seen, timed and counted by the runner. Every failure comes back as an ``Attempt``
+value, never as an exception. Only the transport factory imports this module, so openai loads
+only for ``--client openai``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from llmsweep.transport import classify as retry
 from llmsweep.transport.answer import DRAIN_S, Answer, read_events
 from llmsweep.transport.base import Attempt, failed_attempt, redact
 from llmsweep.transport.classify import INCOMPLETE, IncompleteAnswer
+from llmsweep.transport.sdk_client import ChatClient, chat_options
 from llmsweep.transport.tracing import (
     Clock,
     WireTimes,
@@ -71,7 +73,7 @@ class OpenAITransport:
         self._timeout_s = timeout_s
         self._clock = clock
         self._concurrency = max(1, concurrency)  # aiohttp reads a limit of 0 as "no limit"
-        self._client = openai.AsyncOpenAI(
+        self._client = ChatClient(
             base_url=base_url,
             api_key=api_key,
             max_retries=0,
@@ -177,7 +179,7 @@ class OpenAITransport:
         """Read the answer into ``answer``. A request that took a pooled connection the server
         had closed goes out again at once, as the lean client's does (``http.HttpTransport._post``
         says when and why): on another pooled connection, then if need be on a new one."""
-        client = self._client
+        client: openai.AsyncOpenAI = self._client
         while True:
             try:
                 async with asyncio.timeout(self._timeout_s):  # each send: see http.py's _post
@@ -229,32 +231,31 @@ class OpenAITransport:
 
 
 class _Request:
-    """One chat request, sent by the SDK client's own ``post`` (its request building, auth,
+    """One chat request, sent by the SDK client's own ``request`` (its request building, auth,
     headers, timeouts and error statuses), its answer read raw.
 
-    ``chat.completions.create`` is that ``post`` after a walk of the arguments against the SDK's
-    TypedDicts, which for a prompt's plain messages changes nothing (a test holds the bodies
-    and headers alike) and cost about 1 ms of CPU a request (reports/benchmarks.md, issue 14).
+    ``chat.completions.create`` is that ``request`` after a walk of the arguments against the
+    SDK's TypedDicts, which for a prompt's plain messages changes nothing (a test holds the
+    requests alike, byte for byte) and cost about 1 ms of CPU a request, and after ``post``,
+    which only makes the options, deep-copying their defaults each time (``chat_options``
+    copies one set made once) (reports/benchmarks.md, issue 14).
     """
 
     def __init__(
         self, model: str, messages: list[dict[str, Any]], max_tokens: int | None, stream: bool
     ) -> None:
-        self.body: dict[str, Any] = {"model": model, "messages": messages}
+        # Keys in create's order, so that the bytes are create's too.
+        self.body: dict[str, Any] = {"model": model, "stream": True} if stream else {"model": model}
+        self.body["messages"] = messages
         if max_tokens is not None:
             self.body["max_tokens"] = max_tokens
         if stream:
-            self.body |= {"stream": True, "stream_options": {"include_usage": True}}
+            self.body["stream_options"] = {"include_usage": True}
         self.stream = stream
 
     async def send(self, client: openai.AsyncOpenAI, answer: Answer) -> None:
-        response = await client.post(
-            "/chat/completions",
-            body=self.body,
-            cast_to=httpx2.Response,
-            options=_OPTIONS,
-            stream=self.stream,
-        )
+        options = chat_options(self.body)
+        response = await client.request(httpx2.Response, options, stream=self.stream)
         if not self.stream:
             answer.completion(json.loads(response.content))
             return
@@ -264,10 +265,6 @@ class _Request:
                 await _drain(chunks)
         finally:
             await response.aclose()
-
-
-# What ``chat.completions.create`` asks of ``post``: the API key as a bearer token, no other.
-_OPTIONS: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 
 async def _drain(chunks: AsyncIterator[bytes]) -> None:
