@@ -24,9 +24,10 @@ ASSUMED_OUTPUT_TOKENS = 256
 CostFn = Callable[[int, int, int], Decimal]
 
 # ``http``: the lean aiohttp client, the default. ``openai``: the official SDK, what production
-# code uses; even over its aiohttp backend and with raw answers it costs about three times the
-# lean client's CPU per request, so on 2 cores it cannot keep 256 requests of 1 s in flight and
-# would set the curve there instead of the API (reports/benchmarks.md, issue 14).
+# code uses; even over its aiohttp backend, with raw answers and its request built once, it
+# costs 1.2-2x the lean client's CPU per request, and with 256 requests of 1 s in flight on 2
+# cores it stretched the run 12% past a bare aiohttp loop (the lean client 3%): it would bend
+# the curve there instead of the API (reports/benchmarks.md, issue 14).
 CLIENTS = ("openai", "http")
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 MAX_CONCURRENCY = 256  # the highest level --search may measure, unless --max-concurrency

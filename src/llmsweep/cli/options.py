@@ -114,10 +114,10 @@ engine_options = compose(
         type=click.Choice(CLIENTS),
         default=ClientOptions.client,
         show_default=True,
-        help="http: a lean aiohttp client, the default because the SDK's CPU cost per request "
-        "(about 3x) would set the curve at high concurrency (on 2 cores, short of 256 requests "
-        "of 1 s in flight); openai: the official SDK (what production code uses), over its "
-        "aiohttp backend.",
+        help="http: a lean aiohttp client, the default because the SDK's higher CPU cost per "
+        "request would bend the curve at high concurrency (on 2 cores, 256 requests of 1 s in "
+        "flight); openai: the official SDK (what production code uses), over its aiohttp "
+        "backend.",
     ),
     click.option(
         "--rpm",
