@@ -274,8 +274,8 @@ def main() -> None:
     print(
         f"Mock server (plain aiohttp) in a child process, fixed {args.latency:g} s per answer; "
         f"{args.requests} requests at concurrency {args.concurrency}, each client in a fresh "
-        f"process; CPU = the child's user + sys, minus a 1-request run's (start-up); median of "
-        f"{args.repeat} run(s), taking turns; a ratio is the median of each turn's own "
+        f"process; CPU = the child's user + sys, minus the 1-request runs' median (start-up); "
+        f"median of {args.repeat} run(s), taking turns; a ratio is the median of each turn's own "
         f"(its range in brackets). Load average (1 / 5 / 15 min) before: {_load(load)}, "
         f"after: {_load(os.getloadavg())}; {os.cpu_count()} cores.\n"
     )
